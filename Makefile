@@ -1,0 +1,38 @@
+# The desk's two everyday commands: `make run` (set up from nothing, run on SQLite with demo
+# data) and `make test` (every test). See README.md.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+PYTHON ?= python3
+
+.PHONY: setup run test test-sqlite test-postgres bench translations extract-messages clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d desk/translations 2>&1 | grep -v "^compiling" || true
+
+setup: $(VENV)/.installed translations
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) desk demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup
+	bash tests/run.sh
+
+bench: setup
+	$(PY) -m tests.bench $(BENCH_ARGS)
+
+# After changing user-facing text: extract, merge into both catalogs, then translate.
+extract-messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o desk/translations/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel update -i desk/translations/messages.pot -d desk/translations --no-location --omit-header --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,109 @@
+"""The beneficiary relations desk."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask, render_template, request, session
+from flask_login import current_user
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from desk import settings
+from desk.extensions import babel, csrf, db, limiter, login_manager, migrate
+from desk.settings import PROJECT_ROOT
+
+
+def _select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.locale in ("ar", "en"):
+        return current_user.locale
+    return session.get("locale") or "ar"
+
+
+@sa.event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL lets readers work while one writer writes; foreign keys are off by default in SQLite."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    env_config = settings.load()
+    app.config.update(env_config)
+    if config:
+        app.config.update(config)
+    app.instance_path = app.config["INSTANCE_PATH"]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale,
+                   default_translation_directories=str(PROJECT_ROOT / "desk" / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    from desk.accounts.service import load_session_user
+
+    @login_manager.user_loader
+    def _load_user(session_id: str):
+        return load_session_user(db.session, session_id)
+
+    from desk import web
+    from desk.accounts.views import bp as accounts_bp
+    from desk.beneficiaries.views import bp as beneficiaries_bp
+    from desk.intake.views import bp as intake_bp
+    from desk.queue.views import bp as queue_bp
+    from desk.tickets.views import bp as tickets_bp
+
+    web.init_app(app)
+    for bp in (accounts_bp, queue_bp, intake_bp, tickets_bp, beneficiaries_bp):
+        app.register_blueprint(bp)
+
+    from desk.errors import DeskError
+
+    @app.errorhandler(DeskError)
+    def _desk_error(error: DeskError):
+        return render_template("errors.html", error=error, status=error.status), error.status
+
+    @app.errorhandler(404)
+    def _not_found(error):
+        return render_template("errors.html", error=None, status=404), 404
+
+    @app.errorhandler(403)
+    def _forbidden(error):
+        return render_template("errors.html", error=None, status=403), 403
+
+    @app.errorhandler(429)
+    def _too_many(error):
+        return render_template("errors.html", error=None, status=429), 429
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(sa.text("SELECT 1"))  # (the name `text` is the desk.text package here)
+            return {"status": "ok"}, 200
+        except Exception as error:  # the database is down or unreachable
+            app.logger.warning("healthz: database unreachable (%s)", type(error).__name__)
+            db.session.rollback()
+            return {"status": "database unreachable"}, 503
+
+    @app.get("/")
+    def home():
+        from flask import redirect, url_for
+        return redirect(url_for("queue.index"))
+
+    from desk.cli import register
+    register(app)
+    return app

@@ -1,0 +1,1 @@
+"""Accounts: signing in and out, users, roles and the language preference."""

@@ -1,0 +1,1 @@
+"""Beneficiaries: finding them as staff type, and recording new ones."""

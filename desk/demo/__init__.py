@@ -1,0 +1,1 @@
+"""Demo data: realistic tickets generated in bulk."""

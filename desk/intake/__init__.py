@@ -1,0 +1,1 @@
+"""Intake: staff record a ticket from any channel, finding or creating the beneficiary."""

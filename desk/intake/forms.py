@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from desk import labels
+from desk.models import Priority
+from desk.text import InvalidNationalId, InvalidPhone, parse_national_id, parse_phone
+
+NATIONAL_ID_MESSAGES = {
+    "chars": _l("Use digits only (Arabic or English digits)."),
+    "length": _l("A national ID or iqama number has 10 digits."),
+    "prefix": _l("A national ID starts with 1, an iqama number with 2."),
+    "checksum": _l("This number is not valid: check the digits again."),
+}
+
+
+def _national_id(form, field) -> None:
+    if not field.data:
+        field.parsed = None
+        return
+    try:
+        field.parsed = parse_national_id(field.data)
+    except InvalidNationalId as error:
+        raise ValidationError(NATIONAL_ID_MESSAGES.get(error.reason, NATIONAL_ID_MESSAGES["checksum"])) from None
+
+
+def _phone(form, field) -> None:
+    if not field.data:
+        field.parsed = None
+        return
+    try:
+        field.parsed = parse_phone(field.data)
+    except InvalidPhone:
+        raise ValidationError(_l("Enter a valid phone number, e.g. 05xxxxxxxx or +9665xxxxxxxx.")) from None
+
+
+def _optional_id(value: str | None) -> int | None:
+    return int(value) if value and str(value).isdigit() else None
+
+
+class IntakeForm(FlaskForm):
+    kind = SelectField(_l("Kind of request"), validators=[DataRequired(_l("Choose the kind of request."))])
+    channel = SelectField(_l("Channel"), validators=[DataRequired(_l("Choose the channel it came from."))])
+    platform = SelectField(_l("Platform"), validators=[Optional()])
+    channel_ref = StringField(_l("Channel reference"), validators=[Optional(), Length(max=60)],
+                              description=_l("Letter number, Tawasul number or the delegate's office, if any."))
+    priority = SelectField(_l("Priority"), coerce=int, default=int(Priority.NORMAL))
+    department_id = SelectField(_l("Department"), validators=[Optional()])
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Enter a subject.")), Length(max=200)])
+    body = TextAreaField(_l("Details"), validators=[Length(max=20_000)])
+
+    beneficiary_q = StringField(_l("Find the beneficiary"), validators=[Optional(), Length(max=100)])
+    beneficiary_id = HiddenField()
+    b_name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
+    b_national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), _national_id])
+    b_phone = StringField(_l("Mobile number"), validators=[Optional(), _phone])
+    b_email = StringField(_l("Email"), validators=[Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])
+    b_city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
+    anonymous = BooleanField(_l("Anonymous (website only)"))
+
+    verified = BooleanField(_l("I checked the data against the documents and it is valid"))
+    attested = BooleanField(_l("The applicant confirms the data is correct and is responsible for it (attestation)"))
+
+    def __init__(self, *args, departments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choose = SelectChoice("", _l("Choose…"))
+        self.kind.choices = [choose] + [SelectChoice(v, label) for v, label in labels.KINDS.items()]
+        self.channel.choices = [choose] + [SelectChoice(v, label) for v, label in labels.CHANNELS.items()]
+        self.platform.choices = [SelectChoice("", "—")] + [SelectChoice(v, label) for v, label in labels.PLATFORMS.items()]
+        self.priority.choices = [SelectChoice(int(p), label) for p, label in labels.PRIORITIES.items()]
+        self.department_id.choices = [SelectChoice("", _l("Not routed yet (shared queue)"))] + [
+            SelectChoice(str(d.id), d.name(str(get_locale()))) for d in departments]
+
+    @property
+    def new_beneficiary_given(self) -> bool:
+        return any((self.b_name.data or "").strip() or (f.data or "").strip()
+                   for f in (self.b_national_id, self.b_phone, self.b_email))
+
+    def selected_beneficiary_id(self) -> int | None:
+        return _optional_id(self.beneficiary_id.data)
+
+    def selected_department_id(self) -> int | None:
+        return _optional_id(self.department_id.data)

@@ -1,0 +1,48 @@
+"""What each kind of ticket requires at intake (handling steps 2 and 4 of the policy).
+
+PDPL: ask only what the kind needs, so inquiries, suggestions and thanks never ask for
+a national ID.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from desk.models import Channel, Kind
+
+
+class Need(StrEnum):
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class KindRule:
+    beneficiary: Need      # a named beneficiary with a phone number
+    national_id: Need
+    attestation: bool      # the applicant's إقرار must be recorded
+    verification: bool     # staff must tick "data verified"
+
+
+RULES: dict[str, KindRule] = {
+    Kind.COMPLAINT: KindRule(Need.REQUIRED, Need.OPTIONAL, False, False),
+    Kind.INQUIRY: KindRule(Need.OPTIONAL, Need.NEVER, False, False),
+    Kind.SUGGESTION: KindRule(Need.OPTIONAL, Need.NEVER, False, False),
+    Kind.SUPPORT: KindRule(Need.REQUIRED, Need.REQUIRED, True, True),
+    Kind.COMPENSATION: KindRule(Need.REQUIRED, Need.REQUIRED, True, True),
+    Kind.DISPUTE: KindRule(Need.REQUIRED, Need.OPTIONAL, False, False),
+    Kind.THANKS: KindRule(Need.OPTIONAL, Need.NEVER, False, False),
+}
+
+# Only the website may carry an anonymous complaint or suggestion (DOMAIN.md: people).
+ANONYMOUS_CHANNELS = {Channel.WEBSITE}
+ANONYMOUS_KINDS = {Kind.COMPLAINT, Kind.SUGGESTION}
+
+
+def rule_for(kind: str) -> KindRule:
+    return RULES[Kind(kind)]
+
+
+def may_be_anonymous(kind: str, channel: str) -> bool:
+    return kind in ANONYMOUS_KINDS and channel in ANONYMOUS_CHANNELS

@@ -1,0 +1,125 @@
+"""Recording a new ticket: one transaction for the beneficiary, the ticket and its first events."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from desk.beneficiaries import service as beneficiaries
+from desk.beneficiaries.service import NewBeneficiary
+from desk.errors import Forbidden, ValidationFailed
+from desk.intake.rules import Need, may_be_anonymous, rule_for
+from desk.models import Beneficiary, Channel, Department, EventKind, Kind, Priority, Status, Ticket, User, utcnow
+from desk.permissions import Action, can
+from desk.tickets.search import ticket_search_text
+from desk.tickets.service import next_reference, record
+
+
+@dataclass
+class IntakeData:
+    kind: str
+    channel: str
+    subject: str
+    body: str = ""
+    channel_detail: str | None = None
+    priority: int = Priority.NORMAL
+    beneficiary_id: int | None = None
+    new_beneficiary: NewBeneficiary | None = None
+    anonymous: bool = False
+    verified: bool = False
+    attested: bool = False
+    department_id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[str, list[str]]]:
+    """The kind's rules (DOMAIN.md handling steps 2 and 4); returns the chosen beneficiary and errors."""
+    errors: dict[str, list[str]] = {}
+    add = lambda name, message: errors.setdefault(name, []).append(message)  # noqa: E731
+
+    if data.kind not in set(Kind):
+        add("kind", _l("Choose the kind of request."))
+    if data.channel not in set(Channel):
+        add("channel", _l("Choose the channel it came from."))
+    if errors:
+        return None, errors
+    rule = rule_for(data.kind)
+
+    if data.channel == Channel.SOCIAL and not data.channel_detail:
+        add("platform", _l("Choose the social media platform."))
+    if not data.subject.strip():
+        add("subject", _l("Enter a subject."))
+
+    beneficiary = session.get(Beneficiary, data.beneficiary_id) if data.beneficiary_id else None
+    if data.beneficiary_id and beneficiary is None:
+        add("beneficiary_id", _l("That beneficiary no longer exists; search again."))
+    if data.anonymous:
+        if not may_be_anonymous(data.kind, data.channel):
+            add("anonymous", _l("Only complaints and suggestions from the website may be anonymous."))
+    elif beneficiary is None and data.new_beneficiary is None and rule.beneficiary == Need.REQUIRED:
+        add("beneficiary_id", _l("Choose the beneficiary from the search, or enter a new one."))
+
+    new = data.new_beneficiary
+    if beneficiary is None and new is not None:
+        if not new.name.strip():
+            add("b_name", _l("Enter the beneficiary's name."))
+        if rule.beneficiary == Need.REQUIRED and not new.phone:
+            add("b_phone", _l("Enter a phone number so we can reach the beneficiary."))
+        if rule.national_id == Need.REQUIRED and not new.national_id:
+            add("b_national_id", _l("A national ID or iqama number is required for this kind of request."))
+        if rule.national_id == Need.NEVER:
+            new.national_id = None  # PDPL: not asked for this kind, so not stored
+    if beneficiary is not None and rule.national_id == Need.REQUIRED and not beneficiary.national_id:
+        add("beneficiary_id", _l("This kind of request needs the beneficiary's national ID; it is not on record."))
+
+    if rule.verification and not data.verified:
+        add("verified", _l("Check the data against the documents and tick this box."))
+    if rule.attestation and not data.attested:
+        add("attested", _l("The applicant must confirm the data is correct (attestation)."))
+    if data.department_id is not None:
+        department = session.get(Department, data.department_id)
+        if department is None or not department.active:
+            add("department_id", _l("Choose an active department."))
+    return beneficiary, errors
+
+
+def create_ticket(session: Session, actor: User, data: IntakeData) -> Ticket:
+    if not can(actor, Action.TICKET_CREATE):
+        raise Forbidden(_l("You may not record tickets."))
+    beneficiary, errors = check(session, data)
+    if errors:
+        raise ValidationFailed(errors)
+    try:
+        if beneficiary is None and data.new_beneficiary is not None and not data.anonymous:
+            beneficiary = beneficiaries.build(session, actor, data.new_beneficiary)
+            session.flush()
+        now = utcnow()
+        reference = next_reference(session, data.kind, now)
+        ticket = Ticket(
+            reference=reference, kind=data.kind, channel=data.channel,
+            channel_detail=data.channel_detail or None, status=Status.NEW, priority=int(data.priority),
+            subject=data.subject.strip(), body=data.body.strip(),
+            beneficiary_id=None if data.anonymous else (beneficiary.id if beneficiary else None),
+            anonymous=data.anonymous, department_id=data.department_id, created_by_id=actor.id,
+            created_at=now, updated_at=now, version=0, meta=data.meta,
+        )
+        ticket.search_text = ticket_search_text(
+            reference, ticket.subject, ticket.body, beneficiary.name if beneficiary and not data.anonymous else None)
+        session.add(ticket)
+        session.flush()
+        record(session, ticket, actor, EventKind.CREATED, new=Status.NEW, at=now)
+        if data.verified:
+            ticket.verified_by_id, ticket.verified_at = actor.id, now
+            record(session, ticket, actor, EventKind.VERIFIED, at=now, bump=False)
+        if data.attested:
+            ticket.attested, ticket.attested_at = True, now
+            record(session, ticket, actor, EventKind.ATTESTED, at=now, bump=False)
+        if data.department_id:
+            record(session, ticket, actor, EventKind.DEPARTMENT, old=None, new=data.department_id, at=now, bump=False)
+        session.commit()
+    except Exception:  # nothing half-written: the beneficiary, ticket and events go together
+        session.rollback()
+        raise
+    return ticket

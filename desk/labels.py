@@ -1,0 +1,74 @@
+"""Translated labels for the desk's vocabulary (English msgids; Arabic from the policies)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from desk.models import Channel, EventKind, Kind, Priority, Role, SocialPlatform, Status
+
+KINDS = {
+    Kind.COMPLAINT: _l("Complaint"),
+    Kind.INQUIRY: _l("Inquiry"),
+    Kind.SUGGESTION: _l("Suggestion"),
+    Kind.SUPPORT: _l("Support request"),
+    Kind.COMPENSATION: _l("Compensation claim"),
+    Kind.DISPUTE: _l("Dispute"),
+    Kind.THANKS: _l("Thanks"),
+}
+
+CHANNELS = {
+    Channel.VISIT: _l("Visit / in-person interview"),
+    Channel.PHONE: _l("Phone call"),
+    Channel.EMAIL: _l("Email"),
+    Channel.SOCIAL: _l("Social media"),
+    Channel.LETTER: _l("Letter or fax"),
+    Channel.HELP_REQUEST: _l("Help-request service"),
+    Channel.VOLUNTEER: _l("Volunteer service"),
+    Channel.WEBSITE: _l("Website"),
+    Channel.BRANCH_DELEGATE: _l("Branch-office delegate"),
+    Channel.OUTREACH: _l("Needs outreach"),
+    Channel.TAWASUL: _l("Tawasul (government system)"),
+}
+
+PLATFORMS = {
+    SocialPlatform.WHATSAPP: _l("WhatsApp"),
+    SocialPlatform.X: _l("X (Twitter)"),
+    SocialPlatform.INSTAGRAM: _l("Instagram"),
+    SocialPlatform.SNAPCHAT: _l("Snapchat"),
+    SocialPlatform.FACEBOOK: _l("Facebook"),
+    SocialPlatform.TIKTOK: _l("TikTok"),
+    SocialPlatform.OTHER: _l("Other platform"),
+}
+
+STATUSES = {
+    Status.NEW: _l("New"),
+    Status.OPEN: _l("Open"),
+    Status.WAITING: _l("Waiting on beneficiary"),
+    Status.RESOLVED: _l("Resolved"),
+    Status.CLOSED: _l("Closed"),
+}
+
+PRIORITIES = {
+    Priority.LOW: _l("Low"),
+    Priority.NORMAL: _l("Normal"),
+    Priority.HIGH: _l("High"),
+    Priority.URGENT: _l("Urgent"),
+}
+
+ROLES = {
+    Role.STAFF: _l("Intake staff"),
+    Role.FOCAL: _l("Focal point"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+EVENTS = {
+    EventKind.CREATED: _l("created the ticket"),
+    EventKind.STATUS: _l("changed the status"),
+    EventKind.PRIORITY: _l("changed the priority"),
+    EventKind.DEPARTMENT: _l("changed the department"),
+    EventKind.ASSIGNEE: _l("changed the assignee"),
+    EventKind.NOTE: _l("added an internal note"),
+    EventKind.REPLY: _l("replied to the beneficiary"),
+    EventKind.VERIFIED: _l("verified the data"),
+    EventKind.ATTESTED: _l("recorded the applicant's attestation"),
+}

@@ -1,0 +1,104 @@
+"""Users, their roles and the departments they belong to."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from desk.models.base import Base, utcnow
+
+# werkzeug's default (scrypt). The test suite lowers the cost so hashing does not dominate it.
+PASSWORD_METHOD = "scrypt"
+
+
+class Role(StrEnum):
+    STAFF = "staff"            # موظف علاقات المستفيدين: works the shared queue
+    FOCAL = "focal"            # ضابط اتصال: resolves what is routed to their department
+    SUPERVISOR = "supervisor"  # مشرف: oversight, statistics, field survey
+    ADMIN = "admin"
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_ar: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone_ext: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_ar
+
+
+class DepartmentMember(Base):
+    """A focal point's membership of a department (a focal point may serve several)."""
+
+    __tablename__ = "department_members"
+    __table_args__ = (UniqueConstraint("department_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(5), default="ar")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change or deactivation: every older session stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    memberships: Mapped[list[DepartmentMember]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    # Flask-Login -----------------------------------------------------------
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    # Roles -----------------------------------------------------------------
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.role_rows)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def department_ids(self) -> frozenset[int]:
+        return frozenset(m.department_id for m in self.memberships)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        self.session_version = (self.session_version or 0) + 1
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)

@@ -1,0 +1,28 @@
+"""The people the association serves."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from desk.models.base import Base, utcnow
+from desk.text import normalize_search
+
+
+class Beneficiary(Base):
+    __tablename__ = "beneficiaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    national_id: Mapped[str | None] = mapped_column(String(10), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
+    email: Mapped[str | None] = mapped_column(String(254))
+    city: Mapped[str | None] = mapped_column(String(80))
+    # normalize_search(name); the name's search key, written once on every change.
+    search_name: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    def refresh_search(self) -> None:
+        self.search_name = normalize_search(self.name)

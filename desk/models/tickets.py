@@ -1,0 +1,176 @@
+"""Tickets, their timeline events and the reference-number counter."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from desk.models.accounts import Department, User
+from desk.models.base import Base, utcnow
+from desk.models.beneficiaries import Beneficiary
+
+
+class Kind(StrEnum):
+    COMPLAINT = "complaint"        # شكوى
+    INQUIRY = "inquiry"            # استفسار
+    SUGGESTION = "suggestion"      # مقترح
+    SUPPORT = "support"            # طلب دعم مستفيد
+    COMPENSATION = "compensation"  # طلب تعويض
+    DISPUTE = "dispute"            # خلاف
+    THANKS = "thanks"              # شكر
+
+
+# The letter that starts a reference number, e.g. C-1447-000123.
+KIND_LETTER = {
+    Kind.COMPLAINT: "C", Kind.INQUIRY: "I", Kind.SUGGESTION: "S", Kind.SUPPORT: "R",
+    Kind.COMPENSATION: "K", Kind.DISPUTE: "D", Kind.THANKS: "T",
+}
+
+
+class Channel(StrEnum):
+    VISIT = "visit"                    # المقابلة، الحضور الشخصي
+    PHONE = "phone"                    # الاتصالات الهاتفية
+    EMAIL = "email"                    # البريد الإلكتروني
+    SOCIAL = "social"                  # وسائل التواصل الاجتماعي (platform in channel_detail)
+    LETTER = "letter"                  # الخطابات والفاكسات
+    HELP_REQUEST = "help_request"      # خدمة طلب مساعدة
+    VOLUNTEER = "volunteer"            # خدمة التطوع
+    WEBSITE = "website"                # الموقع الإلكتروني
+    BRANCH_DELEGATE = "branch_delegate"  # مناديب المكاتب الفرعية
+    OUTREACH = "outreach"              # خدمة البحث عن محتاج
+    TAWASUL = "tawasul"                # نظام تواصل
+
+
+class SocialPlatform(StrEnum):
+    WHATSAPP = "whatsapp"
+    X = "x"
+    INSTAGRAM = "instagram"
+    SNAPCHAT = "snapchat"
+    FACEBOOK = "facebook"
+    TIKTOK = "tiktok"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING = "waiting"    # waiting on the beneficiary
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.WAITING)
+
+
+class Priority(IntEnum):
+    LOW = 1
+    NORMAL = 2
+    HIGH = 3
+    URGENT = 4
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # The queue's filters and its default sort (newest first, id breaks ties).
+        Index("ix_tickets_created", "created_at", "id"),
+        Index("ix_tickets_status_created", "status", "created_at", "id"),
+        Index("ix_tickets_department_status_created", "department_id", "status", "created_at", "id"),
+        Index("ix_tickets_assignee_status_created", "assignee_id", "status", "created_at", "id"),
+        Index("ix_tickets_updated", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20), index=True)
+    channel_detail: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default=Status.NEW)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=Priority.NORMAL)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    # normalize_search(reference + subject + body + beneficiary name): written on every change.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    beneficiary_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiaries.id", ondelete="SET NULL"), index=True)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # Handling steps 2 and 4 of the policy: who checked the data, and the applicant's attestation.
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verified_at: Mapped[datetime | None]
+    attested: Mapped[bool] = mapped_column(Boolean, default=False)
+    attested_at: Mapped[datetime | None]
+
+    # Room for the service-level and resolution issues.
+    due_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # Channel-specific metadata (email Message-ID, WhatsApp wa_id, letter number…).
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    beneficiary: Mapped[Beneficiary | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+
+    # Optimistic locking: the services set the next version themselves (notes do not bump it),
+    # and every UPDATE carries "WHERE version = <loaded>", so a concurrent write cannot slip in.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    STATUS = "status"
+    PRIORITY = "priority"
+    DEPARTMENT = "department"
+    ASSIGNEE = "assignee"
+    NOTE = "note"          # internal
+    REPLY = "reply"        # public, to the beneficiary
+    VERIFIED = "verified"
+    ATTESTED = "attested"
+
+
+class TicketEvent(Base):
+    """One line of a ticket's timeline: who, when, what (old → new), internal or public."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20))
+    old_value: Mapped[str | None] = mapped_column(String(200))
+    new_value: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The ticket's version after this event; tells a stale editor what changed since.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class ReferenceCounter(Base):
+    """One sequence per Hijri year; the reference's number alone identifies a ticket in that year."""
+
+    __tablename__ = "reference_counters"
+
+    hijri_year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,1 @@
+"""The shared queue: every ticket from every channel, filtered, sorted and paged."""

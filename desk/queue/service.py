@@ -1,0 +1,210 @@
+"""Queue queries: filters from an allowlist, keyset pagination, saved-view counts and the
+change token that lets an unchanged 30-second refresh cost one index probe."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Mapping
+
+from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_
+from sqlalchemy.orm import Session
+
+from desk.models import OPEN_STATUSES, Channel, Kind, Priority, Status, Ticket, TicketEvent, User, utcnow
+from desk.permissions import visible_tickets
+from desk.text import normalize_search, to_ascii_digits
+
+VIEWS = ("open", "unassigned", "mine", "department", "overdue", "all")
+SORTS = {
+    "created": Ticket.created_at,
+    "updated": Ticket.updated_at,
+    "priority": Ticket.priority,
+    "reference": Ticket.id,  # references are issued in id order
+}
+MAX_PAGE = 200
+MAX_REFRESH_ROWS = 500
+
+
+@dataclass(frozen=True)
+class Filters:
+    view: str = "open"
+    status: tuple[str, ...] = ()
+    channel: tuple[str, ...] = ()
+    kind: tuple[str, ...] = ()
+    priority: tuple[int, ...] = ()
+    department: str = ""   # "" any, "none" unrouted, or an id
+    assignee: str = ""     # "" any, "none", "me", or an id
+    q: str = ""
+    sort: str = "created"
+    desc: bool = True
+
+    def query_args(self) -> list[tuple[str, str]]:
+        """The filters as URL query pairs (defaults left out), for links and hx-push-url."""
+        pairs: list[tuple[str, str]] = []
+        if self.view != "open":
+            pairs.append(("view", self.view))
+        for name in ("status", "channel", "kind", "priority"):
+            pairs.extend((name, str(v)) for v in getattr(self, name))
+        for name in ("department", "assignee", "q"):
+            if getattr(self, name):
+                pairs.append((name, getattr(self, name)))
+        if self.sort != "created":
+            pairs.append(("sort", self.sort))
+        if not self.desc:
+            pairs.append(("dir", "asc"))
+        return pairs
+
+    def with_(self, **changes: Any) -> "Filters":
+        return replace(self, **changes)
+
+
+def _multi(args: Mapping[str, Any], name: str, allowed: set[str]) -> tuple[str, ...]:
+    getlist = getattr(args, "getlist", None)
+    values = getlist(name) if getlist else ([args[name]] if name in args else [])
+    return tuple(dict.fromkeys(v for v in values if v in allowed))
+
+
+def parse_filters(args: Mapping[str, Any]) -> Filters:
+    """Filters from request arguments; anything outside the allowlists is dropped."""
+    def one(name: str) -> str:
+        return to_ascii_digits(str(args.get(name, "") or "")).strip()
+
+    view = one("view")
+    department = one("department")
+    assignee = one("assignee")
+    sort = one("sort")
+    return Filters(
+        view=view if view in VIEWS else "open",
+        status=_multi(args, "status", {s.value for s in Status}),
+        channel=_multi(args, "channel", {c.value for c in Channel}),
+        kind=_multi(args, "kind", {k.value for k in Kind}),
+        priority=tuple(int(p) for p in _multi(args, "priority", {str(p.value) for p in Priority})),
+        department=department if department == "none" or department.isdigit() else "",
+        assignee=assignee if assignee in ("none", "me") or assignee.isdigit() else "",
+        q=str(args.get("q", "") or "").strip()[:100],
+        sort=sort if sort in SORTS else "created",
+        desc=one("dir") != "asc",
+    )
+
+
+def _view_condition(view: str, actor: User, now: datetime) -> ColumnElement[bool] | None:
+    is_open = Ticket.status.in_([s.value for s in OPEN_STATUSES])
+    if view == "all":
+        return None
+    if view == "unassigned":
+        return and_(is_open, Ticket.assignee_id.is_(None))
+    if view == "mine":
+        return and_(is_open, Ticket.assignee_id == actor.id)
+    if view == "department":
+        return and_(is_open, Ticket.department_id.in_(sorted(actor.department_ids)))
+    if view == "overdue":
+        return and_(is_open, Ticket.due_at.is_not(None), Ticket.due_at < now)
+    return is_open
+
+
+def _conditions(actor: User, f: Filters, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [visible_tickets(actor)]
+    view = _view_condition(f.view, actor, now)
+    if view is not None:
+        conditions.append(view)
+    if f.status:
+        conditions.append(Ticket.status.in_(f.status))
+    if f.channel:
+        conditions.append(Ticket.channel.in_(f.channel))
+    if f.kind:
+        conditions.append(Ticket.kind.in_(f.kind))
+    if f.priority:
+        conditions.append(Ticket.priority.in_(f.priority))
+    if f.department == "none":
+        conditions.append(Ticket.department_id.is_(None))
+    elif f.department:
+        conditions.append(Ticket.department_id == int(f.department))
+    if f.assignee == "none":
+        conditions.append(Ticket.assignee_id.is_(None))
+    elif f.assignee == "me":
+        conditions.append(Ticket.assignee_id == actor.id)
+    elif f.assignee:
+        conditions.append(Ticket.assignee_id == int(f.assignee))
+    text = normalize_search(f.q)
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Ticket.search_text.like(f"%{escaped}%", escape="\\"))
+    return conditions
+
+
+# Cursors --------------------------------------------------------------------------
+
+def _encode_cursor(sort: str, value: Any, ticket_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([sort, value, ticket_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, value, ticket_id = json.loads(raw)
+        if cursor_sort != sort or not isinstance(ticket_id, int):
+            return None
+        if sort in ("created", "updated"):
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, int):
+            return None
+        return value, ticket_id
+    except (ValueError, TypeError):
+        return None
+
+
+@dataclass
+class Page:
+    tickets: list[Ticket]
+    next_cursor: str | None
+    filters: Filters = field(default_factory=Filters)
+
+
+def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: int = 50,
+         now: datetime | None = None) -> Page:
+    """One page of the queue, newest first by default; ``cursor`` continues after the last row."""
+    limit = max(1, min(limit, MAX_REFRESH_ROWS))
+    now = now or utcnow()
+    column = SORTS[f.sort]
+    order = (column.desc(), Ticket.id.desc()) if f.desc else (column.asc(), Ticket.id.asc())
+    stmt = select(Ticket).where(*_conditions(actor, f, now))
+    position = _decode_cursor(cursor, f.sort) if cursor else None
+    if position is not None:
+        value, ticket_id = position
+        key = column if column is Ticket.id else tuple_(column, Ticket.id)
+        bound = ticket_id if column is Ticket.id else tuple_(literal(value, column.type), literal(ticket_id))
+        stmt = stmt.where(key < bound if f.desc else key > bound)
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor(f.sort, getattr(last, column.key), last.id)
+    return Page(rows, next_cursor, f)
+
+
+def view_counts(session: Session, actor: User, now: datetime | None = None) -> dict[str, int]:
+    """How many tickets each saved view holds (every count is one indexed query)."""
+    now = now or utcnow()
+    counts = {}
+    for view in ("open", "unassigned", "mine", "department", "overdue"):
+        if view == "department" and not actor.department_ids:
+            continue
+        condition = _view_condition(view, actor, now)
+        counts[view] = session.scalar(
+            select(func.count()).select_from(Ticket).where(visible_tickets(actor), condition)) or 0
+    return counts
+
+
+def change_token(session: Session, actor: User, f: Filters) -> str:
+    """Changes whenever any ticket changes (every change appends an event), or the actor's
+    scope or the filters change. One primary-key probe: max(event id)."""
+    last_event = session.scalar(select(func.max(TicketEvent.id))) or 0
+    scope = (actor.id, sorted(actor.roles), sorted(actor.department_ids), f.query_args())
+    digest = hashlib.blake2b(json.dumps(scope, default=str).encode(), digest_size=6).hexdigest()
+    return f"{last_event}-{digest}"

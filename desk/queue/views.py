@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user, login_required
+
+from desk.extensions import db
+from desk.queue import service
+from desk.tickets.service import active_departments
+from desk.web import is_htmx
+
+bp = Blueprint("queue", __name__)
+
+
+def _shown() -> int:
+    raw = request.args.get("shown", "")
+    return min(int(raw), service.MAX_REFRESH_ROWS) if raw.isdigit() else 0
+
+
+def _context(filters: service.Filters, cursor: str = "", limit: int | None = None) -> dict:
+    size = limit or current_app.config["DESK_QUEUE_PAGE_SIZE"]
+    result = service.page(db.session, current_user, filters, cursor=cursor, limit=size)
+    return {
+        "page": result,
+        "filters": filters,
+        "counts": service.view_counts(db.session, current_user),
+        "token": service.change_token(db.session, current_user, filters),
+        "shown": len(result.tickets),
+        "departments": active_departments(db.session),
+        "refresh_seconds": current_app.config["DESK_QUEUE_REFRESH_SECONDS"],
+    }
+
+
+@bp.get("/tickets")
+@login_required
+def index():
+    """The shared queue. Full page, or for htmx the results (with the view counts out of band)."""
+    filters = service.parse_filters(request.args)
+    context = _context(filters, cursor=request.args.get("cursor", "")[:200])
+    if is_htmx():
+        return render_template("queue/_results_oob.html", **context)
+    return render_template("queue/index.html", **context)
+
+
+@bp.get("/tickets/more")
+@login_required
+def more():
+    """The next page's rows in place of the "load more" row; the refresh learns how many are shown."""
+    filters = service.parse_filters(request.args)
+    result = service.page(db.session, current_user, filters, cursor=request.args.get("cursor", "")[:200],
+                          limit=current_app.config["DESK_QUEUE_PAGE_SIZE"])
+    token = request.args.get("token", "")[:64]
+    shown = min(_shown() + len(result.tickets), service.MAX_REFRESH_ROWS)
+    return render_template("queue/_more.html", page=result, filters=filters, token=token, shown=shown,
+                           refresh_seconds=current_app.config["DESK_QUEUE_REFRESH_SECONDS"])
+
+
+@bp.get("/tickets/poll")
+@login_required
+def poll():
+    """The 30-second refresh: 204 (htmx swaps nothing) while the change token is the same."""
+    filters = service.parse_filters(request.args)
+    if request.args.get("token") == service.change_token(db.session, current_user, filters):
+        return "", 204
+    return render_template("queue/_results_oob.html", **_context(filters, limit=_shown() or None))

@@ -1,0 +1,42 @@
+"""Pure text helpers for an Arabic-first desk: search normalisation, digits, IDs, phones, dates.
+
+No Flask imports here; everything is a plain function usable from models, services and CLI.
+"""
+from __future__ import annotations
+
+from desk.text.arabic import normalize_search, parse_int, strip_invisible, to_arabic_digits, to_ascii_digits
+from desk.text.dates import (
+    RIYADH,
+    format_both,
+    format_gregorian,
+    format_hijri,
+    hijri_date,
+    hijri_month_name,
+    hijri_year,
+    to_riyadh,
+)
+from desk.text.ids import InvalidNationalId, mask_national_id, national_id_check_digit, parse_national_id
+from desk.text.phones import InvalidPhone, mask_phone, parse_phone
+
+__all__ = [
+    "RIYADH",
+    "InvalidNationalId",
+    "InvalidPhone",
+    "format_both",
+    "format_gregorian",
+    "format_hijri",
+    "hijri_date",
+    "hijri_month_name",
+    "hijri_year",
+    "mask_national_id",
+    "mask_phone",
+    "national_id_check_digit",
+    "normalize_search",
+    "parse_int",
+    "parse_national_id",
+    "parse_phone",
+    "strip_invisible",
+    "to_arabic_digits",
+    "to_ascii_digits",
+    "to_riyadh",
+]

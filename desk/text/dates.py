@@ -1,0 +1,138 @@
+"""Dates for display in Asia/Riyadh: Umm al-Qura Hijri and Gregorian, Arabic and English."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from hijridate import Gregorian
+
+from desk.text.arabic import to_arabic_digits
+
+__all__ = [
+    "RIYADH",
+    "to_riyadh",
+    "hijri_date",
+    "hijri_year",
+    "hijri_month_name",
+    "format_hijri",
+    "format_gregorian",
+    "format_both",
+]
+
+RIYADH = ZoneInfo("Asia/Riyadh")
+
+HIJRI_MONTHS_AR = (
+    "محرم", "صفر", "ربيع الأول", "ربيع الآخر", "جمادى الأولى", "جمادى الآخرة",
+    "رجب", "شعبان", "رمضان", "شوال", "ذو القعدة", "ذو الحجة",
+)
+HIJRI_MONTHS_EN = (
+    "Muharram", "Safar", "Rabi al-Awwal", "Rabi al-Thani", "Jumada al-Ula", "Jumada al-Akhirah",
+    "Rajab", "Shaban", "Ramadan", "Shawwal", "Dhu al-Qadah", "Dhu al-Hijjah",
+)
+
+_CIVIL_EPOCH_ORDINAL = date(622, 7, 19).toordinal()  # 1 Muharram 1 AH (tabular, = Julian 16 July 622)
+
+
+def _is_ar(locale: str) -> bool:
+    return (locale or "").lower().startswith("ar")
+
+
+def to_riyadh(dt: datetime) -> datetime:
+    """Convert to Asia/Riyadh; a naive datetime is taken to be UTC."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(RIYADH)
+
+
+def _local_date(value: datetime | date) -> date:
+    """Riyadh-local calendar date; a plain ``date`` is already a calendar date and is kept."""
+    if isinstance(value, datetime):
+        return to_riyadh(value).date()
+    return value
+
+
+def _tabular_hijri(d: date) -> tuple[int, int, int]:
+    """Arithmetic (civil tabular, 30-year cycle) Hijri date; can differ from Umm al-Qura by a day or two."""
+    days = d.toordinal() - _CIVIL_EPOCH_ORDINAL  # 0 on 1 Muharram 1 AH
+    cycles, rest = divmod(days, 10631)
+    year = 30 * cycles + 1
+    while True:
+        length = 355 if (11 * year + 14) % 30 < 11 else 354
+        if rest < length:
+            break
+        rest -= length
+        year += 1
+    month = 1
+    while True:
+        length = 30 if month % 2 == 1 or (month == 12 and (11 * year + 14) % 30 < 11) else 29
+        if rest < length:
+            break
+        rest -= length
+        month += 1
+    return year, month, rest + 1
+
+
+def hijri_date(value: datetime | date) -> tuple[int, int, int] | None:
+    """Umm al-Qura (year, month, day) of the Riyadh-local date, or None outside hijridate's range."""
+    local = _local_date(value)
+    try:
+        h = Gregorian(local.year, local.month, local.day).to_hijri()
+    except (OverflowError, ValueError):
+        return None
+    return h.year, h.month, h.day
+
+
+def hijri_year(dt: datetime | date) -> int:
+    """Umm al-Qura Hijri year of the Riyadh-local date.
+
+    Outside hijridate's range (1343–1500 AH, 1924-08-01..2077-11-16) this falls back to the
+    arithmetic tabular calendar rather than raising, so it never fails for a real timestamp.
+    """
+    local = _local_date(dt)
+    exact = hijri_date(local)
+    return exact[0] if exact else _tabular_hijri(local)[0]
+
+
+def hijri_month_name(month: int, locale: str = "ar") -> str:
+    """Umm al-Qura month name (1 = Muharram … 12 = Dhu al-Hijjah); ValueError outside 1..12."""
+    if not isinstance(month, int) or not 1 <= month <= 12:
+        raise ValueError(f"hijri month must be 1..12, got {month!r}")
+    return (HIJRI_MONTHS_AR if _is_ar(locale) else HIJRI_MONTHS_EN)[month - 1]
+
+
+def format_hijri(dt: datetime | date, locale: str = "ar") -> str:
+    """"٢٦ / ١٠ / ١٤٤٦ هـ" (ar) or "26/10/1446 AH" (other locales); "" outside the Umm al-Qura range."""
+    h = hijri_date(dt)
+    if h is None:
+        return ""
+    year, month, day = h
+    if _is_ar(locale):
+        return to_arabic_digits(f"{day:02d} / {month:02d} / {year}") + " هـ"
+    return f"{day:02d}/{month:02d}/{year} AH"
+
+
+def format_gregorian(dt: datetime | date, locale: str = "ar") -> str:
+    """"٢٤ / ٠٤ / ٢٠٢٥ م" (ar) or "24/04/2025" (other locales) of the Riyadh-local date."""
+    d = _local_date(dt)
+    if _is_ar(locale):
+        return to_arabic_digits(f"{d.day:02d} / {d.month:02d} / {d.year:04d}") + " م"
+    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def format_both(dt: datetime | date, locale: str = "ar", with_time: bool = True) -> str:
+    """Hijri and Gregorian together, plus 24h Riyadh time.
+
+    ar: "٢٦ / ١٠ / ١٤٤٦ هـ الموافق ٢٤ / ٠٤ / ٢٠٢٥ م ، ١٤:٠٥"; en: "26/10/1446 AH (24/04/2025) 14:05".
+    Outside the Hijri range only the Gregorian part (and time) is shown. A plain ``date`` has no time.
+    """
+    ar = _is_ar(locale)
+    hijri = format_hijri(dt, locale)
+    greg = format_gregorian(dt, locale)
+    if ar:
+        text = f"{hijri} الموافق {greg}" if hijri else greg
+    else:
+        text = f"{hijri} ({greg})" if hijri else greg
+    if with_time and isinstance(dt, datetime):
+        clock = to_riyadh(dt).strftime("%H:%M")
+        text = f"{text} ، {to_arabic_digits(clock)}" if ar else f"{text} {clock}"
+    return text

@@ -1,0 +1,72 @@
+"""Saudi national ID / iqama numbers (10 digits, prefix 1 = citizen, 2 = resident, Luhn check)."""
+from __future__ import annotations
+
+from desk.text.arabic import strip_invisible, to_ascii_digits
+
+__all__ = ["InvalidNationalId", "parse_national_id", "national_id_check_digit", "mask_national_id"]
+
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
+_DROP_DASHES = str.maketrans("", "", _DASHES)
+_DIGITS = frozenset("0123456789")
+
+
+class InvalidNationalId(ValueError):
+    """Raised by :func:`parse_national_id`; ``reason`` is "chars", "length", "prefix" or "checksum"."""
+
+    def __init__(self, reason: str, value: str = "") -> None:
+        super().__init__(f"invalid national id ({reason}): {value!r}")
+        self.reason = reason
+        self.value = value
+
+
+def _luhn_partial(first9: str) -> int:
+    total = 0
+    for i, ch in enumerate(first9):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total
+
+
+def national_id_check_digit(first9: str) -> str:
+    """Return the check digit that makes ``first9`` + digit a valid ID (ASCII or Arabic-Indic input)."""
+    digits = to_ascii_digits(first9)
+    if len(digits) != 9 or not set(digits) <= _DIGITS:
+        raise ValueError(f"need exactly 9 digits, got {first9!r}")
+    return str((10 - _luhn_partial(digits) % 10) % 10)
+
+
+def parse_national_id(s: str) -> str:
+    """Validate a national ID / iqama; return its 10 ASCII digits.
+
+    Accepts Arabic-Indic digits; ignores spaces, dashes and invisible bidi marks. Checks, in
+    order: "chars" (non-digit present), "length" (not 10 digits, also empty/None),
+    "prefix" (first digit not 1 or 2), "checksum" (Luhn over all 10 digits).
+    """
+    raw = s if isinstance(s, str) else ""
+    digits = "".join(to_ascii_digits(strip_invisible(raw)).translate(_DROP_DASHES).split())
+    if not set(digits) <= _DIGITS:
+        raise InvalidNationalId("chars", raw)
+    if len(digits) != 10:
+        raise InvalidNationalId("length", raw)
+    if digits[0] not in "12":
+        raise InvalidNationalId("prefix", raw)
+    if (_luhn_partial(digits[:9]) + int(digits[9])) % 10 != 0:
+        raise InvalidNationalId("checksum", raw)
+    return digits
+
+
+def mask_national_id(nid: str | None) -> str:
+    """Mask for lists/logs: first digit and last two kept, "1•••••••67". None/"" → "".
+
+    Inputs shorter than 4 characters are fully masked.
+    """
+    if not nid:
+        return ""
+    text = to_ascii_digits(nid).strip()
+    if len(text) < 4:
+        return "•" * len(text)
+    return text[0] + "•" * (len(text) - 3) + text[-2:]

@@ -1,0 +1,91 @@
+"""What every view shares: HTMX detection, fragment rendering, safe redirects, headers."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, render_template, request
+from flask_babel import get_locale
+
+from desk import labels
+from desk.text import format_both, format_gregorian, format_hijri, mask_national_id, mask_phone, to_arabic_digits
+
+
+def is_htmx() -> bool:
+    """An htmx request that wants a fragment (not a boosted navigation or a history restore)."""
+    h = request.headers
+    return h.get("HX-Request") == "true" and not h.get("HX-Boosted") and not h.get("HX-History-Restore-Request")
+
+
+def hx_target() -> str:
+    return request.headers.get("HX-Target", "") if is_htmx() else ""
+
+
+def page_or_fragment(page: str, fragment: str, status: int = 200, **context: Any):
+    """The whole page, or only the fragment an htmx request asked for."""
+    return render_template(fragment if is_htmx() else page, **context), status
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'; object-src 'none'"
+)
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.path.startswith("/static/"):
+        # Pages hold personal data: never kept by a browser or proxy cache.
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("HX-Request")
+    return response
+
+
+def _locale() -> str:
+    return str(get_locale() or "ar")
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_security_headers)
+
+    @app.template_filter("both_dates")
+    def both_dates(value, with_time: bool = True) -> str:
+        return format_both(value, _locale(), with_time=with_time) if value else ""
+
+    @app.template_filter("hijri")
+    def hijri(value) -> str:
+        return format_hijri(value, _locale()) if value else ""
+
+    @app.template_filter("gregorian")
+    def gregorian(value) -> str:
+        return format_gregorian(value, _locale()) if value else ""
+
+    @app.template_filter("num")
+    def num(value) -> str:
+        text = f"{value:,}" if isinstance(value, int) else str(value)
+        return to_arabic_digits(text).replace(",", "٬") if _locale() == "ar" else text
+
+    app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters["mask_nid"] = mask_national_id
+
+    @app.context_processor
+    def vocabulary() -> dict[str, Any]:
+        locale = _locale()
+        return {
+            "L": labels, "locale": locale, "dir": "ltr" if locale == "en" else "rtl",
+            "association": app.config["DESK_ASSOCIATION_NAME_EN" if locale == "en" else "DESK_ASSOCIATION_NAME"],
+        }

@@ -1,0 +1,36 @@
+// The desk's only script: htmx wiring. No inline scripts anywhere (the CSP forbids them).
+(function () {
+  "use strict";
+  var token = document.querySelector('meta[name="csrf-token"]');
+  // Every htmx request carries the CSRF token in a header (plain forms use a hidden field).
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (token) { event.detail.headers["X-CSRFToken"] = token.getAttribute("content"); }
+  });
+  // A server error or a lost connection must not fail silently.
+  function showError(message) {
+    var box = document.getElementById("flashes");
+    if (!box) { return; }
+    var div = document.createElement("div");
+    div.className = "alert alert-danger py-2";
+    div.textContent = message;
+    box.replaceChildren(div);
+  }
+  // The messages come translated from the server, on <body data-msg-…>.
+  document.addEventListener("htmx:responseError", function (event) {
+    showError(document.body.dataset.msgFailed + " (" + event.detail.xhr.status + ")");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError(document.body.dataset.msgOffline);
+  });
+  // Choosing a social channel shows the platform field; other channels hide it.
+  function syncChannel() {
+    var channel = document.getElementById("channel");
+    var platform = document.getElementById("platform-group");
+    if (channel && platform) { platform.hidden = channel.value !== "social"; }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "channel") { syncChannel(); }
+  });
+  document.addEventListener("DOMContentLoaded", syncChannel);
+  document.addEventListener("htmx:afterSettle", syncChannel);
+})();
