@@ -32,7 +32,7 @@ bench: setup
 # After changing user-facing text: extract, merge into both catalogs, then translate.
 extract-messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o desk/translations/messages.pot --no-location --sort-output .
-	$(VENV)/bin/pybabel update -i desk/translations/messages.pot -d desk/translations --no-location --omit-header --ignore-obsolete
+	$(VENV)/bin/pybabel update -i desk/translations/messages.pot -d desk/translations --ignore-obsolete --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -71,7 +71,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (accounts_bp, queue_bp, intake_bp, tickets_bp, beneficiaries_bp):
         app.register_blueprint(bp)
 
+    from flask_wtf.csrf import CSRFError
+
     from desk.errors import DeskError
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        return render_template("errors.html", error=None, status=400, csrf=True), 400
 
     @app.errorhandler(DeskError)
     def _desk_error(error: DeskError):

@@ -155,3 +155,13 @@ def test_filter_state_round_trips_through_the_url(as_user, people, make_ticket):
     assert '<option value="phone" selected>' in html
     assert 'value="سلة"' in html
     assert 'name="sort" value="priority"' in html and 'name="dir" value="asc"' in html
+
+
+def test_filter_by_a_named_assignee(as_user, people, make_ticket, db):
+    ticket = make_ticket()
+    make_ticket()
+    tickets.change_field(db.session, people.staff, ticket, "assignee", str(people.focal.id), expected_version=ticket.version)
+    staff = as_user(people.staff)
+    html = staff.get("/tickets").get_data(as_text=True)
+    assert f'<option value="{people.focal.id}"' in html
+    assert refs(staff.get(f"/tickets?assignee={people.focal.id}")) == [ticket.reference]

@@ -21,6 +21,21 @@ def test_ticket_page_full_and_shows_everything(as_user, people, make_ticket):
     assert "هـ" in html and "الموافق" in html      # Hijri beside Gregorian
 
 
+@pytest.mark.parametrize("target", ["ticket-timeline", "ticket-props", "ticket-header", "ticket-beneficiary", "ticket-compose"])
+def test_ticket_page_fragments_for_htmx(as_user, people, make_ticket, target):
+    ticket = make_ticket()
+    response = as_user(people.staff).get(f"/tickets/{ticket.reference}", htmx=True, headers={"HX-Target": target})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in html
+    assert f'id="{target}"' in html
+
+
+def test_focal_point_gets_404_for_fragments_too(as_user, people, make_ticket):
+    ticket = make_ticket(department_id=people.aid.id)
+    response = as_user(people.focal).get(f"/tickets/{ticket.reference}", htmx=True, headers={"HX-Target": "ticket-timeline"})
+    assert response.status_code == 404
+
+
 def test_unknown_reference_is_404(as_user, people):
     assert as_user(people.staff).get("/tickets/C-1447-999999").status_code == 404
 

@@ -12,8 +12,11 @@ from typing import Any, Mapping
 from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
-from desk.models import OPEN_STATUSES, Channel, Kind, Priority, Status, Ticket, TicketEvent, User, utcnow
-from desk.permissions import visible_tickets
+from desk.models import (
+    OPEN_STATUSES, Channel, DepartmentMember, Kind, Priority, Role, Status, Ticket, TicketEvent, User, UserRole,
+    utcnow,
+)
+from desk.permissions import sees_all, visible_tickets
 from desk.text import normalize_search, to_ascii_digits
 
 VIEWS = ("open", "unassigned", "mine", "department", "overdue", "all")
@@ -199,6 +202,19 @@ def view_counts(session: Session, actor: User, now: datetime | None = None) -> d
         counts[view] = session.scalar(
             select(func.count()).select_from(Ticket).where(visible_tickets(actor), condition)) or 0
     return counts
+
+
+def assignee_choices(session: Session, actor: User) -> list[User]:
+    """People the actor can filter the queue by: everyone who handles tickets, or for a
+    focal point the members of their own departments."""
+    stmt = select(User).where(User.active.is_(True))
+    if sees_all(actor):
+        handlers = select(UserRole.user_id).where(UserRole.role.in_([Role.STAFF, Role.FOCAL, Role.SUPERVISOR]))
+        stmt = stmt.where(User.id.in_(handlers))
+    else:
+        members = select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(sorted(actor.department_ids)))
+        stmt = stmt.where(User.id.in_(members))
+    return list(session.scalars(stmt.order_by(User.name)))
 
 
 def change_token(session: Session, actor: User, f: Filters) -> str:

@@ -26,6 +26,7 @@ def _context(filters: service.Filters, cursor: str = "", limit: int | None = Non
         "token": service.change_token(db.session, current_user, filters),
         "shown": len(result.tickets),
         "departments": active_departments(db.session),
+        "assignees": service.assignee_choices(db.session, current_user),
         "refresh_seconds": current_app.config["DESK_QUEUE_REFRESH_SECONDS"],
     }
 

@@ -10,7 +10,7 @@ from desk.models import Department, User
 from desk.permissions import Action, can
 from desk.tickets import service
 from desk.tickets.forms import ChangeForm, CommentForm
-from desk.web import is_htmx
+from desk.web import hx_target, is_htmx
 
 bp = Blueprint("tickets", __name__)
 
@@ -46,11 +46,22 @@ def _context(ticket, comment_form=None, conflict=None, attempted=None, errors=No
     }
 
 
+# The parts of the ticket page an htmx request may ask for by its target's id.
+FRAGMENTS = {
+    "ticket-header": "tickets/_header.html",
+    "ticket-props": "tickets/_props.html",
+    "ticket-timeline": "tickets/_timeline.html",
+    "ticket-compose": "tickets/_compose.html",
+    "ticket-beneficiary": "tickets/_beneficiary.html",
+}
+
+
 @bp.get("/tickets/<reference>")
 @login_required
 def show(reference: str):
     ticket = service.get_ticket(db.session, current_user, reference)
-    return render_template("tickets/show.html", **_context(ticket))
+    fragment = FRAGMENTS.get(hx_target())
+    return render_template(fragment or "tickets/show.html", **_context(ticket))
 
 
 @bp.post("/tickets/<reference>/change/<field>")
