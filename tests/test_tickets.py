@@ -266,3 +266,26 @@ def test_user_text_is_escaped(as_user, people, make_ticket):
     html = as_user(people.staff).get(f"/tickets/{ticket.reference}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_verification_and_attestation_recorded_after_intake(as_user, people, make_ticket, db):
+    ticket = make_ticket()
+    staff = as_user(people.staff)
+    page = staff.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "/change/verified" in page and "/change/attested" in page
+    assert staff.post(f"/tickets/{ticket.reference}/change/verified", {"value": "1", "version": ticket.version}, htmx=True).status_code == 200
+    db.session.refresh(ticket)
+    assert staff.post(f"/tickets/{ticket.reference}/change/attested", {"value": "1", "version": ticket.version}, htmx=True).status_code == 200
+    db.session.refresh(ticket)
+    assert ticket.verified_by_id == people.staff.id and ticket.attested
+    assert [e.kind for e in events(db, ticket)][-2:] == ["verified", "attested"]
+
+
+def test_beneficiary_history_respects_visibility(as_user, people, make_ticket, db):
+    first = make_ticket(department_id=people.social.id)
+    hidden = make_ticket(department_id=people.aid.id, beneficiary_id=first.beneficiary_id, new_beneficiary=None)
+    current = make_ticket(department_id=people.social.id, beneficiary_id=first.beneficiary_id, new_beneficiary=None)
+    staff_html = as_user(people.staff).get(f"/tickets/{current.reference}").get_data(as_text=True)
+    assert first.reference in staff_html and hidden.reference in staff_html
+    focal_html = as_user(people.focal).get(f"/tickets/{current.reference}").get_data(as_text=True)
+    assert first.reference in focal_html and hidden.reference not in focal_html

@@ -36,6 +36,9 @@ CHANGEABLE = {
     "priority": Action.TICKET_PRIORITY,
     "department": Action.TICKET_DEPARTMENT,
     "assignee": Action.TICKET_ASSIGN,
+    # Handling steps 2 and 4 done after intake: the data checked, the attestation signed.
+    "verified": Action.TICKET_STATUS,
+    "attested": Action.TICKET_STATUS,
 }
 
 MAX_COMMENT = 20_000
@@ -56,6 +59,18 @@ def get_ticket(session: Session, actor: User, reference: str) -> Ticket:
 def timeline(session: Session, ticket: Ticket) -> list[TicketEvent]:
     return list(session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+    ))
+
+
+def beneficiary_history(session: Session, actor: User, ticket: Ticket, limit: int = 10) -> list[Ticket]:
+    """The beneficiary's other tickets that the actor may see, newest first."""
+    if ticket.beneficiary_id is None:
+        return []
+    return list(session.scalars(
+        select(Ticket)
+        .where(Ticket.beneficiary_id == ticket.beneficiary_id, Ticket.id != ticket.id, visible_tickets(actor))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(limit)
     ))
 
 
@@ -207,7 +222,8 @@ def _set_status(session: Session, actor: User, ticket: Ticket, new: str, now: da
 
 def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw: str | None, *,
                  expected_version: int | None) -> bool:
-    """Change status, priority, department or assignee. False when the value was already so."""
+    """Change status, priority, department or assignee, or record the data verified or the
+    applicant's attestation. False when the value was already so."""
     if field not in CHANGEABLE:
         raise ValidationFailed({"field": [_l("This field cannot be changed here.")]})
     _require(actor, CHANGEABLE[field], ticket)
@@ -248,6 +264,20 @@ def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw:
         if assignee is not None and not assignee.has_role(*QUEUE_ROLES) and new_id not in assignee.department_ids:
             ticket.assignee_id = None  # a focal point of the old department no longer fits
             record(session, ticket, actor, EventKind.ASSIGNEE, old=assignee.id, new=None, at=now)
+
+    elif field in ("verified", "attested"):
+        if raw != "1":
+            raise ValidationFailed({field: [_l("This can only be recorded, not undone.")]})
+        if field == "verified":
+            if ticket.verified_at is not None:
+                return False
+            ticket.verified_by_id, ticket.verified_at = actor.id, now
+            record(session, ticket, actor, EventKind.VERIFIED, at=now)
+        else:
+            if ticket.attested:
+                return False
+            ticket.attested, ticket.attested_at = True, now
+            record(session, ticket, actor, EventKind.ATTESTED, at=now)
 
     elif field == "assignee":
         new_id = None

@@ -40,6 +40,7 @@ def _context(ticket, comment_form=None, conflict=None, attempted=None, errors=No
         "assignees": service.assignable_users(db.session, current_user, ticket)
                      if can(current_user, Action.TICKET_ASSIGN, ticket) else [],
         "may": {a.name.lower(): can(current_user, a, ticket) for a in Action},
+        "history": service.beneficiary_history(db.session, current_user, ticket),
         "conflict": conflict,
         "attempted": attempted or {},
         "errors": errors or {},
