@@ -18,6 +18,7 @@ from itertools import accumulate
 from sqlalchemy import Integer, cast, func, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
+from desk.intake.rules import ANONYMOUS_KINDS, RULES, Need
 from desk.models import (
     KIND_LETTER, Beneficiary, Channel, Department, DepartmentMember, EventKind, Kind, Priority,
     ReferenceCounter, Role, SocialPlatform, Status, Ticket, TicketEvent, User, UserRole, utcnow,
@@ -88,9 +89,10 @@ PLATFORMS = _Pick([
 ])
 PRIORITIES = _Pick([(int(Priority.LOW), 12), (int(Priority.NORMAL), 66), (int(Priority.HIGH), 17),
                     (int(Priority.URGENT), 5)])
-NEEDS_BENEFICIARY = {Kind.COMPLAINT.value, Kind.SUPPORT.value, Kind.COMPENSATION.value, Kind.DISPUTE.value}
-NEEDS_NATIONAL_ID = {Kind.SUPPORT.value, Kind.COMPENSATION.value}
-MAY_BE_ANONYMOUS = {Kind.COMPLAINT.value, Kind.SUGGESTION.value}
+# The intake rules decide what each kind needs; the generator follows them.
+NEEDS_BENEFICIARY = {k.value for k, r in RULES.items() if r.beneficiary == Need.REQUIRED}
+NEEDS_NATIONAL_ID = {k.value for k, r in RULES.items() if r.national_id == Need.REQUIRED}
+MAY_BE_ANONYMOUS = {k.value for k in ANONYMOUS_KINDS}
 
 # Hot-loop constants (a plain str compares faster than an enum member's ``.value``).
 C_SOCIAL, C_BRANCH, C_WEBSITE, C_TAWASUL, C_LETTER, C_EMAIL = (
