@@ -193,3 +193,9 @@ def test_references_are_sequential_per_hijri_year(make_ticket):
     refs = [make_ticket().reference for _ in range(3)]
     numbers = [int(r.rsplit("-", 1)[1]) for r in refs]
     assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+
+
+def test_a_bad_national_id_is_not_also_reported_missing(as_user, people):
+    html = as_user(people.staff).post("/tickets/new", _form(kind="support", b_national_id="1234567890")).get_data(as_text=True)
+    block = re.search(r'id="b_national_id-msg">(.*?)</div></div>', html, re.S).group(1)
+    assert block.count("<div>") == 1

@@ -82,9 +82,8 @@ def _merge(form: IntakeForm, errors: dict[str, list[str]]) -> None:
         field = getattr(form, name, None)
         if field is None:
             form.form_errors.extend(messages)
-            continue
-        existing = list(field.errors) if isinstance(field.errors, (list, tuple)) else []
-        field.errors = existing + [m for m in messages if m not in existing]
+        elif not field.errors:  # one problem at a time: a bad value is not also "missing"
+            field.errors = list(messages)
 
 
 @bp.get("/tickets/new/requirements")
