@@ -61,14 +61,16 @@ ROLES = {
     Role.ADMIN: _l("Administrator"),
 }
 
+# Noun phrases, not verbs: "<name> · Status changed" reads right whoever the actor is
+# (Arabic verbs would have to agree with the actor's gender).
 EVENTS = {
-    EventKind.CREATED: _l("created the ticket"),
-    EventKind.STATUS: _l("changed the status"),
-    EventKind.PRIORITY: _l("changed the priority"),
-    EventKind.DEPARTMENT: _l("changed the department"),
-    EventKind.ASSIGNEE: _l("changed the assignee"),
-    EventKind.NOTE: _l("added an internal note"),
-    EventKind.REPLY: _l("replied to the beneficiary"),
-    EventKind.VERIFIED: _l("verified the data"),
-    EventKind.ATTESTED: _l("recorded the applicant's attestation"),
+    EventKind.CREATED: _l("Ticket created"),
+    EventKind.STATUS: _l("Status changed"),
+    EventKind.PRIORITY: _l("Priority changed"),
+    EventKind.DEPARTMENT: _l("Department changed"),
+    EventKind.ASSIGNEE: _l("Assignee changed"),
+    EventKind.NOTE: _l("Internal note"),
+    EventKind.REPLY: _l("Reply to the beneficiary"),
+    EventKind.VERIFIED: _l("Data verified"),
+    EventKind.ATTESTED: _l("Attestation recorded"),
 }

@@ -34,8 +34,24 @@ desk.models.accounts.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing for 
 VALID_NID = "1000000008"  # passes the Luhn check
 
 
+def _compile_catalogs() -> None:
+    """Compile a catalog whose .mo is missing or older than its .po, as `make translations`
+    does, so a plain `pytest` never tests against stale translations."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).resolve().parent.parent / "desk" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source))
+
+
 @pytest.fixture(scope="session")
 def app():
+    _compile_catalogs()
     app = create_app({"TESTING": True})
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":

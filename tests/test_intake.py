@@ -199,3 +199,42 @@ def test_a_bad_national_id_is_not_also_reported_missing(as_user, people):
     html = as_user(people.staff).post("/tickets/new", _form(kind="support", b_national_id="1234567890")).get_data(as_text=True)
     block = re.search(r'id="b_national_id-msg">(.*?)</div></div>', html, re.S).group(1)
     assert block.count("<div>") == 1
+
+
+def test_support_request_for_a_known_beneficiary_without_id_completes_their_record(as_user, people, db, make_ticket):
+    known = make_ticket(kind=Kind.INQUIRY).beneficiary  # on record without a national ID
+    staff = as_user(people.staff)
+    data = _form(kind="support", b_name="", b_phone="", beneficiary_id=str(known.id), verified="y", attested="y")
+    refused = staff.post("/tickets/new", data)
+    assert refused.status_code == 422 and 'id="chosen_national_id-msg"' in refused.get_data(as_text=True)
+    accepted = staff.post("/tickets/new", dict(data, chosen_national_id="١٠٠٠٠٠٠٠٠٨"))
+    assert accepted.status_code == 302
+    db.session.refresh(known)
+    assert known.national_id == VALID_NID
+    assert db.session.scalar(select(func.count()).select_from(Beneficiary)) == 1
+
+
+def test_new_beneficiary_with_a_known_phone_is_offered_the_existing_one(as_user, people, db, make_ticket):
+    known = make_ticket().beneficiary
+    staff = as_user(people.staff)
+    phone = "0" + known.phone.removeprefix("+966")
+    response = staff.post("/tickets/new", _form(b_name="اسم آخر", b_phone=phone))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="b_phone-msg"' in html and f'value="{known.id}"' in html  # offered to choose
+    assert staff.post("/tickets/new", _form(b_name="اسم آخر", b_phone=phone, confirm_new="y")).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Beneficiary)) == 2
+
+
+def test_inquiry_ignores_a_typed_national_id_even_if_invalid(as_user, people, db):
+    response = as_user(people.staff).post("/tickets/new", _form(kind="inquiry", b_national_id="1234567890"))
+    assert response.status_code == 302
+    assert db.session.scalar(select(Beneficiary)).national_id is None
+
+
+def test_phone_search_from_the_start_is_anchored(as_user, people, make_ticket):
+    make_ticket()  # +966500000001
+    staff = as_user(people.staff)
+    assert "أحمد محمد 1" in staff.get("/beneficiaries/search?beneficiary_q=٠٥٠٠", htmx=True).get_data(as_text=True)
+    assert "أحمد محمد 1" not in staff.get("/beneficiaries/search?beneficiary_q=0600", htmx=True).get_data(as_text=True)
+    assert "أحمد محمد 1" in staff.get("/beneficiaries/search?beneficiary_q=00001", htmx=True).get_data(as_text=True)

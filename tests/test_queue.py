@@ -165,3 +165,16 @@ def test_filter_by_a_named_assignee(as_user, people, make_ticket, db):
     html = staff.get("/tickets").get_data(as_text=True)
     assert f'<option value="{people.focal.id}"' in html
     assert refs(staff.get(f"/tickets?assignee={people.focal.id}")) == [ticket.reference]
+
+
+def test_htmx_answer_pushes_the_clean_url(as_user, people, make_ticket):
+    make_ticket()
+    response = as_user(people.staff).get("/tickets?view=all&q=&status=&channel=phone&kind=", htmx=True)
+    assert response.headers["HX-Push-Url"] == "/tickets?view=all&channel=phone"
+
+
+def test_focal_point_department_filter_lists_only_their_departments(as_user, people):
+    html = as_user(people.focal).get("/tickets").get_data(as_text=True)
+    select = re.search(r'<select[^>]*id="f-department".*?</select>', html, re.S).group(0)
+    assert f'<option value="{people.social.id}"' in select
+    assert f'<option value="{people.aid.id}"' not in select

@@ -258,7 +258,7 @@ def test_english_ticket_page(as_user, people, make_ticket):
     staff = as_user(people.staff)
     staff.post("/language", {"locale": "en"})
     html = staff.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
-    assert 'dir="ltr"' in html and "Timeline" in html and " AH" in html
+    assert 'dir="ltr"' in html and "Timeline" in html and "\u00a0AH" in html
 
 
 def test_user_text_is_escaped(as_user, people, make_ticket):

@@ -37,13 +37,21 @@ def search(session: Session, query: str, limit: int = 8) -> list[Beneficiary]:
     digits = "".join(ch for ch in to_ascii_digits(text) if ch.isdigit())
     conditions = []
     if digits and len(digits) >= MIN_QUERY and len(digits) >= len(text.replace(" ", "").replace("+", "")) - 1:
-        local = digits[3:] if digits.startswith("966") else digits.lstrip("0")
         conditions.append(Beneficiary.national_id.like(_like_escape(digits) + "%", escape="\\"))
-        if local:
-            conditions.append(Beneficiary.phone.like("%" + _like_escape(local) + "%", escape="\\"))
+        if digits.startswith(("966", "00966")) or (digits[0] == "0" and digits[1:2] not in ("", "0")):
+            # Written from its start (05…, 9665…, 009665…): match from the start of the number.
+            local = digits.removeprefix("00").removeprefix("966").lstrip("0")
+            if local:
+                conditions.append(Beneficiary.phone.like("+966" + _like_escape(local) + "%", escape="\\"))
+        else:  # a fragment: the last digits someone remembers
+            conditions.append(Beneficiary.phone.like("%" + _like_escape(digits) + "%", escape="\\"))
     else:
         conditions.append(Beneficiary.search_name.like("%" + _like_escape(text) + "%", escape="\\"))
     return list(session.scalars(select(Beneficiary).where(or_(*conditions)).order_by(Beneficiary.name).limit(limit)))
+
+
+def find_by_phone(session: Session, phone: str) -> list[Beneficiary]:
+    return list(session.scalars(select(Beneficiary).where(Beneficiary.phone == phone).order_by(Beneficiary.id).limit(5)))
 
 
 def find_by_national_id(session: Session, national_id: str) -> Beneficiary | None:

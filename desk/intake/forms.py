@@ -6,6 +6,7 @@ from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from desk import labels
+from desk.intake.rules import RULES, Need
 from desk.models import Priority
 from desk.text import InvalidNationalId, InvalidPhone, parse_national_id, parse_phone
 
@@ -18,9 +19,12 @@ NATIONAL_ID_MESSAGES = {
 
 
 def _national_id(form, field) -> None:
+    field.parsed = None
     if not field.data:
-        field.parsed = None
         return
+    rule = RULES.get(form.kind.data or "")
+    if rule is not None and rule.national_id == Need.NEVER:
+        return  # PDPL: this kind never takes a national ID, so it is neither checked nor kept
     try:
         field.parsed = parse_national_id(field.data)
     except InvalidNationalId as error:
@@ -60,6 +64,10 @@ class IntakeForm(FlaskForm):
     b_email = StringField(_l("Email"), validators=[Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])
     b_city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
     anonymous = BooleanField(_l("Anonymous (website only)"))
+    # A beneficiary on record without an ID, chosen for a kind that needs one: complete the record.
+    chosen_national_id = StringField(_l("National ID / iqama number of the chosen beneficiary"),
+                                     validators=[Optional(), _national_id])
+    confirm_new = BooleanField(_l("This is a different person with the same mobile number"))
 
     verified = BooleanField(_l("I checked the data against the documents and it is valid"))
     attested = BooleanField(_l("The applicant confirms the data is correct and is responsible for it (attestation)"))

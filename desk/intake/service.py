@@ -32,6 +32,10 @@ class IntakeData:
     attested: bool = False
     department_id: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # The national ID typed for a chosen beneficiary whose record has none yet.
+    complete_national_id: str | None = None
+    # Staff confirmed a new beneficiary is not the one already registered with that phone.
+    confirm_new: bool = False
 
 
 def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[str, list[str]]]:
@@ -71,8 +75,18 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
             add("b_national_id", _l("A national ID or iqama number is required for this kind of request."))
         if rule.national_id == Need.NEVER:
             new.national_id = None  # PDPL: not asked for this kind, so not stored
+        elif new.national_id and beneficiaries.find_by_national_id(session, new.national_id):
+            add("b_national_id", _l("A beneficiary with this national ID is already registered: choose them from the search results."))
+    if new is not None and beneficiary is None and new.phone and not data.confirm_new:
+        same_phone = beneficiaries.find_by_phone(session, new.phone)
+        if same_phone:
+            add("b_phone", _l("Already registered with this number: %(names)s. Choose them above, or confirm this is a different person.",
+                              names="، ".join(b.name for b in same_phone[:3])))
     if beneficiary is not None and rule.national_id == Need.REQUIRED and not beneficiary.national_id:
-        add("beneficiary_id", _l("This kind of request needs the beneficiary's national ID; it is not on record."))
+        if not data.complete_national_id:
+            add("chosen_national_id", _l("This kind of request needs the beneficiary's national ID, and it is not on record: enter it here to complete their record."))
+        elif beneficiaries.find_by_national_id(session, data.complete_national_id):
+            add("chosen_national_id", _l("A beneficiary with this national ID is already registered: choose them from the search results."))
 
     if rule.verification and not data.verified:
         add("verified", _l("Check the data against the documents and tick this box."))
@@ -95,6 +109,8 @@ def create_ticket(session: Session, actor: User, data: IntakeData) -> Ticket:
         if beneficiary is None and data.new_beneficiary is not None and not data.anonymous:
             beneficiary = beneficiaries.build(session, actor, data.new_beneficiary)
             session.flush()
+        elif beneficiary is not None and data.complete_national_id and not beneficiary.national_id:
+            beneficiary.national_id = data.complete_national_id
         now = utcnow()
         reference = next_reference(session, data.kind, now)
         ticket = Ticket(

@@ -9,7 +9,7 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.intake import service
 from desk.intake.forms import IntakeForm
-from desk.intake.rules import RULES, may_be_anonymous
+from desk.intake.rules import RULES, Need, may_be_anonymous
 from desk.models import Beneficiary, Channel
 from desk.permissions import Action, can
 from desk.tickets.service import active_departments
@@ -27,6 +27,7 @@ def _render(form: IntakeForm, status: int = 200, results=None):
         "chosen": db.session.get(Beneficiary, chosen_id) if chosen_id else None,
         "results": results,
         "anonymous_allowed": may_be_anonymous(form.kind.data or "", form.channel.data or ""),
+        "no_national_id_kinds": " ".join(k for k, r in RULES.items() if r.national_id == Need.NEVER),
     }
     template = "intake/_form.html" if is_htmx() else "intake/new.html"
     return render_template(template, **context), status
@@ -39,6 +40,7 @@ def _data(form: IntakeForm) -> service.IntakeData:
             name=form.b_name.data or "", national_id=getattr(form.b_national_id, "parsed", None),
             phone=getattr(form.b_phone, "parsed", None), email=form.b_email.data, city=form.b_city.data)
     meta = {"channel_ref": form.channel_ref.data.strip()} if (form.channel_ref.data or "").strip() else {}
+    chosen = form.selected_beneficiary_id()
     return service.IntakeData(
         kind=form.kind.data, channel=form.channel.data, subject=form.subject.data or "",
         body=form.body.data or "",
@@ -46,6 +48,8 @@ def _data(form: IntakeForm) -> service.IntakeData:
         priority=form.priority.data, beneficiary_id=form.selected_beneficiary_id(), new_beneficiary=new,
         anonymous=bool(form.anonymous.data), verified=bool(form.verified.data), attested=bool(form.attested.data),
         department_id=form.selected_department_id(), meta=meta,
+        complete_national_id=getattr(form.chosen_national_id, "parsed", None) if chosen else None,
+        confirm_new=bool(form.confirm_new.data),
     )
 
 
@@ -68,7 +72,10 @@ def new():
         ticket = service.create_ticket(db.session, current_user, _data(form))
     except ValidationFailed as failed:
         _merge(form, failed.errors)
-        return _render(form, 422)
+        same_phone = getattr(form.b_phone, "parsed", None)
+        # Offer the people already registered with that number, to choose instead of a duplicate.
+        results = beneficiaries.find_by_phone(db.session, same_phone) if same_phone and "b_phone" in failed.errors else None
+        return _render(form, 422, results=results)
     target = url_for("tickets.show", reference=ticket.reference)
     if is_htmx():
         response = make_response("", 200)

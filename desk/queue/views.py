@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from desk.extensions import db
+from desk.permissions import sees_all
 from desk.queue import service
 from desk.tickets.service import active_departments
 from desk.web import is_htmx
@@ -25,7 +28,7 @@ def _context(filters: service.Filters, cursor: str = "", limit: int | None = Non
         "counts": service.view_counts(db.session, current_user),
         "token": service.change_token(db.session, current_user, filters),
         "shown": len(result.tickets),
-        "departments": active_departments(db.session),
+        "departments": [d for d in active_departments(db.session) if sees_all(current_user) or d.id in current_user.department_ids],
         "assignees": service.assignee_choices(db.session, current_user),
         "refresh_seconds": current_app.config["DESK_QUEUE_REFRESH_SECONDS"],
     }
@@ -38,7 +41,11 @@ def index():
     filters = service.parse_filters(request.args)
     context = _context(filters, cursor=request.args.get("cursor", "")[:200])
     if is_htmx():
-        return render_template("queue/_results_oob.html", **context)
+        response = make_response(render_template("queue/_results_oob.html", **context))
+        # The address bar gets the clean URL of this view (no empty parameters), to bookmark.
+        args = filters.query_args()
+        response.headers["HX-Push-Url"] = url_for("queue.index") + ("?" + urlencode(args) if args else "")
+        return response
     return render_template("queue/index.html", **context)
 
 

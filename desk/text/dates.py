@@ -100,22 +100,28 @@ def hijri_month_name(month: int, locale: str = "ar") -> str:
     return (HIJRI_MONTHS_AR if _is_ar(locale) else HIJRI_MONTHS_EN)[month - 1]
 
 
+# Inside one date the spaces do not break, so a narrow column never splits "١٣ / ٠٦ /" from its year.
+NBSP = "\u00a0"
+
+
 def format_hijri(dt: datetime | date, locale: str = "ar") -> str:
-    """"٢٦ / ١٠ / ١٤٤٦ هـ" (ar) or "26/10/1446 AH" (other locales); "" outside the Umm al-Qura range."""
+    """"٢٦ / ١٠ / ١٤٤٦ هـ" (ar) or "26/10/1446 AH" (other locales); "" outside the Umm al-Qura range.
+
+    The spaces inside the date are no-break spaces (NBSP)."""
     h = hijri_date(dt)
     if h is None:
         return ""
     year, month, day = h
     if _is_ar(locale):
-        return to_arabic_digits(f"{day:02d} / {month:02d} / {year}") + " هـ"
-    return f"{day:02d}/{month:02d}/{year} AH"
+        return to_arabic_digits(f"{day:02d} / {month:02d} / {year} هـ").replace(" ", NBSP)
+    return f"{day:02d}/{month:02d}/{year}{NBSP}AH"
 
 
 def format_gregorian(dt: datetime | date, locale: str = "ar") -> str:
-    """"٢٤ / ٠٤ / ٢٠٢٥ م" (ar) or "24/04/2025" (other locales) of the Riyadh-local date."""
+    """"٢٤ / ٠٤ / ٢٠٢٥ م" (ar) or "24/04/2025" (other locales) of the Riyadh-local date (NBSP inside)."""
     d = _local_date(dt)
     if _is_ar(locale):
-        return to_arabic_digits(f"{d.day:02d} / {d.month:02d} / {d.year:04d}") + " م"
+        return to_arabic_digits(f"{d.day:02d} / {d.month:02d} / {d.year:04d} م").replace(" ", NBSP)
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
 
 

@@ -22,15 +22,22 @@
   document.addEventListener("htmx:sendError", function () {
     showError(document.body.dataset.msgOffline);
   });
-  // Choosing a social channel shows the platform field; other channels hide it.
-  function syncChannel() {
+  // Intake: a social channel shows the platform field; a kind that never takes a national ID
+  // (data-no-national-id on the kind select, from the server's rules) hides that field.
+  function syncIntake() {
     var channel = document.getElementById("channel");
-    var platform = document.getElementById("platform-group");
+    var platform = document.getElementById("platform-wrap");
     if (channel && platform) { platform.hidden = channel.value !== "social"; }
+    var kind = document.getElementById("kind");
+    var nationalId = document.getElementById("national-id-wrap");
+    if (kind && nationalId) {
+      var never = (kind.getAttribute("data-no-national-id") || "").split(" ");
+      nationalId.hidden = never.indexOf(kind.value) !== -1;
+    }
   }
   document.addEventListener("change", function (event) {
-    if (event.target && event.target.id === "channel") { syncChannel(); }
+    if (event.target && (event.target.id === "channel" || event.target.id === "kind")) { syncIntake(); }
   });
-  document.addEventListener("DOMContentLoaded", syncChannel);
-  document.addEventListener("htmx:afterSettle", syncChannel);
+  document.addEventListener("DOMContentLoaded", syncIntake);
+  document.addEventListener("htmx:afterSettle", syncIntake);
 })();

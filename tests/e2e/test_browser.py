@@ -44,6 +44,12 @@ def set_marker(page):
     page.evaluate("window.__marker = 42")
 
 
+def settled(page):
+    """Wait until htmx has finished swapping and processing what it swapped in: a user is
+    never faster than that, and an element htmx has not processed yet ignores events."""
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
+
+
 def assert_same_page(page):
     assert page.evaluate("window.__marker") == 42, "the page was reloaded (htmx should have swapped in place)"
 
@@ -187,6 +193,7 @@ def test_note_and_status_change_without_page_load(page, login, people, make_tick
     timeline = page.locator("#ticket-timeline")
     expect(timeline.locator(".desk-event-note")).to_contain_text(note)
     expect(page.locator("#body")).to_have_value("")
+    settled(page)
 
     page.select_option("#change-status", "waiting")
     expect(page.locator("#ticket-header .desk-status")).to_have_text(WAITING)
@@ -217,11 +224,14 @@ def test_conflict_when_two_people_change_the_same_ticket(new_page, login, people
     expect(b.locator("#ticket-header")).to_contain_text(HIGH)  # and the header shows the real state
     expect(b.locator("#ticket-header")).not_to_contain_text(URGENT)
 
-    # B read the conflict and still wants "urgent": saving again works.
+    # B read the conflict and still wants "urgent": saving again works, in place.
+    settled(b)
+    set_marker(b)
     b.get_by_role("button", name="إعادة الحفظ").click()
     expect(b.locator("#ticket-header")).to_contain_text(URGENT)
     expect(b.locator(".desk-conflict")).to_have_count(0)
     expect(b.locator("#change-priority")).to_have_value("4")
+    assert_same_page(b)
 
 
 # 6. Load more -------------------------------------------------------------------------------
