@@ -74,3 +74,25 @@ EVENTS = {
     EventKind.VERIFIED: _l("Data verified"),
     EventKind.ATTESTED: _l("Attestation recorded"),
 }
+
+
+class Translated:
+    """The vocabulary above as plain strings in the current locale, each table translated once.
+
+    Templates render it as ``L``: a 50-row queue page looks up ~250 labels, and every lookup of
+    a lazy string is a fresh gettext call. One instance per request (see desk.web)."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, dict] = {}
+
+    def __getattr__(self, name: str) -> dict:
+        if name.startswith("_") or name not in _TABLES:
+            raise AttributeError(name)
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = {key: str(label) for key, label in _TABLES[name].items()}
+        return table
+
+
+_TABLES = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": PLATFORMS, "STATUSES": STATUSES,
+           "PRIORITIES": PRIORITIES, "ROLES": ROLES, "EVENTS": EVENTS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import get_locale
 
 from desk import labels
@@ -85,7 +85,11 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def vocabulary() -> dict[str, Any]:
         locale = _locale()
+        # Keyed by locale: a message rendered in its recipient's language (force_locale) mid-request.
+        translated = g.setdefault("desk_labels", {})
+        if locale not in translated:
+            translated[locale] = labels.Translated()
         return {
-            "L": labels, "locale": locale, "dir": "ltr" if locale == "en" else "rtl",
+            "L": translated[locale], "locale": locale, "dir": "ltr" if locale == "en" else "rtl",
             "association": app.config["DESK_ASSOCIATION_NAME_EN" if locale == "en" else "DESK_ASSOCIATION_NAME"],
         }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.errors import ValidationFailed
@@ -35,7 +35,8 @@ def load_session_user(session: Session, session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = session.get(User, int(user_id))
+    # One query per request for the signed-in user, roles and departments (not three).
+    user = session.get(User, int(user_id), options=[joinedload(User.role_rows), joinedload(User.memberships)])
     if user is None or user.session_version != int(version) or not user.active:
         return None
     return user

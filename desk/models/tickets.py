@@ -81,6 +81,7 @@ class Ticket(Base):
         Index("ix_tickets_department_status_created", "department_id", "status", "created_at", "id"),
         Index("ix_tickets_assignee_status_created", "assignee_id", "status", "created_at", "id"),
         Index("ix_tickets_updated", "updated_at", "id"),
+        Index("ix_tickets_due", "due_at"),  # the Overdue view and its count (see migration 0002)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

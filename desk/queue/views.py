@@ -20,6 +20,7 @@ def _shown() -> int:
 
 
 def _context(filters: service.Filters, cursor: str = "", limit: int | None = None) -> dict:
+    """What the results need (an htmx answer); the full page adds the filter choices."""
     size = limit or current_app.config["DESK_QUEUE_PAGE_SIZE"]
     result = service.page(db.session, current_user, filters, cursor=cursor, limit=size)
     return {
@@ -28,9 +29,14 @@ def _context(filters: service.Filters, cursor: str = "", limit: int | None = Non
         "counts": service.view_counts(db.session, current_user),
         "token": service.change_token(db.session, current_user, filters),
         "shown": len(result.tickets),
+        "refresh_seconds": current_app.config["DESK_QUEUE_REFRESH_SECONDS"],
+    }
+
+
+def _filter_choices() -> dict:
+    return {
         "departments": [d for d in active_departments(db.session) if sees_all(current_user) or d.id in current_user.department_ids],
         "assignees": service.assignee_choices(db.session, current_user),
-        "refresh_seconds": current_app.config["DESK_QUEUE_REFRESH_SECONDS"],
     }
 
 
@@ -46,7 +52,7 @@ def index():
         args = filters.query_args()
         response.headers["HX-Push-Url"] = url_for("queue.index") + ("?" + urlencode(args) if args else "")
         return response
-    return render_template("queue/index.html", **context)
+    return render_template("queue/index.html", **context, **_filter_choices())
 
 
 @bp.get("/tickets/more")
