@@ -31,8 +31,8 @@ bench: setup
 
 # After changing user-facing text: extract, merge into both catalogs, then translate.
 extract-messages: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o desk/translations/messages.pot --no-location --sort-output .
-	$(VENV)/bin/pybabel update -i desk/translations/messages.pot -d desk/translations --ignore-obsolete --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o desk/translations/messages.pot --no-location --sort-output --no-wrap .
+	$(VENV)/bin/pybabel update -i desk/translations/messages.pot -d desk/translations --ignore-obsolete --no-fuzzy-matching --no-wrap
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

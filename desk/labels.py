@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from desk.models import Channel, EventKind, Kind, Priority, Role, SocialPlatform, Status
+from desk.models import Channel, EventKind, Kind, Position, Priority, Role, SocialPlatform, Status
 
 KINDS = {
     Kind.COMPLAINT: _l("Complaint"),
@@ -73,6 +73,20 @@ EVENTS = {
     EventKind.REPLY: _l("Reply to the beneficiary"),
     EventKind.VERIFIED: _l("Data verified"),
     EventKind.ATTESTED: _l("Attestation recorded"),
+    EventKind.CATEGORY: _l("Category changed"),
+    EventKind.ROUTED: _l("Routed to a department"),
+    EventKind.RETURNED: _l("Returned to the shared queue"),
+    EventKind.TRANSFERRED: _l("Transferred to another department"),
+    EventKind.RESOLVED: _l("Resolved"),
+    EventKind.INFO_REQUESTED: _l("Missing information requested"),
+    EventKind.REFERRED: _l("Referred to the social research officer"),
+    EventKind.REMINDER: _l("Follow-up reminder"),
+}
+
+POSITIONS = {
+    Position.PRIMARY: _l("Primary focal point"),
+    Position.DEPUTY: _l("Deputy focal point"),
+    Position.MEMBER: _l("Member"),
 }
 
 
@@ -95,4 +109,4 @@ class Translated:
 
 
 _TABLES = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": PLATFORMS, "STATUSES": STATUSES,
-           "PRIORITIES": PRIORITIES, "ROLES": ROLES, "EVENTS": EVENTS}
+           "PRIORITIES": PRIORITIES, "ROLES": ROLES, "EVENTS": EVENTS, "POSITIONS": POSITIONS}

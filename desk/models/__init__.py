@@ -1,7 +1,9 @@
 """SQLAlchemy models, one module per aggregate."""
-from desk.models.accounts import Department, DepartmentMember, Role, User, UserRole
+from desk.models.accounts import Department, DepartmentMember, Position, Role, User, UserRole
 from desk.models.base import Base, utcnow
 from desk.models.beneficiaries import Beneficiary
+from desk.models.outbox import OutboxMessage, OutboxStatus
+from desk.models.routing import Category, RoutingRule
 from desk.models.tickets import (
     KIND_LETTER, OPEN_STATUSES, Channel, EventKind, Kind, Priority, ReferenceCounter,
     SocialPlatform, Status, Ticket, TicketEvent,
@@ -11,4 +13,5 @@ __all__ = [
     "Base", "utcnow", "User", "UserRole", "Role", "Department", "DepartmentMember",
     "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "Priority", "EventKind",
+    "Position", "Category", "RoutingRule", "OutboxMessage", "OutboxStatus",
 ]

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,6 +38,14 @@ class Department(Base):
         return self.name_en if locale == "en" else self.name_ar
 
 
+class Position(StrEnum):
+    """A focal point's place in a department: the primary answers; the deputy stands in."""
+
+    PRIMARY = "primary"
+    DEPUTY = "deputy"
+    MEMBER = "member"
+
+
 class DepartmentMember(Base):
     """A focal point's membership of a department (a focal point may serve several)."""
 
@@ -47,7 +55,7 @@ class DepartmentMember(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    is_primary: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[str] = mapped_column(String(10), default=Position.PRIMARY, server_default="primary")
 
 
 class UserRole(Base):
@@ -72,6 +80,8 @@ class User(UserMixin, Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Notification kinds the user turned off (desk.notify.KINDS); everything else is on.
+    notifications_off: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
     memberships: Mapped[list[DepartmentMember]] = relationship(lazy="selectin", cascade="all, delete-orphan")

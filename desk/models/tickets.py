@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from desk.models.accounts import Department, User
 from desk.models.base import Base, utcnow
 from desk.models.beneficiaries import Beneficiary
+from desk.models.routing import Category
 
 
 class Kind(StrEnum):
@@ -99,6 +100,9 @@ class Ticket(Base):
     beneficiary_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiaries.id", ondelete="SET NULL"), index=True)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    # The rule that proposed the department at intake (None: chosen by hand, or unrouted).
+    routing_rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id", ondelete="SET NULL"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
@@ -116,12 +120,15 @@ class Ticket(Base):
     due_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # الإجراء المتخذ: what the focal point did, required to resolve; the statistics report it.
+    action_taken: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
     # Channel-specific metadata (email Message-ID, WhatsApp wa_id, letter number…).
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     beneficiary: Mapped[Beneficiary | None] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")
+    category: Mapped[Category | None] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
@@ -145,6 +152,14 @@ class EventKind(StrEnum):
     REPLY = "reply"        # public, to the beneficiary
     VERIFIED = "verified"
     ATTESTED = "attested"
+    CATEGORY = "category"
+    ROUTED = "routed"              # department proposed by a rule (body: the rule) or chosen at intake
+    RETURNED = "returned"          # a focal point sent it back to the shared queue (body: reason)
+    TRANSFERRED = "transferred"    # to another department (old → new, body: reason)
+    RESOLVED = "resolved"          # status → resolved (body: the action taken, الإجراء المتخذ)
+    INFO_REQUESTED = "info_requested"  # asked the beneficiary for missing information (public)
+    REFERRED = "referred"          # referred to the social research officer (body: why)
+    REMINDER = "reminder"          # a follow-up nudge to the department's focal point
 
 
 class TicketEvent(Base):
