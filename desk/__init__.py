@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from flask import Flask, render_template, request, session
+from flask import Flask, render_template, session
 from flask_login import current_user
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from desk import web
     from desk.accounts.views import bp as accounts_bp
+    from desk.admin.views import bp as admin_bp
     from desk.beneficiaries.views import bp as beneficiaries_bp
     from desk.intake.views import bp as intake_bp
     from desk.queue.views import bp as queue_bp
@@ -70,6 +71,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     for bp in (accounts_bp, queue_bp, intake_bp, tickets_bp, beneficiaries_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)
+
+    from desk.notify.views import bp as notify_bp
+    app.register_blueprint(notify_bp)
+
+    from desk.followup.views import bp as followup_bp
+    app.register_blueprint(followup_bp)
+
+    from desk.sla.views import bp as sla_bp
+    app.register_blueprint(sla_bp)
 
     from flask_wtf.csrf import CSRFError
 

@@ -6,11 +6,11 @@ import time
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from desk.errors import ValidationFailed
 from desk.extensions import db
-from desk.models import Department, Role, User
+from desk.models import Department, Role, User, utcnow
 
 desk_cli = AppGroup("desk", help="The desk's own commands.")
 
@@ -37,6 +37,40 @@ DEMO_USERS = [
 ]
 
 
+# Categories (تصنيفات) per kind: (kind, Arabic, English, default department code or None).
+DEMO_CATEGORIES = [
+    ("complaint", "تأخر صرف المساعدات", "Delay in aid", "AID"),
+    ("complaint", "سوء التعامل", "Poor treatment", "SOCIAL"),
+    ("complaint", "الخدمات الصحية", "Health services", "HEALTH"),
+    ("inquiry", "شروط التسجيل", "Registration conditions", "SOCIAL"),
+    ("inquiry", "مواعيد الصرف", "Disbursement dates", "AID"),
+    ("inquiry", "التطوع", "Volunteering", "VOL"),
+    ("inquiry", "الدورات التدريبية", "Training courses", "EDU"),
+    ("suggestion", "تحسين الخدمات", "Improving services", None),
+    ("support", "سلة غذائية", "Food basket", "AID"),
+    ("support", "سداد إيجار", "Rent payment", "FIN"),
+    ("support", "علاج وأدوية", "Treatment and medicine", "HEALTH"),
+    ("compensation", "تعويض مالي", "Financial compensation", "FIN"),
+    ("dispute", "خلاف مع موظف", "Dispute with an employee", "SOCIAL"),
+    ("thanks", "شكر وتقدير", "Thanks and appreciation", None),
+]
+# Routing rules, tried in this order: (name, kinds, channels, keywords, department code).
+DEMO_RULES = [
+    ("طلبات التعويض إلى المالية", ["compensation"], [], [], "FIN"),
+    ("خدمة التطوع", [], ["volunteer"], [], "VOL"),
+    ("تأخر السلال والمساعدات", ["complaint", "inquiry"], [], ["تأخر الصرف", "السلة الغذائية", "سلة غذائية", "المساعدة المالية"], "AID"),
+    ("العلاج والأدوية", [], [], ["علاج", "دواء", "أدوية", "مستشفى"], "HEALTH"),
+    ("الإيجار والفواتير", ["support", "complaint"], [], ["إيجار", "فاتورة", "سداد"], "FIN"),
+    ("التدريب والتعليم", [], [], ["دورة تدريبية", "تدريب", "منحة دراسية"], "EDU"),
+]
+# Extra focal-point positions: (user email, department code, position). Every demo focal
+# point is the primary of their own department(s); these add deputies for absences.
+DEMO_POSITIONS = [
+    ("finance@demo.desk.sa", "AID", "deputy"),
+    ("social@demo.desk.sa", "HEALTH", "deputy"),
+]
+
+
 def ensure_department(code: str, name_ar: str, name_en: str, email: str | None = None,
                       phone_ext: str | None = None) -> Department:
     department = db.session.scalar(select(Department).where(Department.code == code))
@@ -60,9 +94,69 @@ def demo(tickets: int) -> None:
     for email, name, roles, departments in DEMO_USERS:
         if db.session.scalar(select(User.id).where(User.email == email)) is None:
             create_user(db.session, email, DEMO_PASSWORD, name, [str(r) for r in roles], departments)
+    _demo_routing()
+    # The business calendar and the policy's default service levels (issue 5, first layer).
+    from desk.sla.service import ensure_default_holidays, ensure_default_targets
+    ensure_default_targets(db.session)
+    this_year = utcnow().year
+    for year in (this_year - 1, this_year, this_year + 1):
+        ensure_default_holidays(db.session, year)
     if db.session.scalar(select(Ticket.id).limit(1)) is None:
         generate(db.session, tickets, seed=2026, now=None)
     click.echo(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}")
+
+
+def _demo_routing() -> None:
+    """Deputies, categories and routing rules; what already exists (by name) is kept."""
+    from desk.models import Category, DepartmentMember, Position, RoutingRule
+    from desk.routing.service import parse_keywords
+
+    codes = {d.code: d for d in db.session.scalars(select(Department))}
+    for email, code, position in DEMO_POSITIONS:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None or code not in codes:
+            continue
+        member = db.session.scalar(select(DepartmentMember).where(
+            DepartmentMember.user_id == user.id, DepartmentMember.department_id == codes[code].id))
+        if member is None:
+            db.session.add(DepartmentMember(user_id=user.id, department_id=codes[code].id, position=Position(position)))
+    existing = set(db.session.execute(select(Category.kind, Category.name_ar)).all())
+    for i, (kind, name_ar, name_en, code) in enumerate(DEMO_CATEGORIES):
+        if (kind, name_ar) not in existing:
+            db.session.add(Category(kind=kind, name_ar=name_ar, name_en=name_en, position=i + 1,
+                                    default_department_id=codes[code].id if code in codes else None))
+    names = set(db.session.scalars(select(RoutingRule.name)))
+    last = db.session.scalar(select(func.max(RoutingRule.position))) or 0
+    for name, kinds, channels, keywords, code in DEMO_RULES:
+        if name not in names and code in codes:
+            last += 1
+            db.session.add(RoutingRule(name=name, position=last, kinds=kinds, channels=channels, category_ids=[],
+                                       keywords=parse_keywords("\n".join(keywords)), department_id=codes[code].id))
+    db.session.commit()
+
+
+@desk_cli.command("create-department")
+@click.argument("code")
+@click.option("--name-ar", required=True, help="The Arabic name.")
+@click.option("--name-en", required=True, help="The English name.")
+@click.option("--email", default=None, help="The department's email address.")
+@click.option("--phone-ext", default=None, help="Its phone extension.")
+def create_department_command(code: str, name_ar: str, name_en: str, email: str | None, phone_ext: str | None) -> None:
+    """Create a department (scripted set-up). An existing CODE is left as it is."""
+    from desk.admin.service import DepartmentData, create_department
+
+    existing = db.session.scalar(select(Department).where(Department.code == code.strip().upper()))
+    if existing is not None:
+        click.echo(f"Department {existing.code} already exists; nothing changed.")
+        return
+    try:
+        department = create_department(db.session, DepartmentData(code, name_ar, name_en, email, phone_ext))
+    except ValidationFailed as failed:
+        for field, messages in failed.errors.items():
+            for message in messages:
+                click.echo(f"{field}: {message}", err=True)
+        raise SystemExit(2)
+    click.echo(f"Created department {department.code} ({department.name_en}).")
 
 
 @desk_cli.command("create-user")
@@ -102,6 +196,33 @@ def generate_command(n: int, seed: int, batch: int) -> None:
 
     made = generate(db.session, n, seed=seed, batch=batch, progress=progress)
     click.echo(f"Generated {made:,} tickets in {time.perf_counter() - started:.1f} s.")
+
+
+@desk_cli.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--interval", type=float, default=10.0, show_default=True,
+              help="Seconds to wait when nothing is due.")
+def worker_command(once: bool, interval: float) -> None:
+    """Deliver the outbox over SMTP (DESK_SMTP_*), with retries and backoff. Several workers
+    may run at once on PostgreSQL; run one on SQLite. SIGTERM finishes the current batch."""
+    import logging
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from desk.notify.outbox import OutboxSettings, run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        settings = OutboxSettings.from_config(current_app.config)
+        total = run(db.session, settings, once=once, interval=interval, should_stop=stop.is_set, sleep=stop.wait)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"Outbox worker stopped: {total}.")
 
 
 def register(app: Flask) -> None:

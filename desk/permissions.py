@@ -26,12 +26,25 @@ class Action(StrEnum):
     TICKET_ASSIGN = "ticket.assign"
     TICKET_DEPARTMENT = "ticket.department"
     BENEFICIARY_SEARCH = "beneficiary.search"
+    OUTBOX_MANAGE = "outbox.manage"      # the outbox admin page: list, retry (desk.notify)
+    ADMIN_MANAGE = "admin.manage"  # departments, focal points, categories, routing rules
+    # The focal point's workspace (issue 4): each a timeline event.
+    TICKET_TAKE = "ticket.take"
+    TICKET_RETURN = "ticket.return"
+    TICKET_TRANSFER = "ticket.transfer"
+    TICKET_RESOLVE = "ticket.resolve"
+    TICKET_REQUEST_INFO = "ticket.request_info"
+    TICKET_REFER = "ticket.refer"
+    TICKET_REMIND = "ticket.remind"      # a follow-up nudge: queue roles only, never a focal point
+    FOLLOWUP_VIEW = "followup.view"      # the per-department follow-up board
 
 
 # What a focal point may do to a ticket of their own department.
 _FOCAL_TICKET_ACTIONS = {
     Action.TICKET_VIEW, Action.TICKET_NOTE, Action.TICKET_REPLY,
     Action.TICKET_STATUS, Action.TICKET_PRIORITY, Action.TICKET_ASSIGN,
+    Action.TICKET_TAKE, Action.TICKET_RETURN, Action.TICKET_TRANSFER, Action.TICKET_RESOLVE,
+    Action.TICKET_REQUEST_INFO, Action.TICKET_REFER,
 }
 
 
@@ -53,8 +66,12 @@ def visible_tickets(actor: User) -> ColumnElement[bool]:
 def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
     if not actor.is_authenticated:
         return False
-    if action in (Action.TICKET_CREATE, Action.BENEFICIARY_SEARCH):
+    if action in (Action.TICKET_CREATE, Action.BENEFICIARY_SEARCH, Action.FOLLOWUP_VIEW):
         return sees_all(actor)
+    if action == Action.ADMIN_MANAGE:
+        return actor.has_role(Role.ADMIN)
+    if action == Action.OUTBOX_MANAGE:
+        return actor.has_role(Role.ADMIN)
     if ticket is None:
         return False
     if sees_all(actor):

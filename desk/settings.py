@@ -1,10 +1,11 @@
 """Every setting of the desk, read from DESK_* environment variables.
 
 The defaults make a fresh checkout run on SQLite under ``instance/``. Production
-(``DESK_ENV=production``) refuses to start without ``DESK_SECRET_KEY``.
+(``DESK_ENV=production``) refuses to start without ``DESK_SECRET_KEY`` and ``DESK_BASE_URL``.
 """
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -34,6 +35,41 @@ def _dev_secret(instance_path: Path) -> str:
     return key
 
 
+SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}  # the usual port of each DESK_SMTP_TLS mode
+
+# Sending one message waits on the mail server up to five times (MAIL, RCPT, DATA, the
+# message, the final reply), each up to DESK_SMTP_TIMEOUT; one more for recording the outcome.
+# An outbox lease shorter than that could run out while its message is still being sent,
+# and another worker would send it again.
+LEASE_TIMEOUTS = 6
+DEFAULT_LEASE_SECONDS = 300
+
+
+def _smtp_tls(value: str) -> str:
+    value = (value or "none").strip().lower()
+    if value not in SMTP_PORTS:
+        raise SettingsError(f"DESK_SMTP_TLS must be none, starttls or ssl, not {value!r}")
+    return value
+
+
+def check_outbox_lease(lease_seconds: float, smtp_timeout: float) -> None:
+    """Refuse an outbox lease that one slow send could outlive (see LEASE_TIMEOUTS)."""
+    if lease_seconds < LEASE_TIMEOUTS * smtp_timeout:
+        raise SettingsError(
+            f"DESK_OUTBOX_LEASE_SECONDS ({lease_seconds:g}) must be at least {LEASE_TIMEOUTS} × "
+            f"DESK_SMTP_TIMEOUT ({smtp_timeout:g} s) = {LEASE_TIMEOUTS * smtp_timeout:g}: one slow send "
+            f"could outlive a shorter lease, and another worker would send the message again")
+
+
+def _outbox_lease(env: Mapping[str, str], smtp_timeout: float) -> int:
+    """DESK_OUTBOX_LEASE_SECONDS, by default 300 s or more if DESK_SMTP_TIMEOUT needs it."""
+    if env.get("DESK_OUTBOX_LEASE_SECONDS"):
+        lease = int(env["DESK_OUTBOX_LEASE_SECONDS"])
+        check_outbox_lease(lease, smtp_timeout)
+        return lease
+    return max(DEFAULT_LEASE_SECONDS, math.ceil(LEASE_TIMEOUTS * smtp_timeout))
+
+
 def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Flask config built from the environment."""
     env = os.environ if env is None else env
@@ -52,6 +88,15 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
 
     database_url = env.get("DESK_DATABASE_URL") or f"sqlite:///{instance_path / 'desk.db'}"
     production = mode == "production"
+
+    base_url = env.get("DESK_BASE_URL", "").strip().rstrip("/")
+    if not base_url:
+        if production:  # every link in every email would point nowhere
+            raise SettingsError("DESK_BASE_URL is required when DESK_ENV=production "
+                                "(the desk's address as users reach it, e.g. https://desk.example.org)")
+        base_url = "http://127.0.0.1:5000"
+    smtp_tls = _smtp_tls(env.get("DESK_SMTP_TLS", "none"))
+    smtp_timeout = float(env.get("DESK_SMTP_TIMEOUT") or 30)
 
     return {
         "DESK_ENV": mode,
@@ -78,5 +123,17 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_ASSOCIATION_NAME_EN": env.get("DESK_ASSOCIATION_NAME_EN", "Al-Birr Charity Association"),
         "DESK_QUEUE_PAGE_SIZE": int(env.get("DESK_QUEUE_PAGE_SIZE", "50")),
         "DESK_QUEUE_REFRESH_SECONDS": int(env.get("DESK_QUEUE_REFRESH_SECONDS", "30")),
+        # Notifications and the outbox (desk.notify): links in messages, SMTP, the worker.
+        "DESK_BASE_URL": base_url,
+        "DESK_SMTP_HOST": env.get("DESK_SMTP_HOST", "127.0.0.1"),
+        "DESK_SMTP_PORT": int(env.get("DESK_SMTP_PORT") or SMTP_PORTS[smtp_tls]),
+        "DESK_SMTP_USER": env.get("DESK_SMTP_USER", ""),
+        "DESK_SMTP_PASSWORD": env.get("DESK_SMTP_PASSWORD", ""),
+        "DESK_SMTP_TLS": smtp_tls,
+        "DESK_SMTP_TIMEOUT": smtp_timeout,
+        "DESK_MAIL_FROM": env.get("DESK_MAIL_FROM", "desk@localhost"),
+        "DESK_OUTBOX_MAX_ATTEMPTS": int(env.get("DESK_OUTBOX_MAX_ATTEMPTS") or 8),
+        "DESK_OUTBOX_BATCH": int(env.get("DESK_OUTBOX_BATCH") or 50),
+        "DESK_OUTBOX_LEASE_SECONDS": _outbox_lease(env, smtp_timeout),
         "TESTING": mode == "testing",
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, g, render_template, request
+from flask import Flask, flash, g, make_response, redirect, render_template, request
 from flask_babel import get_locale
 
 from desk import labels
@@ -24,6 +24,27 @@ def hx_target() -> str:
 def page_or_fragment(page: str, fragment: str, status: int = 200, **context: Any):
     """The whole page, or only the fragment an htmx request asked for."""
     return render_template(fragment if is_htmx() else page, **context), status
+
+
+def go_to(target: str, message: str | None = None):
+    """After a successful POST: to ``target`` (htmx follows HX-Redirect), with a flashed message."""
+    if message:
+        flash(message, "success")
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def merge_errors(form, errors: dict[str, list[str]]) -> None:
+    """A service's ValidationFailed messages onto the form's fields (unknown names: form-level)."""
+    for name, messages in errors.items():
+        field = getattr(form, name, None)
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = list(field.errors or []) + [m for m in messages if m not in (field.errors or [])]
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -55,7 +76,7 @@ def _security_headers(response):
     return response
 
 
-def _locale() -> str:
+def current_locale() -> str:
     return str(get_locale() or "ar")
 
 
@@ -64,27 +85,27 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("both_dates")
     def both_dates(value, with_time: bool = True) -> str:
-        return format_both(value, _locale(), with_time=with_time) if value else ""
+        return format_both(value, current_locale(), with_time=with_time) if value else ""
 
     @app.template_filter("hijri")
     def hijri(value) -> str:
-        return format_hijri(value, _locale()) if value else ""
+        return format_hijri(value, current_locale()) if value else ""
 
     @app.template_filter("gregorian")
     def gregorian(value) -> str:
-        return format_gregorian(value, _locale()) if value else ""
+        return format_gregorian(value, current_locale()) if value else ""
 
     @app.template_filter("num")
     def num(value) -> str:
         text = f"{value:,}" if isinstance(value, int) else str(value)
-        return to_arabic_digits(text).replace(",", "٬") if _locale() == "ar" else text
+        return to_arabic_digits(text).replace(",", "٬") if current_locale() == "ar" else text
 
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_nid"] = mask_national_id
 
     @app.context_processor
     def vocabulary() -> dict[str, Any]:
-        locale = _locale()
+        locale = current_locale()
         # Keyed by locale: a message rendered in its recipient's language (force_locale) mid-request.
         translated = g.setdefault("desk_labels", {})
         if locale not in translated:

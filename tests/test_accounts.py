@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from desk.accounts.service import create_user
+from desk.cli import ensure_department
 from tests.conftest import PASSWORD
 
 
@@ -111,3 +113,14 @@ def test_healthz_503_when_database_unreachable(app, monkeypatch):
     monkeypatch.setattr(db.session, "execute", broken)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
+
+
+def test_a_second_focal_point_of_a_department_is_not_a_second_primary(db, people):
+    from desk.models import Position
+    later = create_user(db.session, "focal3@example.org", PASSWORD, "ثالث", ["focal"], ["SOCIAL", "AID"])
+    positions = {m.department_id: m.position for m in later.memberships}
+    assert positions == {people.social.id: Position.MEMBER, people.aid.id: Position.MEMBER}
+    fresh = ensure_department("EDU", "التعليم", "Education")
+    first = create_user(db.session, "edu@example.org", PASSWORD, "أول", ["focal"], ["EDU"])
+    assert [m.position for m in first.memberships] == [Position.PRIMARY]
+    assert fresh.id == first.memberships[0].department_id

@@ -92,6 +92,8 @@ def test_references_and_counters(generated):
 
 def test_timelines_are_consistent(generated):
     events = _events(generated)
+    staff_ids = set(generated.scalars(
+        select(UserRole.user_id).where(UserRole.role.in_([Role.STAFF, Role.SUPERVISOR, Role.ADMIN]))))
     for t in _tickets(generated):
         timeline = events[t.id]
         assert 2 <= len(timeline) <= 12 or (len(timeline) == 1 and t.status == Status.NEW)
@@ -112,19 +114,32 @@ def test_timelines_are_consistent(generated):
             else:
                 version += 1
                 assert e.version == version
-            if e.kind == EventKind.STATUS:
+            if e.kind in (EventKind.STATUS, EventKind.RESOLVED):
                 assert e.old_value == status
                 status = e.new_value
+            if e.kind == EventKind.RESOLVED:  # the one way to resolve, with the action taken
+                assert e.body and t.action_taken is not None
             if e.kind == EventKind.REPLY:
                 assert e.public and e.body
         assert status == t.status
-        if t.status in (Status.RESOLVED, Status.CLOSED):
-            assert t.resolved_at is not None and t.resolved_at >= t.created_at
+        # resolved_at: when it was resolved (the RESOLVED event); a ticket closed without being
+        # resolved (a duplicate, spam) has none, and only intake staff close it so.
+        resolved = [e for e in timeline if e.kind == EventKind.RESOLVED]
+        if resolved:
+            assert t.resolved_at == resolved[-1].created_at and t.resolved_at >= t.created_at
         else:
+            assert t.resolved_at is None
+        if t.status == Status.RESOLVED:
+            assert resolved
+        elif t.status != Status.CLOSED:
             assert t.resolved_at is None and t.closed_at is None
+        for e in timeline:
+            if e.kind == EventKind.STATUS and e.new_value == Status.CLOSED and e.old_value != Status.RESOLVED:
+                assert e.actor_id is None or e.actor_id in staff_ids  # (no users: no actor)
         assert (t.closed_at is not None) == (t.status == Status.CLOSED)
         if t.department_id is not None:
-            assert any(e.kind == EventKind.DEPARTMENT and e.new_value == str(t.department_id) for e in timeline)
+            assert any(e.kind == EventKind.ROUTED and e.new_value == str(t.department_id) for e in timeline)
+        assert (t.action_taken is not None) == any(e.kind == EventKind.RESOLVED for e in timeline)
 
 
 def test_people(generated):
@@ -211,3 +226,8 @@ def test_uses_existing_departments_and_users(session):
             assert t.beneficiary_id is not None
         if t.channel in (Channel.VISIT, Channel.PHONE):
             assert t.created_by_id in staff
+    # Only intake staff close a ticket that was never resolved (a focal point resolves it).
+    unresolved_closes = session.scalars(select(TicketEvent).where(
+        TicketEvent.kind == EventKind.STATUS, TicketEvent.new_value == Status.CLOSED,
+        TicketEvent.old_value != Status.RESOLVED)).all()
+    assert unresolved_closes and all(e.actor_id in staff for e in unresolved_closes)

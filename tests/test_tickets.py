@@ -2,6 +2,8 @@
 object-level authorisation, CSRF, and optimistic locking between two editors."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -100,11 +102,15 @@ def test_full_lifecycle_with_reopen(as_user, people, make_ticket, db):
     staff = as_user(people.staff)
     for status in ("open", "waiting", "open", "resolved", "closed", "open"):
         db.session.refresh(ticket)
-        response = staff.post(f"/tickets/{ticket.reference}/change/status", {"value": status, "version": ticket.version}, htmx=True)
+        if status == "resolved":  # the one way to resolve: with the action taken (desk.tickets.actions)
+            response = staff.post(f"/tickets/{ticket.reference}/actions/resolve",
+                                  {"action_taken": "صُرفت السلة", "version": ticket.version}, htmx=True)
+        else:
+            response = staff.post(f"/tickets/{ticket.reference}/change/status", {"value": status, "version": ticket.version}, htmx=True)
         assert response.status_code == 200, status
     db.session.refresh(ticket)
     assert ticket.status == "open" and ticket.resolved_at is None and ticket.closed_at is None
-    assert [e.new_value for e in events(db, ticket) if e.kind == "status"] == ["open", "waiting", "open", "resolved", "closed", "open"]
+    assert [e.new_value for e in events(db, ticket) if e.kind in ("status", "resolved")] == ["open", "waiting", "open", "resolved", "closed", "open"]
 
 
 def test_invalid_transition_refused_with_message(as_user, people, make_ticket, db):
@@ -129,19 +135,35 @@ def test_priority_department_and_assignee_changes_are_events(as_user, people, ma
     db.session.refresh(ticket)
     assert (ticket.priority, ticket.department_id, ticket.assignee_id) == (3, people.social.id, people.focal.id)
     assert ticket.status == "open"  # assigning a new ticket opens it
-    kinds = [(e.kind, e.old_value, e.new_value) for e in events(db, ticket)[1:]]
-    assert kinds == [("priority", "2", "3"), ("department", None, str(people.social.id)),
-                     ("assignee", None, str(people.focal.id)), ("status", "new", "open")]
+    kinds = [(e.kind, e.old_value, e.new_value, e.reason) for e in events(db, ticket)[1:]]
+    # choosing the department of an unrouted ticket routes it, "chosen by staff" (a code)
+    assert kinds == [("priority", "2", "3", None), ("routed", None, str(people.social.id), "staff"),
+                     ("assignee", None, str(people.focal.id), None), ("status", "new", "open", None)]
 
 
-def test_moving_department_drops_a_focal_assignee_of_the_old_one(as_user, people, make_ticket, db):
-    ticket = make_ticket()
-    staff = as_user(people.staff)
-    staff.post(f"/tickets/{ticket.reference}/change/assignee", {"value": str(people.focal.id), "version": ticket.version})
+@pytest.mark.parametrize("htmx", [True, False])
+@pytest.mark.parametrize("target", ["aid", "unrouted"])
+def test_the_department_list_of_a_routed_ticket_leads_to_the_transfer_or_return_form(as_user, people, make_ticket, db,
+                                                                                      htmx, target):
+    """Re-routing needs a reason: the list opens the transfer form (the department chosen) or,
+    for "unrouted", the return form; nothing changes until it is sent."""
+    ticket = make_ticket(department_id=people.social.id)
+    before = (len(events(db, ticket)), ticket.version)
+    value = str(people.aid.id) if target == "aid" else ""
+    response = as_user(people.staff).post(f"/tickets/{ticket.reference}/change/department",
+                                          {"value": value, "version": ticket.version}, htmx=htmx)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and ("<html" in html) is not htmx
+    if target == "aid":
+        assert 'id="action-transfer" open' in html
+        assert re.search(r'<option value="%d" selected>' % people.aid.id, html)  # the department chosen
+    else:
+        assert 'id="action-return" open' in html
+    assert "invalid-feedback" in html  # the message by the list
+    if htmx:
+        assert 'id="ticket-actions" class="card mb-3" hx-swap-oob="true"' in html
     db.session.refresh(ticket)
-    staff.post(f"/tickets/{ticket.reference}/change/department", {"value": str(people.aid.id), "version": ticket.version})
-    db.session.refresh(ticket)
-    assert ticket.assignee_id is None
+    assert ticket.department_id == people.social.id and (len(events(db, ticket)), ticket.version) == before
 
 
 def test_assignee_must_work_on_the_department(as_user, people, make_ticket, db):

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.errors import ValidationFailed
-from desk.models import Department, DepartmentMember, Role, User, UserRole, utcnow
+from desk.models import Department, DepartmentMember, Position, Role, User, UserRole, utcnow
 
 MIN_PASSWORD = 10
 # Compared against when the email is unknown, so a wrong email takes as long as a wrong password.
@@ -68,7 +68,13 @@ def create_user(session: Session, email: str, password: str, name: str, roles: l
     user = User(email=email, name=name.strip() or email, locale=locale, session_version=0)
     user.set_password(password)
     user.role_rows = [UserRole(role=r) for r in dict.fromkeys(roles)]
-    user.memberships = [DepartmentMember(department_id=d.id) for d in departments if d]
+    # The department's first focal point is its primary; later ones join as members (the
+    # admin screens choose the deputy), so a department never has two primaries.
+    with_primary = set(session.scalars(select(DepartmentMember.department_id).where(
+        DepartmentMember.position == Position.PRIMARY)))
+    user.memberships = [DepartmentMember(department_id=d.id,
+                                         position=Position.MEMBER if d.id in with_primary else Position.PRIMARY)
+                        for d in departments if d]
     session.add(user)
     session.commit()
     return user

@@ -35,10 +35,10 @@ RIYADH = 3 * HOUR  # UTC+3 all year
 
 # Plain str values: the drivers see ordinary strings, never enum members.
 S_NEW, S_OPEN, S_WAITING, S_RESOLVED, S_CLOSED = (s.value for s in Status)
-E_CREATED, E_STATUS, E_DEPARTMENT, E_ASSIGNEE = (EventKind.CREATED.value, EventKind.STATUS.value,
-                                                EventKind.DEPARTMENT.value, EventKind.ASSIGNEE.value)
+E_CREATED, E_STATUS, E_ASSIGNEE = EventKind.CREATED.value, EventKind.STATUS.value, EventKind.ASSIGNEE.value
 E_NOTE, E_REPLY, E_VERIFIED, E_ATTESTED = (EventKind.NOTE.value, EventKind.REPLY.value,
                                           EventKind.VERIFIED.value, EventKind.ATTESTED.value)
+E_ROUTED, E_RESOLVED = EventKind.ROUTED.value, EventKind.RESOLVED.value
 
 
 # ------------------------------------------------------------------------------------
@@ -475,6 +475,24 @@ ANSWER_EN = [
 THANKS_REPLY_AR = ["نشكر لكم كلماتكم الطيبة، وسعداء بخدمتكم دائماً.", "شكراً لتواصلكم، وتم إبلاغ الفريق بشكركم."]
 THANKS_REPLY_EN = ["Thank you for your kind words; we are always happy to serve you."]
 
+# الإجراء المتخذ: what the focal point records when resolving (the statistics report it).
+ACTION_AR = [
+    "تم التواصل مع المستفيد هاتفيًا وإيضاح الإجراءات.",
+    "عُرض الطلب على لجنة البحث وصدر قرارها بالموافقة.",
+    "تم صرف المستحق المتأخر وإبلاغ المستفيد.",
+    "تمت إحالة المستفيد إلى مسؤول البحث الاجتماعي واستكمال ملفه.",
+    "تم تحديث بيانات المستفيد وإعادة جدولة الموعد.",
+    "رُفع المقترح إلى الإدارة المختصة لدراسته.",
+]
+ACTION_EN = [
+    "Called the beneficiary and explained the procedure.",
+    "Put to the research committee, which approved it.",
+    "Paid the late amount and told the beneficiary.",
+    "Referred to the social research officer; the file is complete.",
+    "Updated the beneficiary's record and rescheduled the appointment.",
+    "Passed the suggestion to the department concerned.",
+]
+
 
 # ------------------------------------------------------------------------------------
 # The generator
@@ -754,8 +772,9 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
 
             # The timeline, as steps (kind, old, new, body, public, bumps, actor, gap in seconds).
             steps: list[tuple] = []
-            ask, note, answer, thanks_reply = ((ASK_EN, NOTES_EN, ANSWER_EN, THANKS_REPLY_EN) if english
-                                               else (ASK_AR, NOTES_AR, ANSWER_AR, THANKS_REPLY_AR))
+            ask, note, answer, thanks_reply, action = (
+                (ASK_EN, NOTES_EN, ANSWER_EN, THANKS_REPLY_EN, ACTION_EN) if english
+                else (ASK_AR, NOTES_AR, ANSWER_AR, THANKS_REPLY_AR, ACTION_AR))
             verified_by = verified_ts = None
             attested = False
             if staff and (kind in NEEDS_NATIONAL_ID or (kind in (K_COMPLAINT, K_DISPUTE)
@@ -768,7 +787,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                     steps.append((E_ATTESTED, None, None, None, False, False, verified_by, 0))
             if department is not None:
                 gap = 0 if rng.random() < 0.5 else rng.randrange(5 * 60, 8 * HOUR)
-                steps.append((E_DEPARTMENT, None, str(department), None, False, True, desk_user, gap))
+                steps.append((E_ROUTED, None, str(department), None, False, True, desk_user, gap))
             if assignee is not None:
                 actor = assignee if rng.random() < 0.5 else desk_user
                 steps.append((E_ASSIGNEE, None, str(assignee), None, False, True, actor,
@@ -778,13 +797,19 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                     steps.append((E_STATUS, S_NEW, S_OPEN, None, False, True, handler, rng.randrange(HOUR, 2 * DAY)))
                     steps.append((E_REPLY, None, None, rng.choice(thanks_reply), True, True, handler,
                                   rng.randrange(60, HOUR)))
-                    steps.append((E_STATUS, S_OPEN, final, None, False, True, handler, rng.randrange(60, HOUR)))
+                    steps.append((E_RESOLVED, S_OPEN, S_RESOLVED, rng.choice(action), False, True, handler,
+                                  rng.randrange(60, HOUR)))
+                    if final == S_CLOSED:
+                        steps.append((E_STATUS, S_RESOLVED, S_CLOSED, None, False, True, desk_user or handler,
+                                      rng.randrange(DAY, 10 * DAY)))
                 else:
                     direct_close = final == S_CLOSED and rng.random() < 0.05  # duplicates, spam
                     if direct_close:
                         steps.append((E_NOTE, None, None, rng.choice(note), False, False, handler,
                                       rng.randrange(HOUR, DAY)))
-                        steps.append((E_STATUS, S_NEW, S_CLOSED, None, False, True, handler, rng.randrange(60, HOUR)))
+                        # Closed unresolved: intake staff do that, never a focal point (desk.tickets.service).
+                        steps.append((E_STATUS, S_NEW, S_CLOSED, None, False, True, desk_user or handler,
+                                      rng.randrange(60, HOUR)))
                     else:
                         steps.append((E_STATUS, S_NEW, S_OPEN, None, False, True, handler,
                                       rng.randrange(HOUR, 3 * DAY)))
@@ -808,10 +833,14 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                                 gap = rng.randrange(0, HOUR)
                             else:
                                 gap = rng.randrange(HOUR, long)
-                            # Closed straight from open (resolved_at = closed_at), or resolved first.
+                            # Closed straight from open by intake staff (never resolved: resolved_at stays
+                            # None, no action taken), or resolved first.
                             straight = final == S_CLOSED and rng.random() < 0.65
-                            steps.append((E_STATUS, S_OPEN, S_CLOSED if straight else S_RESOLVED, None, False, True,
-                                          handler, gap))
+                            if straight:
+                                steps.append((E_STATUS, S_OPEN, S_CLOSED, None, False, True, desk_user or handler, gap))
+                            else:
+                                steps.append((E_RESOLVED, S_OPEN, S_RESOLVED, rng.choice(action), False, True,
+                                              handler, gap))
                             if final == S_CLOSED and not straight:
                                 steps.append((E_STATUS, S_RESOLVED, S_CLOSED, None, False, True, desk_user or handler,
                                               rng.randrange(DAY, 10 * DAY)))
@@ -836,18 +865,17 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
             event_id += 1
             cum = 0
             last_ts = t0
-            resolved_ts = closed_ts = first_reply_ts = None
+            resolved_ts = closed_ts = first_reply_ts = action_taken = None
             for ekind, old, new, ebody, public, bumps, actor, gap in steps:
                 cum += gap
                 ts = t0 + int(cum * scale)
                 if bumps:
                     version += 1
-                if ekind == E_STATUS:
-                    if new == S_RESOLVED:
-                        resolved_ts = ts
-                    elif new == S_CLOSED:
-                        closed_ts = ts
-                        resolved_ts = resolved_ts or ts
+                if ekind == E_RESOLVED:
+                    resolved_ts, action_taken = ts, ebody
+                elif ekind == E_STATUS:
+                    if new == S_CLOSED:
+                        closed_ts = ts  # resolved_ts only if it was resolved first
                 elif ekind == E_REPLY and first_reply_ts is None:
                     first_reply_ts = ts
                 elif ekind == E_VERIFIED:
@@ -874,7 +902,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                 verified_by_id=verified_by, verified_at=None if verified_ts is None else at(verified_ts),
                 attested=attested, attested_at=None if not attested else at(verified_ts),
                 due_at=None, first_response_at=None if first_reply_ts is None else at(first_reply_ts),
-                resolved_at=None if resolved_ts is None else at(resolved_ts),
+                resolved_at=None if resolved_ts is None else at(resolved_ts), action_taken=action_taken,
                 closed_at=None if closed_ts is None else at(closed_ts), meta=meta,
             ))
 

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from desk import labels
+from desk.forms import ServiceSelect, optional_id
 from desk.intake.rules import RULES, Need
 from desk.models import Priority
 from desk.text import InvalidNationalId, InvalidPhone, parse_national_id, parse_phone
+from desk.web import current_locale
 
 NATIONAL_ID_MESSAGES = {
     "chars": _l("Use digits only (Arabic or English digits)."),
@@ -41,8 +43,9 @@ def _phone(form, field) -> None:
         raise ValidationError(_l("Enter a valid phone number, e.g. 05xxxxxxxx or +9665xxxxxxxx.")) from None
 
 
-def _optional_id(value: str | None) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
+# The department choices that are not a department: route as the rules propose, or leave unrouted.
+AS_PROPOSED = ""
+UNROUTED = "none"
 
 
 class IntakeForm(FlaskForm):
@@ -52,7 +55,9 @@ class IntakeForm(FlaskForm):
     channel_ref = StringField(_l("Channel reference"), validators=[Optional(), Length(max=60)],
                               description=_l("Letter number, Tawasul number or the delegate's office, if any."))
     priority = SelectField(_l("Priority"), coerce=int, default=int(Priority.NORMAL))
-    department_id = SelectField(_l("Department"), validators=[Optional()])
+    department_id = ServiceSelect(_l("Department"), validators=[Optional()],
+                                   description=_l("Leave \"as proposed\" to follow the routing rules, or choose another department."))
+    category_id = ServiceSelect(_l("Category"), validators=[Optional()])
     subject = StringField(_l("Subject"), validators=[DataRequired(_l("Enter a subject.")), Length(max=200)])
     body = TextAreaField(_l("Details"), validators=[Length(max=20_000)])
 
@@ -72,15 +77,22 @@ class IntakeForm(FlaskForm):
     verified = BooleanField(_l("I checked the data against the documents and it is valid"))
     attested = BooleanField(_l("The applicant confirms the data is correct and is responsible for it (attestation)"))
 
-    def __init__(self, *args, departments=(), **kwargs):
+    def __init__(self, *args, departments=(), categories=(), proposed_label=None, **kwargs):
         super().__init__(*args, **kwargs)
         choose = SelectChoice("", _l("Choose…"))
         self.kind.choices = [choose] + [SelectChoice(v, label) for v, label in labels.KINDS.items()]
         self.channel.choices = [choose] + [SelectChoice(v, label) for v, label in labels.CHANNELS.items()]
         self.platform.choices = [SelectChoice("", "—")] + [SelectChoice(v, label) for v, label in labels.PLATFORMS.items()]
         self.priority.choices = [SelectChoice(int(p), label) for p, label in labels.PRIORITIES.items()]
-        self.department_id.choices = [SelectChoice("", _l("Not routed yet (shared queue)"))] + [
-            SelectChoice(str(d.id), d.name(str(get_locale()))) for d in departments]
+        locale = current_locale()
+        self.department_id.choices = [
+            SelectChoice(AS_PROPOSED, proposed_label or _l("As proposed by the routing rules")),
+            SelectChoice(UNROUTED, _l("Not routed (stays in the shared queue)")),
+        ] + [SelectChoice(str(d.id), d.name(locale)) for d in departments]
+        kinds = {c.kind for c in categories}
+        self.category_id.choices = [SelectChoice("", "—")] + [
+            SelectChoice(str(c.id), c.name(locale) if len(kinds) == 1 else f"{labels.KINDS.get(c.kind, c.kind)} · {c.name(locale)}")
+            for c in categories]
 
     @property
     def new_beneficiary_given(self) -> bool:
@@ -88,7 +100,14 @@ class IntakeForm(FlaskForm):
                    for f in (self.b_national_id, self.b_phone, self.b_email))
 
     def selected_beneficiary_id(self) -> int | None:
-        return _optional_id(self.beneficiary_id.data)
+        return optional_id(self.beneficiary_id.data)
 
     def selected_department_id(self) -> int | None:
-        return _optional_id(self.department_id.data)
+        return optional_id(self.department_id.data)
+
+    @property
+    def department_as_proposed(self) -> bool:
+        return (self.department_id.data or AS_PROPOSED) == AS_PROPOSED
+
+    def selected_category_id(self) -> int | None:
+        return optional_id(self.category_id.data)

@@ -11,8 +11,10 @@ from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
 from desk.errors import Forbidden, ValidationFailed
 from desk.intake.rules import Need, may_be_anonymous, rule_for
-from desk.models import Beneficiary, Channel, Department, EventKind, Kind, Priority, Status, Ticket, User, utcnow
+from desk.models import Beneficiary, Category, Channel, Department, EventKind, Kind, Priority, Status, Ticket, User, utcnow
+from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
 from desk.permissions import Action, can
+from desk.routing import service as routing
 from desk.tickets.search import ticket_search_text
 from desk.tickets.service import next_reference, record
 
@@ -36,6 +38,10 @@ class IntakeData:
     complete_national_id: str | None = None
     # Staff confirmed a new beneficiary is not the one already registered with that phone.
     confirm_new: bool = False
+    # تصنيف: a category of the ticket's kind.
+    category_id: int | None = None
+    # Route to the department the routing rules propose (department_id is then ignored).
+    department_as_proposed: bool = False
 
 
 def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[str, list[str]]]:
@@ -92,11 +98,22 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
         add("verified", _l("Check the data against the documents and tick this box."))
     if rule.attestation and not data.attested:
         add("attested", _l("The applicant must confirm the data is correct (attestation)."))
-    if data.department_id is not None:
+    if data.department_id is not None and not data.department_as_proposed:
         department = session.get(Department, data.department_id)
         if department is None or not department.active:
             add("department_id", _l("Choose an active department."))
+    if data.category_id is not None:
+        category = session.get(Category, data.category_id)
+        if category is None or not category.active or category.kind != data.kind:
+            add("category_id", _l("Choose a category of the chosen kind of request."))
     return beneficiary, errors
+
+
+def routing_decision(session: Session, data: IntakeData) -> tuple[int | None, routing.Proposal]:
+    """The department the ticket goes to and the routing proposal it was weighed against."""
+    proposal = routing.propose(session, data.kind, data.channel, data.category_id, data.subject, data.body)
+    department_id = proposal.department_id if data.department_as_proposed else data.department_id
+    return department_id, proposal
 
 
 def create_ticket(session: Session, actor: User, data: IntakeData) -> Ticket:
@@ -112,13 +129,16 @@ def create_ticket(session: Session, actor: User, data: IntakeData) -> Ticket:
         elif beneficiary is not None and data.complete_national_id and not beneficiary.national_id:
             beneficiary.national_id = data.complete_national_id
         now = utcnow()
+        department_id, proposal = routing_decision(session, data)
+        taken = department_id is not None and department_id == proposal.department_id
         reference = next_reference(session, data.kind, now)
         ticket = Ticket(
             reference=reference, kind=data.kind, channel=data.channel,
             channel_detail=data.channel_detail or None, status=Status.NEW, priority=int(data.priority),
             subject=data.subject.strip(), body=data.body.strip(),
             beneficiary_id=None if data.anonymous else (beneficiary.id if beneficiary else None),
-            anonymous=data.anonymous, department_id=data.department_id, created_by_id=actor.id,
+            anonymous=data.anonymous, department_id=department_id, created_by_id=actor.id,
+            category_id=data.category_id, routing_rule_id=proposal.rule.id if taken and proposal.rule else None,
             created_at=now, updated_at=now, version=0, meta=data.meta,
         )
         ticket.search_text = ticket_search_text(
@@ -132,8 +152,12 @@ def create_ticket(session: Session, actor: User, data: IntakeData) -> Ticket:
         if data.attested:
             ticket.attested, ticket.attested_at = True, now
             record(session, ticket, actor, EventKind.ATTESTED, at=now, bump=False)
-        if data.department_id:
-            record(session, ticket, actor, EventKind.DEPARTMENT, old=None, new=data.department_id, at=now, bump=False)
+        if department_id:  # routed at intake: by the proposal, or chosen by staff
+            ticket.department = session.get(Department, department_id)
+            record(session, ticket, actor, EventKind.ROUTED, old=None, new=department_id,
+                   reason=routing.reason_code(proposal, taken), at=now, bump=False)
+            notify_service.notify(session, "routed", ticket,
+                                  notify_service.department_focal_points(session, department_id), actor=actor)
         session.commit()
     except Exception:  # nothing half-written: the beneficiary, ticket and events go together
         session.rollback()

@@ -1,26 +1,63 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
+from desk.admin import service as admin_service
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.intake import service
-from desk.intake.forms import IntakeForm
+from desk.intake.forms import AS_PROPOSED, IntakeForm
 from desk.intake.rules import RULES, Need, may_be_anonymous
 from desk.models import Beneficiary, Channel
 from desk.permissions import Action, can
+from desk.routing import service as routing
 from desk.tickets.service import active_departments
-from desk.web import is_htmx
+from desk.web import current_locale, go_to, is_htmx
 
 bp = Blueprint("intake", __name__)
 
 
+def _categories(kind: str | None):
+    """The active categories of the kind; before a kind is chosen, all of them (labelled with
+    their kind), so the form works without JavaScript too. The service checks the pair."""
+    return admin_service.categories(db.session, kind or None, active_only=True)
+
+
+def _form(formdata=None) -> IntakeForm:
+    """The intake form; its category choices follow the kind typed so far."""
+    source = formdata if formdata is not None else request.form
+    kwargs = {"formdata": formdata, "meta": {"csrf": False}} if formdata is not None else {}
+    return IntakeForm(departments=active_departments(db.session), categories=_categories(source.get("kind")), **kwargs)
+
+
+def _proposal(form: IntakeForm):
+    """What the routing rules propose for the form as typed (None until kind and channel are chosen)."""
+    if not form.kind.data or not form.channel.data:
+        return None
+    return routing.propose(db.session, form.kind.data, form.channel.data, form.selected_category_id(),
+                           form.subject.data or "", form.body.data or "")
+
+
+def _label_proposal(form: IntakeForm, proposal) -> None:
+    """The "as proposed" option names what it means, so the choice is clear without JavaScript."""
+    if proposal is None:
+        return
+    label = (_("As proposed: %(name)s", name=proposal.department.name(current_locale())) if proposal.department
+             else _("As proposed: stays in the shared queue (unrouted)"))
+    form.department_id.choices[0] = SelectChoice(AS_PROPOSED, label)
+
+
 def _render(form: IntakeForm, status: int = 200, results=None):
     chosen_id = form.selected_beneficiary_id()
+    proposal = _proposal(form)
+    _label_proposal(form, proposal)
     context = {
+        "proposal": proposal,
         "form": form,
         "rules": RULES,
         "rule": RULES.get(form.kind.data or ""),
@@ -50,6 +87,7 @@ def _data(form: IntakeForm) -> service.IntakeData:
         department_id=form.selected_department_id(), meta=meta,
         complete_national_id=getattr(form.chosen_national_id, "parsed", None) if chosen else None,
         confirm_new=bool(form.confirm_new.data),
+        category_id=form.selected_category_id(), department_as_proposed=form.department_as_proposed,
     )
 
 
@@ -58,7 +96,8 @@ def _data(form: IntakeForm) -> service.IntakeData:
 def new():
     if not can(current_user, Action.TICKET_CREATE):
         abort(403)
-    form = IntakeForm(departments=active_departments(db.session))
+    form = _form() if request.method == "POST" else IntakeForm(departments=active_departments(db.session),
+                                                                 categories=_categories(None))
     if request.method == "GET":
         return _render(form)
     if request.form.get("action") == "search":  # the no-JavaScript beneficiary search
@@ -76,12 +115,7 @@ def new():
         # Offer the people already registered with that number, to choose instead of a duplicate.
         results = beneficiaries.find_by_phone(db.session, same_phone) if same_phone and "b_phone" in failed.errors else None
         return _render(form, 422, results=results)
-    target = url_for("tickets.show", reference=ticket.reference)
-    if is_htmx():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    return go_to(url_for("tickets.show", reference=ticket.reference))
 
 
 def _merge(form: IntakeForm, errors: dict[str, list[str]]) -> None:
@@ -103,3 +137,16 @@ def requirements():
     channel = request.args.get("channel", "")
     return render_template("intake/_requirements.html", rule=RULES.get(kind),
                            anonymous_allowed=may_be_anonymous(kind, channel))
+
+
+@bp.get("/tickets/new/routing")
+@login_required
+def routing_proposal():
+    """The category choices of the kind, the department the rules propose and the department
+    select (kept as chosen), refreshed as staff type: nothing is saved."""
+    if not can(current_user, Action.TICKET_CREATE):
+        abort(403)
+    form = _form(request.args)
+    proposal = _proposal(form)
+    _label_proposal(form, proposal)
+    return render_template("intake/_routing.html", form=form, proposal=proposal)

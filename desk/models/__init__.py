@@ -4,6 +4,7 @@ from desk.models.base import Base, utcnow
 from desk.models.beneficiaries import Beneficiary
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.routing import Category, RoutingRule
+from desk.models.sla import Holiday, ServiceTarget, WorkingTime
 from desk.models.tickets import (
     KIND_LETTER, OPEN_STATUSES, Channel, EventKind, Kind, Priority, ReferenceCounter,
     SocialPlatform, Status, Ticket, TicketEvent,
@@ -14,4 +15,5 @@ __all__ = [
     "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "Priority", "EventKind",
     "Position", "Category", "RoutingRule", "OutboxMessage", "OutboxStatus",
+    "WorkingTime", "Holiday", "ServiceTarget",
 ]

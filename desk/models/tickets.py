@@ -5,7 +5,8 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, Boolean, ColumnElement, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from desk.models.accounts import Department, User
@@ -137,9 +138,16 @@ class Ticket(Base):
     # and every UPDATE carries "WHERE version = <loaded>", so a concurrent write cannot slip in.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
-    @property
+    @hybrid_property
     def is_open(self) -> bool:
+        """New, in progress or waiting on the beneficiary: not yet resolved or closed. The one
+        definition: in a query ``Ticket.is_open`` is the same condition (status IN …)."""
         return self.status in OPEN_STATUSES
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_condition(cls) -> ColumnElement[bool]:
+        return cls.status.in_([s.value for s in OPEN_STATUSES])
 
 
 class EventKind(StrEnum):
@@ -176,6 +184,9 @@ class TicketEvent(Base):
     old_value: Mapped[str | None] = mapped_column(String(200))
     new_value: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str | None] = mapped_column(Text)
+    # Why, when the desk itself decided (not typed by a person): a code the timeline translates
+    # for each reader, e.g. "rule:12", "category:5", "staff", "deactivated:3" (see REASONS).
+    reason: Mapped[str | None] = mapped_column(String(60))
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     # The ticket's version after this event; tells a stale editor what changed since.
     version: Mapped[int] = mapped_column(Integer, default=1)

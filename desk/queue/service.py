@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from desk.models import (
-    OPEN_STATUSES, Channel, DepartmentMember, Kind, Priority, Role, Status, Ticket, TicketEvent, User, UserRole,
+    Channel, DepartmentMember, Kind, Priority, Role, Status, Ticket, TicketEvent, User, UserRole,
     utcnow,
 )
 from desk.permissions import sees_all, visible_tickets
@@ -43,11 +43,12 @@ class Filters:
     q: str = ""
     sort: str = "created"
     desc: bool = True
+    default_view: str = "open"  # the actor's landing view (see default_view), left out of URLs
 
     def query_args(self) -> list[tuple[str, str]]:
         """The filters as URL query pairs (defaults left out), for links and hx-push-url."""
         pairs: list[tuple[str, str]] = []
-        if self.view != "open":
+        if self.view != self.default_view:
             pairs.append(("view", self.view))
         for name in ("status", "channel", "kind", "priority"):
             pairs.extend((name, str(v)) for v in getattr(self, name))
@@ -70,7 +71,13 @@ def _multi(args: Mapping[str, Any], name: str, allowed: set[str]) -> tuple[str, 
     return tuple(dict.fromkeys(v for v in values if v in allowed))
 
 
-def parse_filters(args: Mapping[str, Any]) -> Filters:
+def default_view(actor: User) -> str:
+    """Where a person lands: a focal point in "my department's assignments", everyone else
+    in all open tickets."""
+    return "department" if not sees_all(actor) and actor.department_ids else "open"
+
+
+def parse_filters(args: Mapping[str, Any], default: str = "open") -> Filters:
     """Filters from request arguments; anything outside the allowlists is dropped."""
     def one(name: str) -> str:
         return to_ascii_digits(str(args.get(name, "") or "")).strip()
@@ -80,7 +87,8 @@ def parse_filters(args: Mapping[str, Any]) -> Filters:
     assignee = one("assignee")
     sort = one("sort")
     return Filters(
-        view=view if view in VIEWS else "open",
+        default_view=default,
+        view=view if view in VIEWS else default,
         status=_multi(args, "status", {s.value for s in Status}),
         channel=_multi(args, "channel", {c.value for c in Channel}),
         kind=_multi(args, "kind", {k.value for k in Kind}),
@@ -94,7 +102,7 @@ def parse_filters(args: Mapping[str, Any]) -> Filters:
 
 
 def _view_condition(view: str, actor: User, now: datetime) -> ColumnElement[bool] | None:
-    is_open = Ticket.status.in_([s.value for s in OPEN_STATUSES])
+    is_open = Ticket.is_open
     if view == "all":
         return None
     if view == "unassigned":
@@ -201,6 +209,30 @@ def view_counts(session: Session, actor: User, now: datetime | None = None) -> d
               for v in views]
     row = session.execute(select(*counts)).one()
     return {v: row[i] or 0 for i, v in enumerate(views)}
+
+
+def department_counts(session: Session, actor: User, now: datetime | None = None) -> dict[str, int] | None:
+    """The focal point's workspace counts for their department(s): new, in progress (open),
+    waiting on the beneficiary, overdue. One round trip of indexed counts
+    (ix_tickets_department_status_created). Only for those who land in their department's
+    view (default_view): a focal point and nothing more. None for everyone else, including
+    intake staff, supervisors and admins who also serve a department: they land in all open
+    tickets, whose view counts (view_counts) their page shows, and the workspace's links
+    (the Overdue view lists every overdue ticket they see) would not match its counts."""
+    if default_view(actor) != "department":
+        return None
+    now = now or utcnow()
+    mine = and_(visible_tickets(actor), Ticket.department_id.in_(sorted(actor.department_ids)))
+    conditions = {
+        "new": Ticket.status == Status.NEW,
+        "open": Ticket.status == Status.OPEN,
+        "waiting": Ticket.status == Status.WAITING,
+        "overdue": _view_condition("overdue", actor, now),
+    }
+    counts = [select(func.count()).select_from(Ticket).where(mine, condition).scalar_subquery().label(name)
+              for name, condition in conditions.items()]
+    row = session.execute(select(*counts)).one()
+    return {name: row[i] or 0 for i, name in enumerate(conditions)}
 
 
 def assignee_choices(session: Session, actor: User) -> list[User]:

@@ -18,3 +18,21 @@ class ChangeForm(FlaskForm):
 
     value = HiddenField()
     version = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """The fields of the ticket actions (take, request info, refer, return, transfer, resolve,
+    remind); each action reads the ones it needs. Lengths are checked by the service."""
+
+    message = TextAreaField(_l("Message to the beneficiary"))
+    note = TextAreaField(_l("Note"))
+    reason = TextAreaField(_l("Reason"))
+    action_taken = TextAreaField(_l("Action taken"))
+    department = HiddenField()
+    version = HiddenField()
+
+    TYPED = ("message", "note", "reason", "action_taken", "department")
+
+    def typed(self) -> dict[str, str]:
+        """What the user typed, to give back on a refusal or a conflict."""
+        return {name: getattr(self, name).data or "" for name in self.TYPED}

@@ -8,21 +8,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from desk.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
+from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
 from desk.models import (
-    KIND_LETTER, Department, DepartmentMember, EventKind, Priority, ReferenceCounter, Role,
-    Status, Ticket, TicketEvent, User, UserRole, utcnow,
+    KIND_LETTER, Category, Department, DepartmentMember, EventKind, Priority, ReferenceCounter, Role,
+    RoutingRule, Status, Ticket, TicketEvent, User, UserRole, utcnow,
 )
 from desk.permissions import QUEUE_ROLES, Action, can, visible_tickets
 from desk.text import hijri_year
 
-# Which status may follow which. Reopening is resolved/closed → open.
+# Which status may follow which. Reopening is resolved/closed → open. Who may take each step
+# is narrower (status_refusal): resolving needs the action taken (actions.resolve), and only
+# the queue roles close a ticket that was never resolved (a duplicate, spam).
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.NEW: frozenset({Status.OPEN, Status.WAITING, Status.RESOLVED, Status.CLOSED}),
     Status.OPEN: frozenset({Status.WAITING, Status.RESOLVED, Status.CLOSED}),
@@ -42,6 +45,18 @@ CHANGEABLE = {
 }
 
 MAX_COMMENT = 20_000
+
+
+class UseActionForm(ValidationFailed):
+    """A property change that needs more than the value: the action form ``action`` (on the
+    ticket page, desk.tickets.actions) takes it, with its required text. Choosing "resolved"
+    opens the resolve form (the action taken); moving a routed ticket opens the transfer or
+    the return form (the reason)."""
+
+    def __init__(self, errors: dict[str, list], action: str, typed: dict[str, str] | None = None):
+        super().__init__(errors)
+        self.action = action
+        self.typed = typed or {}
 
 
 # Loading ---------------------------------------------------------------------------
@@ -114,7 +129,7 @@ def next_reference(session: Session, kind: str, when: datetime) -> str:
 # Events ----------------------------------------------------------------------------
 
 def record(session: Session, ticket: Ticket, actor: User | None, kind: EventKind, *,
-           old: object = None, new: object = None, body: str | None = None,
+           old: object = None, new: object = None, body: str | None = None, reason: str | None = None,
            public: bool = False, bump: bool = True, at: datetime | None = None) -> TicketEvent:
     """Append one timeline event; state changes bump the ticket's version."""
     at = at or utcnow()
@@ -124,7 +139,7 @@ def record(session: Session, ticket: Ticket, actor: User | None, kind: EventKind
     event = TicketEvent(
         ticket_id=ticket.id, actor_id=actor.id if actor else None, created_at=at, kind=kind,
         old_value=None if old is None else str(old), new_value=None if new is None else str(new),
-        body=body, public=public, version=ticket.version,
+        body=body, reason=reason, public=public, version=ticket.version,
     )
     session.add(event)
     return event
@@ -187,8 +202,28 @@ class Choice:
     label: str
 
 
-def allowed_statuses(ticket: Ticket) -> list[str]:
-    return [s.value for s in Status if s == ticket.status or s in TRANSITIONS[ticket.status]]
+def status_refusal(actor: User, ticket: Ticket, new: str) -> str | None:
+    """Why ``actor`` may not set the status ``new`` by hand (a message), or None.
+
+    Resolving is never a bare status change: it needs the action taken (actions.resolve).
+    Closing a ticket that was resolved is for anyone who may change the status; closing one
+    that was never resolved (a duplicate, spam) only for intake staff, supervisors and admins:
+    a focal point resolves it instead, with the action taken."""
+    if new not in TRANSITIONS.get(ticket.status, ()):
+        return _l("This status cannot follow the current one.")
+    if new == Status.RESOLVED:
+        return _l("To resolve, write the action taken in the resolve form.")
+    if new == Status.CLOSED and ticket.status != Status.RESOLVED and not actor.has_role(*QUEUE_ROLES):
+        return _l("Only a resolved ticket can be closed: resolve it first, with the action taken.")
+    return None
+
+
+def allowed_statuses(actor: User, ticket: Ticket) -> list[str]:
+    """The status list on the ticket page: the current one, what may follow, and "resolved"
+    (which opens the resolve form)."""
+    return [s.value for s in Status
+            if s == ticket.status or (s == Status.RESOLVED and s in TRANSITIONS[ticket.status])
+            or status_refusal(actor, ticket, s) is None]
 
 
 def assignable_users(session: Session, actor: User, ticket: Ticket) -> list[User]:
@@ -207,13 +242,12 @@ def active_departments(session: Session) -> list[Department]:
 
 
 def _set_status(session: Session, actor: User, ticket: Ticket, new: str, now: datetime) -> None:
+    """A status change by hand (resolving is actions.resolve). Closing keeps ``resolved_at``
+    as it was: None for a ticket closed without being resolved (it was not resolved)."""
     old = ticket.status
     ticket.status = new
-    if new == Status.RESOLVED:
-        ticket.resolved_at = now
-    elif new == Status.CLOSED:
+    if new == Status.CLOSED:
         ticket.closed_at = now
-        ticket.resolved_at = ticket.resolved_at or now
     elif old in (Status.RESOLVED, Status.CLOSED):  # reopened
         ticket.resolved_at = None
         ticket.closed_at = None
@@ -234,8 +268,13 @@ def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw:
     if field == "status":
         if raw == ticket.status:
             return False
-        if raw not in TRANSITIONS.get(ticket.status, ()):
-            raise ValidationFailed({"status": [_l("This status cannot follow the current one.")]})
+        refusal = status_refusal(actor, ticket, raw)
+        if refusal is not None:
+            # One way to resolve: desk.tickets.actions.resolve, with the action taken.
+            needs_resolve = raw in TRANSITIONS.get(ticket.status, ()) and raw in (Status.RESOLVED, Status.CLOSED)
+            if needs_resolve and can(actor, Action.TICKET_RESOLVE, ticket):
+                raise UseActionForm({"status": [refusal]}, "resolve")
+            raise ValidationFailed({"status": [refusal]})
         _set_status(session, actor, ticket, raw, now)
 
     elif field == "priority":
@@ -257,13 +296,14 @@ def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw:
         new_id = department.id if department else None
         if new_id == ticket.department_id:
             return False
-        old = ticket.department_id
-        ticket.department_id = new_id
-        record(session, ticket, actor, EventKind.DEPARTMENT, old=old, new=new_id, at=now)
-        assignee = ticket.assignee
-        if assignee is not None and not assignee.has_role(*QUEUE_ROLES) and new_id not in assignee.department_ids:
-            ticket.assignee_id = None  # a focal point of the old department no longer fits
-            record(session, ticket, actor, EventKind.ASSIGNEE, old=assignee.id, new=None, at=now)
+        if ticket.department_id is not None:
+            # Re-routing needs a reason, as every move does: the transfer or the return form.
+            if department is None:
+                raise UseActionForm({"department": [_l("To send the ticket back to the shared queue, write why in the return form.")]},
+                                    "return")
+            raise UseActionForm({"department": [_l("To move the ticket to another department, write the reason in the transfer form.")]},
+                                "transfer", {"department": str(new_id)})
+        move_ticket(session, actor, ticket, department, kind=EventKind.ROUTED, reason_code=REASON_STAFF, at=now)
 
     elif field in ("verified", "attested"):
         if raw != "1":
@@ -288,11 +328,106 @@ def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw:
             new_id = int(raw)
         if new_id == ticket.assignee_id:
             return False
-        old = ticket.assignee_id
-        ticket.assignee_id = new_id
-        record(session, ticket, actor, EventKind.ASSIGNEE, old=old, new=new_id, at=now)
-        if ticket.status == Status.NEW and new_id is not None:
-            _set_status(session, actor, ticket, Status.OPEN, now)
+        set_assignee(session, actor, ticket, session.get(User, new_id) if new_id else None, now)
 
     _commit(session, ticket, expected)
     return True
+
+
+# Moving between departments ------------------------------------------------------------
+
+# Reason codes (TicketEvent.reason) for a move the desk decided without a typed reason; the
+# timeline translates them for each reader (describe_reasons).
+REASON_STAFF = "staff"              # a person chose the department at intake or on an unrouted ticket
+REASON_RULE = "rule"                # "rule:<routing rule id>": proposed by that rule
+REASON_CATEGORY = "category"        # "category:<category id>": the category's default department
+REASON_DEACTIVATED = "deactivated"  # "deactivated:<department id>": that department was deactivated
+
+
+def move_ticket(session: Session, actor: User | None, ticket: Ticket, target: Department | None, *,
+                kind: EventKind, reason_text: str | None = None, reason_code: str | None = None,
+                at: datetime, tell: bool = True) -> TicketEvent:
+    """The one way a ticket changes department, within the caller's transaction: routing an
+    unrouted ticket (ROUTED), transfer (TRANSFERRED), return to the shared queue (RETURNED,
+    ``target`` None), and the moves of a deactivated department.
+
+    The event carries the reason: ``reason_text`` when a person wrote it, ``reason_code``
+    when the desk decided (see REASON_*). The assignee is cleared unless they are a member
+    of the target department (a focal point there): whoever held the ticket in the old
+    department, focal point or intake staff, no longer works it there. With ``tell`` the
+    target department's focal points are notified (the deactivation tells them once for all
+    its tickets instead)."""
+    old = ticket.department_id
+    ticket.department = target  # the relationship too: the notification names the new department
+    event = record(session, ticket, actor, kind, old=old, new=target.id if target else None,
+                   body=reason_text, reason=reason_code, at=at)
+    assignee = ticket.assignee
+    if assignee is not None and (target is None or target.id not in assignee.department_ids):
+        set_assignee(session, actor, ticket, None, at)
+    if tell and target is not None:
+        notify_service.notify(session, "routed", ticket, notify_service.department_focal_points(session, target.id),
+                              actor=actor, note=reason_text or "")
+    return event
+
+
+def parse_reason(code: str | None) -> tuple[str, int | None]:
+    """``"rule:12"`` → ``("rule", 12)``; ``"staff"`` → ``("staff", None)``."""
+    kind, _, raw = (code or "").partition(":")
+    return kind, int(raw) if raw.isdigit() else None
+
+
+def describe_reasons(session: Session, codes, locale: str) -> dict[str, str]:
+    """Each reason code in ``codes`` in words for a reader in ``locale``, with the current
+    name of the rule, category or department it names: one query per kind of name, whatever
+    the number of events. A rule or category deleted since is still described."""
+    parsed = {code: parse_reason(code) for code in set(codes) if code}
+    ids: dict[str, set[int]] = {}
+    for kind, object_id in parsed.values():
+        if object_id is not None:
+            ids.setdefault(kind, set()).add(object_id)
+    english = locale == "en"
+    names: dict[str, dict[int, str]] = {REASON_RULE: {}, REASON_CATEGORY: {}, REASON_DEACTIVATED: {}}
+    if ids.get(REASON_RULE):
+        names[REASON_RULE] = dict(session.execute(
+            select(RoutingRule.id, RoutingRule.name).where(RoutingRule.id.in_(sorted(ids[REASON_RULE])))).all())
+    if ids.get(REASON_CATEGORY):
+        names[REASON_CATEGORY] = {row.id: row.name_en if english else row.name_ar for row in session.execute(
+            select(Category.id, Category.name_ar, Category.name_en).where(Category.id.in_(sorted(ids[REASON_CATEGORY]))))}
+    if ids.get(REASON_DEACTIVATED):
+        names[REASON_DEACTIVATED] = {row.id: row.name_en if english else row.name_ar for row in session.execute(
+            select(Department.id, Department.name_ar, Department.name_en)
+            .where(Department.id.in_(sorted(ids[REASON_DEACTIVATED]))))}
+    texts: dict[str, str] = {}
+    with force_locale(locale):
+        for code, (kind, object_id) in parsed.items():
+            texts[code] = str(_describe(kind, names.get(kind, {}).get(object_id) if object_id is not None else None, code))
+    return texts
+
+
+def _describe(kind: str, name: str | None, code: str):
+    if kind == REASON_STAFF:
+        return _l("Chosen by staff")
+    if kind == REASON_RULE:
+        return (_l("Proposed by rule «%(name)s»", name=name) if name is not None
+                else _l("Proposed by a routing rule since deleted"))
+    if kind == REASON_CATEGORY:
+        return (_l("Default department of category «%(name)s»", name=name) if name is not None
+                else _l("Default department of a category since deleted"))
+    if kind == REASON_DEACTIVATED:
+        return (_l("Department «%(name)s» was deactivated", name=name) if name is not None
+                else _l("Its department was deactivated"))
+    return code  # a code this version does not know: shown as stored
+
+
+def set_assignee(session: Session, actor: User, ticket: Ticket, user: User | None, now: datetime) -> None:
+    """Assign (or unassign) within the caller's transaction: the event, a new ticket opened,
+    and the new assignee told when someone else assigned them."""
+    old = ticket.assignee_id
+    ticket.assignee = user
+    record(session, ticket, actor, EventKind.ASSIGNEE, old=old, new=user.id if user else None, at=now)
+    if user is None:
+        return
+    if ticket.status == Status.NEW:
+        _set_status(session, actor, ticket, Status.OPEN, now)
+    if user.id != actor.id:
+        notify_service.notify(session, "assigned", ticket, [user], actor=actor)

@@ -1,0 +1,1 @@
+"""The administrator's set-up screens: departments, focal points, categories, routing rules."""

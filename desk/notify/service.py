@@ -1,0 +1,168 @@
+"""Who is told what: one outbox row per recipient, in the recipient's language (the words
+are written by desk.notify.messages).
+
+``notify`` never commits: its rows join the caller's transaction, so a message exists
+exactly when the change that caused it does (see desk.notify.outbox for delivery).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from desk.errors import NotFound, ValidationFailed
+from desk.models import (
+    DepartmentMember, OutboxMessage, OutboxStatus, Position, Ticket, User, utcnow,
+)
+from desk.notify import messages
+from desk.notify.messages import scrub  # noqa: F401  (where callers have always found it)
+
+# Notification kinds, in the order the preferences page lists them.
+KINDS = {
+    "routed": _l("A ticket is routed to my department"),
+    "assigned": _l("A ticket is assigned to me"),
+    "returned": _l("A focal point returns a ticket to the shared queue"),
+    "resolved": _l("A focal point resolves a ticket"),
+    "reminder": _l("A follow-up reminder about a ticket"),
+}
+
+
+def department_focal_points(session: Session, department_id: int | None,
+                            positions: Iterable[Position] | None = None) -> list[User]:
+    """Active users who serve the department: primary first, then deputies, then members.
+    ``positions`` keeps only those positions, e.g. ``(Position.PRIMARY, Position.DEPUTY)``."""
+    if department_id is None:
+        return []
+    order = case({Position.PRIMARY: 0, Position.DEPUTY: 1}, value=DepartmentMember.position, else_=2)
+    query = (
+        select(User)
+        .join(DepartmentMember, DepartmentMember.user_id == User.id)
+        .where(DepartmentMember.department_id == department_id, User.active.is_(True))
+        .order_by(order, User.id)
+    )
+    if positions is not None:
+        query = query.where(DepartmentMember.position.in_(list(positions)))
+    return list(session.scalars(query))
+
+
+def wants(user: User, kind: str) -> bool:
+    return bool(user.active and user.email and kind not in (user.notifications_off or []))
+
+
+def _default_note(kind: str, ticket: Ticket) -> str:
+    return (ticket.action_taken or "") if kind == "resolved" else ""
+
+
+def notify(session: Session, kind: str, ticket: Ticket, recipients: Iterable[User],
+           actor: User | None = None, note: str = "") -> list[OutboxMessage]:
+    """Queue one email per recipient who has ``kind`` turned on (never the actor), in the
+    recipient's language, in the caller's transaction. Kinds: see KINDS."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    queued: list[OutboxMessage] = []
+    seen: set[int] = set()
+    for user in recipients:
+        if user is None or user.id in seen or (actor is not None and user.id == actor.id):
+            continue
+        seen.add(user.id)
+        if not wants(user, kind):
+            continue
+        subject, body = messages.render(kind, ticket, user, actor, note or _default_note(kind, ticket))
+        message = OutboxMessage(
+            channel="email", to_address=user.email, to_user_id=user.id, subject=subject,
+            body_text=body, ticket_id=ticket.id, reason=kind, status=OutboxStatus.PENDING,
+            attempts=0, next_attempt_at=utcnow(),
+        )
+        session.add(message)
+        queued.append(message)
+    return queued
+
+
+# Preferences -------------------------------------------------------------------------
+
+def enabled_kinds(user: User) -> list[str]:
+    off = set(user.notifications_off or [])
+    return [kind for kind in KINDS if kind not in off]
+
+
+def set_preferences(session: Session, user: User, enabled: Iterable[str]) -> list[str]:
+    """Turn on exactly ``enabled`` (the rest off) and commit. Unknown kinds are refused."""
+    enabled = list(enabled)
+    unknown = [kind for kind in enabled if kind not in KINDS]
+    if unknown:
+        raise ValidationFailed({"kinds": [_l("Choose only from the notifications listed.")]})
+    user.notifications_off = [kind for kind in KINDS if kind not in enabled]
+    session.commit()
+    return enabled_kinds(user)
+
+
+# The admin's view of the outbox --------------------------------------------------------
+
+ATTENTION = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED)
+STATUS_LABELS = {
+    OutboxStatus.PENDING: _l("Pending"),
+    OutboxStatus.SENDING: _l("Sending"),
+    OutboxStatus.SENT: _l("Sent"),
+    OutboxStatus.FAILED: _l("Failed"),
+}
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    counts = {status.value: 0 for status in OutboxStatus}
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def outbox_rows(session: Session, statuses: Iterable[str], limit: int = 200) -> list:
+    """Messages in ``statuses`` with their ticket's reference: failed first, then by due time."""
+    statuses = list(statuses)
+    if statuses == [OutboxStatus.SENT]:
+        order = (OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+    else:
+        first = case({OutboxStatus.FAILED: 0, OutboxStatus.SENDING: 1}, value=OutboxMessage.status, else_=2)
+        order = (first, OutboxMessage.next_attempt_at, OutboxMessage.id)
+    return list(session.execute(
+        select(OutboxMessage, Ticket.reference)
+        .outerjoin(Ticket, Ticket.id == OutboxMessage.ticket_id)
+        .where(OutboxMessage.status.in_(statuses))
+        .order_by(*order)
+        .limit(limit)
+    ).all())
+
+
+def outbox_row(session: Session, message_id: int):
+    row = session.execute(
+        select(OutboxMessage, Ticket.reference)
+        .outerjoin(Ticket, Ticket.id == OutboxMessage.ticket_id)
+        .where(OutboxMessage.id == message_id)
+    ).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def retry_now(session: Session, message_id: int, now: datetime | None = None) -> OutboxMessage:
+    """Make a failed or pending message due now (a failed one gets its attempts back), and commit.
+
+    A message being sent or already sent is left alone (the update matches nothing)."""
+    now = now or utcnow()
+    done = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id,
+               OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED)))
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now, locked_until=None,
+                attempts=case((OutboxMessage.status == OutboxStatus.FAILED, 0), else_=OutboxMessage.attempts))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    session.refresh(message)
+    if not done:
+        raise ValidationFailed({"status": [_l("Only a pending or failed message can be retried.")]})
+    return message

@@ -1,0 +1,540 @@
+"""The business calendar and the service-level targets in the database.
+
+Plain functions of (session, actor, data). Every public function that writes is one
+transaction; a refused change raises ValidationFailed (field → messages) and writes nothing.
+The arithmetic lives in desk/sla/calendar.py; ``load_policy`` gives the next layers (intake,
+queue, the sweep) everything they need in three queries:
+
+    policy = load_policy(session)
+    times = policy.due_times(ticket.kind, ticket.priority, ticket.created_at, pauses)
+    times.resolution_due, times.resolution_at_risk, times.first_response_due, …
+"""
+from __future__ import annotations
+
+import calendar as gregorian_calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Iterable
+
+from flask_babel import lazy_gettext as _l
+from hijridate import Gregorian, Hijri
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.errors import NotFound, ValidationFailed
+from desk.models import Holiday, Kind, Priority, ServiceTarget, User, WorkingTime, utcnow
+from desk.permissions import Action, can
+from desk.sla.calendar import (
+    DEFAULT_WORK_DAYS, SUNDAY_FIRST, BusinessCalendar, Unit, due_with_pauses, is_ramadan, risk_moment,
+)
+from desk.text import hijri_date, strip_invisible, to_ascii_digits
+
+Errors = dict[str, list[str]]
+GREGORIAN, HIJRI = "gregorian", "hijri"
+MAX_HOLIDAY_DAYS = 60        # a longer "holiday" is a typing mistake (a wrong year or month)
+MAX_AMOUNT = {Unit.HOURS: 2000, Unit.DAYS: 250}  # about a working year
+WORKING_TIME_ID = 1
+
+
+def _add(errors: Errors, name: str, message) -> None:
+    errors.setdefault(name, []).append(message)
+
+
+def require_admin(actor: User) -> None:
+    """The calendar screens do not exist for anyone but an admin (404, not 403)."""
+    if not can(actor, Action.ADMIN_MANAGE):
+        raise NotFound()
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+# Loading the calendar and the targets -------------------------------------------------
+
+def working_time(session: Session) -> WorkingTime:
+    """The saved settings, or (not added to the session) the defaults: Sunday–Thursday 08:00–16:00."""
+    row = session.get(WorkingTime, WORKING_TIME_ID)
+    if row is None:
+        row = WorkingTime(id=WORKING_TIME_ID, work_days=sorted(DEFAULT_WORK_DAYS), day_start=time(8, 0),
+                          day_end=time(16, 0), ramadan_start=None, ramadan_end=None)
+    return row
+
+
+def load_calendar(session: Session) -> BusinessCalendar:
+    """The calendar value object: one query for the working time, one for the holidays."""
+    row = working_time(session)
+    spans = tuple((first, last) for first, last in session.execute(select(Holiday.first_day, Holiday.last_day).order_by(Holiday.first_day)))
+    return BusinessCalendar(work_days=frozenset(row.work_days), start=row.day_start, end=row.day_end,
+                            ramadan_start=row.ramadan_start, ramadan_end=row.ramadan_end, holidays=spans)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One service level: ``first_response`` and ``resolution`` as (amount, unit) or None."""
+
+    kind: str
+    priority: int | None
+    first_response: tuple[int, Unit] | None
+    resolution: tuple[int, Unit] | None
+
+
+@dataclass(frozen=True)
+class DueTimes:
+    """What to store on a ticket. A ``*_due`` of None: no target for that step, or the clock is
+    stopped by a pause still open. ``*_at_risk``: the moment the last 20 % of the time begins."""
+
+    first_response_due: datetime | None = None
+    first_response_at_risk: datetime | None = None
+    resolution_due: datetime | None = None
+    resolution_at_risk: datetime | None = None
+
+
+def _pair(amount: int | None, unit: str | None) -> tuple[int, Unit] | None:
+    return (amount, Unit(unit)) if amount and unit else None
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    calendar: BusinessCalendar
+    targets: dict[tuple[str, int | None], Target] = field(default_factory=dict)
+
+    def target(self, kind: str, priority: int | None) -> Target | None:
+        """The kind's target for this priority, else the kind's "any priority" target, else None."""
+        return self.targets.get((str(kind), None if priority is None else int(priority))) or self.targets.get((str(kind), None))
+
+    def due(self, start: datetime, target: tuple[int, Unit] | None,
+            pauses: Iterable[tuple[datetime, datetime | None]] = ()) -> tuple[datetime | None, datetime | None]:
+        """(due, at risk) of one target counted from ``start``, the clock stopped in ``pauses``."""
+        if target is None:
+            return None, None
+        pauses = list(pauses)
+        due = due_with_pauses(start, target[0], target[1], self.calendar, pauses)
+        if due is None:
+            return None, None
+        return due, risk_moment(start, due, self.calendar, pauses)
+
+    def due_times(self, kind: str, priority: int | None, start: datetime,
+                  pauses: Iterable[tuple[datetime, datetime | None]] = ()) -> DueTimes:
+        target = self.target(kind, priority)
+        if target is None:
+            return DueTimes()
+        pauses = list(pauses)
+        first, first_risk = self.due(start, target.first_response, pauses)
+        resolution, resolution_risk = self.due(start, target.resolution, pauses)
+        return DueTimes(first, first_risk, resolution, resolution_risk)
+
+
+def load_policy(session: Session) -> SlaPolicy:
+    """The calendar and every target (three queries). Load once per request or sweep run."""
+    targets = {}
+    for row in session.scalars(select(ServiceTarget)):
+        targets[(row.kind, row.priority)] = Target(
+            row.kind, row.priority, _pair(row.first_response_amount, row.first_response_unit),
+            _pair(row.resolution_amount, row.resolution_unit))
+    return SlaPolicy(load_calendar(session), targets)
+
+
+# Default targets ----------------------------------------------------------------------
+
+# The policies: complaints handled fast, inquiries answered, support requests decided by the
+# research committee "within about two weeks" (10 business days).
+DEFAULT_TARGETS = (
+    (Kind.COMPLAINT, (1, Unit.DAYS), (5, Unit.DAYS)),
+    (Kind.INQUIRY, (1, Unit.DAYS), (2, Unit.DAYS)),
+    (Kind.SUPPORT, None, (10, Unit.DAYS)),
+)
+
+
+def ensure_default_targets(session: Session) -> int:
+    """Add the policy's default "any priority" targets that are missing (an admin's own values
+    are kept). Returns how many were added; commits."""
+    existing = set(session.scalars(select(ServiceTarget.kind).where(ServiceTarget.priority.is_(None))))
+    added = 0
+    for kind, first, resolution in DEFAULT_TARGETS:
+        if kind.value in existing:
+            continue
+        session.add(ServiceTarget(
+            kind=kind.value, priority=None,
+            first_response_amount=first[0] if first else None, first_response_unit=first[1].value if first else None,
+            resolution_amount=resolution[0] if resolution else None,
+            resolution_unit=resolution[1].value if resolution else None))
+        added += 1
+    _commit(session)
+    return added
+
+
+def _official_holidays(year: int) -> list[tuple[str, str, date, date, str]]:
+    """Saudi official holidays touching a Gregorian year: Founding Day (22 February), National
+    Day (23 September), Eid al-Fitr (1–4 Shawwal) and Eid al-Adha (9–12 Dhu al-Hijjah: Arafat day
+    and three days), the Eids by Umm al-Qura. Associations adjust the Eid lengths on the screen."""
+    days = [("يوم التأسيس", "Founding Day", date(year, 2, 22), date(year, 2, 22), GREGORIAN),
+            ("اليوم الوطني", "National Day", date(year, 9, 23), date(year, 9, 23), GREGORIAN)]
+    first_hijri = Gregorian(year, 1, 1).to_hijri().year
+    for hijri_year in (first_hijri, first_hijri + 1):
+        for name_ar, name_en, month, first, last in (("عيد الفطر", "Eid al-Fitr", 10, 1, 4),
+                                                     ("عيد الأضحى", "Eid al-Adha", 12, 9, 12)):
+            start = Hijri(hijri_year, month, first).to_gregorian()
+            end = Hijri(hijri_year, month, last).to_gregorian()
+            if start.year == year or end.year == year:
+                days.append((name_ar, name_en, start, end, HIJRI))
+    return sorted(days, key=lambda d: d[2])
+
+
+def ensure_default_holidays(session: Session, year: int) -> int:
+    """Add the official holidays of a Gregorian year (see ``_official_holidays``) that do not
+    overlap a holiday already entered. Returns how many were added; commits. For ``desk demo``."""
+    added = 0
+    for name_ar, name_en, first, last, entered_as in _official_holidays(year):
+        clash = session.scalar(select(Holiday.id).where(Holiday.first_day <= last, Holiday.last_day >= first))
+        if clash is None:
+            session.add(Holiday(name_ar=name_ar, name_en=name_en, first_day=first, last_day=last, entered_as=entered_as))
+            session.flush()
+            added += 1
+    _commit(session)
+    return added
+
+
+# Parsing what was typed ---------------------------------------------------------------
+
+_TIME_RE = re.compile(r"^([0-9]{1,2})[:.٫]([0-9]{2})$")
+_DATE_RE = re.compile(r"^([0-9]{1,4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,4})$")
+
+
+def _clean(text: str | None) -> str:
+    return to_ascii_digits(strip_invisible(text or "")).strip()
+
+
+def parse_clock(text: str | None) -> time:
+    """"08:00", "8:30", "٠٨:٠٠" → time; ValueError otherwise."""
+    match = _TIME_RE.match(_clean(text))
+    if not match:
+        raise ValueError(text)
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour == 24 and minute == 0:
+        return time(23, 59)  # "until midnight"
+    return time(hour, minute)
+
+
+def parse_day(text: str | None, entered_as: str) -> date:
+    """A typed date as a Gregorian date. Year first ("1447-10-01") or day first ("01/10/1447");
+    Hijri dates are Umm al-Qura, converted with hijridate. ValueError when not a real date."""
+    match = _DATE_RE.match(_clean(text))
+    if not match:
+        raise ValueError(text)
+    a, b, c = match.groups()
+    year, month, day = (int(a), int(b), int(c)) if len(a) == 4 else (int(c), int(b), int(a))
+    if entered_as == HIJRI:
+        try:
+            return Hijri(year, month, day, validate=True).to_gregorian()
+        except (OverflowError, ValueError) as error:
+            raise ValueError(text) from error
+    return date(year, month, day)
+
+
+def format_day(day: date, entered_as: str) -> str:
+    """The inverse of ``parse_day`` (year first), for filling the form."""
+    if entered_as == HIJRI:
+        h = Gregorian(day.year, day.month, day.day).to_hijri()
+        return f"{h.year:04d}-{h.month:02d}-{h.day:02d}"
+    return day.isoformat()
+
+
+# Working time -------------------------------------------------------------------------
+
+@dataclass
+class WorkingTimeData:
+    work_days: list[str] = field(default_factory=list)   # weekday numbers as typed
+    day_start: str = ""
+    day_end: str = ""
+    ramadan_start: str = ""
+    ramadan_end: str = ""
+
+
+def _hours(errors: Errors, data: WorkingTimeData, start_name: str, end_name: str, optional: bool):
+    typed = {name: (getattr(data, name) or "").strip() for name in (start_name, end_name)}
+    if optional and not any(typed.values()):
+        return None, None
+    parsed = {}
+    for name, text in typed.items():
+        if not text:
+            _add(errors, name, _l("Enter a time, e.g. 08:00."))
+            continue
+        try:
+            parsed[name] = parse_clock(text)
+        except ValueError:
+            _add(errors, name, _l("Enter the time as hours and minutes, e.g. 08:00 or 15:30."))
+    start, end = parsed.get(start_name), parsed.get(end_name)
+    if start is not None and end is not None and end <= start:
+        _add(errors, end_name, _l("The working hours must end after they start."))
+    return start, end
+
+
+def save_working_time(session: Session, actor: User, data: WorkingTimeData) -> WorkingTime:
+    require_admin(actor)
+    errors: Errors = {}
+    days = set()
+    for value in data.work_days:
+        if str(value) not in {str(n) for n in range(7)}:
+            _add(errors, "work_days", _l("Choose only from the days listed."))
+            break
+        days.add(int(value))
+    if not days and "work_days" not in errors:
+        _add(errors, "work_days", _l("Choose at least one working day."))
+    day_start, day_end = _hours(errors, data, "day_start", "day_end", optional=False)
+    ramadan_start, ramadan_end = _hours(errors, data, "ramadan_start", "ramadan_end", optional=True)
+    if errors:
+        raise ValidationFailed(errors)
+    row = working_time(session)
+    if row not in session:
+        session.add(row)
+    row.work_days = [d for d in SUNDAY_FIRST if d in days]
+    row.day_start, row.day_end = day_start, day_end
+    row.ramadan_start, row.ramadan_end = ramadan_start, ramadan_end
+    row.updated_at, row.updated_by_id = utcnow(), actor.id
+    _commit(session)
+    return row
+
+
+# Holidays -----------------------------------------------------------------------------
+
+@dataclass
+class HolidayData:
+    name_ar: str = ""
+    name_en: str = ""
+    entered_as: str = GREGORIAN
+    first_day: str = ""
+    last_day: str = ""
+
+
+def holidays(session: Session) -> list[Holiday]:
+    return list(session.scalars(select(Holiday).order_by(Holiday.first_day.desc(), Holiday.id)))
+
+
+def get_holiday(session: Session, actor: User, holiday_id: int) -> Holiday:
+    require_admin(actor)
+    holiday = session.get(Holiday, holiday_id)
+    if holiday is None:
+        raise NotFound()
+    return holiday
+
+
+def _day(errors: Errors, name: str, text: str, entered_as: str) -> date | None:
+    if not (text or "").strip():
+        _add(errors, name, _l("Enter the date."))
+        return None
+    try:
+        return parse_day(text, entered_as)
+    except ValueError:
+        if entered_as == HIJRI:
+            _add(errors, name, _l("Enter a real Hijri (Umm al-Qura) date as year-month-day, e.g. 1447-10-01."))
+        else:
+            _add(errors, name, _l("Enter a real Gregorian date as year-month-day, e.g. 2026-09-23."))
+        return None
+
+
+def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holiday | None = None) -> Holiday:
+    """Create (``holiday`` None) or change a holiday. Refused: empty names, dates that are not
+    real, a last day before the first, more than 60 days, or days another holiday already has."""
+    require_admin(actor)
+    errors: Errors = {}
+    name_ar, name_en = (data.name_ar or "").strip(), (data.name_en or "").strip()
+    if not name_ar:
+        _add(errors, "name_ar", _l("Enter the Arabic name."))
+    if not name_en:
+        _add(errors, "name_en", _l("Enter the English name."))
+    entered_as = data.entered_as if data.entered_as in (GREGORIAN, HIJRI) else None
+    if entered_as is None:
+        _add(errors, "entered_as", _l("Choose Hijri or Gregorian."))
+    else:
+        first = _day(errors, "first_day", data.first_day, entered_as)
+        last = _day(errors, "last_day", data.last_day, entered_as)
+        if first and last:
+            if last < first:
+                _add(errors, "last_day", _l("The last day cannot be before the first day."))
+            elif (last - first).days + 1 > MAX_HOLIDAY_DAYS:
+                _add(errors, "last_day", _l("A holiday is at most %(n)s days. Check the year and the month.", n=MAX_HOLIDAY_DAYS))
+            else:
+                clash = session.scalars(select(Holiday).where(
+                    Holiday.first_day <= last, Holiday.last_day >= first,
+                    Holiday.id != (holiday.id if holiday is not None else -1)).order_by(Holiday.first_day)).first()
+                if clash is not None:
+                    _add(errors, "first_day", _l("These days overlap the holiday “%(name)s” (%(first)s – %(last)s).",
+                                                 name=clash.name_ar + " / " + clash.name_en,
+                                                 first=clash.first_day.isoformat(), last=clash.last_day.isoformat()))
+    if errors:
+        raise ValidationFailed(errors)
+    if holiday is None:
+        holiday = Holiday()
+        session.add(holiday)
+    holiday.name_ar, holiday.name_en, holiday.entered_as = name_ar[:120], name_en[:120], entered_as
+    holiday.first_day, holiday.last_day = first, last
+    holiday.updated_at, holiday.updated_by_id = utcnow(), actor.id
+    _commit(session)
+    return holiday
+
+
+def delete_holiday(session: Session, actor: User, holiday: Holiday) -> None:
+    require_admin(actor)
+    session.delete(holiday)
+    _commit(session)
+
+
+# Service-level targets ----------------------------------------------------------------
+
+@dataclass
+class TargetData:
+    kind: str = ""
+    priority: str = ""            # "" = any priority
+    first_response_amount: str = ""
+    first_response_unit: str = ""
+    resolution_amount: str = ""
+    resolution_unit: str = ""
+
+
+def targets(session: Session) -> list[ServiceTarget]:
+    kinds = [k.value for k in Kind]
+    rows = list(session.scalars(select(ServiceTarget)))
+    return sorted(rows, key=lambda t: (kinds.index(t.kind) if t.kind in kinds else 99, t.priority or 0))
+
+
+def get_target(session: Session, actor: User, target_id: int) -> ServiceTarget:
+    require_admin(actor)
+    target = session.get(ServiceTarget, target_id)
+    if target is None:
+        raise NotFound()
+    return target
+
+
+def _amount(errors: Errors, prefix: str, data: TargetData) -> tuple[int | None, str | None]:
+    typed = _clean(getattr(data, f"{prefix}_amount"))
+    unit = getattr(data, f"{prefix}_unit") or ""
+    if not typed:
+        return None, None
+    try:
+        amount = int(typed)
+    except ValueError:
+        _add(errors, f"{prefix}_amount", _l("Enter a whole number."))
+        return None, None
+    if amount <= 0:
+        _add(errors, f"{prefix}_amount", _l("A target must be greater than zero."))
+        return None, None
+    if unit not in set(Unit):
+        _add(errors, f"{prefix}_unit", _l("Choose business hours or business days."))
+        return None, None
+    if amount > MAX_AMOUNT[Unit(unit)]:
+        _add(errors, f"{prefix}_amount", _l("At most %(n)s.", n=MAX_AMOUNT[Unit(unit)]))
+        return None, None
+    return amount, unit
+
+
+def save_target(session: Session, actor: User, data: TargetData, target: ServiceTarget | None = None) -> ServiceTarget:
+    """Create or change the target of a kind and priority. Refused: an unknown kind or priority,
+    an amount of zero or less, no target at all, or a second row for the same kind and priority."""
+    require_admin(actor)
+    errors: Errors = {}
+    kind = data.kind if data.kind in set(Kind) else None
+    if kind is None:
+        _add(errors, "kind", _l("Choose the kind of request."))
+    priority: int | None = None
+    if data.priority:
+        if data.priority not in {str(p.value) for p in Priority}:
+            _add(errors, "priority", _l("Choose a priority from the list."))
+        else:
+            priority = int(data.priority)
+    first = _amount(errors, "first_response", data)
+    resolution = _amount(errors, "resolution", data)
+    if not errors and first[0] is None and resolution[0] is None:
+        _add(errors, "first_response_amount", _l("Enter a first-response target, a resolution target or both."))
+    if kind is not None and "priority" not in errors:
+        same = select(ServiceTarget.id).where(ServiceTarget.kind == kind,
+                                              ServiceTarget.priority.is_(None) if priority is None else ServiceTarget.priority == priority)
+        if target is not None:
+            same = same.where(ServiceTarget.id != target.id)
+        if session.scalar(same) is not None:
+            _add(errors, "priority", _l("This kind of request already has a target for this priority: edit that one."))
+    if errors:
+        raise ValidationFailed(errors)
+    if target is None:
+        target = ServiceTarget()
+        session.add(target)
+    target.kind, target.priority = kind, priority
+    target.first_response_amount, target.first_response_unit = first
+    target.resolution_amount, target.resolution_unit = resolution
+    target.updated_at, target.updated_by_id = utcnow(), actor.id
+    _commit(session)
+    return target
+
+
+def delete_target(session: Session, actor: User, target: ServiceTarget) -> None:
+    require_admin(actor)
+    session.delete(target)
+    _commit(session)
+
+
+# The month in both calendars ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class DayCell:
+    day: date
+    hijri: tuple[int, int, int] | None
+    in_month: bool
+    working: bool
+    weekend: bool
+    ramadan: bool
+    holidays: tuple[Holiday, ...]
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+    weeks: list[list[DayCell]]
+    hijri_months: list[tuple[int, int]]   # (year, month) of the Hijri months the month touches
+    previous: str
+    next: str
+    holidays: list[Holiday]
+
+
+def parse_month(text: str | None, today: date) -> tuple[int, int]:
+    """"2026-03" → (2026, 3); anything else → today's month."""
+    match = re.match(r"^([0-9]{4})-([0-9]{1,2})$", _clean(text))
+    if match and 1 <= int(match.group(2)) <= 12 and 1900 <= int(match.group(1)) <= 2100:
+        return int(match.group(1)), int(match.group(2))
+    return today.year, today.month
+
+
+def month_view(session: Session, year: int, month: int) -> Month:
+    """Weeks of a Gregorian month, Sunday first, each day with its Umm al-Qura date, whether it is
+    worked, in Ramadan, and the holidays on it (three queries)."""
+    calendar = load_calendar(session)
+    first = date(year, month, 1)
+    last = date(year, month, gregorian_calendar.monthrange(year, month)[1])
+    grid_start = first - timedelta(days=(first.weekday() + 1) % 7)  # back to Sunday
+    grid_end = last + timedelta(days=(5 - last.weekday()) % 7)        # on to Saturday
+    on_screen = list(session.scalars(select(Holiday).where(Holiday.first_day <= grid_end, Holiday.last_day >= grid_start)
+                                     .order_by(Holiday.first_day)))
+    weeks: list[list[DayCell]] = []
+    hijri_months: list[tuple[int, int]] = []
+    day = grid_start
+    while day <= grid_end:
+        week = []
+        for _ in range(7):
+            h = hijri_date(day)
+            if h and first <= day <= last and (h[0], h[1]) not in hijri_months:
+                hijri_months.append((h[0], h[1]))
+            week.append(DayCell(
+                day=day, hijri=h, in_month=first <= day <= last, working=calendar.is_working_day(day),
+                weekend=day.weekday() not in calendar.work_days, ramadan=is_ramadan(day),
+                holidays=tuple(x for x in on_screen if x.first_day <= day <= x.last_day)))
+            day += timedelta(days=1)
+        weeks.append(week)
+    previous = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return Month(year, month, weeks, hijri_months, f"{previous:%Y-%m}", f"{following:%Y-%m}",
+                 [x for x in on_screen if x.first_day <= last and x.last_day >= first])

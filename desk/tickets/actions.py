@@ -1,0 +1,190 @@
+"""What a focal point does with a ticket of their department, beyond changing a field:
+take it, ask the beneficiary for missing information, refer to the social research
+officer, return it to the shared queue, transfer it, resolve it; and the follow-up
+reminder that intake staff and supervisors send the department.
+
+Plain functions of (session, actor, ticket, text…). Each is one transaction: the change,
+its timeline event (who, when, old → new) and its notification rows are committed
+together, or nothing is. Required texts are refused empty with a message by the field.
+
+State changes are refused when stale (``expected_version``, as for field changes). A
+referral and a reminder change no state: like an internal note they never conflict and
+do not bump the version.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.errors import ValidationFailed
+from desk.models import Department, EventKind, Role, Status, Ticket, TicketEvent, User, UserRole, utcnow
+from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
+from desk.permissions import QUEUE_ROLES, Action
+from desk.tickets.service import (
+    MAX_COMMENT, _check_version, _commit, _require, move_ticket, record, set_assignee,
+)
+
+
+def _required(field: str, raw: str | None, missing) -> str:
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationFailed({field: [missing]})
+    if len(text) > MAX_COMMENT:
+        raise ValidationFailed({field: [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]})
+    return text
+
+
+def _open(ticket: Ticket, field: str) -> None:
+    if not ticket.is_open:
+        raise ValidationFailed({field: [_l("This ticket is no longer open: reopen it first.")]})
+
+
+def intake_staff(session: Session) -> list[User]:
+    """Active intake staff (موظفو علاقات المستفيدين): told when a ticket comes back or is resolved."""
+    staff = select(UserRole.user_id).where(UserRole.role == Role.STAFF)
+    return list(session.scalars(select(User).where(User.active.is_(True), User.id.in_(staff)).order_by(User.id)))
+
+
+# Taking and assigning ----------------------------------------------------------------
+
+def take(session: Session, actor: User, ticket: Ticket, *, expected_version: int | None) -> bool:
+    """Assign the ticket to oneself (a new ticket opens). False when it was already so."""
+    _require(actor, Action.TICKET_TAKE, ticket)
+    expected = _check_version(session, ticket, expected_version)
+    _open(ticket, "take")
+    if ticket.assignee_id == actor.id:
+        return False
+    set_assignee(session, actor, ticket, actor, utcnow())
+    _commit(session, ticket, expected)
+    return True
+
+# Assigning to another member of the department is the assignee field change
+# (desk.tickets.service.change_field): a focal point may only choose the department's members.
+
+
+# Talking to the beneficiary and to the social research officer -------------------------
+
+def request_info(session: Session, actor: User, ticket: Ticket, message: str | None, *,
+                 expected_version: int | None) -> TicketEvent:
+    """Ask the beneficiary for what is missing (a public message); the ticket waits on them."""
+    _require(actor, Action.TICKET_REQUEST_INFO, ticket)
+    text = _required("message", message, _l("Write what the beneficiary should send."))
+    expected = _check_version(session, ticket, expected_version)
+    _open(ticket, "message")
+    now = utcnow()
+    old = ticket.status
+    ticket.status = Status.WAITING
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    event = record(session, ticket, actor, EventKind.INFO_REQUESTED, old=old, new=Status.WAITING,
+                   body=text, public=True, at=now)
+    _commit(session, ticket, expected)
+    return event
+
+
+def refer(session: Session, actor: User, ticket: Ticket, note: str | None) -> TicketEvent:
+    """Record a referral to the social research officer (مسؤول البحث الاجتماعي): handling
+    step 3, done by phone. An internal record: it never conflicts."""
+    _require(actor, Action.TICKET_REFER, ticket)
+    text = _required("note", note, _l("Write why the beneficiary is referred."))
+    _open(ticket, "note")
+    event = record(session, ticket, actor, EventKind.REFERRED, body=text, bump=False)
+    _commit(session, ticket, ticket.version)
+    return event
+
+
+# Moving the ticket -------------------------------------------------------------------
+
+def return_to_queue(session: Session, actor: User, ticket: Ticket, reason: str | None, *,
+                    expected_version: int | None) -> TicketEvent:
+    """Send a misrouted ticket back to the shared queue (unrouted, unassigned: move_ticket);
+    intake staff are told."""
+    _require(actor, Action.TICKET_RETURN, ticket)
+    text = _required("reason", reason, _l("Write why the ticket does not belong to this department."))
+    expected = _check_version(session, ticket, expected_version)
+    _open(ticket, "reason")
+    if ticket.department_id is None:
+        raise ValidationFailed({"reason": [_l("This ticket is already in the shared queue.")]})
+    event = move_ticket(session, actor, ticket, None, kind=EventKind.RETURNED, reason_text=text, at=utcnow())
+    notify_service.notify(session, "returned", ticket, intake_staff(session), actor=actor, note=text)
+    _commit(session, ticket, expected)
+    return event
+
+
+def transfer(session: Session, actor: User, ticket: Ticket, department_id: str | int | None,
+             reason: str | None, *, expected_version: int | None) -> TicketEvent:
+    """Move the ticket to another active department, with a reason; its focal points are told.
+    The assignee is cleared unless they serve the new department too (move_ticket)."""
+    _require(actor, Action.TICKET_TRANSFER, ticket)
+    errors: dict[str, list] = {}
+    raw = str(department_id or "").strip()
+    department = session.get(Department, int(raw)) if raw.isdigit() else None
+    if department is None or not department.active:
+        errors["department"] = [_l("Choose an active department.")]
+    elif department.id == ticket.department_id:
+        errors["department"] = [_l("The ticket is already in this department: choose another one.")]
+    try:
+        text = _required("reason", reason, _l("Write why the ticket goes to this department."))
+    except ValidationFailed as failed:
+        errors.update(failed.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    expected = _check_version(session, ticket, expected_version)
+    _open(ticket, "reason")
+    event = move_ticket(session, actor, ticket, department, kind=EventKind.TRANSFERRED, reason_text=text, at=utcnow())
+    _commit(session, ticket, expected)
+    return event
+
+
+# Resolving ---------------------------------------------------------------------------
+
+def resolve(session: Session, actor: User, ticket: Ticket, action_taken: str | None, *,
+            expected_version: int | None) -> TicketEvent:
+    """The one way to resolve: with the action taken (الإجراء المتخذ), which the statistics
+    report. Whoever recorded the ticket is told, if they still work the shared queue (intake
+    staff, a supervisor or an admin); nobody for a ticket from the website or the system."""
+    _require(actor, Action.TICKET_RESOLVE, ticket)
+    text = _required("action_taken", action_taken, _l("Write the action taken before resolving."))
+    expected = _check_version(session, ticket, expected_version)
+    _open(ticket, "action_taken")
+    now = utcnow()
+    old = ticket.status
+    ticket.status = Status.RESOLVED
+    ticket.resolved_at = now
+    ticket.action_taken = text
+    event = record(session, ticket, actor, EventKind.RESOLVED, old=old, new=Status.RESOLVED, body=text, at=now)
+    creator = ticket.created_by
+    if creator is not None and creator.has_role(*QUEUE_ROLES):
+        notify_service.notify(session, "resolved", ticket, [creator], actor=actor, note=text)
+    _commit(session, ticket, expected)
+    return event
+
+
+# Follow-up ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reminded:
+    event: TicketEvent
+    notified: int  # how many focal points an email was queued for (0: none could be emailed)
+
+
+def remind(session: Session, actor: User, ticket: Ticket, note: str | None = None) -> Reminded:
+    """A recorded follow-up nudge (تذكير) that notifies the department's focal points.
+    Intake staff, supervisors and admins only; an open, routed ticket only. The reminder is
+    recorded even when none of them can be emailed (no address, reminders turned off): the
+    caller says so."""
+    _require(actor, Action.TICKET_REMIND, ticket)
+    text = (note or "").strip()
+    if len(text) > MAX_COMMENT:
+        raise ValidationFailed({"note": [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]})
+    _open(ticket, "note")
+    recipients = notify_service.department_focal_points(session, ticket.department_id)
+    if not recipients:
+        raise ValidationFailed({"note": [_l("This ticket's department has no focal point to remind.")]})
+    event = record(session, ticket, actor, EventKind.REMINDER, body=text or None, bump=False)
+    messages = notify_service.notify(session, "reminder", ticket, recipients, actor=actor, note=text)
+    _commit(session, ticket, ticket.version)
+    return Reminded(event, len(messages))
