@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from desk.errors import ValidationFailed
 from desk.extensions import db
+from desk.maintenance import refresh_statistics
 from desk.models import Department, Role, User, utcnow
 
 desk_cli = AppGroup("desk", help="The desk's own commands.")
@@ -103,6 +104,7 @@ def demo(tickets: int) -> None:
         ensure_default_holidays(db.session, year)
     if db.session.scalar(select(Ticket.id).limit(1)) is None:
         generate(db.session, tickets, seed=2026, now=None)
+    refresh_statistics(db.session)
     click.echo(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}")
 
 
@@ -195,7 +197,17 @@ def generate_command(n: int, seed: int, batch: int) -> None:
         click.echo(f"  {done:,} / {n:,} tickets ({time.perf_counter() - started:.0f} s)")
 
     made = generate(db.session, n, seed=seed, batch=batch, progress=progress)
+    refresh_statistics(db.session)
     click.echo(f"Generated {made:,} tickets in {time.perf_counter() - started:.1f} s.")
+
+
+@desk_cli.command("analyze")
+def analyze_command() -> None:
+    """Refresh the query planner's statistics. On SQLite run it daily (cron): SQLite never
+    gathers them by itself, and without them the queue reads far more rows than it shows."""
+    started = time.perf_counter()
+    refresh_statistics(db.session)
+    click.echo(f"Statistics refreshed in {time.perf_counter() - started:.1f} s.")
 
 
 @desk_cli.command("worker")

@@ -44,3 +44,32 @@ def test_search_index_is_there_and_kept_in_step(db, make_ticket, monkeypatch):
         assert db.session.scalar(sa.text("SELECT 1 FROM pg_indexes WHERE indexname = 'ix_tickets_search_trgm'"))
     else:
         assert db.session.scalar(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'tickets_fts'"))
+
+
+def test_sqlite_tickets_rebuild_keeps_the_planner_statistics(app, tmp_path):
+    """Migration 0003 rebuilds `tickets` on SQLite; an analysed database must stay analysed, or
+    the queue's first page sorts every open ticket (see desk/maintenance.py)."""
+    import pytest
+    from flask_migrate import upgrade
+
+    from desk import create_app
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's planner statistics")
+    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"})
+    with other.app_context():
+        upgrade(revision="0002_search_due")
+        with db.engine.begin() as conn:
+            for i in range(3):
+                conn.exec_driver_sql(
+                    "INSERT INTO tickets (reference, kind, channel, status, priority, subject, body, search_text,"
+                    " anonymous, created_at, updated_at, version, attested, meta) VALUES (?, 'inquiry', 'phone',"
+                    " 'new', 2, 's', '', 's', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, 0, '{}')",
+                    (f"I-1447-00000{i}",))
+            conn.exec_driver_sql("ANALYZE")
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT idx FROM sqlite_stat1 WHERE tbl = 'tickets'").all()
+        db.engine.dispose()
+    assert rows, "the rebuilt tickets table lost its statistics"

@@ -28,6 +28,15 @@ def _search_triggers_again():
                 op.execute(statement)
 
 
+def _sqlite_analysed(table):
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return False
+    if not bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
+        return False
+    return bool(bind.exec_driver_sql("SELECT 1 FROM sqlite_stat1 WHERE tbl = ?", (table,)).first())
+
+
 def upgrade():
     op.create_table('categories',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -98,6 +107,8 @@ def upgrade():
 
     # On SQLite the new foreign keys need a batch "move and copy" of tickets, which drops the
     # search triggers with the old table: they are made again from migration 0002's own text.
+    # It drops the table's planner statistics too: a database that had them gets them again.
+    analysed = _sqlite_analysed('tickets')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('category_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('routing_rule_id', sa.Integer(), nullable=True))
@@ -105,6 +116,8 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_tickets_category_id_categories'), 'categories', ['category_id'], ['id'], ondelete='SET NULL')
         batch_op.create_foreign_key(batch_op.f('fk_tickets_routing_rule_id_routing_rules'), 'routing_rules', ['routing_rule_id'], ['id'], ondelete='SET NULL')
     _search_triggers_again()
+    if analysed:
+        op.execute("ANALYZE tickets")
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('notifications_off', sa.JSON(), nullable=False, server_default='[]'))
