@@ -82,6 +82,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from desk.sla.views import bp as sla_bp
     app.register_blueprint(sla_bp)
 
+    from desk.committee.views import bp as committee_bp
+    app.register_blueprint(committee_bp)
+
     from flask_wtf.csrf import CSRFError
 
     from desk.errors import DeskError

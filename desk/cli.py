@@ -35,6 +35,7 @@ DEMO_USERS = [
     ("health@demo.desk.sa", "خالد الزهراني", [Role.FOCAL], ["HEALTH"]),
     ("edu@demo.desk.sa", "ريم الحربي", [Role.FOCAL], ["EDU", "VOL"]),
     ("finance@demo.desk.sa", "عبدالله المطيري", [Role.FOCAL, Role.STAFF], ["FIN"]),
+    ("committee@demo.desk.sa", "د. سلمان العنزي", [Role.COMMITTEE], []),
 ]
 
 
@@ -104,6 +105,8 @@ def demo(tickets: int) -> None:
         ensure_default_holidays(db.session, year)
     if db.session.scalar(select(Ticket.id).limit(1)) is None:
         generate(db.session, tickets, seed=2026, now=None)
+    from desk.sla.tickets import apply_due_times_to_open
+    apply_due_times_to_open(db.session)  # open tickets without due times get them
     refresh_statistics(db.session)
     click.echo(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}")
 
@@ -235,6 +238,25 @@ def worker_command(once: bool, interval: float) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     click.echo(f"Outbox worker stopped: {total}.")
+
+
+@desk_cli.command("sla-sweep")
+def sla_sweep_command() -> None:
+    """Mark resolution breaches and escalations, record their events and notify (focal points,
+    then supervisors after DESK_SLA_ESCALATE_AFTER_HOURS). Idempotent; run it every minute
+    (cron, systemd timer); two at once never mark a ticket twice. Exit 0 whether or not
+    anything breached."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from desk.sla.tickets import sweep
+
+    started = time.perf_counter()
+    hours = current_app.config["DESK_SLA_ESCALATE_AFTER_HOURS"]
+    result = sweep(db.session, escalate_after=timedelta(hours=hours))
+    click.echo(f"SLA sweep: {result.breached} breached, {result.escalated} escalated, "
+               f"{result.notified} notifications queued ({time.perf_counter() - started:.2f} s).")
 
 
 def register(app: Flask) -> None:

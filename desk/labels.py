@@ -43,6 +43,7 @@ STATUSES = {
     Status.NEW: _l("New"),
     Status.OPEN: _l("Open"),
     Status.WAITING: _l("Waiting on beneficiary"),
+    Status.AWAITING_COMMITTEE: _l("Awaiting the research committee"),
     Status.RESOLVED: _l("Resolved"),
     Status.CLOSED: _l("Closed"),
 }
@@ -59,6 +60,7 @@ ROLES = {
     Role.FOCAL: _l("Focal point"),
     Role.SUPERVISOR: _l("Supervisor"),
     Role.ADMIN: _l("Administrator"),
+    Role.COMMITTEE: _l("Research committee member"),
 }
 
 # Noun phrases, not verbs: "<name> · Status changed" reads right whoever the actor is
@@ -81,6 +83,17 @@ EVENTS = {
     EventKind.INFO_REQUESTED: _l("Missing information requested"),
     EventKind.REFERRED: _l("Referred to the social research officer"),
     EventKind.REMINDER: _l("Follow-up reminder"),
+    EventKind.SLA_BREACHED: _l("Resolution time exceeded"),
+    EventKind.SLA_ESCALATED: _l("Escalated to the supervisors"),
+    EventKind.COMMITTEE_REFERRED: _l("Referred to the research committee"),
+    EventKind.COMMITTEE_DECISION: _l("Research committee decision"),
+    EventKind.SERVICE_DELIVERED: _l("Service delivered"),
+}
+
+# The research committee's decision (desk.committee), in COMMITTEE_DECISION events' new_value.
+DECISIONS = {
+    "accepted": _l("Accepted"),
+    "rejected": _l("Rejected"),
 }
 
 POSITIONS = {
@@ -109,4 +122,5 @@ class Translated:
 
 
 _TABLES = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": PLATFORMS, "STATUSES": STATUSES,
-           "PRIORITIES": PRIORITIES, "ROLES": ROLES, "EVENTS": EVENTS, "POSITIONS": POSITIONS}
+           "PRIORITIES": PRIORITIES, "ROLES": ROLES, "EVENTS": EVENTS, "POSITIONS": POSITIONS,
+           "DECISIONS": DECISIONS}

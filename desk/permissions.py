@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy.orm import aliased, object_session
 
-from desk.models import Role, Ticket, User
+from desk.models import EventKind, Kind, Role, Status, Ticket, TicketEvent, User
 
 # Roles that work the shared queue and so see every ticket.
 QUEUE_ROLES = (Role.STAFF, Role.SUPERVISOR, Role.ADMIN)
@@ -37,6 +38,11 @@ class Action(StrEnum):
     TICKET_REFER = "ticket.refer"
     TICKET_REMIND = "ticket.remind"      # a follow-up nudge: queue roles only, never a focal point
     FOLLOWUP_VIEW = "followup.view"      # the per-department follow-up board
+    # The research committee (لجنة البحث, desk.committee).
+    COMMITTEE_VIEW = "committee.view"          # the /committee list: members; supervisors and admins read-only
+    COMMITTEE_DECIDE = "committee.decide"      # accept or reject a support request: committee members only
+    COMMITTEE_REFER = "committee.refer"        # send a support request to the committee: queue roles, focal point
+    SERVICE_DELIVER = "committee.deliver"      # record the accepted service delivered: queue roles, focal point
 
 
 # What a focal point may do to a ticket of their own department.
@@ -45,11 +51,22 @@ _FOCAL_TICKET_ACTIONS = {
     Action.TICKET_STATUS, Action.TICKET_PRIORITY, Action.TICKET_ASSIGN,
     Action.TICKET_TAKE, Action.TICKET_RETURN, Action.TICKET_TRANSFER, Action.TICKET_RESOLVE,
     Action.TICKET_REQUEST_INFO, Action.TICKET_REFER,
+    Action.COMMITTEE_REFER, Action.SERVICE_DELIVER,
 }
+
+# What a research committee member may do to a ticket before the committee (committee_tickets).
+_COMMITTEE_TICKET_ACTIONS = {Action.TICKET_VIEW, Action.COMMITTEE_DECIDE}
 
 
 def sees_all(actor: User) -> bool:
     return actor.is_authenticated and actor.has_role(*QUEUE_ROLES)
+
+
+def committee_tickets() -> ColumnElement[bool]:
+    """What the research committee sees: support requests awaiting it, and those it decided."""
+    event = aliased(TicketEvent)  # never correlated with a query that selects events itself
+    decided = exists().where(event.ticket_id == Ticket.id, event.kind == EventKind.COMMITTEE_DECISION)
+    return (Ticket.kind == Kind.SUPPORT) & or_(Ticket.status == Status.AWAITING_COMMITTEE, decided)
 
 
 def visible_tickets(actor: User) -> ColumnElement[bool]:
@@ -58,9 +75,25 @@ def visible_tickets(actor: User) -> ColumnElement[bool]:
         return false()
     if sees_all(actor):
         return true()
+    clauses = []
     if actor.has_role(Role.FOCAL) and actor.department_ids:
-        return Ticket.department_id.in_(sorted(actor.department_ids))
-    return false()
+        clauses.append(Ticket.department_id.in_(sorted(actor.department_ids)))
+    if actor.has_role(Role.COMMITTEE):
+        clauses.append(committee_tickets())
+    if not clauses:
+        return false()
+    return clauses[0] if len(clauses) == 1 else or_(*clauses)
+
+
+def _before_committee(ticket: Ticket) -> bool:
+    """The ticket is one the committee sees (committee_tickets, the same rule, asked of the database)."""
+    if ticket.kind != Kind.SUPPORT:
+        return False
+    if ticket.status == Status.AWAITING_COMMITTEE:
+        return True
+    session = object_session(ticket)
+    return session is not None and ticket.id is not None and bool(session.scalar(
+        select(exists().where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == EventKind.COMMITTEE_DECISION))))
 
 
 def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
@@ -72,13 +105,19 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return actor.has_role(Role.ADMIN)
     if action == Action.OUTBOX_MANAGE:
         return actor.has_role(Role.ADMIN)
+    if action == Action.COMMITTEE_VIEW:
+        return actor.has_role(Role.COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
     if ticket is None:
         return False
+    if action == Action.COMMITTEE_DECIDE:  # the committee's alone, whatever other roles may do
+        return actor.has_role(Role.COMMITTEE) and _before_committee(ticket)
     if sees_all(actor):
         return True
-    return (
+    if (
         action in _FOCAL_TICKET_ACTIONS
         and actor.has_role(Role.FOCAL)
         and ticket.department_id is not None
         and ticket.department_id in actor.department_ids
-    )
+    ):
+        return True
+    return action in _COMMITTEE_TICKET_ACTIONS and actor.has_role(Role.COMMITTEE) and _before_committee(ticket)

@@ -123,6 +123,8 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_ASSOCIATION_NAME_EN": env.get("DESK_ASSOCIATION_NAME_EN", "Al-Birr Charity Association"),
         "DESK_QUEUE_PAGE_SIZE": int(env.get("DESK_QUEUE_PAGE_SIZE", "50")),
         "DESK_QUEUE_REFRESH_SECONDS": int(env.get("DESK_QUEUE_REFRESH_SECONDS", "30")),
+        # The SLA sweep tells the supervisors this many (wall-clock) hours after a breach.
+        "DESK_SLA_ESCALATE_AFTER_HOURS": float(env.get("DESK_SLA_ESCALATE_AFTER_HOURS") or 24),
         # Notifications and the outbox (desk.notify): links in messages, SMTP, the worker.
         "DESK_BASE_URL": base_url,
         "DESK_SMTP_HOST": env.get("DESK_SMTP_HOST", "127.0.0.1"),

@@ -114,7 +114,7 @@ def test_timelines_are_consistent(generated):
             else:
                 version += 1
                 assert e.version == version
-            if e.kind in (EventKind.STATUS, EventKind.RESOLVED):
+            if e.kind in (EventKind.STATUS, EventKind.RESOLVED, EventKind.COMMITTEE_REFERRED):
                 assert e.old_value == status
                 status = e.new_value
             if e.kind == EventKind.RESOLVED:  # the one way to resolve, with the action taken

@@ -24,13 +24,14 @@ def set_(db, ticket, **values):
 
 @pytest.fixture
 def spread(db, people, make_ticket):
-    """SOCIAL: two new, one open, one waiting (overdue), one resolved; AID: one new; one unrouted."""
+    """SOCIAL: two new, one open (overdue), one waiting (past due, but paused: not overdue), one
+    resolved; AID: one new; one unrouted."""
     made = {
         "new1": make_ticket(), "new2": make_ticket(), "open": make_ticket(), "waiting": make_ticket(),
         "resolved": make_ticket(), "aid": make_ticket(department_id=people.aid.id),
         "unrouted": make_ticket(department_id=None),
     }
-    set_(db, made["open"], status=Status.OPEN)
+    set_(db, made["open"], status=Status.OPEN, due_at=utcnow() - timedelta(hours=1))
     set_(db, made["waiting"], status=Status.WAITING, due_at=utcnow() - timedelta(hours=2))
     set_(db, made["resolved"], status=Status.RESOLVED, due_at=utcnow() - timedelta(hours=2))
     return made
@@ -124,4 +125,4 @@ def test_a_queue_role_who_is_also_a_focal_point_gets_the_normal_view_counts(as_u
     html = as_user(user).get("/tickets").get_data(as_text=True)
     assert 'id="workspace-counts"' not in html
     assert re.search(r'id="view-open" value="open"\s+checked', html)
-    assert queue.view_counts(db.session, user)["overdue"] == 1  # the waiting one; SOCIAL's and everyone's alike
+    assert queue.view_counts(db.session, user)["overdue"] == 1  # the open one; SOCIAL's and everyone's alike

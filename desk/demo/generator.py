@@ -34,7 +34,9 @@ SPAN_DAYS = 3 * 365
 RIYADH = 3 * HOUR  # UTC+3 all year
 
 # Plain str values: the drivers see ordinary strings, never enum members.
-S_NEW, S_OPEN, S_WAITING, S_RESOLVED, S_CLOSED = (s.value for s in Status)
+S_NEW, S_OPEN, S_WAITING, S_RESOLVED, S_CLOSED = (s.value for s in (
+    Status.NEW, Status.OPEN, Status.WAITING, Status.RESOLVED, Status.CLOSED))
+S_AWAITING, E_COMMITTEE = Status.AWAITING_COMMITTEE.value, EventKind.COMMITTEE_REFERRED.value  # desk.committee
 E_CREATED, E_STATUS, E_ASSIGNEE = EventKind.CREATED.value, EventKind.STATUS.value, EventKind.ASSIGNEE.value
 E_NOTE, E_REPLY, E_VERIFIED, E_ATTESTED = (EventKind.NOTE.value, EventKind.REPLY.value,
                                           EventKind.VERIFIED.value, EventKind.ATTESTED.value)
@@ -99,6 +101,7 @@ C_SOCIAL, C_BRANCH, C_WEBSITE, C_TAWASUL, C_LETTER, C_EMAIL = (
     Channel.SOCIAL.value, Channel.BRANCH_DELEGATE.value, Channel.WEBSITE.value, Channel.TAWASUL.value,
     Channel.LETTER.value, Channel.EMAIL.value)
 K_THANKS, K_COMPLAINT, K_DISPUTE = Kind.THANKS.value, Kind.COMPLAINT.value, Kind.DISPUTE.value
+K_SUPPORT = Kind.SUPPORT.value
 
 
 # ------------------------------------------------------------------------------------
@@ -769,6 +772,8 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                     final = S_NEW if r < 0.15 else S_OPEN if r < 0.7 else S_WAITING
             else:
                 final = S_RESOLVED if rng.random() < (0.5 if age < 30 else 0.12) else S_CLOSED
+            if kind == K_SUPPORT and final == S_OPEN and rng.random() < 0.5:
+                final = S_AWAITING  # referred to the research committee, no decision yet
 
             # The timeline, as steps (kind, old, new, body, public, bumps, actor, gap in seconds).
             steps: list[tuple] = []
@@ -825,6 +830,9 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                             if final != S_WAITING:
                                 steps.append((E_STATUS, S_WAITING, S_OPEN, None, False, True, handler,
                                               rng.randrange(DAY, 7 * DAY)))
+                        if final == S_AWAITING:
+                            steps.append((E_COMMITTEE, S_OPEN, S_AWAITING, None, False, True, handler,
+                                          rng.randrange(10 * 60, DAY)))
                         if final in (S_RESOLVED, S_CLOSED):
                             long = 14 * DAY if kind in NEEDS_NATIONAL_ID else 5 * DAY  # the research committee
                             if rng.random() < 0.88:

@@ -17,6 +17,7 @@ from desk.permissions import Action, can
 from desk.routing import service as routing
 from desk.tickets.search import ticket_search_text
 from desk.tickets.service import next_reference, record
+from desk.sla import tickets as sla_tickets
 
 
 @dataclass
@@ -146,6 +147,7 @@ def create_ticket(session: Session, actor: User, data: IntakeData) -> Ticket:
         session.add(ticket)
         session.flush()
         record(session, ticket, actor, EventKind.CREATED, new=Status.NEW, at=now)
+        sla_tickets.apply_due_times(session, ticket, now=now, changes=[])  # issue 5: due times
         if data.verified:
             ticket.verified_by_id, ticket.verified_at = actor.id, now
             record(session, ticket, actor, EventKind.VERIFIED, at=now, bump=False)

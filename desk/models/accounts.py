@@ -20,6 +20,7 @@ class Role(StrEnum):
     FOCAL = "focal"            # ضابط اتصال: resolves what is routed to their department
     SUPERVISOR = "supervisor"  # مشرف: oversight, statistics, field survey
     ADMIN = "admin"
+    COMMITTEE = "committee"    # لجنة البحث: decides support requests (desk.committee)
 
 
 class Department(Base):

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ColumnElement, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, Boolean, ColumnElement, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,11 +60,12 @@ class Status(StrEnum):
     NEW = "new"
     OPEN = "open"
     WAITING = "waiting"    # waiting on the beneficiary
+    AWAITING_COMMITTEE = "awaiting_committee"  # a support request before the research committee (desk.committee)
     RESOLVED = "resolved"
     CLOSED = "closed"
 
 
-OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.WAITING)
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.WAITING, Status.AWAITING_COMMITTEE)
 
 
 class Priority(IntEnum):
@@ -72,6 +73,11 @@ class Priority(IntEnum):
     NORMAL = 2
     HIGH = 3
     URGENT = 4
+
+
+# The partial index's condition: the open statuses, spelled out (migration 0006). A status
+# added to OPEN_STATUSES later needs the index re-created to keep the open views fast.
+OPEN_DUE_WHERE = "status IN ('new', 'open', 'waiting', 'awaiting_committee')"
 
 
 class Ticket(Base):
@@ -84,6 +90,13 @@ class Ticket(Base):
         Index("ix_tickets_assignee_status_created", "assignee_id", "status", "created_at", "id"),
         Index("ix_tickets_updated", "updated_at", "id"),
         Index("ix_tickets_due", "due_at"),  # the Overdue view and its count (see migration 0002)
+        # The SLA sweep: open, running tickets past due and not yet marked (migration 0006).
+        Index("ix_tickets_status_due", "status", "due_at"),
+        Index("ix_tickets_breached", "breached_at"),
+        # The open views sorted by due time: resolved tickets keep their (past) due times, so a
+        # plain due_at index would be walked through all of them first. Partial: open only.
+        Index("ix_tickets_open_due", "due_at", "id", postgresql_where=text(OPEN_DUE_WHERE),
+              sqlite_where=text(OPEN_DUE_WHERE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,7 +131,13 @@ class Ticket(Base):
     attested_at: Mapped[datetime | None]
 
     # Room for the service-level and resolution issues.
-    due_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]  # resolution due (desk.sla.tickets.apply_due_times)
+    # Service levels (migration 0006): the stored moments the queue and the sweep compare.
+    at_risk_at: Mapped[datetime | None]                  # resolution: the last 20 % begins
+    first_response_due_at: Mapped[datetime | None]
+    first_response_at_risk_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]                 # the sweep marked the resolution breach
+    escalated_at: Mapped[datetime | None]                # the sweep told the supervisors
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     # الإجراء المتخذ: what the focal point did, required to resolve; the statistics report it.
@@ -168,6 +187,11 @@ class EventKind(StrEnum):
     INFO_REQUESTED = "info_requested"  # asked the beneficiary for missing information (public)
     REFERRED = "referred"          # referred to the social research officer (body: why)
     REMINDER = "reminder"          # a follow-up nudge to the department's focal point
+    SLA_BREACHED = "sla_breached"      # the sweep: resolution due time passed (new: the due time)
+    SLA_ESCALATED = "sla_escalated"    # the sweep: still open long after the breach, supervisors told
+    COMMITTEE_REFERRED = "committee_referred"  # a support request sent to the research committee
+    COMMITTEE_DECISION = "committee_decision"  # accepted/rejected (new_value), body: reasons and service (public)
+    SERVICE_DELIVERED = "service_delivered"    # the accepted service was delivered (body: note)
 
 
 class TicketEvent(Base):

@@ -87,3 +87,14 @@ def render(kind: str, ticket: Ticket, recipient: User, actor: User | None = None
         )
     subject, _, body = text.strip().partition("\n")
     return subject.strip()[:SUBJECT_MAX], body.strip() + "\n"
+
+
+def render_for_beneficiary(kind: str, ticket: Ticket, note: str = "") -> tuple[str, str]:
+    """(subject, body) of ``notify/beneficiary_<kind>.txt`` to the ticket's beneficiary: in
+    Arabic, without a link into the desk, numbers masked (scrub)."""
+    name = ticket.beneficiary.name if ticket.beneficiary else ""
+    with force_locale("ar"):
+        text = render_template(f"notify/beneficiary_{kind}.txt", ticket=ticket, name=scrub(name),
+                               note=scrub(note).strip())
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip()[:SUBJECT_MAX], body.strip() + "\n"

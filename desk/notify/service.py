@@ -27,6 +27,8 @@ KINDS = {
     "returned": _l("A focal point returns a ticket to the shared queue"),
     "resolved": _l("A focal point resolves a ticket"),
     "reminder": _l("A follow-up reminder about a ticket"),
+    "committee_decision": _l("The research committee decides a support request"),
+    "sla_breach": _l("A ticket exceeds its resolution time (and its escalation)"),
 }
 
 
@@ -79,6 +81,28 @@ def notify(session: Session, kind: str, ticket: Ticket, recipients: Iterable[Use
         session.add(message)
         queued.append(message)
     return queued
+
+
+# What a beneficiary (not a user) is written, always in Arabic: templates/notify/beneficiary_<kind>.txt.
+BENEFICIARY_KINDS = ("committee_decision",)
+
+
+def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = "") -> OutboxMessage | None:
+    """Queue one Arabic email to the ticket's beneficiary, if they gave an email address (None
+    otherwise), in the caller's transaction. No staff link, no national ID or phone (scrub)."""
+    if kind not in BENEFICIARY_KINDS:
+        raise ValueError(f"unknown beneficiary notification kind {kind!r}")
+    beneficiary = ticket.beneficiary
+    if beneficiary is None or ticket.anonymous or not (beneficiary.email or "").strip():
+        return None
+    subject, body = messages.render_for_beneficiary(kind, ticket, note)
+    message = OutboxMessage(
+        channel="email", to_address=beneficiary.email.strip(), to_user_id=None,
+        subject=subject, body_text=body, ticket_id=ticket.id,
+        reason=kind, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
+    )
+    session.add(message)
+    return message
 
 
 # Preferences -------------------------------------------------------------------------

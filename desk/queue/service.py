@@ -9,11 +9,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from desk.models import (
-    Channel, DepartmentMember, Kind, Priority, Role, Status, Ticket, TicketEvent, User, UserRole,
+    OPEN_STATUSES, Channel, DepartmentMember, Kind, Priority, Role, Status, Ticket, TicketEvent, User, UserRole,
     utcnow,
 )
 from desk.permissions import sees_all, visible_tickets
@@ -26,7 +26,9 @@ SORTS = {
     "updated": Ticket.updated_at,
     "priority": Ticket.priority,
     "reference": Ticket.id,  # references are issued in id order
+    "due": Ticket.due_at,     # resolution due time, tickets without one last (either direction)
 }
+NULLABLE_SORTS = {"due"}
 MAX_PAGE = 200
 MAX_REFRESH_ROWS = 500
 
@@ -112,7 +114,8 @@ def _view_condition(view: str, actor: User, now: datetime) -> ColumnElement[bool
     if view == "department":
         return and_(is_open, Ticket.department_id.in_(sorted(actor.department_ids)))
     if view == "overdue":
-        return and_(is_open, Ticket.due_at.is_not(None), Ticket.due_at < now)
+        # Waiting on the beneficiary stops the clock: such a ticket is paused, not overdue.
+        return and_(is_open, Ticket.status != Status.WAITING, Ticket.due_at.is_not(None), Ticket.due_at < now)
     return is_open
 
 
@@ -160,13 +163,38 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int] | None:
         cursor_sort, value, ticket_id = json.loads(raw)
         if cursor_sort != sort or not isinstance(ticket_id, int):
             return None
-        if sort in ("created", "updated"):
+        if sort in NULLABLE_SORTS and value is None:
+            return None, ticket_id
+        if sort in ("created", "updated", "due"):
             value = datetime.fromisoformat(value)
         elif not isinstance(value, int):
             return None
         return value, ticket_id
     except (ValueError, TypeError):
         return None
+
+
+def _nullable_rows(session: Session, stmt, column, position: tuple[Any, int] | None, desc: bool,
+                   limit: int) -> list[Ticket]:
+    """Rows sorted by a nullable column (either direction), then those without a value by id:
+    two index-friendly queries (no "NULLS LAST" sort, which neither database can read from a
+    plain index in both directions); the second only when the first does not fill the page."""
+    rows: list[Ticket] = []
+    value, ticket_id = position if position is not None else (None, None)
+    direction = (lambda c: c.desc()) if desc else (lambda c: c.asc())
+    if position is None or value is not None:
+        valued = stmt.where(column.is_not(None))
+        if position is not None:
+            key, bound = tuple_(column, Ticket.id), tuple_(literal(value, column.type), literal(ticket_id))
+            valued = valued.where(key < bound if desc else key > bound)
+        rows = list(session.scalars(valued.order_by(direction(column), direction(Ticket.id)).limit(limit)))
+        ticket_id = None
+    if len(rows) < limit:
+        empty = stmt.where(column.is_(None))
+        if ticket_id is not None:
+            empty = empty.where(Ticket.id < ticket_id if desc else Ticket.id > ticket_id)
+        rows += list(session.scalars(empty.order_by(direction(Ticket.id)).limit(limit - len(rows))))
+    return rows
 
 
 @dataclass
@@ -182,15 +210,20 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
     limit = max(1, min(limit, MAX_REFRESH_ROWS))
     now = now or utcnow()
     column = SORTS[f.sort]
-    order = (column.desc(), Ticket.id.desc()) if f.desc else (column.asc(), Ticket.id.asc())
     stmt = select(Ticket).where(*_conditions(session, actor, f, now))
     position = _decode_cursor(cursor, f.sort) if cursor else None
-    if position is not None:
-        value, ticket_id = position
-        key = column if column is Ticket.id else tuple_(column, Ticket.id)
-        bound = ticket_id if column is Ticket.id else tuple_(literal(value, column.type), literal(ticket_id))
-        stmt = stmt.where(key < bound if f.desc else key > bound)
-    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+    if f.sort in NULLABLE_SORTS:
+        if f.view != "all":  # the same open condition, with literal values: SQLite then uses ix_tickets_open_due
+            stmt = stmt.where(Ticket.status.in_([literal_column(f"'{s.value}'") for s in OPEN_STATUSES]))
+        rows = _nullable_rows(session, stmt, column, position, f.desc, limit + 1)
+    else:
+        order = (column.desc(), Ticket.id.desc()) if f.desc else (column.asc(), Ticket.id.asc())
+        if position is not None:
+            value, ticket_id = position
+            key = column if column is Ticket.id else tuple_(column, Ticket.id)
+            bound = ticket_id if column is Ticket.id else tuple_(literal(value, column.type), literal(ticket_id))
+            stmt = stmt.where(key < bound if f.desc else key > bound)
+        rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -8,10 +8,24 @@ from flask_login import current_user, login_required
 from desk.extensions import db
 from desk.permissions import sees_all
 from desk.queue import service
+from desk.models import utcnow
+from desk.sla import tickets as sla_tickets
 from desk.tickets.service import active_departments
 from desk.web import is_htmx
 
 bp = Blueprint("queue", __name__)
+
+
+@bp.app_template_global()
+def sla_status(ticket) -> str | None:
+    """Due / at risk / overdue / paused (desk.sla.tickets.ticket_state) for the queue's due
+    column and the ticket page's SLA panel; None when closed or without a target."""
+    return sla_tickets.ticket_state(ticket, utcnow())
+
+
+@bp.app_template_global()
+def sla_first_response_status(ticket) -> str | None:
+    return sla_tickets.first_response_state(ticket, utcnow())
 
 
 def _shown() -> int:

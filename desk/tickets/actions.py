@@ -42,6 +42,12 @@ def _open(ticket: Ticket, field: str) -> None:
         raise ValidationFailed({field: [_l("This ticket is no longer open: reopen it first.")]})
 
 
+def _not_before_committee(ticket: Ticket, field: str) -> None:
+    """A support request awaiting the research committee leaves that status only by its decision."""
+    if ticket.status == Status.AWAITING_COMMITTEE:
+        raise ValidationFailed({field: [_l("This request awaits the research committee's decision.")]})
+
+
 def intake_staff(session: Session) -> list[User]:
     """Active intake staff (موظفو علاقات المستفيدين): told when a ticket comes back or is resolved."""
     staff = select(UserRole.user_id).where(UserRole.role == Role.STAFF)
@@ -74,6 +80,7 @@ def request_info(session: Session, actor: User, ticket: Ticket, message: str | N
     text = _required("message", message, _l("Write what the beneficiary should send."))
     expected = _check_version(session, ticket, expected_version)
     _open(ticket, "message")
+    _not_before_committee(ticket, "message")
     now = utcnow()
     old = ticket.status
     ticket.status = Status.WAITING
@@ -150,6 +157,7 @@ def resolve(session: Session, actor: User, ticket: Ticket, action_taken: str | N
     text = _required("action_taken", action_taken, _l("Write the action taken before resolving."))
     expected = _check_version(session, ticket, expected_version)
     _open(ticket, "action_taken")
+    _not_before_committee(ticket, "action_taken")
     now = utcnow()
     old = ticket.status
     ticket.status = Status.RESOLVED

@@ -22,6 +22,7 @@ from desk.models import (
 )
 from desk.permissions import QUEUE_ROLES, Action, can, visible_tickets
 from desk.text import hijri_year
+from desk.sla import tickets as sla_tickets
 
 # Which status may follow which. Reopening is resolved/closed → open. Who may take each step
 # is narrower (status_refusal): resolving needs the action taken (actions.resolve), and only
@@ -32,6 +33,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.WAITING: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED}),
     Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
     Status.CLOSED: frozenset({Status.OPEN}),
+    # Into and out of it only through desk.committee (refer, decide): never by hand.
+    Status.AWAITING_COMMITTEE: frozenset(),
 }
 
 CHANGEABLE = {
@@ -275,7 +278,10 @@ def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw:
             if needs_resolve and can(actor, Action.TICKET_RESOLVE, ticket):
                 raise UseActionForm({"status": [refusal]}, "resolve")
             raise ValidationFailed({"status": [refusal]})
+        waited = ticket.status == Status.WAITING
         _set_status(session, actor, ticket, raw, now)
+        if waited:  # the clock runs again: the due times move by the time spent waiting
+            sla_tickets.apply_due_times(session, ticket, now=now)
 
     elif field == "priority":
         try:
@@ -286,6 +292,7 @@ def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw:
             return False
         old, ticket.priority = ticket.priority, int(value)
         record(session, ticket, actor, EventKind.PRIORITY, old=old, new=int(value), at=now)
+        sla_tickets.apply_due_times(session, ticket, now=now)
 
     elif field == "department":
         department = None

@@ -1,0 +1,228 @@
+"""Service levels applied to tickets, and the escalation sweep (issue 5, items 2 and 3).
+
+A ticket stores its due moments (``first_response_due_at``, ``first_response_at_risk_at``,
+``due_at`` = resolution due, ``at_risk_at``) so the queue and the sweep compare columns and
+never recompute (``SlaPolicy.due_times`` costs ~0.2 ms a ticket). They are computed by
+``apply_due_times``:
+
+* when the ticket is created (desk.intake.service.create_ticket),
+* when its priority (or kind) changes, and when it stops waiting on the beneficiary
+  (desk.tickets.service.change_field),
+
+always from ``created_at`` with the pauses of its status history (time "waiting on the
+beneficiary" stops the clock). While a ticket waits the stored values are those without the
+open pause; the queue shows it as paused and the sweep skips it. Every other open status
+(new, open, awaiting the committee…) is a running clock. No target: no due time.
+
+Calendar or target edits do not recompute the stored due times of open tickets: a ticket
+keeps the promise made when it was computed (until its priority changes or a wait ends).
+
+``sweep`` (``flask desk sla-sweep``, every minute from cron) marks resolution breaches and,
+``escalate_after`` (wall-clock hours, DESK_SLA_ESCALATE_AFTER_HOURS, default 24) later, the
+escalation: each mark is claimed with one ``UPDATE … WHERE breached_at IS NULL … RETURNING``,
+so two sweeps at once never mark a ticket twice (PostgreSQL re-checks the condition on the
+rows the other one locked; SQLite runs one writer at a time), records a timeline event (the
+queue's change token moves) and notifies the department's focal points, then the supervisors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from desk.models import (
+    OPEN_STATUSES, EventKind, Role, Status, Ticket, TicketEvent, User, UserRole, utcnow,
+)
+from desk.sla.calendar import SlaState, pauses_from_status_changes, sla_state
+from desk.sla.service import SlaPolicy, load_policy
+
+# Events whose new value is the ticket's status: the pauses are read from them.
+STATUS_EVENTS = (EventKind.CREATED, EventKind.STATUS, EventKind.INFO_REQUESTED, EventKind.RESOLVED)
+SLA_EVENTS = (EventKind.SLA_BREACHED, EventKind.SLA_ESCALATED)
+DEFAULT_ESCALATE_AFTER_HOURS = 24.0
+_CHUNK = 500
+
+
+def running_statuses() -> list[str]:
+    """Open statuses whose clock runs: every open status but "waiting on the beneficiary"."""
+    return [str(s) for s in OPEN_STATUSES if s != Status.WAITING]
+
+
+def _pauses(changes: Iterable[tuple[datetime, str | None]], status: str, now: datetime):
+    """The pauses of a status history. The ticket's current status is the truth: a pause still
+    open is left out while it waits (the stored values are those before it), closed at ``now``
+    otherwise (the status left WAITING by a path that recorded no status event)."""
+    pauses = pauses_from_status_changes([(at, value or "") for at, value in changes], waiting=Status.WAITING)
+    if pauses and pauses[-1][1] is None:
+        pauses[-1] = (pauses[-1][0], None if status == Status.WAITING else now)
+        if status == Status.WAITING:
+            pauses.pop()
+    return pauses
+
+
+def status_changes(session: Session, ticket: Ticket) -> list[tuple[datetime, str | None]]:
+    """The ticket's committed status history. A status event the caller recorded but has not
+    flushed is not needed: the ticket's current status closes an open pause at ``now``."""
+    return list(session.execute(
+        select(TicketEvent.created_at, TicketEvent.new_value)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_([str(k) for k in STATUS_EVENTS]))
+        .order_by(TicketEvent.id)).all())
+
+
+def apply_due_times(session: Session, ticket: Ticket, policy: SlaPolicy | None = None,
+                    now: datetime | None = None, changes: list | None = None) -> bool:
+    """Set the ticket's stored due moments from its kind, priority, ``created_at`` and pauses,
+    in the caller's transaction (no commit). A breach mark whose due time moved into the future
+    is cleared, so the sweep can mark it again if it comes. True when anything changed."""
+    # No flush before the caller's commit: its optimistic-lock check (StaleVersion) stays there.
+    with session.no_autoflush:
+        policy = policy or load_policy(session)
+        if changes is None:
+            changes = status_changes(session, ticket) if ticket.id is not None else []
+    now = now or utcnow()
+    times = policy.due_times(ticket.kind, ticket.priority, ticket.created_at, _pauses(changes, ticket.status, now))
+    values = {
+        "first_response_due_at": times.first_response_due,
+        "first_response_at_risk_at": times.first_response_at_risk,
+        "due_at": times.resolution_due,
+        "at_risk_at": times.resolution_at_risk,
+    }
+    if ticket.breached_at is not None and (times.resolution_due is None or times.resolution_due > now):
+        values["breached_at"] = values["escalated_at"] = None
+    changed = False
+    for name, value in values.items():
+        if getattr(ticket, name) != value:
+            setattr(ticket, name, value)
+            changed = True
+    return changed
+
+
+def apply_due_times_to_open(session: Session, policy: SlaPolicy | None = None, now: datetime | None = None,
+                            only_missing: bool = True) -> int:
+    """Compute the due times of open tickets in bulk (``desk demo``): the status events of a
+    chunk in one query. Commits; returns how many tickets were given due times."""
+    policy = policy or load_policy(session)
+    now = now or utcnow()
+    stmt = select(Ticket.id).where(Ticket.is_open).order_by(Ticket.id)
+    if only_missing:
+        stmt = stmt.where(Ticket.due_at.is_(None))
+    ids = list(session.scalars(stmt))
+    done = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        history: dict[int, list] = {i: [] for i in chunk}
+        for ticket_id, at, value in session.execute(
+                select(TicketEvent.ticket_id, TicketEvent.created_at, TicketEvent.new_value)
+                .where(TicketEvent.ticket_id.in_(chunk), TicketEvent.kind.in_([str(k) for k in STATUS_EVENTS]))
+                .order_by(TicketEvent.ticket_id, TicketEvent.id)):
+            history[ticket_id].append((at, value))
+        for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(chunk))):
+            if apply_due_times(session, ticket, policy, now, history[ticket.id]) and ticket.due_at is not None:
+                done += 1
+        session.commit()
+    return done
+
+
+# What the queue and the ticket page show ----------------------------------------------
+
+def ticket_state(ticket: Ticket, now: datetime) -> SlaState | None:
+    """Due / at risk / overdue / paused for an open ticket; None when it is closed or resolved,
+    or has no resolution target."""
+    if not ticket.is_open:
+        return None
+    if ticket.status == Status.WAITING:
+        return SlaState.PAUSED
+    if ticket.due_at is None:
+        return None
+    return sla_state(now, ticket.due_at, ticket.at_risk_at)
+
+
+def first_response_state(ticket: Ticket, now: datetime) -> SlaState | None:
+    if ticket.first_response_due_at is None or ticket.first_response_at is not None or not ticket.is_open:
+        return None
+    if ticket.status == Status.WAITING:
+        return SlaState.PAUSED
+    return sla_state(now, ticket.first_response_due_at, ticket.first_response_at_risk_at)
+
+
+def sla_events(session: Session, ticket: Ticket) -> list[TicketEvent]:
+    return list(session.scalars(select(TicketEvent).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_([str(k) for k in SLA_EVENTS])).order_by(TicketEvent.id)))
+
+
+# The sweep ---------------------------------------------------------------------------------
+
+@dataclass
+class SweepResult:
+    breached: int = 0
+    escalated: int = 0
+    notified: int = 0
+
+
+def supervisors(session: Session) -> list[User]:
+    return list(session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.id)))
+
+
+def _claim(session: Session, condition, values: dict) -> list[tuple[int, int, datetime | None]]:
+    """Mark the rows matching ``condition`` and return (id, version, due_at) of those this call
+    marked: one UPDATE … RETURNING, so a concurrent sweep cannot claim them too."""
+    stmt = (update(Ticket).where(condition).values(**values)
+            .returning(Ticket.id, Ticket.version, Ticket.due_at)
+            .execution_options(synchronize_session=False))
+    return list(session.execute(stmt).all())
+
+
+def _tell(session: Session, rows, kind: EventKind, now: datetime, recipients_of) -> int:
+    """An event per claimed ticket (no version bump: nobody's edit is refused for it) and the
+    notifications, a chunk of tickets loaded at a time."""
+    queued = 0
+    from desk.notify import service as notify_service
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        session.add_all([TicketEvent(ticket_id=i, actor_id=None, created_at=now, kind=kind,
+                                     new_value=due.isoformat() if due else None, public=False, version=version)
+                         for i, version, due in chunk])
+        tickets = session.scalars(select(Ticket).where(Ticket.id.in_([r[0] for r in chunk])).order_by(Ticket.id)
+                                  .execution_options(populate_existing=True))
+        for ticket in tickets:
+            queued += len(notify_service.notify(session, "sla_breach", ticket, recipients_of(ticket)))
+    return queued
+
+
+def sweep(session: Session, now: datetime | None = None,
+          escalate_after: timedelta = timedelta(hours=DEFAULT_ESCALATE_AFTER_HOURS)) -> SweepResult:
+    """Mark resolution breaches, then escalations, with their events and notifications: one
+    transaction (commits). Idempotent: a second run at once finds nothing left to mark."""
+    from desk.notify.service import department_focal_points
+
+    now = now or utcnow()
+    result = SweepResult()
+    running = Ticket.status.in_(running_statuses())
+    try:
+        breached = _claim(session, and_(running, Ticket.breached_at.is_(None), Ticket.due_at.is_not(None),
+                                        Ticket.due_at < now), {"breached_at": now})
+        focal_points: dict[int | None, list[User]] = {}
+
+        def department_people(ticket: Ticket) -> list[User]:
+            if ticket.department_id not in focal_points:
+                focal_points[ticket.department_id] = department_focal_points(session, ticket.department_id)
+            return focal_points[ticket.department_id]
+
+        result.notified += _tell(session, breached, EventKind.SLA_BREACHED, now, department_people)
+        result.breached = len(breached)
+
+        escalated = _claim(session, and_(running, Ticket.breached_at.is_not(None), Ticket.escalated_at.is_(None),
+                                         Ticket.breached_at <= now - escalate_after), {"escalated_at": now})
+        bosses = supervisors(session) if escalated else []
+        result.notified += _tell(session, escalated, EventKind.SLA_ESCALATED, now, lambda ticket: bosses)
+        result.escalated = len(escalated)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return result

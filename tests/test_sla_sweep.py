@@ -1,0 +1,144 @@
+"""The SLA sweep (issue 5, item 3): breaches, escalation, idempotence, concurrency, the CLI."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from desk.cli import desk_cli
+from desk.models import EventKind, OutboxMessage, Status, Ticket, TicketEvent, utcnow
+from desk.queue import service as queue
+from desk.sla.service import ensure_default_targets
+from desk.sla.tickets import sweep
+
+
+@pytest.fixture
+def targets(db):
+    ensure_default_targets(db.session)
+
+
+def _set(db, ticket, **values):
+    db.session.execute(update(Ticket).where(Ticket.id == ticket.id).values(**values))
+    db.session.commit()
+
+
+def _events(db, ticket, kind):
+    return db.session.scalar(select(func.count()).select_from(TicketEvent)
+                             .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == kind))
+
+
+def _outbox(db, user, ticket):
+    return list(db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.to_user_id == user.id, OutboxMessage.ticket_id == ticket.id, OutboxMessage.reason == "sla_breach")))
+
+
+def test_breach_marked_once_with_event_and_focal_point_told(db, people, make_ticket, targets):
+    late, on_time = make_ticket(), make_ticket()
+    now = utcnow()
+    _set(db, late, due_at=now - timedelta(minutes=5))
+    _set(db, on_time, due_at=now + timedelta(hours=5))
+
+    first = sweep(db.session, now=now)
+    assert (first.breached, first.escalated) == (1, 0)
+    db.session.expire_all()
+    assert db.session.get(Ticket, late.id).breached_at is not None
+    assert db.session.get(Ticket, on_time.id).breached_at is None
+    assert _events(db, late, EventKind.SLA_BREACHED) == 1
+    messages = _outbox(db, people.focal, late)
+    assert len(messages) == 1 and late.reference in messages[0].subject
+
+    again = sweep(db.session, now=now + timedelta(minutes=1))  # idempotent
+    assert (again.breached, again.escalated) == (0, 0)
+    assert _events(db, late, EventKind.SLA_BREACHED) == 1
+    assert len(_outbox(db, people.focal, late)) == 1
+
+
+def test_waiting_resolved_and_untargeted_tickets_never_breach(db, people, make_ticket, targets):
+    waiting, resolved, no_target = make_ticket(), make_ticket(), make_ticket()
+    past = utcnow() - timedelta(days=3)
+    _set(db, waiting, status=Status.WAITING, due_at=past)
+    _set(db, resolved, status=Status.RESOLVED, due_at=past)
+    _set(db, no_target, due_at=None)
+    result = sweep(db.session)
+    assert result.breached == 0
+    for ticket in (waiting, resolved, no_target):
+        assert _events(db, ticket, EventKind.SLA_BREACHED) == 0
+
+
+def test_escalation_after_the_threshold_tells_supervisors(db, people, make_ticket, targets):
+    ticket = make_ticket()
+    now = utcnow()
+    _set(db, ticket, due_at=now - timedelta(hours=30), breached_at=now - timedelta(hours=23))
+    assert sweep(db.session, now=now, escalate_after=timedelta(hours=24)).escalated == 0
+    later = now + timedelta(hours=2)
+    result = sweep(db.session, now=later, escalate_after=timedelta(hours=24))
+    assert (result.breached, result.escalated) == (0, 1)
+    assert _events(db, ticket, EventKind.SLA_ESCALATED) == 1
+    messages = _outbox(db, people.supervisor, ticket)
+    assert len(messages) == 1 and ticket.reference in messages[0].subject
+    assert sweep(db.session, now=later + timedelta(hours=1)).escalated == 0
+    assert _events(db, ticket, EventKind.SLA_ESCALATED) == 1
+
+
+def test_overdue_view_and_change_token_follow_the_sweep(db, people, make_ticket, targets):
+    ticket = make_ticket()
+    waiting = make_ticket()
+    now = utcnow()
+    _set(db, ticket, due_at=now - timedelta(minutes=1))
+    _set(db, waiting, status=Status.WAITING, due_at=now - timedelta(minutes=1))
+    filters = queue.Filters(view="overdue")
+    before = queue.change_token(db.session, people.supervisor, filters)
+    listed = queue.page(db.session, people.supervisor, filters).tickets
+    assert [t.id for t in listed] == [ticket.id]  # the waiting one is paused, not overdue
+    assert queue.view_counts(db.session, people.supervisor)["overdue"] == 1
+    sweep(db.session, now=now)
+    assert queue.change_token(db.session, people.supervisor, filters) != before
+
+
+def test_cli_prints_counts_and_exits_zero(app, db, people, make_ticket, targets):
+    ticket = make_ticket()
+    _set(db, ticket, due_at=utcnow() - timedelta(hours=1))
+    runner = app.test_cli_runner()
+    result = runner.invoke(desk_cli, ["sla-sweep"])
+    assert result.exit_code == 0, result.output
+    assert "1 breached" in result.output
+    result = runner.invoke(desk_cli, ["sla-sweep"])
+    assert result.exit_code == 0 and "0 breached" in result.output
+
+
+def test_two_sweeps_at_once_never_double_mark(app, db, people, make_ticket, targets):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent writers: PostgreSQL only (SQLite runs one writer at a time)")
+    tickets = [make_ticket() for _ in range(40)]
+    now = utcnow()
+    db.session.execute(update(Ticket).where(Ticket.id.in_([t.id for t in tickets]))
+                       .values(due_at=now - timedelta(minutes=1)))
+    db.session.commit()
+    results, barrier = [], threading.Barrier(2)
+
+    def run():
+        with app.app_context():
+            barrier.wait()
+            results.append(sweep(db.session, now=now))
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.breached for r in results) == 40
+    count = db.session.scalar(select(func.count()).select_from(TicketEvent).where(TicketEvent.kind == EventKind.SLA_BREACHED))
+    assert count == 40
+
+
+def test_an_unrouted_ticket_breaches_without_anyone_to_tell(db, people, make_ticket, targets):
+    ticket = make_ticket(department_id=None)
+    now = utcnow()
+    _set(db, ticket, due_at=now - timedelta(hours=30), breached_at=None)
+    result = sweep(db.session, now=now)
+    assert (result.breached, result.notified) == (1, 0)
+    later = sweep(db.session, now=now + timedelta(hours=25))
+    assert later.escalated == 1 and later.notified == 1  # the supervisor
