@@ -179,3 +179,21 @@ def test_focal_point_department_filter_lists_only_their_departments(as_user, peo
     select = re.search(r'<select[^>]*id="f-department".*?</select>', html, re.S).group(0)
     assert f'<option value="{people.social.id}"' in select
     assert f'<option value="{people.aid.id}"' not in select
+
+
+def test_each_view_opens_in_its_own_order():
+    """Overdue opens most overdue first; a sort chosen in one view does not follow the user
+    into another (the form says which view its order belongs to), but a bookmarked URL keeps it."""
+    from desk.queue.service import parse_filters
+
+    overdue = parse_filters({"view": "overdue"})
+    assert (overdue.sort, overdue.desc) == ("due", False) and overdue.query_args() == [("view", "overdue")]
+    opened = parse_filters({})
+    assert (opened.sort, opened.desc) == ("created", True) and opened.query_args() == []
+    # the form, switching from "open" (sorted newest first) to "overdue"
+    switched = parse_filters({"view": "overdue", "sort": "created", "dir": "desc", "sort_for": "open"})
+    assert (switched.sort, switched.desc) == ("due", False)
+    # re-sorting inside the overdue view, and a bookmark of it
+    resorted = parse_filters({"view": "overdue", "sort": "created", "dir": "desc", "sort_for": "overdue"})
+    assert (resorted.sort, resorted.desc) == ("created", True)
+    assert parse_filters(dict(resorted.query_args())) == resorted

@@ -29,6 +29,12 @@ SORTS = {
     "due": Ticket.due_at,     # resolution due time, tickets without one last (either direction)
 }
 NULLABLE_SORTS = {"due"}
+
+
+def default_order(view: str) -> tuple[str, bool]:
+    """(sort, descending) a view opens with: newest first, except Overdue, most overdue first
+    (which is also the order its partial index ix_tickets_open_due serves)."""
+    return ("due", False) if view == "overdue" else ("created", True)
 MAX_PAGE = 200
 MAX_REFRESH_ROWS = 500
 
@@ -57,10 +63,11 @@ class Filters:
         for name in ("department", "assignee", "q"):
             if getattr(self, name):
                 pairs.append((name, getattr(self, name)))
-        if self.sort != "created":
+        sort, desc = default_order(self.view)
+        if self.sort != sort:
             pairs.append(("sort", self.sort))
-        if not self.desc:
-            pairs.append(("dir", "asc"))
+        if self.desc != desc:
+            pairs.append(("dir", "desc" if self.desc else "asc"))
         return pairs
 
     def with_(self, **changes: Any) -> "Filters":
@@ -87,10 +94,14 @@ def parse_filters(args: Mapping[str, Any], default: str = "open") -> Filters:
     view = one("view")
     department = one("department")
     assignee = one("assignee")
-    sort = one("sort")
+    view = view if view in VIEWS else default
+    sort, direction = one("sort"), one("dir")
+    if one("sort_for") not in ("", view):  # the form's sort belonged to the view just left
+        sort = direction = ""
+    default_sort, default_desc = default_order(view)
     return Filters(
         default_view=default,
-        view=view if view in VIEWS else default,
+        view=view,
         status=_multi(args, "status", {s.value for s in Status}),
         channel=_multi(args, "channel", {c.value for c in Channel}),
         kind=_multi(args, "kind", {k.value for k in Kind}),
@@ -98,8 +109,8 @@ def parse_filters(args: Mapping[str, Any], default: str = "open") -> Filters:
         department=department if department == "none" or department.isdigit() else "",
         assignee=assignee if assignee in ("none", "me") or assignee.isdigit() else "",
         q=str(args.get("q", "") or "").strip()[:100],
-        sort=sort if sort in SORTS else "created",
-        desc=one("dir") != "asc",
+        sort=sort if sort in SORTS else default_sort,
+        desc=direction == "desc" if direction in ("asc", "desc") else default_desc,
     )
 
 
