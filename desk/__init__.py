@@ -84,6 +84,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from desk.committee.views import bp as committee_bp
     app.register_blueprint(committee_bp)
+    from desk.compensation.views import bp as compensation_bp
+    app.register_blueprint(compensation_bp)
+
+    from desk.attachments.views import bp as attachments_bp
+    app.register_blueprint(attachments_bp)
 
     from flask_wtf.csrf import CSRFError
 

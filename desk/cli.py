@@ -36,6 +36,7 @@ DEMO_USERS = [
     ("edu@demo.desk.sa", "ريم الحربي", [Role.FOCAL], ["EDU", "VOL"]),
     ("finance@demo.desk.sa", "عبدالله المطيري", [Role.FOCAL, Role.STAFF], ["FIN"]),
     ("committee@demo.desk.sa", "د. سلمان العنزي", [Role.COMMITTEE], []),
+    ("manager@demo.desk.sa", "م. عبدالرحمن السبيعي", [Role.GENERAL_MANAGER], []),
 ]
 
 

@@ -61,6 +61,7 @@ ROLES = {
     Role.SUPERVISOR: _l("Supervisor"),
     Role.ADMIN: _l("Administrator"),
     Role.COMMITTEE: _l("Research committee member"),
+    Role.GENERAL_MANAGER: _l("General manager"),
 }
 
 # Noun phrases, not verbs: "<name> · Status changed" reads right whoever the actor is
@@ -88,7 +89,25 @@ EVENTS = {
     EventKind.COMMITTEE_REFERRED: _l("Referred to the research committee"),
     EventKind.COMMITTEE_DECISION: _l("Research committee decision"),
     EventKind.SERVICE_DELIVERED: _l("Service delivered"),
+    EventKind.ATTACHMENT: _l("Document attached"),
+    EventKind.COMPENSATION_CONDITION: _l("Compensation condition assessed"),
+    EventKind.COMPENSATION_NOTE: _l("Negotiation note"),
+    EventKind.COMPENSATION_PROPOSED: _l("Compensation proposed"),
+    EventKind.COMPENSATION_DECISION: _l("Compensation decision"),
 }
+
+# Compensation claims (desk.compensation): the policy's four conditions (seed 001), their
+# states, the kinds of evidence and the general manager's outcome.
+COMPENSATION_CONDITIONS = {
+    1: _l("The breach came from the association failing its contractual obligations, due care or professional standards"),
+    2: _l("The association directly caused the harm"),
+    3: _l("The breach is proven by the association's admission or a final ruling"),
+    4: _l("Compensation negotiated with the harmed party, preserving the association's rights"),
+}
+CONDITION_STATES = {"unknown": _l("Unknown"), "met": _l("Met"), "not_met": _l("Not met")}
+EVIDENCE_KINDS = {"admission": _l("Admission by the association"), "ruling": _l("Final ruling")}
+CLAIM_OUTCOMES = {"pending": _l("Awaiting the general manager"), "approved": _l("Approved"),
+                  "rejected": _l("Rejected")}
 
 # The research committee's decision (desk.committee), in COMMITTEE_DECISION events' new_value.
 DECISIONS = {
@@ -123,4 +142,5 @@ class Translated:
 
 _TABLES = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": PLATFORMS, "STATUSES": STATUSES,
            "PRIORITIES": PRIORITIES, "ROLES": ROLES, "EVENTS": EVENTS, "POSITIONS": POSITIONS,
-           "DECISIONS": DECISIONS}
+           "DECISIONS": DECISIONS, "COMPENSATION_CONDITIONS": COMPENSATION_CONDITIONS,
+           "CONDITION_STATES": CONDITION_STATES, "EVIDENCE_KINDS": EVIDENCE_KINDS, "CLAIM_OUTCOMES": CLAIM_OUTCOMES}

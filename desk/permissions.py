@@ -43,6 +43,10 @@ class Action(StrEnum):
     COMMITTEE_DECIDE = "committee.decide"      # accept or reject a support request: committee members only
     COMMITTEE_REFER = "committee.refer"        # send a support request to the committee: queue roles, focal point
     SERVICE_DELIVER = "committee.deliver"      # record the accepted service delivered: queue roles, focal point
+    ATTACHMENT_ADD = "attachment.add"          # attach a document: whoever may add a note (desk.attachments)
+    # Compensation claims (طلب تعويض, desk.compensation), on compensation tickets only.
+    COMPENSATION_EDIT = "compensation.edit"      # checklist, negotiation log, proposal: queue roles
+    COMPENSATION_DECIDE = "compensation.decide"  # approve or reject: the general manager alone
 
 
 # What a focal point may do to a ticket of their own department.
@@ -73,7 +77,7 @@ def visible_tickets(actor: User) -> ColumnElement[bool]:
     """A WHERE clause limiting a ticket query to what the actor may see."""
     if not actor.is_authenticated:
         return false()
-    if sees_all(actor):
+    if sees_all(actor) or actor.has_role(Role.GENERAL_MANAGER):  # the manager reads every ticket
         return true()
     clauses = []
     if actor.has_role(Role.FOCAL) and actor.department_ids:
@@ -109,9 +113,19 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return actor.has_role(Role.COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
     if ticket is None:
         return False
+    if action == Action.ATTACHMENT_ADD:
+        return can(actor, Action.TICKET_NOTE, ticket)
     if action == Action.COMMITTEE_DECIDE:  # the committee's alone, whatever other roles may do
         return actor.has_role(Role.COMMITTEE) and _before_committee(ticket)
+    if action in (Action.COMPENSATION_EDIT, Action.COMPENSATION_DECIDE):
+        if ticket.kind != Kind.COMPENSATION:
+            return False
+        if action == Action.COMPENSATION_DECIDE:
+            return actor.has_role(Role.GENERAL_MANAGER)
+        return sees_all(actor)
     if sees_all(actor):
+        return True
+    if action == Action.TICKET_VIEW and actor.has_role(Role.GENERAL_MANAGER):  # read-only, every ticket
         return True
     if (
         action in _FOCAL_TICKET_ACTIONS

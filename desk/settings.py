@@ -137,5 +137,10 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_OUTBOX_MAX_ATTEMPTS": int(env.get("DESK_OUTBOX_MAX_ATTEMPTS") or 8),
         "DESK_OUTBOX_BATCH": int(env.get("DESK_OUTBOX_BATCH") or 50),
         "DESK_OUTBOX_LEASE_SECONDS": _outbox_lease(env, smtp_timeout),
+        # Documents attached to tickets (desk.attachments): the largest accepted, and where they live.
+        "DESK_ATTACHMENT_MAX_MB": float(env.get("DESK_ATTACHMENT_MAX_MB") or 10),
+        # The whole request's limit: the largest attachment and room for the form's other fields.
+        "MAX_CONTENT_LENGTH": int((float(env.get("DESK_ATTACHMENT_MAX_MB") or 10) + 1) * 1024 * 1024),
+        "DESK_ATTACHMENT_DIR": str(Path(env.get("DESK_ATTACHMENT_DIR") or instance_path / "attachments").resolve()),
         "TESTING": mode == "testing",
     }

@@ -705,7 +705,7 @@ def test_the_reminder_says_how_many_were_emailed(as_user, people, make_ticket, d
     staff.post("/language", {"locale": "en"})
     response = act(staff, ticket, "remind", {"note": ""}, htmx=htmx)
     html = (response if htmx else staff.get(f"/tickets/{ticket.reference}")).get_data(as_text=True)
-    assert "The reminder is recorded; focal points notified by email: 2." in html
+    assert "The reminder is recorded; focal points to be emailed: 2." in html
 
 
 def test_the_reminder_says_when_nobody_could_be_emailed(as_user, people, make_ticket, db):
@@ -718,3 +718,35 @@ def test_the_reminder_says_when_nobody_could_be_emailed(as_user, people, make_ti
     html = act(staff, ticket, "remind", {"note": ""}, htmx=True).get_data(as_text=True)
     assert "nobody could be emailed" in html
     assert events(db, ticket)[-1].kind == "reminder"  # recorded all the same
+
+
+def test_a_second_reminder_within_the_hour_is_refused(as_user, people, new_ticket, db, sent):
+    """A double click, or two supervisors at once, must not nudge the focal points twice."""
+    ticket = new_ticket()
+    supervisor = as_user(people.supervisor)
+    assert act(supervisor, ticket, "remind", {"note": ""}, htmx=True).status_code == 200
+    again = act(as_user(people.staff), ticket, "remind", {"note": "مرة أخرى"}, htmx=True)
+    assert again.status_code == 422
+    assert "less than an hour ago" in again.get_data(as_text=True) or "أقل من ساعة" in again.get_data(as_text=True)
+    events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
+                                                          TicketEvent.kind == "reminder")).all()
+    assert len(events) == 1 and len(sent) == 1
+
+
+def test_asking_for_information_needs_a_way_to_reach_the_beneficiary(as_user, people, new_ticket, db):
+    """QA: an anonymous website ticket was set "waiting" for an answer that could never come."""
+    ticket = new_ticket()
+    ticket.anonymous, ticket.beneficiary = True, None
+    db.session.commit()
+    response = act(as_user(people.focal), ticket, "request-info", {"message": "أرسل صورة الهوية"}, htmx=True)
+    assert response.status_code == 422
+    assert fresh(db, ticket).status != Status.WAITING
+
+
+def test_asking_again_while_waiting_is_refused(as_user, people, new_ticket, db):
+    ticket = new_ticket()
+    focal = as_user(people.focal)
+    assert act(focal, ticket, "request-info", {"message": "أرسل صورة الهوية"}, htmx=True).status_code == 200
+    again = act(focal, fresh(db, ticket), "request-info", {"message": "وأيضًا عقد الإيجار"}, htmx=True)
+    assert again.status_code == 422
+    assert "وأيضًا عقد الإيجار" in again.get_data(as_text=True)  # what was typed is kept

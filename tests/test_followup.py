@@ -214,7 +214,7 @@ def test_nudge_says_how_many_focal_points_were_emailed(as_user, people, spread, 
     staff = as_user(people.staff)
     staff.post("/language", {"locale": "en"})
     html = staff.post(f"/followup/{people.social.id}/nudge", {}, htmx=True).get_data(as_text=True)
-    assert f"About {spread['old'].reference}: The reminder is recorded; focal points notified by email: 1." in html
+    assert f"About {spread['old'].reference}: The reminder is recorded; focal points to be emailed: 1." in html
 
 
 def test_nudge_says_when_nobody_could_be_emailed(as_user, people, spread, db, sent):

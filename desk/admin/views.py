@@ -319,3 +319,7 @@ def rule_test():
     rule = service.get_rule(db.session, current_user, int(request.args["rule"])) if request.args.get("rule", "").isdigit() else None
     form = _rule_form(rule)  # (CSRFProtect has already checked the token of every POST)
     return render_template("admin/_rule_test.html", test=_test_result(form, rule), form=form)
+
+
+# Users: desk/admin/users.py adds its views to this blueprint.
+from desk.admin import users as _users  # noqa: E402,F401

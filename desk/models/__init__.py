@@ -1,7 +1,11 @@
 """SQLAlchemy models, one module per aggregate."""
 from desk.models.accounts import Department, DepartmentMember, Position, Role, User, UserRole
+from desk.models.attachments import Attachment
 from desk.models.base import Base, utcnow
 from desk.models.beneficiaries import Beneficiary
+from desk.models.compensation import (
+    ClaimOutcome, CompensationClaim, CompensationCondition, ConditionState, EvidenceKind,
+)
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.routing import Category, RoutingRule
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
@@ -15,5 +19,6 @@ __all__ = [
     "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "Priority", "EventKind",
     "Position", "Category", "RoutingRule", "OutboxMessage", "OutboxStatus",
-    "WorkingTime", "Holiday", "ServiceTarget",
+    "WorkingTime", "Holiday", "ServiceTarget", "Attachment",
+    "CompensationClaim", "CompensationCondition", "ConditionState", "EvidenceKind", "ClaimOutcome",
 ]

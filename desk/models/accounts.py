@@ -21,6 +21,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"  # مشرف: oversight, statistics, field survey
     ADMIN = "admin"
     COMMITTEE = "committee"    # لجنة البحث: decides support requests (desk.committee)
+    GENERAL_MANAGER = "manager"  # المدير العام: approves or rejects compensation (desk.compensation)
 
 
 class Department(Base):

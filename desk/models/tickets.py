@@ -192,6 +192,11 @@ class EventKind(StrEnum):
     COMMITTEE_REFERRED = "committee_referred"  # a support request sent to the research committee
     COMMITTEE_DECISION = "committee_decision"  # accepted/rejected (new_value), body: reasons and service (public)
     SERVICE_DELIVERED = "service_delivered"    # the accepted service was delivered (body: note)
+    ATTACHMENT = "attachment"                  # a document attached (new: the file name, body: description)
+    COMPENSATION_CONDITION = "comp_condition"  # a policy condition (old/new: "n:state"), body: note
+    COMPENSATION_NOTE = "comp_note"            # the negotiation log (body: what was said)
+    COMPENSATION_PROPOSED = "comp_proposed"    # amount and/or remedy proposed (new: amount), body: remedy
+    COMPENSATION_DECISION = "comp_decision"    # approved/rejected by the general manager (new), body: note
 
 
 class TicketEvent(Base):

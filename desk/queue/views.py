@@ -3,6 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from desk.extensions import db
@@ -86,6 +87,16 @@ def more():
     shown = min(_shown() + len(result.tickets), service.MAX_REFRESH_ROWS)
     return render_template("queue/_more.html", page=result, filters=filters, token=token, shown=shown,
                            refresh_seconds=current_app.config["DESK_QUEUE_REFRESH_SECONDS"])
+
+
+@bp.app_context_processor
+def _queue_home() -> dict:
+    """The queue link's name, by where it lands (default_view): one rule for nav and back links."""
+    def queue_home_label() -> str:
+        if current_user.is_authenticated and service.default_view(current_user) == "department":
+            return _("My department's assignments")
+        return _("Shared queue")
+    return {"queue_home_label": queue_home_label}
 
 
 @bp.before_app_request

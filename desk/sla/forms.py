@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional
 
 from desk import labels
+from desk.forms import ServiceSelect
 from desk.sla.calendar import SUNDAY_FIRST, Unit
 
 WEEKDAYS = {
@@ -22,17 +23,6 @@ MONTHS = (
 )
 UNITS = {Unit.HOURS: _l("business hours"), Unit.DAYS: _l("business days")}
 CALENDARS = {"gregorian": _l("Gregorian"), "hijri": _l("Hijri (Umm al-Qura)")}
-
-
-class _Select(SelectField):
-    """A select whose value the service checks, with a message in the desk's words."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.type = "SelectField"  # styled as one by templates/macros/forms.html
-
-    def pre_validate(self, form) -> None:
-        pass
 
 
 class _Multi(SelectMultipleField):
@@ -52,18 +42,18 @@ class WorkingTimeForm(FlaskForm):
 class HolidayForm(FlaskForm):
     name_ar = StringField(_l("Arabic name"), validators=[Length(max=120)])
     name_en = StringField(_l("English name"), validators=[Length(max=120)])
-    entered_as = _Select(_l("Dates typed in"), choices=[SelectChoice(k, v) for k, v in CALENDARS.items()], default="gregorian")
+    entered_as = ServiceSelect(_l("Dates typed in"), choices=[SelectChoice(k, v) for k, v in CALENDARS.items()], default="gregorian")
     first_day = StringField(_l("First day"), validators=[Length(max=20)], description=_l("Year-month-day, e.g. 1447-10-01 or 2026-09-23."))
     last_day = StringField(_l("Last day"), validators=[Length(max=20)], description=_l("The last day off, included."))
 
 
 class TargetForm(FlaskForm):
-    kind = _Select(_l("Kind of request"))
-    priority = _Select(_l("Priority"))
+    kind = ServiceSelect(_l("Kind of request"))
+    priority = ServiceSelect(_l("Priority"))
     first_response_amount = StringField(_l("First response within"), validators=[Length(max=8)])
-    first_response_unit = _Select(_l("Unit"), default=Unit.DAYS.value)
+    first_response_unit = ServiceSelect(_l("Unit"), default=Unit.DAYS.value)
     resolution_amount = StringField(_l("Resolution within"), validators=[Length(max=8)])
-    resolution_unit = _Select(_l("Unit"), default=Unit.DAYS.value)
+    resolution_unit = ServiceSelect(_l("Unit"), default=Unit.DAYS.value)
 
     def set_choices(self) -> None:
         self.kind.choices = [SelectChoice("", _l("Choose…"))] + [SelectChoice(k.value, v) for k, v in labels.KINDS.items()]

@@ -14,6 +14,7 @@ do not bump the version.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -81,6 +82,13 @@ def request_info(session: Session, actor: User, ticket: Ticket, message: str | N
     expected = _check_version(session, ticket, expected_version)
     _open(ticket, "message")
     _not_before_committee(ticket, "message")
+    if ticket.status == Status.WAITING:
+        raise ValidationFailed({"message": [_l("This ticket is already waiting on the beneficiary: "
+                                               "add a public reply instead.")]})
+    person = ticket.beneficiary
+    if ticket.anonymous or person is None or not (person.phone or person.email):
+        raise ValidationFailed({"message": [_l("There is no way to reach this beneficiary (no phone or email): "
+                                               "the ticket would wait for an answer that cannot come.")]})
     now = utcnow()
     old = ticket.status
     ticket.status = Status.WAITING
@@ -179,6 +187,9 @@ class Reminded:
     notified: int  # how many focal points an email was queued for (0: none could be emailed)
 
 
+REMIND_AGAIN_AFTER = timedelta(hours=1)
+
+
 def remind(session: Session, actor: User, ticket: Ticket, note: str | None = None) -> Reminded:
     """A recorded follow-up nudge (تذكير) that notifies the department's focal points.
     Intake staff, supervisors and admins only; an open, routed ticket only. The reminder is
@@ -192,6 +203,12 @@ def remind(session: Session, actor: User, ticket: Ticket, note: str | None = Non
     recipients = notify_service.department_focal_points(session, ticket.department_id)
     if not recipients:
         raise ValidationFailed({"note": [_l("This ticket's department has no focal point to remind.")]})
+    # A double click, or two supervisors at once, must not send the focal points the same nudge twice.
+    since = utcnow() - REMIND_AGAIN_AFTER
+    if session.scalar(select(TicketEvent.id).where(TicketEvent.ticket_id == ticket.id,
+                                                   TicketEvent.kind == EventKind.REMINDER,
+                                                   TicketEvent.created_at > since).limit(1)):
+        raise ValidationFailed({"note": [_l("A reminder about this ticket was sent less than an hour ago.")]})
     event = record(session, ticket, actor, EventKind.REMINDER, body=text or None, bump=False)
     messages = notify_service.notify(session, "reminder", ticket, recipients, actor=actor, note=text)
     _commit(session, ticket, ticket.version)

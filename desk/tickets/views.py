@@ -170,7 +170,7 @@ DONE = {
 def reminder_outcome(notified: int) -> str:
     """What a reminder did: how many focal points were emailed, or that nobody could be."""
     if notified:
-        return _("The reminder is recorded; focal points notified by email: %(n)s.",
+        return _("The reminder is recorded; focal points to be emailed: %(n)s.",
                  n=current_app.jinja_env.filters["num"](notified))  # in the reader's digits
     return _("The reminder is recorded, but nobody could be emailed: the focal points have no email "
              "address or have turned reminders off.")

@@ -1,0 +1,184 @@
+"""The administrator's user management: list, create, edit, deactivate, reset a password.
+
+Plain functions of (session, actor, data). Creation goes through ``service.create_user`` (its
+email, password and role rules, its hashing, and its "first focal point is primary" rule).
+Deactivating a user or changing their password bumps ``session_version`` (``User.set_password``),
+so every session they had is signed out (``service.load_session_user``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.accounts.service import MIN_PASSWORD, create_user
+from desk.admin.service import require_admin
+from desk.errors import NotFound, ValidationFailed
+from desk.models import Department, DepartmentMember, Position, Role, Ticket, User, UserRole, utcnow
+from desk.tickets.service import set_assignee
+
+LOCALES = ("ar", "en")
+NAME_MAX = 120  # users.name
+# create_user's keys → the form's field names
+_FIELDS = {"role": "roles", "department": "department_codes"}
+
+Errors = dict[str, list[str]]
+
+
+@dataclass
+class UserData:
+    name: str = ""
+    locale: str = "ar"
+    roles: list[str] = field(default_factory=list)
+    department_codes: list[str] = field(default_factory=list)
+    email: str = ""      # creation only
+    password: str = ""   # creation only
+    active: bool = True  # edit only
+
+
+def _add(errors: Errors, name: str, message) -> None:
+    errors.setdefault(name, []).append(message)
+
+
+def _renamed(errors: Errors) -> Errors:
+    return {_FIELDS.get(k, k): v for k, v in errors.items()}
+
+
+def users(session: Session, actor: User) -> list[User]:
+    require_admin(actor)
+    return list(session.scalars(select(User).order_by(User.active.desc(), User.name, User.id)))
+
+
+def departments_by_id(session: Session) -> dict[int, Department]:
+    return {d.id: d for d in session.scalars(select(Department).order_by(Department.code))}
+
+
+def get_user(session: Session, actor: User, user_id: int) -> User:
+    require_admin(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def _check_common(data: UserData) -> Errors:
+    errors: Errors = {}
+    if not data.name.strip():
+        _add(errors, "name", _l("Enter the name."))
+    elif len(data.name.strip()) > NAME_MAX:
+        _add(errors, "name", _l("At most %(n)s characters.", n=NAME_MAX))
+    if data.locale not in LOCALES:
+        _add(errors, "locale", _l("Choose Arabic or English."))
+    return errors
+
+
+def _password_errors(password: str) -> Errors:
+    if len(password or "") < MIN_PASSWORD:
+        return {"password": [_l("The password must be at least %(n)s characters.", n=MIN_PASSWORD)]}
+    return {}
+
+
+def create(session: Session, actor: User, data: UserData) -> User:
+    """A new user as the admin typed it; ValidationFailed (by field) writes nothing."""
+    require_admin(actor)
+    errors = _check_common(data)
+    if errors:  # create_user commits, so it runs only once our own checks pass
+        errors.update(_preview_errors(session, data))
+        raise ValidationFailed(errors)
+    try:
+        return create_user(session, data.email, data.password, data.name.strip(), list(data.roles),
+                           list(data.department_codes), locale=data.locale)
+    except ValidationFailed as failed:
+        raise ValidationFailed(_renamed(failed.errors)) from None
+
+
+def _preview_errors(session: Session, data: UserData) -> Errors:
+    """The password, role and department messages too, so the admin sees them all at once."""
+    errors = _password_errors(data.password)
+    errors.update(_check_roles(session, data)[0])
+    return errors
+
+
+def _check_roles(session: Session, data: UserData) -> tuple[Errors, list[Department]]:
+    errors: Errors = {}
+    roles = set(data.roles)
+    if not roles or roles - set(Role):
+        _add(errors, "roles", _l("Choose at least one role."))
+    departments = []
+    for code in data.department_codes:
+        department = session.scalar(select(Department).where(Department.code == code.upper()))
+        if department is None:
+            _add(errors, "department_codes", _l("No department with code %(code)s.", code=code))
+        else:
+            departments.append(department)
+    if Role.FOCAL in roles and not data.department_codes:
+        _add(errors, "department_codes", _l("A focal point belongs to a department."))
+    return errors, departments
+
+
+def update(session: Session, actor: User, user: User, data: UserData) -> int:
+    """Name, language, roles, departments, active. Returns how many open tickets were unassigned
+    (a user leaving a department, or deactivated, no longer holds its tickets)."""
+    require_admin(actor)
+    errors = _check_common(data)
+    role_errors, departments = _check_roles(session, data)
+    errors.update(role_errors)
+    if user.id == actor.id and not data.active:
+        _add(errors, "active", _l("You cannot deactivate yourself."))
+    if user.id == actor.id and Role.ADMIN not in data.roles and Role.ADMIN in user.roles:
+        _add(errors, "roles", _l("You cannot remove your own administrator role."))
+    if errors:
+        raise ValidationFailed(errors)
+    now = utcnow()
+    unassigned = 0
+    try:
+        user.name, user.locale = data.name.strip(), data.locale
+        wanted = list(dict.fromkeys(data.roles))
+        keep = [r for r in user.role_rows if r.role in wanted]
+        user.role_rows = keep + [UserRole(role=r) for r in wanted if r not in {k.role for k in keep}]
+        chosen = {d.id for d in departments}
+        for member in user.memberships:
+            if member.department_id not in chosen:
+                unassigned += _unassign(session, actor, user, now, member.department_id)
+        if user.active and not data.active:  # they hold no ticket any more
+            unassigned += _unassign(session, actor, user, now)
+        kept = [m for m in user.memberships if m.department_id in chosen]
+        have = {m.department_id for m in kept}
+        with_primary = set(session.scalars(select(DepartmentMember.department_id).where(
+            DepartmentMember.position == Position.PRIMARY, DepartmentMember.user_id != user.id)))
+        user.memberships = kept + [
+            DepartmentMember(department_id=d.id, position=Position.MEMBER if d.id in with_primary else Position.PRIMARY)
+            for d in departments if d.id not in have]
+        if user.active and not data.active:
+            user.active = False
+            user.session_version = (user.session_version or 0) + 1  # signed out everywhere
+        elif data.active:
+            user.active = True
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return unassigned
+
+
+def _unassign(session: Session, actor: User, user: User, now, department_id: int | None = None) -> int:
+    """The user's open tickets (of the department) are unassigned, each an ASSIGNEE event."""
+    query = select(Ticket).where(Ticket.assignee_id == user.id, Ticket.is_open)
+    if department_id is not None:
+        query = query.where(Ticket.department_id == department_id)
+    tickets = list(session.scalars(query.order_by(Ticket.id)))
+    for ticket in tickets:
+        set_assignee(session, actor, ticket, None, now)
+    return len(tickets)
+
+
+def reset_password(session: Session, actor: User, user: User, password: str) -> None:
+    """The admin types the new password; every session of the user is signed out."""
+    require_admin(actor)
+    errors = _password_errors(password)
+    if errors:
+        raise ValidationFailed(errors)
+    user.set_password(password)  # bumps session_version
+    session.commit()

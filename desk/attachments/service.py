@@ -1,0 +1,189 @@
+"""Documents attached to a ticket: evidence for a compensation claim (the association's
+admission, a final ruling), a photo, a letter.
+
+Plain functions of (session, actor, …). A file is accepted by what its bytes are (magic
+numbers), not by its name or the browser's content type; it is written under a random name
+(never the uploader's) and its row and ATTACHMENT timeline event are committed together.
+If anything fails after the file is written, the file is removed: nothing half-written.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.errors import NotFound, ValidationFailed
+from desk.models import Attachment, EventKind, Ticket, User
+from desk.permissions import Action
+from desk.tickets import service as tickets
+
+MAX_DESCRIPTION = 500
+MAX_FILENAME = 200
+CHUNK = 64 * 1024
+
+PDF = "application/pdf"
+PNG = "image/png"
+JPEG = "image/jpeg"
+WEBP = "image/webp"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+# An Office Open XML file is a ZIP; the part that names its kind.
+_OOXML_PARTS = (("word/document.xml", DOCX), ("xl/workbook.xml", XLSX), ("ppt/presentation.xml", PPTX))
+
+# Bidirectional controls: a name like "report\u202Efdp.exe" would read "report.exe.pdf"-ish.
+_BIDI_CONTROLS = {"\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
+_FORBIDDEN = set('<>:"/\\|?*')
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What the person sent: the bytes (a readable binary stream), the name they had, a description."""
+
+    stream: BinaryIO
+    filename: str
+    description: str = ""
+
+
+def sniff(path: Path) -> str | None:
+    """The content type the file's bytes say it is, if it is one the desk accepts."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None
+        if "[Content_Types].xml" in names:
+            for part, content_type in _OOXML_PARTS:
+                if part in names:
+                    return content_type
+    return None
+
+
+def clean_filename(raw: str | None) -> str:
+    """The uploader's file name, safe to display and to put in a header: no folders, no control
+    or bidirectional characters, no characters Windows refuses, at most MAX_FILENAME characters
+    (the extension kept). Never used as a path on disk."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+        for c in name if c not in _BIDI_CONTROLS and c not in _FORBIDDEN
+    )
+    name = " ".join(name.split()).strip(" .")
+    if len(name) > MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            name = stem[: MAX_FILENAME - len(ext) - 1].rstrip(" .") + "." + ext
+        else:
+            name = name[:MAX_FILENAME].rstrip(" .")
+    return name or "document"
+
+
+def directory_of(base: str | os.PathLike) -> Path:
+    path = Path(base)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def path_of(attachment: Attachment, base: str | os.PathLike) -> Path:
+    return Path(base) / attachment.stored_name
+
+
+def too_big(max_bytes: int) -> ValidationFailed:
+    """The refusal of a file over ``max_bytes`` (also used when the whole request is too large)."""
+    return ValidationFailed({"file": [
+        _l("The file is too large (at most %(n)s MB).", n=f"{max_bytes / (1024 * 1024):g}")]})
+
+
+def _write(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[int, str]:
+    """Copy the stream to ``target`` (which must not exist), stopping past ``max_bytes``."""
+    digest, size = hashlib.sha256(), 0
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_big(max_bytes)
+            digest.update(chunk)
+            out.write(chunk)
+    return size, digest.hexdigest()
+
+
+def add(session: Session, actor: User, ticket: Ticket, upload: Upload, *, directory: str | os.PathLike,
+        max_bytes: int) -> Attachment:
+    """Attach one document to the ticket, with an ATTACHMENT event, in one transaction.
+
+    Refused (ValidationFailed, by field): no file, an empty file, one over ``max_bytes``, one
+    whose bytes are not PDF, PNG, JPEG, WebP or an Office (docx, xlsx, pptx) document, a
+    description over MAX_DESCRIPTION characters."""
+    tickets._require(actor, Action.ATTACHMENT_ADD, ticket)
+    description = (upload.description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise ValidationFailed({"description": [
+            _l("The text is too long (at most %(n)s characters).", n=MAX_DESCRIPTION)]})
+    if upload.stream is None or not (upload.filename or "").strip():
+        raise ValidationFailed({"file": [_l("Choose a file first.")]})
+    stored_name = secrets.token_hex(16)
+    target = directory_of(directory) / stored_name
+    try:
+        size, sha256 = _write(upload.stream, target, max_bytes)
+        if size == 0:
+            raise ValidationFailed({"file": [_l("The file is empty.")]})
+        content_type = sniff(target)
+        if content_type is None:
+            raise ValidationFailed({"file": [
+                _l("This kind of file is not accepted: attach a PDF, an image (PNG, JPEG, WebP) or a Word, "
+                   "Excel or PowerPoint document.")]})
+        filename = clean_filename(upload.filename)
+        attachment = Attachment(
+            ticket_id=ticket.id, uploaded_by_id=actor.id, filename=filename, stored_name=stored_name,
+            content_type=content_type, size=size, sha256=sha256, description=description or None,
+        )
+        session.add(attachment)
+        # Adding evidence is not an edit of the ticket's fields: like an internal note it does
+        # not bump the version, so it never makes another editor's form stale.
+        tickets.record(session, ticket, actor, EventKind.ATTACHMENT, new=filename[:200],
+                       body=f"{filename}\n{description}" if description else filename, bump=False)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        target.unlink(missing_ok=True)
+        raise
+    return attachment
+
+
+def for_ticket(session: Session, ticket: Ticket) -> list[Attachment]:
+    return list(session.scalars(
+        select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)))
+
+
+def get(session: Session, actor: User, reference: str, attachment_id: int) -> tuple[Ticket, Attachment]:
+    """The attachment, if the actor may see its ticket (tickets.get_ticket: visible_tickets);
+    NotFound otherwise, the same as for an attachment that does not exist."""
+    ticket = tickets.get_ticket(session, actor, reference)
+    attachment = session.scalar(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id))
+    if attachment is None:
+        raise NotFound()
+    return ticket, attachment

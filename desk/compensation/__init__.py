@@ -1,0 +1,1 @@
+"""Compensation claims (طلب تعويض): issue 5 item 5."""

@@ -1,0 +1,25 @@
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+
+
+class CompensationForm(FlaskForm):
+    """The claim panel's forms (assess a condition, negotiation note, propose, decide); each
+    reads the fields it needs and the service checks them. ``version``: the ticket version seen."""
+
+    number = HiddenField()
+    state = HiddenField()           # a radio group: met / not met / unknown
+    note = TextAreaField()
+    evidence = HiddenField()        # a select of the ticket's attachments
+    evidence_kind = HiddenField()   # a select: admission / ruling
+    text = TextAreaField()
+    amount = StringField()
+    remedy = TextAreaField()
+    decision = HiddenField()        # a radio group: approved / rejected
+    decision_note = TextAreaField()
+    version = HiddenField()
+
+    TYPED = ("number", "state", "note", "evidence", "evidence_kind", "text", "amount", "remedy",
+             "decision", "decision_note")
+
+    def typed(self) -> dict[str, str]:
+        return {name: getattr(self, name).data or "" for name in self.TYPED}

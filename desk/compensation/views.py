@@ -1,0 +1,77 @@
+"""The compensation claim panel on a compensation ticket's page: assess a condition, add to
+the negotiation log, propose an amount or remedy, and the general manager's decision."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from desk.compensation import service
+from desk.compensation.forms import CompensationForm
+from desk.errors import StaleVersion, ValidationFailed
+from desk.extensions import db
+from desk.models import Kind
+from desk.tickets import service as tickets
+from desk.tickets.views import _context, _version
+from desk.web import is_htmx
+
+bp = Blueprint("compensation", __name__)
+
+
+@bp.app_context_processor
+def _compensation_state():
+    """``compensation_claim(ticket)`` and ``compensation_evidence(ticket)`` for the panel."""
+    return {"compensation_claim": lambda ticket: service.claim_of(db.session, ticket),
+            "compensation_evidence": lambda ticket: service.evidence_choices(db.session, ticket)}
+
+
+# name in the URL -> the service call, given the ticket, the form and the version the user saw.
+STEPS = {
+    "assess": lambda t, f, v: service.assess(db.session, current_user, t, f.number.data, f.state.data, f.note.data,
+                                             f.evidence.data, f.evidence_kind.data, expected_version=v),
+    "note": lambda t, f, v: service.add_note(db.session, current_user, t, f.text.data),
+    "propose": lambda t, f, v: service.propose(db.session, current_user, t, f.amount.data, f.remedy.data,
+                                               expected_version=v),
+    "decide": lambda t, f, v: service.decide(db.session, current_user, t, f.decision.data, f.decision_note.data,
+                                             expected_version=v),
+}
+
+DONE = {
+    "assess": _l("The condition is recorded."),
+    "note": _l("The negotiation note is recorded."),
+    "propose": _l("The proposal is recorded: it awaits the general manager."),
+    "decide": _l("The general manager's decision is recorded."),
+}
+
+
+@bp.post("/tickets/<reference>/compensation/<name>")
+@login_required
+def step(reference: str, name: str):
+    """htmx: the claim panel (header, properties, actions and timeline out of band);
+    otherwise back to the ticket page. Refused: the form again, open, with what was typed."""
+    ticket = tickets.get_ticket(db.session, current_user, reference)
+    if name not in STEPS or ticket.kind != Kind.COMPENSATION:
+        abort(404)
+    form = CompensationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        STEPS[name](ticket, form, _version(form.version.data))
+    except StaleVersion as stale:
+        db.session.rollback()
+        return _refused(ticket, name, form, {}, 409, conflict=stale)
+    except ValidationFailed as failed:
+        db.session.rollback()
+        return _refused(ticket, name, form, failed.errors, 422)
+    if is_htmx():
+        return render_template("compensation/_after.html", **_context(ticket), compensation_done=DONE[name])
+    flash(DONE[name], "success")
+    return redirect(url_for("tickets.show", reference=ticket.reference))
+
+
+def _refused(ticket, name, form, errors, status, conflict=None):
+    context = _context(ticket) | {"compensation_open": name, "compensation_typed": form.typed(),
+                                  "compensation_errors": errors, "compensation_conflict": conflict}
+    if is_htmx():
+        return render_template("compensation/_after.html", **context), status
+    return render_template("tickets/show.html", **context), status
