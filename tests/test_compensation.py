@@ -240,8 +240,11 @@ def test_panel_on_compensation_tickets_only(db, people, claim_ticket, make_ticke
     assert 'id="ticket-compensation"' not in other
 
 
-def test_manager_sees_the_page_with_the_decision_form(db, people, claim_ticket, manager, as_user):
+def test_manager_sees_the_decision_form_once_something_is_proposed(db, people, claim_ticket, manager, as_user):
     gm = as_user(manager)
+    before = gm.get(f"/tickets/{claim_ticket.reference}").get_data(as_text=True)
+    assert 'id="compensation-decide"' not in before  # nothing to decide yet (QA: a form that can only fail)
+    service.propose(db.session, people.staff, claim_ticket, "1000", None, expected_version=claim_ticket.version)
     page = gm.get(f"/tickets/{claim_ticket.reference}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
