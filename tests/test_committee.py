@@ -416,3 +416,19 @@ def test_demo_has_a_committee_member(app, db):
     assert result.exit_code == 0, result.output
     member = db.session.scalar(select(User).where(User.email == "committee@demo.desk.sa"))
     assert member is not None and member.has_role("committee") and not member.department_ids
+
+
+def test_a_committee_member_lands_on_the_committee_list(browser, committee, people):
+    """After signing in: the committee's own screen, not a queue they have no part in;
+    a focal point or staff member who is also on the committee keeps their queue."""
+    browser.refresh_token()
+    response = browser.post("/login", {"email": committee.email, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/committee")
+    assert browser.get("/login").headers["Location"].endswith("/committee")
+
+
+def test_staff_on_the_committee_still_land_on_the_queue(browser, db, people):
+    both = create_user(db.session, "both@example.org", PASSWORD, "عضو", ["staff", "committee"])
+    browser.refresh_token()
+    response = browser.post("/login", {"email": both.email, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/tickets")

@@ -7,6 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from desk.accounts import service
 from desk.accounts.forms import LoginForm
 from desk.extensions import db, limiter
+from desk.models import Role
+from desk.permissions import sees_all
 from desk.web import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -16,13 +18,21 @@ def _login_email_key() -> str:
     return "login:" + service.normalize_email(request.form.get("email", ""))
 
 
+def _home(user) -> str:
+    """Where a person lands after signing in: a research committee member who works no queue
+    goes to the committee's list; everyone else to the queue (which opens in their own view)."""
+    if user.has_role(Role.COMMITTEE) and not sees_all(user) and not user.department_ids:
+        return url_for("committee.index")
+    return url_for("queue.index")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["DESK_LOGIN_LIMIT"], methods=["POST"])
 @limiter.limit(lambda: current_app.config["DESK_LOGIN_LIMIT"], methods=["POST"], key_func=_login_email_key)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(safe_next(form.next.data, url_for("queue.index")))
+        return redirect(safe_next(form.next.data, _home(current_user)))
     if form.validate_on_submit():
         user = service.authenticate(db.session, form.email.data, form.password.data)
         if user is not None:
@@ -31,7 +41,7 @@ def login():
             login_user(user)
             if locale and locale != user.locale:
                 service.set_locale(db.session, user, locale)
-            return redirect(safe_next(form.next.data, url_for("queue.index")))
+            return redirect(safe_next(form.next.data, _home(user)))
         form.password.errors.append(_("The email or password is not correct."))
         return render_template("accounts/login.html", form=form), 401
     status = 422 if request.method == "POST" else 200

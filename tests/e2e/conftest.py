@@ -99,7 +99,7 @@ def login():
         page.fill("#email", user.email)
         page.fill("#password", password)
         page.locator("form[action='/login'] button[type=submit]").click()
-        expect(page).to_have_url(re.compile(r"/tickets(\?.*)?$"))
+        expect(page).to_have_url(re.compile(r"/(tickets|committee)(\?.*)?$"))  # where each role lands
         return page
 
     return sign_in
