@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.accounts.service import MIN_PASSWORD, create_user
+from desk.accounts.service import MIN_PASSWORD, create_user, password_errors  # noqa: F401  (MIN_PASSWORD: the screens show it)
 from desk.admin.service import require_admin
 from desk.errors import NotFound, ValidationFailed
 from desk.models import Department, DepartmentMember, Position, Role, Ticket, User, UserRole, utcnow
@@ -74,12 +74,6 @@ def _check_common(data: UserData) -> Errors:
     return errors
 
 
-def _password_errors(password: str) -> Errors:
-    if len(password or "") < MIN_PASSWORD:
-        return {"password": [_l("The password must be at least %(n)s characters.", n=MIN_PASSWORD)]}
-    return {}
-
-
 def create(session: Session, actor: User, data: UserData) -> User:
     """A new user as the admin typed it; ValidationFailed (by field) writes nothing."""
     require_admin(actor)
@@ -96,7 +90,7 @@ def create(session: Session, actor: User, data: UserData) -> User:
 
 def _preview_errors(session: Session, data: UserData) -> Errors:
     """The password, role and department messages too, so the admin sees them all at once."""
-    errors = _password_errors(data.password)
+    errors = password_errors(data.password)
     errors.update(_check_roles(session, data)[0])
     return errors
 
@@ -177,7 +171,7 @@ def _unassign(session: Session, actor: User, user: User, now, department_id: int
 def reset_password(session: Session, actor: User, user: User, password: str) -> None:
     """The admin types the new password; every session of the user is signed out."""
     require_admin(actor)
-    errors = _password_errors(password)
+    errors = password_errors(password)
     if errors:
         raise ValidationFailed(errors)
     user.set_password(password)  # bumps session_version

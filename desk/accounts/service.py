@@ -42,6 +42,13 @@ def load_session_user(session: Session, session_id: str) -> User | None:
     return user
 
 
+def password_errors(password: str | None) -> dict[str, list]:
+    """The one password rule (for new users and for resets), as errors by field."""
+    if len(password or "") < MIN_PASSWORD:
+        return {"password": [_l("The password must be at least %(n)s characters.", n=MIN_PASSWORD)]}
+    return {}
+
+
 def create_user(session: Session, email: str, password: str, name: str, roles: list[str],
                 department_codes: list[str] | None = None, locale: str = "ar") -> User:
     email = normalize_email(email)
@@ -50,8 +57,7 @@ def create_user(session: Session, email: str, password: str, name: str, roles: l
         errors["email"] = [_l("Enter a valid email address.")]
     elif session.scalar(select(User.id).where(User.email == email)):
         errors["email"] = [_l("A user with this email already exists.")]
-    if len(password or "") < MIN_PASSWORD:
-        errors["password"] = [_l("The password must be at least %(n)s characters.", n=MIN_PASSWORD)]
+    errors.update(password_errors(password))
     bad = [r for r in roles if r not in set(Role)]
     if bad or not roles:
         errors["role"] = [_l("Choose one or more of: staff, focal, supervisor, admin.")]

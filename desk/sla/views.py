@@ -4,7 +4,7 @@ gets 404: for them these pages do not exist."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from desk.errors import ValidationFailed
@@ -15,7 +15,7 @@ from desk.sla import service
 from desk.sla.calendar import SUNDAY_FIRST
 from desk.sla.forms import MONTHS, UNITS, WEEKDAYS, HolidayForm, TargetForm, WorkingTimeForm
 from desk.text import hijri_month_name, to_riyadh
-from desk.web import go_to, is_htmx, merge_errors, page_or_fragment
+from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment
 
 bp = Blueprint("sla", __name__, url_prefix="/admin")
 
@@ -30,7 +30,7 @@ def _admins_only():
 
 @bp.context_processor
 def _vocabulary():
-    locale = str(get_locale() or "ar")
+    locale = current_locale()
     return {"WEEKDAYS": WEEKDAYS, "SUNDAY_FIRST": SUNDAY_FIRST, "UNITS": UNITS,
             "hijri_month_name": lambda month: hijri_month_name(month, locale),
             "gregorian_month_name": lambda month: str(MONTHS[month - 1])}
