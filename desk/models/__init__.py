@@ -7,6 +7,7 @@ from desk.models.compensation import (
     ClaimOutcome, CompensationClaim, CompensationCondition, ConditionState, EvidenceKind,
 )
 from desk.models.outbox import OutboxMessage, OutboxStatus
+from desk.models.portal import Association, SatisfactionResponse, SurveySource
 from desk.models.routing import Category, RoutingRule
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
 from desk.models.tickets import (
@@ -21,4 +22,5 @@ __all__ = [
     "Position", "Category", "RoutingRule", "OutboxMessage", "OutboxStatus",
     "WorkingTime", "Holiday", "ServiceTarget", "Attachment",
     "CompensationClaim", "CompensationCondition", "ConditionState", "EvidenceKind", "ClaimOutcome",
+    "Association", "SatisfactionResponse", "SurveySource",
 ]

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -34,6 +34,11 @@ class Department(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone_ext: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The portal's contact directory (/portal/directory): listed only when the admin publishes
+    # it, with the focal point's title (not a person's name), the extension and the email above.
+    published: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    contact_title_ar: Mapped[str | None] = mapped_column(String(120))
+    contact_title_en: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def name(self, locale: str) -> str:

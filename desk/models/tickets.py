@@ -145,6 +145,9 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None]
     # Channel-specific metadata (email Message-ID, WhatsApp wa_id, letter number…).
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The portal's tracking key: SHA-256 (hex) of the random key in the beneficiary's private
+    # link; the key itself is never stored (desk.portal.tracking).
+    access_key_hash: Mapped[str | None] = mapped_column(String(64))
 
     beneficiary: Mapped[Beneficiary | None] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")
@@ -197,6 +200,9 @@ class EventKind(StrEnum):
     COMPENSATION_NOTE = "comp_note"            # the negotiation log (body: what was said)
     COMPENSATION_PROPOSED = "comp_proposed"    # amount and/or remedy proposed (new: amount), body: remedy
     COMPENSATION_DECISION = "comp_decision"    # approved/rejected by the general manager (new), body: note
+    BENEFICIARY_REPLY = "ben_reply"            # the beneficiary wrote (portal, email, WhatsApp): public, body
+    SATISFACTION = "satisfaction"              # a satisfaction answer recorded or changed (new: rating)
+    LINKED = "linked"                          # a follow-up ticket opened from this one, or this one's origin
 
 
 class TicketEvent(Base):
