@@ -43,6 +43,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.instance_path = app.config["INSTANCE_PATH"]
 
+    @app.before_request
+    def _portal_request_size() -> None:
+        """The portal takes several documents per request: its own limit. Registered before
+        CSRFProtect, whose check reads the form (and so the body) first."""
+        from flask import request
+        if request.path.startswith("/portal/"):
+            request.max_content_length = app.config["DESK_PORTAL_MAX_REQUEST"]
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -89,6 +97,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from desk.attachments.views import bp as attachments_bp
     app.register_blueprint(attachments_bp)
+
+    from desk.portal.admin import bp as portal_admin_bp
+    from desk.portal.staff import bp as satisfaction_bp
+    from desk.portal.views import bp as portal_bp
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(portal_admin_bp)
+    app.register_blueprint(satisfaction_bp)
 
     from flask_wtf.csrf import CSRFError
 

@@ -98,6 +98,7 @@ def demo(tickets: int) -> None:
         if db.session.scalar(select(User.id).where(User.email == email)) is None:
             create_user(db.session, email, DEMO_PASSWORD, name, [str(r) for r in roles], departments)
     _demo_routing()
+    _demo_portal()
     # The business calendar and the policy's default service levels (issue 5, first layer).
     from desk.sla.service import ensure_default_holidays, ensure_default_targets
     ensure_default_targets(db.session)
@@ -110,6 +111,34 @@ def demo(tickets: int) -> None:
     apply_due_times_to_open(db.session)  # open tickets without due times get them
     refresh_statistics(db.session)
     click.echo(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}")
+
+
+# The portal's contact directory: (department code, focal point's title in Arabic, in English).
+DEMO_DIRECTORY = [
+    ("SOCIAL", "ضابط اتصال البحث الاجتماعي", "Social research focal point"),
+    ("AID", "ضابط اتصال المساعدات والدعم", "Aid and support focal point"),
+    ("HEALTH", "ضابط اتصال الشؤون الصحية", "Health affairs focal point"),
+    ("EDU", "ضابط اتصال التعليم والتدريب", "Education and training focal point"),
+    ("VOL", "ضابط اتصال التطوع", "Volunteering focal point"),
+]
+
+
+def _demo_portal() -> None:
+    """The association's public profile and the published directory (issue 6), once."""
+    from desk.models import Association
+    if db.session.get(Association, 1) is None:
+        from flask import current_app
+        db.session.add(Association(
+            id=1, name_ar=current_app.config["DESK_ASSOCIATION_NAME"], name_en=current_app.config["DESK_ASSOCIATION_NAME_EN"],
+            phone="920000000", whatsapp="+966 55 000 0000", email="care@demo.desk.sa", website="demo.desk.sa",
+            address_ar="الرياض، حي الملز، شارع الجامعة", address_en="Al-Malaz, Al-Jamiah Street, Riyadh",
+            working_hours_ar="الأحد إلى الخميس، ٨ صباحًا – ٤ مساءً", working_hours_en="Sunday to Thursday, 8 am – 4 pm",
+            show_staff_names=False, reopen_days=14))
+        for code, title_ar, title_en in DEMO_DIRECTORY:
+            department = db.session.scalar(select(Department).where(Department.code == code))
+            if department is not None:
+                department.published, department.contact_title_ar, department.contact_title_en = True, title_ar, title_en
+        db.session.commit()
 
 
 def _demo_routing() -> None:

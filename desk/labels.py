@@ -94,6 +94,23 @@ EVENTS = {
     EventKind.COMPENSATION_NOTE: _l("Negotiation note"),
     EventKind.COMPENSATION_PROPOSED: _l("Compensation proposed"),
     EventKind.COMPENSATION_DECISION: _l("Compensation decision"),
+    EventKind.BENEFICIARY_REPLY: _l("The beneficiary wrote"),
+    EventKind.SATISFACTION: _l("Satisfaction survey answered"),
+    EventKind.LINKED: _l("Linked request"),
+}
+
+# The status in plain words, as the beneficiary reads it on the portal.
+PUBLIC_STATUSES = {
+    Status.NEW: _l("Received: it will reach the competent department"),
+    Status.OPEN: _l("Being handled by the competent department"),
+    Status.WAITING: _l("Waiting for information from you"),
+    Status.AWAITING_COMMITTEE: _l("Before the research committee"),
+    Status.RESOLVED: _l("Resolved"),
+    Status.CLOSED: _l("Closed"),
+}
+
+RATINGS = {
+    5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Neutral"), 2: _l("Dissatisfied"), 1: _l("Very dissatisfied"),
 }
 
 # Compensation claims (desk.compensation): the policy's four conditions (seed 001), their
@@ -143,4 +160,5 @@ class Translated:
 _TABLES = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": PLATFORMS, "STATUSES": STATUSES,
            "PRIORITIES": PRIORITIES, "ROLES": ROLES, "EVENTS": EVENTS, "POSITIONS": POSITIONS,
            "DECISIONS": DECISIONS, "COMPENSATION_CONDITIONS": COMPENSATION_CONDITIONS,
-           "CONDITION_STATES": CONDITION_STATES, "EVIDENCE_KINDS": EVIDENCE_KINDS, "CLAIM_OUTCOMES": CLAIM_OUTCOMES}
+           "CONDITION_STATES": CONDITION_STATES, "EVIDENCE_KINDS": EVIDENCE_KINDS, "CLAIM_OUTCOMES": CLAIM_OUTCOMES,
+           "PUBLIC_STATUSES": PUBLIC_STATUSES, "RATINGS": RATINGS}

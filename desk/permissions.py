@@ -47,6 +47,9 @@ class Action(StrEnum):
     # Compensation claims (طلب تعويض, desk.compensation), on compensation tickets only.
     COMPENSATION_EDIT = "compensation.edit"      # checklist, negotiation log, proposal: queue roles
     COMPENSATION_DECIDE = "compensation.decide"  # approve or reject: the general manager alone
+    # The beneficiary portal (desk.portal).
+    SATISFACTION_RECORD = "satisfaction.record"  # the survey on the beneficiary's behalf: queue roles, focal point
+    PORTAL_MANAGE = "portal.manage"              # the association's profile and the public directory: admins
 
 
 # What a focal point may do to a ticket of their own department.
@@ -55,7 +58,7 @@ _FOCAL_TICKET_ACTIONS = {
     Action.TICKET_STATUS, Action.TICKET_PRIORITY, Action.TICKET_ASSIGN,
     Action.TICKET_TAKE, Action.TICKET_RETURN, Action.TICKET_TRANSFER, Action.TICKET_RESOLVE,
     Action.TICKET_REQUEST_INFO, Action.TICKET_REFER,
-    Action.COMMITTEE_REFER, Action.SERVICE_DELIVER,
+    Action.COMMITTEE_REFER, Action.SERVICE_DELIVER, Action.SATISFACTION_RECORD,
 }
 
 # What a research committee member may do to a ticket before the committee (committee_tickets).
@@ -107,7 +110,7 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return sees_all(actor)
     if action == Action.ADMIN_MANAGE:
         return actor.has_role(Role.ADMIN)
-    if action == Action.OUTBOX_MANAGE:
+    if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE):
         return actor.has_role(Role.ADMIN)
     if action == Action.COMMITTEE_VIEW:
         return actor.has_role(Role.COMMITTEE, Role.SUPERVISOR, Role.ADMIN)

@@ -35,6 +35,8 @@ def _dev_secret(instance_path: Path) -> str:
     return key
 
 
+PORTAL_FILES = 5  # documents per portal request (desk.portal.service.MAX_FILES)
+
 SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}  # the usual port of each DESK_SMTP_TLS mode
 
 # Sending one message waits on the mail server up to five times (MAIL, RCPT, DATA, the
@@ -118,6 +120,8 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_LANGUAGES": ("ar", "en"),
         "RATELIMIT_STORAGE_URI": env.get("DESK_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_ENABLED": _bool(env.get("DESK_RATELIMIT_ENABLED"), True),
+        # Several desks (or a staging copy) sharing one Redis keep their counters apart.
+        "RATELIMIT_KEY_PREFIX": env.get("DESK_RATELIMIT_KEY_PREFIX", "desk"),
         "DESK_LOGIN_LIMIT": env.get("DESK_LOGIN_LIMIT", "10 per minute;50 per hour"),
         "DESK_ASSOCIATION_NAME": env.get("DESK_ASSOCIATION_NAME", "جمعية البر الخيرية"),
         "DESK_ASSOCIATION_NAME_EN": env.get("DESK_ASSOCIATION_NAME_EN", "Al-Birr Charity Association"),
@@ -142,5 +146,12 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # The whole request's limit: the largest attachment and room for the form's other fields.
         "MAX_CONTENT_LENGTH": int((float(env.get("DESK_ATTACHMENT_MAX_MB") or 10) + 1) * 1024 * 1024),
         "DESK_ATTACHMENT_DIR": str(Path(env.get("DESK_ATTACHMENT_DIR") or instance_path / "attachments").resolve()),
+        # The beneficiary portal (desk.portal): up to PORTAL_FILES documents per request, each at
+        # most DESK_ATTACHMENT_MAX_MB; rate limits per IP address, per mobile number and per ticket.
+        "DESK_PORTAL_MAX_REQUEST": int((PORTAL_FILES * float(env.get("DESK_ATTACHMENT_MAX_MB") or 10) + 1) * 1024 * 1024),
+        "DESK_PORTAL_SUBMIT_LIMIT": env.get("DESK_PORTAL_SUBMIT_LIMIT", "5 per minute;20 per hour"),
+        "DESK_PORTAL_TRACK_LIMIT": env.get("DESK_PORTAL_TRACK_LIMIT", "10 per minute;60 per hour"),
+        "DESK_PORTAL_PHONE_LIMIT": env.get("DESK_PORTAL_PHONE_LIMIT", "5 per minute;20 per hour"),
+        "DESK_PORTAL_REPLY_LIMIT": env.get("DESK_PORTAL_REPLY_LIMIT", "10 per minute;60 per hour"),
         "TESTING": mode == "testing",
     }

@@ -112,5 +112,14 @@ def init_app(app: Flask) -> None:
             translated[locale] = labels.Translated()
         return {
             "L": translated[locale], "locale": locale, "dir": "ltr" if locale == "en" else "rtl",
-            "association": app.config["DESK_ASSOCIATION_NAME_EN" if locale == "en" else "DESK_ASSOCIATION_NAME"],
+            "association": association_name(locale),
         }
+
+    def association_name(locale: str) -> str:
+        """The association's name as its admin set it (desk.portal.profile), else the settings'."""
+        from desk.extensions import db
+        from desk.portal import profile
+        names = g.setdefault("desk_association", {})
+        if locale not in names:
+            names[locale] = profile.get(db.session, app.config).name(locale)
+        return names[locale]

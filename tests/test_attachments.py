@@ -85,11 +85,24 @@ def _post(browser, ticket, data=PDF, name="letter.pdf", description="", **kw):
 ])
 def test_accepted_kinds_by_their_bytes(db, people, make_ticket, store, data, expected):
     ticket = make_ticket()
-    attachment = _add(db, people.staff, ticket, data, name="whatever.bin", store=store)
+    name = "whatever." + sorted(service.EXTENSIONS[expected])[0]
+    attachment = _add(db, people.staff, ticket, data, name=name, store=store)
     assert attachment.content_type == expected
     assert attachment.size == len(data) and attachment.sha256 == hashlib.sha256(data).hexdigest()
-    assert attachment.stored_name != "whatever.bin" and len(attachment.stored_name) == 32
+    assert attachment.stored_name != name and len(attachment.stored_name) == 32
     assert (store / attachment.stored_name).read_bytes() == data
+
+
+@pytest.mark.parametrize("data, name", [(PDF, "ruling.jpg"), (PNG, "photo.exe"), (JPEG, "scan"),
+                                        (_ooxml("word/document.xml"), "letter.xlsx")])
+def test_the_name_must_agree_with_the_bytes(db, people, make_ticket, store, data, name):
+    """A real PDF named .jpg (or a real image named .exe) is refused: what downloads it opens it
+    by its name, so the name must say what the bytes are."""
+    ticket = make_ticket()
+    with pytest.raises(ValidationFailed) as refused:
+        _add(db, people.staff, ticket, data, name=name, store=store)
+    assert name in str(refused.value.errors["file"][0])  # the message names the file
+    assert list(store.iterdir()) == [] and db.session.query(Attachment).count() == 0
 
 
 @pytest.mark.parametrize("data, name", [

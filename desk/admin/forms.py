@@ -34,6 +34,11 @@ class DepartmentForm(FlaskForm):
     email = StringField(_l("Email"), validators=[Length(max=254)])
     phone_ext = StringField(_l("Phone extension"), validators=[Length(max=16)])
     active = BooleanField(_l("Active"), default=True)
+    # The portal's contact directory (/portal/directory).
+    published = BooleanField(_l("List it in the portal's contact directory"))
+    contact_title_ar = StringField(_l("Focal point's title (Arabic)"), validators=[Length(max=120)],
+                                   description=_l("A title, not a person's name, e.g. ضابط اتصال إدارة المساعدات."))
+    contact_title_en = StringField(_l("Focal point's title (English)"), validators=[Length(max=120)])
     move_to = ServiceSelect(_l("Where its open tickets go"), validators=[Optional()])
 
     def set_targets(self, departments, locale: str, unrouted: str) -> None:

@@ -80,6 +80,9 @@ class DepartmentData:
     email: str | None = None
     phone_ext: str | None = None
     active: bool = True
+    published: bool = False
+    contact_title_ar: str | None = None
+    contact_title_en: str | None = None
     # Where open tickets go if the department is deactivated: a department id, UNROUTED, or "".
     move_to: str = ""
 
@@ -118,6 +121,8 @@ def _clean_department(data: DepartmentData) -> DepartmentData:
     data.email = (data.email or "").strip() or None
     data.phone_ext = to_ascii_digits((data.phone_ext or "").strip()) or None
     data.move_to = (data.move_to or "").strip()
+    data.contact_title_ar = (data.contact_title_ar or "").strip() or None
+    data.contact_title_en = (data.contact_title_en or "").strip() or None
     return data
 
 
@@ -174,6 +179,8 @@ def _save_department(session: Session, actor: User | None, data: DepartmentData,
             session.add(department)
         department.code, department.name_ar, department.name_en = data.code, data.name_ar, data.name_en
         department.email, department.phone_ext, department.active = data.email, data.phone_ext, data.active
+        department.published = data.published
+        department.contact_title_ar, department.contact_title_en = data.contact_title_ar, data.contact_title_en
         session.flush()
         if deactivating:
             target = None if data.move_to in ("", UNROUTED) else session.get(Department, int(data.move_to))

@@ -62,7 +62,8 @@ def _department_form(department=None) -> DepartmentForm:
 def _department_data(form: DepartmentForm) -> service.DepartmentData:
     return service.DepartmentData(code=form.code.data or "", name_ar=form.name_ar.data or "", name_en=form.name_en.data or "",
                                   email=form.email.data, phone_ext=form.phone_ext.data, active=bool(form.active.data),
-                                  move_to=form.move_to.data or "")
+                                  move_to=form.move_to.data or "", published=bool(form.published.data),
+                                  contact_title_ar=form.contact_title_ar.data, contact_title_en=form.contact_title_en.data)
 
 
 @bp.route("/departments/new", methods=["GET", "POST"])

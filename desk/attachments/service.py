@@ -13,6 +13,8 @@ import os
 import secrets
 import unicodedata
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -116,7 +118,7 @@ def too_big(max_bytes: int) -> ValidationFailed:
         _l("The file is too large (at most %(n)s MB).", n=f"{max_bytes / (1024 * 1024):g}")]})
 
 
-def _write(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[int, str]:
+def write_capped(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[int, str]:
     """Copy the stream to ``target`` (which must not exist), stopping past ``max_bytes``."""
     digest, size = hashlib.sha256(), 0
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -130,46 +132,86 @@ def _write(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+# The file name's extension must agree with what the bytes are (a PDF named "photo.jpg" or
+# an Office document named ".exe" is refused): what downloads it opens it by its name.
+EXTENSIONS = {
+    PDF: {"pdf"}, PNG: {"png"}, JPEG: {"jpg", "jpeg", "jpe", "jfif"}, WEBP: {"webp"},
+    DOCX: {"docx"}, XLSX: {"xlsx"}, PPTX: {"pptx"},
+}
+NOT_ACCEPTED = _l("This kind of file is not accepted: attach a PDF, an image (PNG, JPEG, WebP) or a Word, "
+                  "Excel or PowerPoint document.")
+
+
+@contextmanager
+def files_and_rows(session: Session) -> Iterator[list[Path]]:
+    """One transaction for rows and the files written with them: the block appends each file's
+    path to the list it gets (``store`` does); on success the session commits, on any failure
+    it rolls back and the files are removed. Nothing half-written either way."""
+    written: list[Path] = []
+    try:
+        yield written
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+
+
 def add(session: Session, actor: User, ticket: Ticket, upload: Upload, *, directory: str | os.PathLike,
         max_bytes: int) -> Attachment:
-    """Attach one document to the ticket, with an ATTACHMENT event, in one transaction.
-
-    Refused (ValidationFailed, by field): no file, an empty file, one over ``max_bytes``, one
-    whose bytes are not PDF, PNG, JPEG, WebP or an Office (docx, xlsx, pptx) document, a
-    description over MAX_DESCRIPTION characters."""
+    """Attach one document to the ticket, with an ATTACHMENT event, in one transaction (see
+    ``store`` for what is refused)."""
     tickets._require(actor, Action.ATTACHMENT_ADD, ticket)
+    with files_and_rows(session) as written:
+        attachment = store(session, actor, ticket, upload, directory=directory, max_bytes=max_bytes, written=written)
+    return attachment
+
+
+def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, *, directory: str | os.PathLike,
+          max_bytes: int, written: list[Path], field: str = "file", reason: str | None = None) -> Attachment:
+    """Write one document and add its row and ATTACHMENT event to the caller's transaction
+    (not committed; the caller checks who may attach). The file's path is appended to
+    ``written`` as soon as it exists, so the caller removes it if the transaction fails.
+    ``actor`` None: the beneficiary (the portal).
+
+    Refused (ValidationFailed on ``field``): no file, an empty file, one over ``max_bytes``,
+    one whose bytes are not PDF, PNG, JPEG, WebP or an Office (docx, xlsx, pptx) document or
+    whose name's extension says otherwise, a description over MAX_DESCRIPTION characters."""
     description = (upload.description or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise ValidationFailed({"description": [
             _l("The text is too long (at most %(n)s characters).", n=MAX_DESCRIPTION)]})
     if upload.stream is None or not (upload.filename or "").strip():
-        raise ValidationFailed({"file": [_l("Choose a file first.")]})
+        raise ValidationFailed({field: [_l("Choose a file first.")]})
     stored_name = secrets.token_hex(16)
     target = directory_of(directory) / stored_name
+    written.append(target)
     try:
-        size, sha256 = _write(upload.stream, target, max_bytes)
-        if size == 0:
-            raise ValidationFailed({"file": [_l("The file is empty.")]})
-        content_type = sniff(target)
-        if content_type is None:
-            raise ValidationFailed({"file": [
-                _l("This kind of file is not accepted: attach a PDF, an image (PNG, JPEG, WebP) or a Word, "
-                   "Excel or PowerPoint document.")]})
-        filename = clean_filename(upload.filename)
-        attachment = Attachment(
-            ticket_id=ticket.id, uploaded_by_id=actor.id, filename=filename, stored_name=stored_name,
-            content_type=content_type, size=size, sha256=sha256, description=description or None,
-        )
-        session.add(attachment)
-        # Adding evidence is not an edit of the ticket's fields: like an internal note it does
-        # not bump the version, so it never makes another editor's form stale.
-        tickets.record(session, ticket, actor, EventKind.ATTACHMENT, new=filename[:200],
-                       body=f"{filename}\n{description}" if description else filename, bump=False)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        target.unlink(missing_ok=True)
-        raise
+        size, sha256 = write_capped(upload.stream, target, max_bytes)
+    except ValidationFailed as error:
+        raise ValidationFailed({field: error.errors["file"]}) from None
+    if size == 0:
+        raise ValidationFailed({field: [_l("The file is empty.")]})
+    content_type = sniff(target)
+    filename = clean_filename(upload.filename)
+    if content_type is None:
+        raise ValidationFailed({field: [NOT_ACCEPTED]})
+    extension = filename.rpartition(".")[2].lower() if "." in filename else ""
+    if extension not in EXTENSIONS[content_type]:
+        raise ValidationFailed({field: [_l(
+            "The file's name (%(name)s) does not match what it contains: rename it with the right "
+            "extension, e.g. .%(ext)s.", name=filename, ext=sorted(EXTENSIONS[content_type])[0])]})
+    attachment = Attachment(
+        ticket_id=ticket.id, uploaded_by_id=actor.id if actor else None, filename=filename,
+        stored_name=stored_name, content_type=content_type, size=size, sha256=sha256,
+        description=description or None,
+    )
+    session.add(attachment)
+    # Adding evidence is not an edit of the ticket's fields: like an internal note it does
+    # not bump the version, so it never makes another editor's form stale.
+    tickets.record(session, ticket, actor, EventKind.ATTACHMENT, new=filename[:200],
+                   body=f"{filename}\n{description}" if description else filename, bump=False, reason=reason)
     return attachment
 
 

@@ -84,6 +84,11 @@ def _request_too_large(error):
 @login_required
 def download(reference: str, attachment_id: int):
     _ticket, attachment = service.get(db.session, current_user, reference, attachment_id)
+    return download_response(attachment)
+
+
+def download_response(attachment):
+    """The file as a download (also the portal's, for the beneficiary's own documents)."""
     path = service.path_of(attachment, current_app.config["DESK_ATTACHMENT_DIR"])
     if not path.is_file():
         abort(404)

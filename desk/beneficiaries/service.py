@@ -58,8 +58,9 @@ def find_by_national_id(session: Session, national_id: str) -> Beneficiary | Non
     return session.scalar(select(Beneficiary).where(Beneficiary.national_id == national_id))
 
 
-def build(session: Session, actor: User, data: NewBeneficiary) -> Beneficiary:
-    """A new beneficiary added to the session (not committed: it joins the caller's transaction)."""
+def build(session: Session, actor: User | None, data: NewBeneficiary) -> Beneficiary:
+    """A new beneficiary added to the session (not committed: it joins the caller's transaction).
+    ``actor`` None: the beneficiary registered themselves through the portal."""
     if not data.name.strip():
         raise ValidationFailed({"b_name": [_l("Enter the beneficiary's name.")]})
     if data.national_id and find_by_national_id(session, data.national_id):
@@ -68,7 +69,7 @@ def build(session: Session, actor: User, data: NewBeneficiary) -> Beneficiary:
     beneficiary = Beneficiary(
         name=data.name.strip(), national_id=data.national_id or None, phone=data.phone or None,
         email=(data.email or "").strip().lower() or None, city=(data.city or "").strip() or None,
-        created_by_id=actor.id,
+        created_by_id=actor.id if actor else None,
     )
     beneficiary.refresh_search()
     session.add(beneficiary)

@@ -124,44 +124,53 @@ def create_ticket(session: Session, actor: User, data: IntakeData) -> Ticket:
     if errors:
         raise ValidationFailed(errors)
     try:
-        if beneficiary is None and data.new_beneficiary is not None and not data.anonymous:
-            beneficiary = beneficiaries.build(session, actor, data.new_beneficiary)
-            session.flush()
-        elif beneficiary is not None and data.complete_national_id and not beneficiary.national_id:
-            beneficiary.national_id = data.complete_national_id
-        now = utcnow()
-        department_id, proposal = routing_decision(session, data)
-        taken = department_id is not None and department_id == proposal.department_id
-        reference = next_reference(session, data.kind, now)
-        ticket = Ticket(
-            reference=reference, kind=data.kind, channel=data.channel,
-            channel_detail=data.channel_detail or None, status=Status.NEW, priority=int(data.priority),
-            subject=data.subject.strip(), body=data.body.strip(),
-            beneficiary_id=None if data.anonymous else (beneficiary.id if beneficiary else None),
-            anonymous=data.anonymous, department_id=department_id, created_by_id=actor.id,
-            category_id=data.category_id, routing_rule_id=proposal.rule.id if taken and proposal.rule else None,
-            created_at=now, updated_at=now, version=0, meta=data.meta,
-        )
-        ticket.search_text = ticket_search_text(
-            reference, ticket.subject, ticket.body, beneficiary.name if beneficiary and not data.anonymous else None)
-        session.add(ticket)
-        session.flush()
-        record(session, ticket, actor, EventKind.CREATED, new=Status.NEW, at=now)
-        sla_tickets.apply_due_times(session, ticket, now=now, changes=[])  # issue 5: due times
-        if data.verified:
-            ticket.verified_by_id, ticket.verified_at = actor.id, now
-            record(session, ticket, actor, EventKind.VERIFIED, at=now, bump=False)
-        if data.attested:
-            ticket.attested, ticket.attested_at = True, now
-            record(session, ticket, actor, EventKind.ATTESTED, at=now, bump=False)
-        if department_id:  # routed at intake: by the proposal, or chosen by staff
-            ticket.department = session.get(Department, department_id)
-            record(session, ticket, actor, EventKind.ROUTED, old=None, new=department_id,
-                   reason=routing.reason_code(proposal, taken), at=now, bump=False)
-            notify_service.notify(session, "routed", ticket,
-                                  notify_service.department_focal_points(session, department_id), actor=actor)
+        ticket = add_ticket(session, actor, data, beneficiary)
         session.commit()
     except Exception:  # nothing half-written: the beneficiary, ticket and events go together
         session.rollback()
         raise
+    return ticket
+
+
+def add_ticket(session: Session, actor: User | None, data: IntakeData, beneficiary: Beneficiary | None,
+               reason: str | None = None) -> Ticket:
+    """The ticket, its first events, due times and routing, added to the caller's transaction
+    (not committed). ``actor`` None: the beneficiary wrote it themselves, and ``reason`` says
+    where (the portal's "portal"), on the events they caused."""
+    if beneficiary is None and data.new_beneficiary is not None and not data.anonymous:
+        beneficiary = beneficiaries.build(session, actor, data.new_beneficiary)
+        session.flush()
+    elif beneficiary is not None and data.complete_national_id and not beneficiary.national_id:
+        beneficiary.national_id = data.complete_national_id
+    now = utcnow()
+    department_id, proposal = routing_decision(session, data)
+    taken = department_id is not None and department_id == proposal.department_id
+    reference = next_reference(session, data.kind, now)
+    ticket = Ticket(
+        reference=reference, kind=data.kind, channel=data.channel,
+        channel_detail=data.channel_detail or None, status=Status.NEW, priority=int(data.priority),
+        subject=data.subject.strip(), body=data.body.strip(),
+        beneficiary_id=None if data.anonymous else (beneficiary.id if beneficiary else None),
+        anonymous=data.anonymous, department_id=department_id, created_by_id=actor.id if actor else None,
+        category_id=data.category_id, routing_rule_id=proposal.rule.id if taken and proposal.rule else None,
+        created_at=now, updated_at=now, version=0, meta=data.meta,
+    )
+    ticket.search_text = ticket_search_text(
+        reference, ticket.subject, ticket.body, beneficiary.name if beneficiary and not data.anonymous else None)
+    session.add(ticket)
+    session.flush()
+    record(session, ticket, actor, EventKind.CREATED, new=Status.NEW, at=now, reason=reason)
+    sla_tickets.apply_due_times(session, ticket, now=now, changes=[])  # issue 5: due times
+    if data.verified and actor is not None:
+        ticket.verified_by_id, ticket.verified_at = actor.id, now
+        record(session, ticket, actor, EventKind.VERIFIED, at=now, bump=False)
+    if data.attested:
+        ticket.attested, ticket.attested_at = True, now
+        record(session, ticket, actor, EventKind.ATTESTED, at=now, bump=False, reason=reason)
+    if department_id:  # routed at intake: by the proposal, or chosen by staff
+        ticket.department = session.get(Department, department_id)
+        record(session, ticket, actor, EventKind.ROUTED, old=None, new=department_id,
+               reason=routing.reason_code(proposal, taken), at=now, bump=False)
+        notify_service.notify(session, "routed", ticket,
+                              notify_service.department_focal_points(session, department_id), actor=actor)
     return ticket

@@ -29,6 +29,7 @@ KINDS = {
     "reminder": _l("A follow-up reminder about a ticket"),
     "committee_decision": _l("The research committee decides a support request"),
     "sla_breach": _l("A ticket exceeds its resolution time (and its escalation)"),
+    "beneficiary_wrote": _l("The beneficiary writes on a ticket of my department"),
 }
 
 
@@ -83,21 +84,35 @@ def notify(session: Session, kind: str, ticket: Ticket, recipients: Iterable[Use
     return queued
 
 
-# What a beneficiary (not a user) is written, always in Arabic: templates/notify/beneficiary_<kind>.txt.
-BENEFICIARY_KINDS = ("committee_decision",)
+# What a beneficiary (not a user) is written, in the language they used (Arabic by default):
+# templates/notify/beneficiary_<kind>.txt. "received": the confirmation with the tracking link;
+# "survey": the satisfaction survey after resolution; "reply": a public reply from the desk.
+BENEFICIARY_KINDS = ("committee_decision", "received", "survey", "reply")
 
 
-def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = "") -> OutboxMessage | None:
-    """Queue one Arabic email to the ticket's beneficiary, if they gave an email address (None
-    otherwise), in the caller's transaction. No staff link, no national ID or phone (scrub)."""
+def beneficiary_email(ticket: Ticket) -> str | None:
+    """Where the beneficiary is written: the email given with this request (the portal), else
+    the one on their record; None for an anonymous ticket or without an address."""
+    if ticket.anonymous:
+        return None
+    given = ((ticket.meta or {}).get("contact") or {}).get("email")
+    on_record = ticket.beneficiary.email if ticket.beneficiary is not None else None
+    return (given or on_record or "").strip() or None
+
+
+def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = "",
+                       link: str | None = None) -> OutboxMessage | None:
+    """Queue one email to the ticket's beneficiary, if they gave an email address (None
+    otherwise), in the caller's transaction. No staff link, no national ID or phone (scrub);
+    ``link`` is a portal link (tracking or survey)."""
     if kind not in BENEFICIARY_KINDS:
         raise ValueError(f"unknown beneficiary notification kind {kind!r}")
-    beneficiary = ticket.beneficiary
-    if beneficiary is None or ticket.anonymous or not (beneficiary.email or "").strip():
+    address = beneficiary_email(ticket)
+    if address is None:
         return None
-    subject, body = messages.render_for_beneficiary(kind, ticket, note)
+    subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link)
     message = OutboxMessage(
-        channel="email", to_address=beneficiary.email.strip(), to_user_id=None,
+        channel="email", to_address=address, to_user_id=None,
         subject=subject, body_text=body, ticket_id=ticket.id,
         reason=kind, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
     )

@@ -175,6 +175,8 @@ def resolve(session: Session, actor: User, ticket: Ticket, action_taken: str | N
     creator = ticket.created_by
     if creator is not None and creator.has_role(*QUEUE_ROLES):
         notify_service.notify(session, "resolved", ticket, [creator], actor=actor, note=text)
+    from desk.portal import satisfaction  # the portal builds on tickets, not the reverse
+    satisfaction.send_survey(session, ticket)  # قياس رضا المستفيد: the survey link to the beneficiary
     _commit(session, ticket, expected)
     return event
 

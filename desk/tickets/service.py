@@ -192,7 +192,9 @@ def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, pub
         if ticket.first_response_at is None:
             ticket.first_response_at = now
         if ticket.status == Status.NEW:
-            _set_status(session, actor, ticket, Status.OPEN, now)
+            set_status(session, actor, ticket, Status.OPEN, now)
+        from desk.portal.service import signed_link  # the portal builds on tickets, not the reverse
+        notify_service.notify_beneficiary(session, "reply", ticket, note=body, link=signed_link(ticket))
     _commit(session, ticket, expected)
     return event
 
@@ -244,9 +246,11 @@ def active_departments(session: Session) -> list[Department]:
     return list(session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.code)))
 
 
-def _set_status(session: Session, actor: User, ticket: Ticket, new: str, now: datetime) -> None:
-    """A status change by hand (resolving is actions.resolve). Closing keeps ``resolved_at``
-    as it was: None for a ticket closed without being resolved (it was not resolved)."""
+def set_status(session: Session, actor: User | None, ticket: Ticket, new: str, now: datetime,
+               reason: str | None = None) -> None:
+    """A status change by hand, or by the beneficiary's reply (actor None, ``reason``
+    "beneficiary_reply"); resolving is actions.resolve. Closing keeps ``resolved_at`` as it
+    was: None for a ticket closed without being resolved (it was not resolved)."""
     old = ticket.status
     ticket.status = new
     if new == Status.CLOSED:
@@ -254,7 +258,7 @@ def _set_status(session: Session, actor: User, ticket: Ticket, new: str, now: da
     elif old in (Status.RESOLVED, Status.CLOSED):  # reopened
         ticket.resolved_at = None
         ticket.closed_at = None
-    record(session, ticket, actor, EventKind.STATUS, old=old, new=new, at=now)
+    record(session, ticket, actor, EventKind.STATUS, old=old, new=new, at=now, reason=reason)
 
 
 def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw: str | None, *,
@@ -279,7 +283,7 @@ def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw:
                 raise UseActionForm({"status": [refusal]}, "resolve")
             raise ValidationFailed({"status": [refusal]})
         waited = ticket.status == Status.WAITING
-        _set_status(session, actor, ticket, raw, now)
+        set_status(session, actor, ticket, raw, now)
         if waited:  # the clock runs again: the due times move by the time spent waiting
             sla_tickets.apply_due_times(session, ticket, now=now)
 
@@ -349,6 +353,9 @@ REASON_STAFF = "staff"              # a person chose the department at intake or
 REASON_RULE = "rule"                # "rule:<routing rule id>": proposed by that rule
 REASON_CATEGORY = "category"        # "category:<category id>": the category's default department
 REASON_DEACTIVATED = "deactivated"  # "deactivated:<department id>": that department was deactivated
+REASON_PORTAL = "portal"            # the beneficiary did it on the portal (the event has no actor)
+REASON_FOLLOWS = "follows"          # "follows:<ticket id>": a follow-up of that (earlier) ticket
+REASON_FOLLOWED = "followed_by"     # "followed_by:<ticket id>": continued in that (newer) ticket
 
 
 def move_ticket(session: Session, actor: User | None, ticket: Ticket, target: Department | None, *,
@@ -394,6 +401,10 @@ def describe_reasons(session: Session, codes, locale: str) -> dict[str, str]:
             ids.setdefault(kind, set()).add(object_id)
     english = locale == "en"
     names: dict[str, dict[int, str]] = {REASON_RULE: {}, REASON_CATEGORY: {}, REASON_DEACTIVATED: {}}
+    linked = sorted(ids.get(REASON_FOLLOWS, set()) | ids.get(REASON_FOLLOWED, set()))
+    if linked:
+        names[REASON_FOLLOWS] = names[REASON_FOLLOWED] = dict(session.execute(
+            select(Ticket.id, Ticket.reference).where(Ticket.id.in_(linked))).all())
     if ids.get(REASON_RULE):
         names[REASON_RULE] = dict(session.execute(
             select(RoutingRule.id, RoutingRule.name).where(RoutingRule.id.in_(sorted(ids[REASON_RULE])))).all())
@@ -420,6 +431,12 @@ def _describe(kind: str, name: str | None, code: str):
     if kind == REASON_CATEGORY:
         return (_l("Default department of category «%(name)s»", name=name) if name is not None
                 else _l("Default department of a category since deleted"))
+    if kind == REASON_PORTAL:
+        return _l("through the portal")
+    if kind == REASON_FOLLOWS:
+        return _l("Follow-up of request %(reference)s", reference=name or "—")
+    if kind == REASON_FOLLOWED:
+        return _l("Continued in request %(reference)s", reference=name or "—")
     if kind == REASON_DEACTIVATED:
         return (_l("Department «%(name)s» was deactivated", name=name) if name is not None
                 else _l("Its department was deactivated"))
@@ -435,6 +452,6 @@ def set_assignee(session: Session, actor: User, ticket: Ticket, user: User | Non
     if user is None:
         return
     if ticket.status == Status.NEW:
-        _set_status(session, actor, ticket, Status.OPEN, now)
+        set_status(session, actor, ticket, Status.OPEN, now)
     if user.id != actor.id:
         notify_service.notify(session, "assigned", ticket, [user], actor=actor)

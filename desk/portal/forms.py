@@ -1,0 +1,54 @@
+"""The portal's forms. The phone and national ID checks are the intake form's (one rule)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, MultipleFileField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from desk import labels
+from desk.intake.forms import _national_id, _phone
+from desk.portal.service import MAX_BODY, MAX_REPLY, PORTAL_KINDS
+from desk.text import to_ascii_digits
+
+
+class SubmitForm(FlaskForm):
+    kind = RadioField(_l("What would you like to send?"), validators=[DataRequired(_l("Choose what you would like to send."))])
+    anonymous = BooleanField(_l("Send without my name (complaints and suggestions only)"))
+    name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
+    phone = StringField(_l("Mobile number"), validators=[Optional(), _phone])
+    email = StringField(_l("Email (optional)"), validators=[
+        Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])
+    national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), _national_id])
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Enter a subject.")), Length(max=200)])
+    body = TextAreaField(_l("Details"), validators=[DataRequired(_l("Describe your request.")), Length(max=MAX_BODY)])
+    files = MultipleFileField(_l("Documents (optional)"))
+    attested = BooleanField(_l("I confirm that the data I gave is correct and I am responsible for it (attestation)"))
+    # The honeypot: hidden from people by CSS, filled in by bots that fill in every field.
+    website = StringField(_l("Leave this field empty"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [SelectChoice(str(k), labels.KINDS[k]) for k in PORTAL_KINDS]
+
+
+class TrackForm(FlaskForm):
+    reference = StringField(_l("Reference number"), validators=[
+        DataRequired(_l("Enter the reference number.")), Length(max=20)],
+        filters=[lambda v: to_ascii_digits(v).strip().upper() if v else v])
+    phone = StringField(_l("The mobile number you gave"), validators=[
+        DataRequired(_l("Enter the mobile number you gave with the request.")), _phone])
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Your message"), validators=[Length(max=MAX_REPLY)])
+    files = MultipleFileField(_l("Documents (optional)"))
+
+
+class SurveyForm(FlaskForm):
+    rating = RadioField(_l("Overall, how satisfied are you with the service?"), coerce=int,
+                        choices=[SelectChoice(n, labels.RATINGS[n]) for n in (5, 4, 3, 2, 1)],
+                        validators=[DataRequired(_l("Choose a rating from 1 to 5."))])
+    solved = RadioField(_l("Was your issue solved?"), choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
+                        validators=[DataRequired(_l("Answer yes or no."))])
+    comment = TextAreaField(_l("Anything you would like to tell us (optional)"), validators=[Length(max=2000)])

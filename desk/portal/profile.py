@@ -1,0 +1,93 @@
+"""The association's public profile (branding and contact details) and portal policy.
+
+One row (id 1) edited by an admin; until an admin saves it, the names come from the settings
+(DESK_ASSOCIATION_NAME, DESK_ASSOCIATION_NAME_EN) and the policy from the model's defaults.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from desk.attachments.service import JPEG, PNG, WEBP, directory_of, files_and_rows, sniff, write_capped
+from desk.errors import ValidationFailed
+from desk.models import Association, User, utcnow
+
+LOGO_TYPES = {PNG, JPEG, WEBP}
+LOGO_MAX_BYTES = 1024 * 1024
+MAX_REOPEN_DAYS = 365
+
+
+def get(session: Session, config) -> Association:
+    """The profile row, or an unsaved one filled from the settings (never None)."""
+    row = session.get(Association, 1)
+    if row is None:
+        row = Association(id=1, name_ar=config["DESK_ASSOCIATION_NAME"], name_en=config["DESK_ASSOCIATION_NAME_EN"],
+                          show_staff_names=False, reopen_days=14)
+    return row
+
+
+@dataclass
+class ProfileData:
+    name_ar: str
+    name_en: str
+    phone: str | None = None
+    whatsapp: str | None = None
+    email: str | None = None
+    website: str | None = None
+    address_ar: str | None = None
+    address_en: str | None = None
+    working_hours_ar: str | None = None
+    working_hours_en: str | None = None
+    show_staff_names: bool = False
+    reopen_days: int = 14
+
+
+def save(session: Session, actor: User, config, data: ProfileData, logo: BinaryIO | None = None,
+         remove_logo: bool = False) -> Association:
+    """Save the profile (and the logo, a PNG, JPEG or WebP up to 1 MB) in one transaction."""
+    errors: dict[str, list[str]] = {}
+    if not data.name_ar.strip():
+        errors["name_ar"] = [_l("Enter the association's name in Arabic.")]
+    if not 0 <= data.reopen_days <= MAX_REOPEN_DAYS:
+        errors["reopen_days"] = [_l("Enter a number of days from 0 to %(n)s.", n=MAX_REOPEN_DAYS)]
+    if errors:
+        raise ValidationFailed(errors)
+    row = session.get(Association, 1) or Association(id=1)
+    directory = directory_of(Path(config["INSTANCE_PATH"]) / "branding")
+    old_logo = row.logo_stored_name
+    with files_and_rows(session) as written:
+        if logo is not None:
+            name = secrets.token_hex(16)
+            written.append(directory / name)
+            try:
+                write_capped(logo, directory / name, LOGO_MAX_BYTES)
+            except ValidationFailed:
+                raise ValidationFailed({"logo": [_l("The logo is too large (at most 1 MB).")]}) from None
+            content_type = sniff(directory / name)
+            if content_type not in LOGO_TYPES:
+                raise ValidationFailed({"logo": [_l("The logo must be a PNG, JPEG or WebP image.")]})
+            row.logo_stored_name, row.logo_content_type = name, content_type
+        elif remove_logo:
+            row.logo_stored_name = row.logo_content_type = None
+        for field in ("phone", "whatsapp", "email", "website", "address_ar", "address_en",
+                      "working_hours_ar", "working_hours_en"):
+            setattr(row, field, (getattr(data, field) or "").strip() or None)
+        row.name_ar, row.name_en = data.name_ar.strip(), data.name_en.strip()
+        row.show_staff_names, row.reopen_days = data.show_staff_names, data.reopen_days
+        row.updated_at, row.updated_by_id = utcnow(), actor.id
+        session.add(row)
+    if old_logo and old_logo != row.logo_stored_name:
+        (directory / old_logo).unlink(missing_ok=True)
+    return row
+
+
+def logo_path(config, row: Association) -> Path | None:
+    if not row.logo_stored_name:
+        return None
+    path = Path(config["INSTANCE_PATH"]) / "branding" / row.logo_stored_name
+    return path if path.is_file() else None

@@ -1,0 +1,321 @@
+"""What a beneficiary does on the portal: submit a request, find it again, read its progress,
+write back. Plain functions of (session, data); the views parse the request and render.
+
+A portal request is an ordinary ticket (channel "website") that enters the shared queue and is
+routed by the same rules as any other (desk.intake.service.add_ticket). What the visitor typed
+to be reached (name, phone, email) is kept on the ticket (``meta["contact"]``): the tracking
+by reference and phone compares with it, and it is never copied over a beneficiary's record.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.attachments import service as attachments
+from desk.attachments.service import Upload
+from desk.beneficiaries import service as beneficiaries
+from desk.beneficiaries.service import NewBeneficiary
+from desk.errors import ValidationFailed
+from desk.intake.rules import Need, may_be_anonymous, rule_for
+from desk.intake.service import IntakeData, add_ticket
+from desk.models import (
+    Association, Attachment, Channel, Department, EventKind, Kind, Status, Ticket, TicketEvent, utcnow,
+)
+from desk.notify import service as notify_service
+from desk.portal import tracking
+from desk.settings import PORTAL_FILES as MAX_FILES
+from desk.sla import tickets as sla_tickets
+from desk.text import normalize_search
+from desk.tickets import service as tickets
+from desk.tickets.service import REASON_FOLLOWED, REASON_FOLLOWS, REASON_PORTAL
+
+# What a beneficiary may ask for on the website (the other kinds start at the desk).
+PORTAL_KINDS = (Kind.COMPLAINT, Kind.INQUIRY, Kind.SUGGESTION, Kind.SUPPORT)
+MAX_BODY = 5000
+MAX_REPLY = 5000
+
+
+@dataclass
+class Submission:
+    """Already-parsed values: phone in E.164, national ID as 10 digits (the form checks them)."""
+
+    kind: str
+    subject: str
+    body: str
+    name: str = ""
+    phone: str | None = None
+    email: str | None = None
+    national_id: str | None = None
+    anonymous: bool = False
+    attested: bool = False
+    locale: str = "ar"
+    uploads: list[Upload] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    ticket: Ticket
+    key: str  # the tracking key: shown once, on the confirmation page and in the message
+
+
+def check(data: Submission) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    add = lambda name, message: errors.setdefault(name, []).append(message)  # noqa: E731
+    if data.kind not in PORTAL_KINDS:
+        add("kind", _l("Choose what you would like to send."))
+        return errors
+    rule = rule_for(data.kind)
+    if not data.subject.strip():
+        add("subject", _l("Enter a subject."))
+    if not data.body.strip():
+        add("body", _l("Describe your request."))
+    elif len(data.body) > MAX_BODY:
+        add("body", _l("The text is too long (at most %(n)s characters).", n=MAX_BODY))
+    if data.anonymous:
+        if not may_be_anonymous(data.kind, Channel.WEBSITE):
+            add("anonymous", _l("Only complaints and suggestions may be sent anonymously."))
+    else:
+        if not data.name.strip():
+            add("name", _l("Enter your name."))
+        if not data.phone:
+            add("phone", _l("Enter your mobile number, so we can reach you and you can follow your request."))
+        if rule.national_id == Need.REQUIRED and not data.national_id:
+            add("national_id", _l("A national ID or iqama number is required for this kind of request."))
+    if rule.attestation and not data.attested:
+        add("attested", _l("Confirm that the data is correct (attestation)."))
+    if len(data.uploads) > MAX_FILES:
+        add("files", _l("Attach at most %(n)s files.", n=MAX_FILES))
+    return errors
+
+
+def _beneficiary(session: Session, data: Submission):
+    """The registered beneficiary this request is from, or a new record. A national ID on record
+    finds them; else the same phone with the same name (Arabic-normalised). Nothing typed on the
+    portal changes an existing record: staff verify it at the desk."""
+    if data.national_id:
+        found = beneficiaries.find_by_national_id(session, data.national_id)
+        if found is not None:
+            return found, None
+    wanted = normalize_search(data.name)
+    for candidate in beneficiaries.find_by_phone(session, data.phone or ""):
+        if candidate.search_name == wanted and (not data.national_id or candidate.national_id is None):
+            return candidate, None
+    return None, NewBeneficiary(name=data.name.strip(), national_id=data.national_id, phone=data.phone,
+                                email=data.email)
+
+
+def submit(session: Session, data: Submission, *, directory: str | os.PathLike, max_bytes: int) -> Submitted:
+    """Record the request, its documents and the confirmation message in one transaction."""
+    errors = check(data)
+    if errors:
+        raise ValidationFailed(errors)
+    rule = rule_for(data.kind)
+    if rule.national_id == Need.NEVER:
+        data.national_id = None  # PDPL: not asked for this kind, so not kept
+    if data.anonymous:
+        data.name, data.phone, data.email, data.national_id = "", None, None, None
+    with attachments.files_and_rows(session) as written:
+        beneficiary, new = (None, None) if data.anonymous else _beneficiary(session, data)
+        contact = {} if data.anonymous else {"name": data.name.strip(), "phone": data.phone, "email": data.email}
+        intake = IntakeData(
+            kind=data.kind, channel=Channel.WEBSITE, subject=data.subject.strip()[:200], body=data.body.strip(),
+            beneficiary_id=beneficiary.id if beneficiary else None, new_beneficiary=new,
+            anonymous=data.anonymous, attested=data.attested, department_as_proposed=True,
+            meta={"contact": contact, "locale": data.locale},
+        )
+        ticket = add_ticket(session, None, intake, beneficiary, reason=REASON_PORTAL)
+        key, ticket.access_key_hash = tracking.new_key()
+        _store_files(session, ticket, data.uploads, directory, max_bytes, written)
+        notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key))
+    return Submitted(ticket, key)
+
+
+def key_link(ticket: Ticket, key: str) -> str:
+    """The private tracking link, absolute from DESK_BASE_URL (as in the confirmation email)."""
+    from desk.notify.messages import absolute_url
+    return absolute_url("portal.open_key", reference=ticket.reference, key=key)
+
+
+def signed_link(ticket: Ticket, endpoint: str = "portal.open_signed") -> str:
+    """A portal link for a later message (the desk does not keep the tracking key): a token
+    signed with the app's secret. ``endpoint``: the tracking page, or "portal.open_survey"."""
+    from flask import current_app
+
+    from desk.notify.messages import absolute_url
+    return absolute_url(endpoint, token=tracking.signed_link_token(current_app.config["SECRET_KEY"], ticket))
+
+
+# Finding a ticket ----------------------------------------------------------------------
+
+def by_reference(session: Session, reference: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.reference == (reference or "").strip().upper()))
+
+
+def find_by_key(session: Session, reference: str, key: str) -> Ticket | None:
+    ticket = by_reference(session, reference)
+    return ticket if tracking.key_matches(ticket, key) else None
+
+
+def find_by_phone(session: Session, reference: str, phone: str) -> Ticket | None:
+    ticket = by_reference(session, reference)
+    return ticket if tracking.phone_matches(ticket, phone) else None
+
+
+def find_by_signed(session: Session, secret: str, token: str) -> Ticket | None:
+    read = tracking.read_signed_token(secret, token)
+    if read is None:
+        return None
+    ticket = session.get(Ticket, read[0])
+    return ticket if tracking.signed_token_matches(ticket, read[1]) else None
+
+
+# What the beneficiary sees -------------------------------------------------------------
+
+# Events a beneficiary reads: public ones (replies, requests for information, the committee's
+# decision), their own messages, and the status in plain words. Never internal notes, never
+# routing, assignment or SLA events.
+PUBLIC_KINDS = (EventKind.CREATED, EventKind.STATUS, EventKind.RESOLVED, EventKind.BENEFICIARY_REPLY)
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    at: datetime
+    kind: str
+    body: str | None
+    status: str | None        # the status after it, for status events
+    author: str | None        # a staff member's name, when the association shows them
+    by_beneficiary: bool
+
+
+def public_timeline(session: Session, ticket: Ticket, profile: Association) -> list[PublicEvent]:
+    rows = session.scalars(
+        select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket.id,
+            (TicketEvent.public.is_(True)) | TicketEvent.kind.in_([str(k) for k in PUBLIC_KINDS])
+            | ((TicketEvent.kind == EventKind.ATTACHMENT) & (TicketEvent.reason == REASON_PORTAL)),
+        ).order_by(TicketEvent.id))
+    shown: list[PublicEvent] = []
+    for e in rows:
+        by_beneficiary = e.actor_id is None and e.reason == REASON_PORTAL
+        status = e.new_value if e.kind in (EventKind.CREATED, EventKind.STATUS, EventKind.RESOLVED,
+                                           EventKind.INFO_REQUESTED) else None
+        # A resolution's "action taken" is the desk's own record; the public reply says what the beneficiary reads.
+        body = None if e.kind in (EventKind.RESOLVED, EventKind.STATUS, EventKind.CREATED) else e.body
+        if e.kind == EventKind.COMMITTEE_DECISION:
+            status = None
+        author = e.actor.name if (e.actor is not None and profile.show_staff_names) else None
+        shown.append(PublicEvent(e.created_at, e.kind, body, status, author, by_beneficiary))
+    return shown
+
+
+def beneficiary_files(session: Session, ticket: Ticket) -> list[Attachment]:
+    """The documents the beneficiary attached themselves (shown by name; staff documents are not)."""
+    return list(session.scalars(select(Attachment).where(
+        Attachment.ticket_id == ticket.id, Attachment.uploaded_by_id.is_(None)).order_by(Attachment.id)))
+
+
+def expected_date(session: Session, ticket: Ticket) -> datetime | None:
+    """The date promised to the beneficiary: the committee's decision for a support request,
+    else the resolution due time; None once resolved."""
+    if not ticket.is_open:
+        return None
+    from desk.committee.service import expected_decision
+    return expected_decision(ticket, session=session) if ticket.kind == Kind.SUPPORT else ticket.due_at
+
+
+# Writing back --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Replied:
+    ticket: Ticket              # where the reply went: the same ticket, or the new linked one
+    reopened: bool = False
+    woke: bool = False          # a ticket waiting on the beneficiary went back to the department
+    follow_up_key: str | None = None  # the new linked ticket's tracking key
+
+
+def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *, reopen_days: int,
+          directory: str | os.PathLike, max_bytes: int, now: datetime | None = None) -> Replied:
+    """The beneficiary writes on their ticket (issue 6 item 3, issue 5 item 6):
+
+    - waiting on the beneficiary → back to the department (open), the clock runs again;
+    - resolved or closed within ``reopen_days`` of resolution → reopened, with an event;
+    - later than that (or closed without a resolution) → a new ticket linked to this one.
+    The department's focal points (or the assignee) are told. One transaction."""
+    text = (body or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not text and not uploads:
+        errors["body"] = [_l("Write your message or attach a document.")]
+    elif len(text) > MAX_REPLY:
+        errors["body"] = [_l("The text is too long (at most %(n)s characters).", n=MAX_REPLY)]
+    if len(uploads) > MAX_FILES:
+        errors["files"] = [_l("Attach at most %(n)s files.", n=MAX_FILES)]
+    if errors:
+        raise ValidationFailed(errors)
+    now = now or utcnow()
+    with attachments.files_and_rows(session) as written:
+        if ticket.status in (Status.RESOLVED, Status.CLOSED) and not _within(ticket, reopen_days, now):
+            follow = _follow_up(session, ticket, text, now)
+            _store_files(session, follow.ticket, uploads, directory, max_bytes, written)
+        else:
+            follow = None
+            reopened, woke = ticket.status in (Status.RESOLVED, Status.CLOSED), ticket.status == Status.WAITING
+            if reopened or woke:  # back to the department; the clock runs again
+                tickets.set_status(session, None, ticket, Status.OPEN, now, reason=REASON_PORTAL)
+                sla_tickets.apply_due_times(session, ticket, now=now)
+            if text:
+                tickets.record(session, ticket, None, EventKind.BENEFICIARY_REPLY, body=text, public=True,
+                               reason=REASON_PORTAL, at=now, bump=False)
+            _store_files(session, ticket, uploads, directory, max_bytes, written)
+            _tell_staff(session, ticket, text)
+    if follow is not None:
+        return follow
+    return Replied(ticket, reopened=reopened, woke=woke)
+
+
+def _within(ticket: Ticket, days: int, now: datetime) -> bool:
+    return ticket.resolved_at is not None and now - ticket.resolved_at <= timedelta(days=days)
+
+
+def _store_files(session, ticket, uploads, directory, max_bytes, written) -> None:
+    for upload in uploads:
+        attachments.store(session, None, ticket, upload, directory=directory, max_bytes=max_bytes,
+                          written=written, field="files", reason=REASON_PORTAL)
+
+
+def _tell_staff(session: Session, ticket: Ticket, text: str) -> None:
+    recipients = [ticket.assignee] if ticket.assignee is not None else \
+        notify_service.department_focal_points(session, ticket.department_id)
+    notify_service.notify(session, "beneficiary_wrote", ticket, recipients, note=text)
+
+
+def _follow_up(session: Session, old: Ticket, text: str, now: datetime) -> Replied:
+    """A new ticket continuing ``old``: same kind, beneficiary and contact, to the same
+    department if it is still active (else routed afresh), both ends linked by an event."""
+    department = old.department if old.department is not None and old.department.active else None
+    intake = IntakeData(
+        kind=old.kind, channel=Channel.WEBSITE, subject=old.subject, body=text or old.subject,
+        beneficiary_id=old.beneficiary_id, anonymous=old.anonymous, attested=old.attested,
+        department_id=department.id if department else None, department_as_proposed=department is None,
+        category_id=old.category_id, meta={**(old.meta or {}), "follows": old.reference},
+    )
+    intake.meta.pop("committee", None)
+    intake.meta.pop("compensation", None)
+    new = add_ticket(session, None, intake, old.beneficiary, reason=REASON_PORTAL)
+    key, new.access_key_hash = tracking.new_key()
+    tickets.record(session, new, None, EventKind.LINKED, reason=f"{REASON_FOLLOWS}:{old.id}", at=now, bump=False)
+    tickets.record(session, old, None, EventKind.LINKED, reason=f"{REASON_FOLLOWED}:{new.id}", at=now, bump=False)
+    if text:
+        tickets.record(session, new, None, EventKind.BENEFICIARY_REPLY, body=text, public=True,
+                       reason=REASON_PORTAL, at=now, bump=False)
+    notify_service.notify_beneficiary(session, "received", new, link=key_link(new, key))
+    return Replied(new, follow_up_key=key)
+
+
+def published_departments(session: Session) -> list[Department]:
+    return list(session.scalars(select(Department).where(
+        Department.active.is_(True), Department.published.is_(True)).order_by(Department.name_ar)))

@@ -1,0 +1,285 @@
+"""The portal's pages under /portal/: plain forms that work without JavaScript on a phone.
+
+Access to a ticket is proven once (tracking link, signed link from a message, or reference and
+phone) and then remembered in the visitor's session (desk.portal.tracking.grant); every page of
+a ticket checks that grant. A wrong key, a wrong phone and a reference that does not exist all
+get the same answer.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+
+from desk.attachments.service import Upload
+from desk.attachments.views import download_response
+from desk.errors import ValidationFailed
+from desk.extensions import db, limiter
+from desk.models import Attachment
+from desk.portal import profile, satisfaction, service, tracking
+from desk.portal.forms import ReplyForm, SubmitForm, SurveyForm, TrackForm
+from desk.web import current_locale, merge_errors
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+def _typed_phone() -> str:
+    """Rate-limit key: the mobile number typed in the form, digits only (any script)."""
+    from desk.text import to_ascii_digits
+    digits = "".join(c for c in to_ascii_digits(request.form.get("phone", "")) if c.isdigit())
+    return "phone:" + digits[-9:]
+
+
+def _no_phone() -> bool:
+    return not any(c.isdigit() for c in request.form.get("phone", ""))
+
+
+def _ticket_key() -> str:
+    return "ticket:" + (request.view_args or {}).get("reference", "")
+
+
+def _max_file_bytes() -> int:
+    return int(current_app.config["DESK_ATTACHMENT_MAX_MB"] * 1024 * 1024)
+
+
+def _uploads(field: str = "files") -> list[Upload]:
+    return [Upload(stream=f.stream, filename=f.filename or "") for f in request.files.getlist(field)
+            if f and (f.filename or "").strip()]
+
+
+def _profile():
+    return profile.get(db.session, current_app.config)
+
+
+@bp.app_context_processor
+def _portal_profile():
+    """``portal_profile()`` for the portal's header and footer."""
+    return {"portal_profile": _profile}
+
+
+# Home, directory, logo ----------------------------------------------------------------
+
+@bp.get("/")
+def home():
+    return render_template("portal/home.html")
+
+
+@bp.get("/directory")
+def directory():
+    return render_template("portal/directory.html", departments=service.published_departments(db.session))
+
+
+@bp.get("/logo")
+def logo():
+    row = _profile()
+    path = profile.logo_path(current_app.config, row)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype=row.logo_content_type, max_age=3600)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+# Submitting ---------------------------------------------------------------------------
+
+@bp.route("/new", methods=["GET", "POST"])
+@limiter.limit(_limit("DESK_PORTAL_SUBMIT_LIMIT"), methods=["POST"])
+@limiter.limit(_limit("DESK_PORTAL_PHONE_LIMIT"), methods=["POST"], key_func=_typed_phone, exempt_when=_no_phone)
+def new():
+    form = SubmitForm()
+    if request.method == "GET":
+        if request.args.get("kind") in service.PORTAL_KINDS:
+            form.kind.data = request.args["kind"]
+        return render_template("portal/new.html", form=form)
+    if form.website.data:  # the honeypot: a bot filled in the hidden field; nothing is recorded
+        current_app.logger.info("portal: honeypot filled, submission dropped")
+        return render_template("portal/received.html", ticket=None)
+    valid = form.validate()
+    data = service.Submission(
+        kind=form.kind.data or "", subject=form.subject.data or "", body=form.body.data or "",
+        name=form.name.data or "", phone=getattr(form.phone, "parsed", None), email=(form.email.data or "").strip() or None,
+        national_id=getattr(form.national_id, "parsed", None), anonymous=form.anonymous.data,
+        attested=form.attested.data, locale=current_locale(), uploads=_uploads(),
+    )
+    # The service's "missing" message is not added where the form already said what is wrong.
+    errors = {name: messages for name, messages in service.check(data).items()
+              if not getattr(getattr(form, name, None), "errors", None)}
+    if not valid or errors:
+        merge_errors(form, errors)
+        return render_template("portal/new.html", form=form), 422
+    try:
+        done = service.submit(db.session, data, directory=current_app.config["DESK_ATTACHMENT_DIR"],
+                              max_bytes=_max_file_bytes())
+    except ValidationFailed as failed:
+        merge_errors(form, failed.errors)
+        return render_template("portal/new.html", form=form), 422
+    tracking.grant(session, done.ticket.id)
+    # The key is shown on the confirmation page (after the redirect) and never stored on the server.
+    session["portal_new"] = {"reference": done.ticket.reference, "key": done.key}
+    return redirect(url_for("portal.received", reference=done.ticket.reference), 303)
+
+
+@bp.get("/received/<reference>")
+def received(reference: str):
+    ticket = _granted_ticket(reference)
+    fresh = session.get("portal_new") or {}
+    key = fresh.get("key") if fresh.get("reference") == ticket.reference else None
+    link = service.key_link(ticket, key) if key else None
+    return render_template("portal/received.html", ticket=ticket, link=link,
+                           expected=service.expected_date(db.session, ticket))
+
+
+# Finding a request ---------------------------------------------------------------------
+
+@bp.route("/track", methods=["GET", "POST"])
+@limiter.limit(_limit("DESK_PORTAL_TRACK_LIMIT"), methods=["POST"])
+@limiter.limit(_limit("DESK_PORTAL_PHONE_LIMIT"), methods=["POST"], key_func=_typed_phone, exempt_when=_no_phone)
+def track():
+    form = TrackForm()
+    if request.method == "GET":
+        form.reference.data = request.args.get("reference", "")[:20]
+        return render_template("portal/track.html", form=form)
+    if not form.validate():
+        return render_template("portal/track.html", form=form), 422
+    ticket = service.find_by_phone(db.session, form.reference.data, form.phone.parsed)
+    if ticket is None:  # the same answer whether the reference exists or the phone is wrong
+        form.reference.errors = list(form.reference.errors) + [
+            _("We found no request with this reference number and mobile number. Check both and try again.")]
+        return render_template("portal/track.html", form=form), 422
+    tracking.grant(session, ticket.id)
+    return redirect(url_for("portal.show", reference=ticket.reference), 303)
+
+
+@bp.get("/t/<reference>/<key>")
+@limiter.limit(_limit("DESK_PORTAL_TRACK_LIMIT"))
+def open_key(reference: str, key: str):
+    ticket = service.find_by_key(db.session, reference, key)
+    return _enter(ticket, "portal.show")
+
+
+@bp.get("/o/<token>")
+@limiter.limit(_limit("DESK_PORTAL_TRACK_LIMIT"))
+def open_signed(token: str):
+    return _enter(service.find_by_signed(db.session, current_app.config["SECRET_KEY"], token), "portal.show")
+
+
+@bp.get("/s/<token>")
+@limiter.limit(_limit("DESK_PORTAL_TRACK_LIMIT"))
+def open_survey(token: str):
+    return _enter(service.find_by_signed(db.session, current_app.config["SECRET_KEY"], token), "portal.rate")
+
+
+def _enter(ticket, endpoint: str):
+    if ticket is None:
+        return render_template("portal/link_invalid.html"), 404
+    tracking.grant(session, ticket.id)
+    # The key leaves the address bar: the next page's URL carries only the reference.
+    return redirect(url_for(endpoint, reference=ticket.reference), 303)
+
+
+def _granted_ticket(reference: str):
+    ticket = service.by_reference(db.session, reference)
+    if ticket is None or not tracking.granted(session, ticket.id):
+        abort(_ask_to_track(reference))
+    return ticket
+
+
+def _ask_to_track(reference: str):
+    """No grant in this session: the tracking form, the reference filled in. The same page
+    whether or not the reference exists."""
+    from flask import make_response
+    form = TrackForm(formdata=None, reference=(reference or "")[:20])
+    return make_response(render_template("portal/track.html", form=form, need_access=True), 403)
+
+
+# The request's page ---------------------------------------------------------------------
+
+def _show_context(ticket, reply_form=None) -> dict:
+    row = _profile()
+    return {
+        "ticket": ticket, "events": service.public_timeline(db.session, ticket, row),
+        "files": service.beneficiary_files(db.session, ticket),
+        "expected": service.expected_date(db.session, ticket),
+        "reply_form": reply_form or ReplyForm(formdata=None),
+        "answer": satisfaction.for_ticket(db.session, ticket),
+        "survey_open": satisfaction.open_for_answers(ticket),
+        "reopen_days": row.reopen_days,
+        "max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}",
+    }
+
+
+@bp.get("/t/<reference>")
+def show(reference: str):
+    ticket = _granted_ticket(reference)
+    return render_template("portal/show.html", **_show_context(ticket))
+
+
+@bp.post("/t/<reference>/reply")
+@limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"))
+@limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), key_func=_ticket_key)
+def reply(reference: str):
+    ticket = _granted_ticket(reference)
+    form = ReplyForm()
+    if not form.validate():
+        return render_template("portal/show.html", **_show_context(ticket, form)), 422
+    try:
+        done = service.reply(db.session, ticket, form.body.data or "", _uploads(),
+                             reopen_days=_profile().reopen_days,
+                             directory=current_app.config["DESK_ATTACHMENT_DIR"], max_bytes=_max_file_bytes())
+    except ValidationFailed as failed:
+        merge_errors(form, failed.errors)
+        return render_template("portal/show.html", **_show_context(ticket, form)), 422
+    except StaleDataError:  # staff changed the request at that very moment: nothing was saved
+        ticket = service.by_reference(db.session, reference)
+        form.body.errors = [_("Your request changed while you were writing. Nothing was lost: send it again.")]
+        return render_template("portal/show.html", **_show_context(ticket, form)), 409
+    if done.ticket.id != ticket.id:
+        tracking.grant(session, done.ticket.id)
+        session["portal_new"] = {"reference": done.ticket.reference, "key": done.follow_up_key}
+        flash(_("Your request was closed some time ago, so your message started a new request, %(reference)s, "
+                "linked to the earlier one.", reference=done.ticket.reference), "info")
+        return redirect(url_for("portal.received", reference=done.ticket.reference), 303)
+    flash(_("Your request was reopened and your message sent to the department.") if done.reopened
+          else _("Your message was sent to the department."), "success")
+    return redirect(url_for("portal.show", reference=ticket.reference), 303)
+
+
+@bp.get("/t/<reference>/files/<int:attachment_id>")
+def file(reference: str, attachment_id: int):
+    ticket = _granted_ticket(reference)
+    attachment = db.session.get(Attachment, attachment_id)
+    # Only the documents the beneficiary sent themselves.
+    if attachment is None or attachment.ticket_id != ticket.id or attachment.uploaded_by_id is not None:
+        abort(404)
+    return download_response(attachment)
+
+
+# The satisfaction survey -----------------------------------------------------------------
+
+@bp.route("/t/<reference>/rate", methods=["GET", "POST"])
+@limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), methods=["POST"])
+def rate(reference: str):
+    ticket = _granted_ticket(reference)
+    answer = satisfaction.for_ticket(db.session, ticket)
+    form = SurveyForm(obj=None)
+    if request.method == "GET" and answer is not None:
+        form.rating.data, form.solved.data, form.comment.data = answer.rating, "yes" if answer.solved else "no", answer.comment
+    context = {"ticket": ticket, "form": form, "answer": answer, "editable": satisfaction.editable(answer),
+               "survey_open": satisfaction.open_for_answers(ticket), "edit_days": satisfaction.EDIT_DAYS}
+    if request.method == "GET":
+        return render_template("portal/rate.html", **context)
+    if not form.validate():
+        return render_template("portal/rate.html", **context), 422
+    try:
+        satisfaction.record(db.session, ticket, satisfaction.Answer(
+            rating=form.rating.data if form.rating.data in (1, 2, 3, 4, 5) else None,
+            solved={"yes": True, "no": False}.get(form.solved.data), comment=form.comment.data or ""))
+    except ValidationFailed as failed:
+        merge_errors(form, failed.errors)
+        return render_template("portal/rate.html", **context), 422
+    flash(_("Thank you: your answer was recorded."), "success")
+    return redirect(url_for("portal.show", reference=ticket.reference), 303)
