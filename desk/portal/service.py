@@ -32,7 +32,7 @@ from desk.settings import PORTAL_FILES as MAX_FILES
 from desk.sla import tickets as sla_tickets
 from desk.text import normalize_search
 from desk.tickets import service as tickets
-from desk.tickets.service import REASON_FOLLOWED, REASON_FOLLOWS, REASON_PORTAL
+from desk.tickets.service import BENEFICIARY_VIAS, REASON_FOLLOWED, REASON_FOLLOWS, REASON_PORTAL
 
 # What a beneficiary may ask for on the website (the other kinds start at the desk).
 PORTAL_KINDS = (Kind.COMPLAINT, Kind.INQUIRY, Kind.SUGGESTION, Kind.SUPPORT)
@@ -197,11 +197,11 @@ def public_timeline(session: Session, ticket: Ticket, profile: Association) -> l
         select(TicketEvent).where(
             TicketEvent.ticket_id == ticket.id,
             (TicketEvent.public.is_(True)) | TicketEvent.kind.in_([str(k) for k in PUBLIC_KINDS])
-            | ((TicketEvent.kind == EventKind.ATTACHMENT) & (TicketEvent.reason == REASON_PORTAL)),
+            | ((TicketEvent.kind == EventKind.ATTACHMENT) & TicketEvent.reason.in_(BENEFICIARY_VIAS)),
         ).order_by(TicketEvent.id))
     shown: list[PublicEvent] = []
     for e in rows:
-        by_beneficiary = e.actor_id is None and e.reason == REASON_PORTAL
+        by_beneficiary = e.actor_id is None and e.reason in BENEFICIARY_VIAS
         status = e.new_value if e.kind in (EventKind.CREATED, EventKind.STATUS, EventKind.RESOLVED,
                                            EventKind.INFO_REQUESTED) else None
         # A resolution's "action taken" is the desk's own record; the public reply says what the beneficiary reads.
@@ -239,8 +239,11 @@ class Replied:
 
 
 def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *, reopen_days: int,
-          directory: str | os.PathLike, max_bytes: int, now: datetime | None = None) -> Replied:
-    """The beneficiary writes on their ticket (issue 6 item 3, issue 5 item 6):
+          directory: str | os.PathLike, max_bytes: int, now: datetime | None = None,
+          via: str = REASON_PORTAL, channel: str = Channel.WEBSITE) -> Replied:
+    """The beneficiary writes on their ticket (issue 6 item 3, issue 5 item 6), ``via`` the
+    portal or, for the channels of issue 7, by email or WhatsApp (the events say which; a new
+    linked ticket gets ``channel``):
 
     - waiting on the beneficiary → back to the department (open), the clock runs again;
     - resolved or closed within ``reopen_days`` of resolution → reopened, with an event;
@@ -259,18 +262,18 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
     now = now or utcnow()
     with attachments.files_and_rows(session) as written:
         if ticket.status in (Status.RESOLVED, Status.CLOSED) and not _within(ticket, reopen_days, now):
-            follow = _follow_up(session, ticket, text, now)
-            _store_files(session, follow.ticket, uploads, directory, max_bytes, written)
+            follow = _follow_up(session, ticket, text, now, via, channel)
+            _store_files(session, follow.ticket, uploads, directory, max_bytes, written, via)
         else:
             follow = None
             reopened, woke = ticket.status in (Status.RESOLVED, Status.CLOSED), ticket.status == Status.WAITING
             if reopened or woke:  # back to the department; the clock runs again
-                tickets.set_status(session, None, ticket, Status.OPEN, now, reason=REASON_PORTAL)
+                tickets.set_status(session, None, ticket, Status.OPEN, now, reason=via)
                 sla_tickets.apply_due_times(session, ticket, now=now)
             if text:
                 tickets.record(session, ticket, None, EventKind.BENEFICIARY_REPLY, body=text, public=True,
-                               reason=REASON_PORTAL, at=now, bump=False)
-            _store_files(session, ticket, uploads, directory, max_bytes, written)
+                               reason=via, at=now, bump=False)
+            _store_files(session, ticket, uploads, directory, max_bytes, written, via)
             _tell_staff(session, ticket, text)
     if follow is not None:
         return follow
@@ -281,10 +284,10 @@ def _within(ticket: Ticket, days: int, now: datetime) -> bool:
     return ticket.resolved_at is not None and now - ticket.resolved_at <= timedelta(days=days)
 
 
-def _store_files(session, ticket, uploads, directory, max_bytes, written) -> None:
+def _store_files(session, ticket, uploads, directory, max_bytes, written, via: str = REASON_PORTAL) -> None:
     for upload in uploads:
         attachments.store(session, None, ticket, upload, directory=directory, max_bytes=max_bytes,
-                          written=written, field="files", reason=REASON_PORTAL)
+                          written=written, field="files", reason=via)
 
 
 def _tell_staff(session: Session, ticket: Ticket, text: str) -> None:
@@ -293,25 +296,25 @@ def _tell_staff(session: Session, ticket: Ticket, text: str) -> None:
     notify_service.notify(session, "beneficiary_wrote", ticket, recipients, note=text)
 
 
-def _follow_up(session: Session, old: Ticket, text: str, now: datetime) -> Replied:
+def _follow_up(session: Session, old: Ticket, text: str, now: datetime, via: str, channel: str) -> Replied:
     """A new ticket continuing ``old``: same kind, beneficiary and contact, to the same
     department if it is still active (else routed afresh), both ends linked by an event."""
     department = old.department if old.department is not None and old.department.active else None
     intake = IntakeData(
-        kind=old.kind, channel=Channel.WEBSITE, subject=old.subject, body=text or old.subject,
+        kind=old.kind, channel=channel, subject=old.subject, body=text or old.subject,
         beneficiary_id=old.beneficiary_id, anonymous=old.anonymous, attested=old.attested,
         department_id=department.id if department else None, department_as_proposed=department is None,
         category_id=old.category_id, meta={**(old.meta or {}), "follows": old.reference},
     )
     intake.meta.pop("committee", None)
     intake.meta.pop("compensation", None)
-    new = add_ticket(session, None, intake, old.beneficiary, reason=REASON_PORTAL)
+    new = add_ticket(session, None, intake, old.beneficiary, reason=via)
     key, new.access_key_hash = tracking.new_key()
     tickets.record(session, new, None, EventKind.LINKED, reason=f"{REASON_FOLLOWS}:{old.id}", at=now, bump=False)
     tickets.record(session, old, None, EventKind.LINKED, reason=f"{REASON_FOLLOWED}:{new.id}", at=now, bump=False)
     if text:
         tickets.record(session, new, None, EventKind.BENEFICIARY_REPLY, body=text, public=True,
-                       reason=REASON_PORTAL, at=now, bump=False)
+                       reason=via, at=now, bump=False)
     notify_service.notify_beneficiary(session, "received", new, link=key_link(new, key))
     return Replied(new, follow_up_key=key)
 

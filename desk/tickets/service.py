@@ -354,6 +354,10 @@ REASON_RULE = "rule"                # "rule:<routing rule id>": proposed by that
 REASON_CATEGORY = "category"        # "category:<category id>": the category's default department
 REASON_DEACTIVATED = "deactivated"  # "deactivated:<department id>": that department was deactivated
 REASON_PORTAL = "portal"            # the beneficiary did it on the portal (the event has no actor)
+REASON_EMAIL = "email"              # … by email (desk.channels, issue 7)
+REASON_WHATSAPP = "whatsapp"        # … by WhatsApp (desk.channels, issue 7)
+# The ways a beneficiary acts on a ticket themselves: events with no actor and one of these.
+BENEFICIARY_VIAS = (REASON_PORTAL, REASON_EMAIL, REASON_WHATSAPP)
 REASON_FOLLOWS = "follows"          # "follows:<ticket id>": a follow-up of that (earlier) ticket
 REASON_FOLLOWED = "followed_by"     # "followed_by:<ticket id>": continued in that (newer) ticket
 
@@ -433,6 +437,10 @@ def _describe(kind: str, name: str | None, code: str):
                 else _l("Default department of a category since deleted"))
     if kind == REASON_PORTAL:
         return _l("through the portal")
+    if kind == REASON_EMAIL:
+        return _l("by email")
+    if kind == REASON_WHATSAPP:
+        return _l("by WhatsApp")
     if kind == REASON_FOLLOWS:
         return _l("Follow-up of request %(reference)s", reference=name or "—")
     if kind == REASON_FOLLOWED:
