@@ -42,6 +42,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.instance_path = app.config["INSTANCE_PATH"]
+    if app.config.get("DESK_PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["DESK_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.before_request
     def _portal_request_size() -> None:
@@ -127,6 +131,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(429)
     def _too_many(error):
+        from flask import request
+        if request.blueprint == "portal":  # a beneficiary: the portal's own frame and words
+            from desk.portal.views import refused_page
+            return refused_page(429)
         return render_template("errors.html", error=None, status=429), 429
 
     @app.get("/healthz")

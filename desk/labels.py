@@ -86,6 +86,7 @@ EVENTS = {
     EventKind.REMINDER: _l("Follow-up reminder"),
     EventKind.SLA_BREACHED: _l("Resolution time exceeded"),
     EventKind.SLA_ESCALATED: _l("Escalated to the supervisors"),
+    EventKind.SLA_FIRST_RESPONSE: _l("First-response time exceeded"),
     EventKind.COMMITTEE_REFERRED: _l("Referred to the research committee"),
     EventKind.COMMITTEE_DECISION: _l("Research committee decision"),
     EventKind.SERVICE_DELIVERED: _l("Service delivered"),

@@ -48,7 +48,8 @@ class Action(StrEnum):
     COMPENSATION_EDIT = "compensation.edit"      # checklist, negotiation log, proposal: queue roles
     COMPENSATION_DECIDE = "compensation.decide"  # approve or reject: the general manager alone
     # The beneficiary portal (desk.portal).
-    SATISFACTION_RECORD = "satisfaction.record"  # the survey on the beneficiary's behalf: queue roles, focal point
+    SATISFACTION_RECORD = "satisfaction.record"  # the survey on the beneficiary's behalf: queue roles (never
+                                                 # the focal point of the department being rated)
     PORTAL_MANAGE = "portal.manage"              # the association's profile and the public directory: admins
 
 
@@ -58,7 +59,7 @@ _FOCAL_TICKET_ACTIONS = {
     Action.TICKET_STATUS, Action.TICKET_PRIORITY, Action.TICKET_ASSIGN,
     Action.TICKET_TAKE, Action.TICKET_RETURN, Action.TICKET_TRANSFER, Action.TICKET_RESOLVE,
     Action.TICKET_REQUEST_INFO, Action.TICKET_REFER,
-    Action.COMMITTEE_REFER, Action.SERVICE_DELIVER, Action.SATISFACTION_RECORD,
+    Action.COMMITTEE_REFER, Action.SERVICE_DELIVER,
 }
 
 # What a research committee member may do to a ticket before the committee (committee_tickets).

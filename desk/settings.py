@@ -119,6 +119,10 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Riyadh",
         "DESK_LANGUAGES": ("ar", "en"),
         "RATELIMIT_STORAGE_URI": env.get("DESK_RATELIMIT_STORAGE_URL", "memory://"),
+        # Reverse proxies in front of the desk (nginx, a load balancer): how many X-Forwarded-For
+        # hops to trust. 0 (no proxy): the client address is the connection's. Wrong either way
+        # and every visitor shares one address for the rate limits, or anyone can pick their own.
+        "DESK_PROXY_HOPS": int(env.get("DESK_PROXY_HOPS") or 0),
         "RATELIMIT_ENABLED": _bool(env.get("DESK_RATELIMIT_ENABLED"), True),
         # Several desks (or a staging copy) sharing one Redis keep their counters apart.
         "RATELIMIT_KEY_PREFIX": env.get("DESK_RATELIMIT_KEY_PREFIX", "desk"),

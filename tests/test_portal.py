@@ -72,7 +72,7 @@ def test_a_complaint_lands_in_the_shared_queue_as_a_website_ticket(db, people, v
     assert response.headers["Location"].endswith(f"/portal/received/{ticket.reference}")
     assert (ticket.channel, ticket.kind, ticket.status) == ("website", "complaint", Status.NEW)
     assert ticket.created_by_id is None and ticket.meta["contact"] == {
-        "name": "سارة العتيبي", "phone": "+966551234567", "email": "sara@example.com"}
+        "name": "سارة العتيبي", "phone": "+966551234567", "email": "sara@example.com", "national_id": None}
     created = _events(db, ticket, EventKind.CREATED)[0]
     assert created.actor_id is None and created.reason == "portal"
     assert ticket.beneficiary.name == "سارة العتيبي" and ticket.beneficiary.created_by_id is None
@@ -88,7 +88,9 @@ def test_a_complaint_lands_in_the_shared_queue_as_a_website_ticket(db, people, v
     assert ticket.reference in message.subject
 
 
-def test_arabic_digits_and_an_existing_beneficiary_is_found_not_overwritten(db, people, visitor, make_ticket):
+def test_a_typed_national_id_never_finds_or_fills_a_record(db, people, visitor, make_ticket):
+    """Anyone can type anyone's national ID: it stays with the request, unverified, and never
+    attaches the request to the registered person nor enters the register (handling step 2)."""
     earlier = make_ticket(kind="complaint")
     b = earlier.beneficiary
     b.national_id = VALID_NID
@@ -98,9 +100,20 @@ def test_arabic_digits_and_an_existing_beneficiary_is_found_not_overwritten(db, 
     assert response.status_code == 303, response.get_data(as_text=True)
     db.session.expire_all()
     ticket = db.session.scalars(select(Ticket).where(Ticket.channel == "website")).one()
-    assert ticket.beneficiary_id == b.id and ticket.attested
-    assert db.session.get(Beneficiary, b.id).name == earlier.beneficiary.name  # nothing typed changed the record
+    assert ticket.beneficiary_id != b.id and ticket.attested
+    assert ticket.beneficiary.national_id is None and ticket.meta["contact"]["national_id"] == VALID_NID
     assert ticket.meta["contact"]["phone"] == "+966599999999"
+    assert b.name not in ticket.search_text
+
+
+def test_the_same_name_and_mobile_join_the_registered_record_unchanged(db, people, visitor, make_ticket):
+    b = make_ticket(kind="complaint").beneficiary
+    name, phone, email = b.name, b.phone, b.email
+    assert submit(visitor(), name=name, phone=phone, email="new@example.com").status_code == 303
+    db.session.expire_all()
+    ticket = db.session.scalars(select(Ticket).where(Ticket.channel == "website")).one()
+    assert ticket.beneficiary_id == b.id
+    assert (db.session.get(Beneficiary, b.id).phone, db.session.get(Beneficiary, b.id).email) == (phone, email)
 
 
 def test_errors_are_shown_by_their_fields_and_nothing_typed_is_lost(db, people, visitor):
@@ -298,9 +311,12 @@ def test_everything_typed_is_escaped_everywhere(db, people, visitor, as_user):
             assert payload not in html, (name, payload)
         assert "onerror=alert" not in html.replace("onerror=alert(1)&gt;", ""), name
         assert "&lt;script&gt;" in html or "&lt;svg" in html or name.startswith("queue"), name
-    # Messages are plain text: the payload is text there, and the email says who in plain words.
-    for message in db.session.scalars(select(OutboxMessage)):
-        assert message.body_text is not None
+    # Messages leave as text/plain: a payload in them is text, never markup.
+    from desk.notify.mail import MailSettings, build
+    from flask import current_app
+    settings = MailSettings.from_config(current_app.config)
+    messages = db.session.scalars(select(OutboxMessage)).all()
+    assert messages and all(build(m, settings).get_content_type() == "text/plain" for m in messages)
 
 
 # Writing back and the reopen rule --------------------------------------------------------
@@ -495,3 +511,88 @@ def test_the_portal_works_in_english_too(db, people, visitor):
     v.post("/language", {"locale": "en", "next": "/portal/new"})
     page = v.get("/portal/new").get_data(as_text=True)
     assert 'lang="en"' in page and "What would you like to send?" in page
+
+
+# Review follow-ups -------------------------------------------------------------------------------
+
+def test_a_stranger_cannot_spend_a_tickets_reply_allowance(app, db, people, visitor):
+    app.config["DESK_PORTAL_REPLY_LIMIT"] = "2 per minute"
+    try:
+        owner = visitor(ip="192.0.2.60")
+        ticket, _ = _submitted(db, owner)
+        stranger = visitor(ip="192.0.2.61")
+        for reference in (ticket.reference, ticket.reference.lower()):  # (their own address's limit is 2)
+            assert stranger.post(f"/portal/t/{reference}/reply", {"body": "x"},
+                                 content_type="multipart/form-data").status_code == 403
+        codes = [owner.post(f"/portal/t/{ref}/reply", {"body": "سؤال"}, content_type="multipart/form-data").status_code
+                 for ref in (ticket.reference, ticket.reference.lower(), ticket.reference)]
+        assert codes == [303, 303, 429]  # the ticket's allowance, whatever the spelling of its reference
+    finally:
+        app.config["DESK_PORTAL_REPLY_LIMIT"] = "10 per minute;60 per hour"
+
+
+def test_a_reply_on_a_support_request_the_committee_decided_opens_a_new_request(db, people, visitor):
+    v = visitor()
+    ticket, _ = _submitted(db, v)
+    ticket = db.session.get(Ticket, ticket.id)
+    ticket = _resolve(db, people.staff, ticket)
+    ticket.kind = "support"
+    ticket.meta = {**ticket.meta, "committee": {"decision": "rejected"}}
+    db.session.commit()
+    assert v.post(f"/portal/t/{ticket.reference}/reply", {"body": "أعترض على القرار"},
+                  content_type="multipart/form-data").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status == Status.RESOLVED  # only the committee reverses it
+    new = db.session.scalars(select(Ticket).where(Ticket.id != ticket.id)).one()
+    assert new.meta["follows"] == ticket.reference and "committee" not in new.meta
+
+
+def test_asking_for_information_reaches_the_beneficiary_with_a_link(db, people, visitor):
+    v = visitor()
+    ticket, _ = _submitted(db, v, anonymous="y")  # anonymous: only the private link reaches them
+    ticket = db.session.get(Ticket, ticket.id)
+    actions.request_info(db.session, people.staff, ticket, "أرسل رقم الطلب السابق", expected_version=ticket.version)
+    assert db.session.get(Ticket, ticket.id).status == Status.WAITING
+    ticket, _ = _submitted(db, visitor(ip="198.51.100.30"))
+    ticket = db.session.get(Ticket, ticket.id)
+    actions.request_info(db.session, people.staff, ticket, "أرسل صورة الصك", expected_version=ticket.version)
+    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.reason == "info_requested")).one()
+    assert message.to_address == "sara@example.com" and "أرسل صورة الصك" in message.body_text
+    assert "/portal/o/" in message.body_text
+
+
+def test_staff_documents_never_reach_the_portal(app, db, people, visitor, tmp_path):
+    from desk.attachments import service as attachment_service
+    v = visitor()
+    ticket, _ = _submitted(db, v)
+    ticket = db.session.get(Ticket, ticket.id)
+    inside = attachment_service.add(db.session, people.staff, ticket, attachment_service.Upload(io.BytesIO(PDF), "داخلي.pdf"),
+                                    directory=app.config["DESK_ATTACHMENT_DIR"], max_bytes=1024 * 1024)
+    assert v.get(f"/portal/t/{ticket.reference}/files/{inside.id}").status_code == 404
+    assert "داخلي.pdf" not in v.get(f"/portal/t/{ticket.reference}").get_data(as_text=True)
+
+
+def test_a_focal_point_does_not_rate_their_own_department(db, people, make_ticket, as_user):
+    ticket = _resolve(db, people.staff, make_ticket(channel="phone"))
+    focal = as_user(people.focal)  # SOCIAL's focal point: the ticket is SOCIAL's
+    assert focal.get(f"/tickets/{ticket.reference}").status_code == 200
+    assert focal.post(f"/tickets/{ticket.reference}/satisfaction", {"rating": "5", "solved": "yes"}).status_code == 403
+    assert db.session.scalar(select(func.count(SatisfactionResponse.id))) == 0
+
+
+def test_too_many_and_too_large_answer_in_the_portals_words(app, db, people, visitor):
+    app.config["DESK_PORTAL_TRACK_LIMIT"] = "1 per minute"
+    try:
+        v = visitor(ip="192.0.2.77")
+        v.post("/portal/track", {"reference": "C-1448-000001", "phone": "0551234567"})
+        refused = v.post("/portal/track", {"reference": "C-1448-000001", "phone": "0551234567"})
+        assert refused.status_code == 429 and "portal-header" in refused.get_data(as_text=True)
+    finally:
+        app.config["DESK_PORTAL_TRACK_LIMIT"] = "10 per minute;60 per hour"
+    app.config["DESK_PORTAL_MAX_REQUEST"] = 2000
+    try:
+        big = submit(visitor(ip="192.0.2.78"), files=[("a.pdf", PDF + b"0" * 5000)])
+        assert big.status_code == 413 and "portal-header" in big.get_data(as_text=True)
+    finally:
+        app.config["DESK_PORTAL_MAX_REQUEST"] = 51 * 1024 * 1024
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0

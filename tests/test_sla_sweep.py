@@ -16,7 +16,11 @@ from desk.sla.tickets import sweep
 
 @pytest.fixture
 def targets(db):
+    """The default service levels, taken as applied: the sweep recomputes nothing until they change."""
     ensure_default_targets(db.session)
+    from desk.sla.service import load_policy
+    from desk.sla.tickets import refresh_if_policy_changed
+    refresh_if_policy_changed(db.session, load_policy(db.session), utcnow())
 
 
 def _set(db, ticket, **values):
@@ -142,3 +146,62 @@ def test_an_unrouted_ticket_breaches_without_anyone_to_tell(db, people, make_tic
     assert (result.breached, result.notified) == (1, 0)
     later = sweep(db.session, now=now + timedelta(hours=25))
     assert later.escalated == 1 and later.notified == 1  # the supervisor
+
+
+# A calendar or target change moves the open tickets' due times (the next sweep) ----------------
+
+def test_a_holiday_declared_late_moves_the_due_times_at_the_next_sweep(db, people, make_ticket, targets):
+    from desk.sla.service import HolidayData, save_holiday
+    from desk.text import to_riyadh
+    ticket = make_ticket()
+    db.session.expire_all()
+    before = db.session.get(Ticket, ticket.id)
+    due_day = to_riyadh(before.due_at).date()
+    version = before.version
+    assert sweep(db.session).recomputed == 0  # nothing changed since the targets were applied
+    save_holiday(db.session, people.admin, HolidayData(name_ar="إجازة طارئة", name_en="Sudden holiday",
+                                                       first_day=str(due_day - timedelta(days=1)), last_day=str(due_day)))
+    result = sweep(db.session)
+    assert result.recomputed >= 1
+    db.session.expire_all()
+    after = db.session.get(Ticket, ticket.id)
+    assert to_riyadh(after.due_at).date() > due_day  # past the holiday
+    assert after.version == version  # not an edit: nobody's open form goes stale
+    assert sweep(db.session).recomputed == 0  # applied once
+
+
+def test_a_recompute_leaves_a_ticket_changed_meanwhile_alone(db, people, make_ticket, targets, monkeypatch):
+    """The bulk UPDATE carries the version it read: a ticket edited between its read and its
+    write keeps what the edit computed."""
+    from desk.sla import tickets as sla_tickets
+    from desk.sla.service import load_policy
+    ticket = make_ticket()
+    _set(db, ticket, due_at=utcnow() + timedelta(days=90))  # a stale value the recompute would fix
+    real = sla_tickets._due_values
+
+    def edit_meanwhile(*args, **kwargs):  # someone saves the ticket while the sweep computes
+        db.session.connection().execute(update(Ticket).where(Ticket.id == ticket.id)
+                                        .values(version=Ticket.version + 1, due_at=None))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sla_tickets, "_due_values", edit_meanwhile)
+    assert sla_tickets.refresh_open_due_times(db.session, load_policy(db.session)) == 0
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).due_at is None  # the edit's value, not the sweep's
+
+
+def test_first_response_breach_marked_once_and_focal_points_told(db, people, make_ticket, targets):
+    from desk.tickets.service import add_comment
+    silent, answered = make_ticket(), make_ticket()
+    now = utcnow()
+    _set(db, silent, first_response_due_at=now - timedelta(minutes=1))
+    _set(db, answered, first_response_due_at=now - timedelta(minutes=1))
+    answered = db.session.get(Ticket, answered.id)
+    add_comment(db.session, people.staff, answered, "نعمل على طلبك", public=True, expected_version=answered.version)
+    result = sweep(db.session, now=now)
+    assert result.first_response == 1
+    assert _events(db, silent, EventKind.SLA_FIRST_RESPONSE) == 1 and _events(db, answered, EventKind.SLA_FIRST_RESPONSE) == 0
+    told = db.session.scalars(select(OutboxMessage).where(OutboxMessage.reason == "sla_first_response")).all()
+    assert [(m.to_user_id, m.ticket_id) for m in told] == [(people.focal.id, silent.id)]
+    assert sweep(db.session, now=now + timedelta(minutes=1)).first_response == 0
+    assert db.session.get(Ticket, silent.id).first_response_breached_at is not None

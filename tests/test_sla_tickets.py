@@ -21,7 +21,11 @@ SUNDAY_9 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 
 @pytest.fixture
 def targets(db):
+    """The default service levels, taken as applied: the sweep recomputes nothing until they change."""
     ensure_default_targets(db.session)
+    from desk.sla.service import load_policy
+    from desk.sla.tickets import refresh_if_policy_changed
+    refresh_if_policy_changed(db.session, load_policy(db.session), utcnow())
 
 
 def _set(db, ticket, **values):

@@ -205,7 +205,7 @@ def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, 
     attachment = Attachment(
         ticket_id=ticket.id, uploaded_by_id=actor.id if actor else None, filename=filename,
         stored_name=stored_name, content_type=content_type, size=size, sha256=sha256,
-        description=description or None,
+        description=description or None, from_beneficiary=actor is None,
     )
     session.add(attachment)
     # Adding evidence is not an edit of the ticket's fields: like an internal note it does

@@ -67,6 +67,9 @@ def _refused(ticket, form, errors):
 def _request_too_large(error):
     """A request over MAX_CONTENT_LENGTH is refused before any view runs: on the upload
     endpoint say so by the file field, as for any file over the limit."""
+    if request.blueprint == "portal":  # a beneficiary: the portal's own frame and words
+        from desk.portal.views import refused_page
+        return refused_page(413)
     if request.endpoint != "attachments.upload" or not current_user.is_authenticated:
         return render_template("errors.html", error=None, status=413), 413
     try:

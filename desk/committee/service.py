@@ -161,7 +161,8 @@ def decide(session: Session, actor: User, ticket: Ticket, decision: str | None, 
                                                         "decided_at": now.isoformat(), "by": actor.id}}
     event = record(session, ticket, actor, EventKind.COMMITTEE_DECISION, old=Status.AWAITING_COMMITTEE,
                    new=decision, body=body, public=True, at=now)
-    notify_service.notify_beneficiary(session, "committee_decision", ticket, note=body)
+    from desk.portal.service import signed_link  # the portal builds on the committee, not the reverse
+    notify_service.notify_beneficiary(session, "committee_decision", ticket, note=body, link=signed_link(ticket))
     notify_service.notify(session, "committee_decision", ticket, _staff_to_tell(session, ticket),
                           actor=actor, note=body)
     _commit(session, ticket, expected)

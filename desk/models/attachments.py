@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from desk.models.accounts import User
@@ -27,5 +27,8 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(String(500))
+    # Sent by the beneficiary themselves (the portal, later email or WhatsApp): the only documents
+    # the portal shows them back. Staff documents stay inside whatever becomes of their uploader.
+    from_beneficiary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     uploaded_by: Mapped[User | None] = relationship(lazy="joined")

@@ -27,6 +27,9 @@ class WorkingTime(Base):
     ramadan_end: Mapped[time | None] = mapped_column(Time)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The fingerprint (SlaPolicy.fingerprint) of the calendar and targets the open tickets' due
+    # times were last computed with: the sweep recomputes them when the policy differs.
+    applied_policy: Mapped[str | None] = mapped_column(String(64))
 
 
 class Holiday(Base):

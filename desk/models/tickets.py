@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ColumnElement, ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import JSON, Boolean, ColumnElement, ForeignKey, Index, Integer, SmallInteger, String, Text, bindparam, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -78,6 +78,7 @@ class Priority(IntEnum):
 # The partial index's condition: the open statuses, spelled out (migration 0006). A status
 # added to OPEN_STATUSES later needs the index re-created to keep the open views fast.
 OPEN_DUE_WHERE = "status IN ('new', 'open', 'waiting', 'awaiting_committee')"
+FIRST_RESPONSE_PENDING_WHERE = "first_response_at IS NULL AND first_response_breached_at IS NULL"
 
 
 class Ticket(Base):
@@ -97,6 +98,9 @@ class Ticket(Base):
         # plain due_at index would be walked through all of them first. Partial: open only.
         Index("ix_tickets_open_due", "due_at", "id", postgresql_where=text(OPEN_DUE_WHERE),
               sqlite_where=text(OPEN_DUE_WHERE)),
+        # The sweep's first-response check: only tickets still unanswered and unmarked.
+        Index("ix_tickets_first_response_pending", "first_response_due_at",
+              postgresql_where=text(FIRST_RESPONSE_PENDING_WHERE), sqlite_where=text(FIRST_RESPONSE_PENDING_WHERE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -137,6 +141,7 @@ class Ticket(Base):
     first_response_due_at: Mapped[datetime | None]
     first_response_at_risk_at: Mapped[datetime | None]
     breached_at: Mapped[datetime | None]                 # the sweep marked the resolution breach
+    first_response_breached_at: Mapped[datetime | None]  # the sweep marked the first-response breach
     escalated_at: Mapped[datetime | None]                # the sweep told the supervisors
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
@@ -169,7 +174,12 @@ class Ticket(Base):
     @is_open.inplace.expression
     @classmethod
     def _is_open_condition(cls) -> ColumnElement[bool]:
-        return cls.status.in_([s.value for s in OPEN_STATUSES])
+        # The statuses are written into the SQL as literals, not bound parameters: PostgreSQL
+        # uses the partial indexes (OPEN_DUE_WHERE) only where it can prove the query's condition
+        # implies theirs, which it cannot from parameters once psycopg prepares the statement
+        # (after five runs) and the planner switches to a generic plan.
+        return cls.status.in_(bindparam("open_statuses", [s.value for s in OPEN_STATUSES],
+                                        expanding=True, literal_execute=True))
 
 
 class EventKind(StrEnum):
@@ -192,6 +202,7 @@ class EventKind(StrEnum):
     REMINDER = "reminder"          # a follow-up nudge to the department's focal point
     SLA_BREACHED = "sla_breached"      # the sweep: resolution due time passed (new: the due time)
     SLA_ESCALATED = "sla_escalated"    # the sweep: still open long after the breach, supervisors told
+    SLA_FIRST_RESPONSE = "sla_fr_breached"  # the sweep: no first response by its due time (new: the due time)
     COMMITTEE_REFERRED = "committee_referred"  # a support request sent to the research committee
     COMMITTEE_DECISION = "committee_decision"  # accepted/rejected (new_value), body: reasons and service (public)
     SERVICE_DELIVERED = "service_delivered"    # the accepted service was delivered (body: note)

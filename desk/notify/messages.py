@@ -89,7 +89,8 @@ def render(kind: str, ticket: Ticket, recipient: User, actor: User | None = None
     return subject.strip()[:SUBJECT_MAX], body.strip() + "\n"
 
 
-def render_for_beneficiary(kind: str, ticket: Ticket, note: str = "", link: str | None = None) -> tuple[str, str]:
+def render_for_beneficiary(kind: str, ticket: Ticket, note: str = "", link: str | None = None,
+                           expected=None) -> tuple[str, str]:
     """(subject, body) of ``notify/beneficiary_<kind>.txt`` to the ticket's beneficiary: in the
     language they wrote in (the portal remembers it; Arabic otherwise), never a link into the
     desk (``link`` is a portal link), numbers masked (scrub)."""
@@ -98,6 +99,6 @@ def render_for_beneficiary(kind: str, ticket: Ticket, note: str = "", link: str 
     locale = (ticket.meta or {}).get("locale")
     with force_locale(locale if locale in current_app.config["DESK_LANGUAGES"] else "ar"):
         text = render_template(f"notify/beneficiary_{kind}.txt", ticket=ticket, name=scrub(name),
-                               note=scrub(note).strip(), link=link)
+                               note=scrub(note).strip(), link=link, expected=expected)
     subject, _, body = text.strip().partition("\n")
     return subject.strip()[:SUBJECT_MAX], body.strip() + "\n"

@@ -28,6 +28,7 @@ KINDS = {
     "resolved": _l("A focal point resolves a ticket"),
     "reminder": _l("A follow-up reminder about a ticket"),
     "committee_decision": _l("The research committee decides a support request"),
+    "sla_first_response": _l("A ticket is still unanswered at its first-response time"),
     "sla_breach": _l("A ticket exceeds its resolution time (and its escalation)"),
     "beneficiary_wrote": _l("The beneficiary writes on a ticket of my department"),
 }
@@ -86,8 +87,9 @@ def notify(session: Session, kind: str, ticket: Ticket, recipients: Iterable[Use
 
 # What a beneficiary (not a user) is written, in the language they used (Arabic by default):
 # templates/notify/beneficiary_<kind>.txt. "received": the confirmation with the tracking link;
-# "survey": the satisfaction survey after resolution; "reply": a public reply from the desk.
-BENEFICIARY_KINDS = ("committee_decision", "received", "survey", "reply")
+# "survey": the satisfaction survey after resolution; "reply": a public reply from the desk;
+# "info_requested": the desk asks for what is missing (the ticket waits on them).
+BENEFICIARY_KINDS = ("committee_decision", "received", "survey", "reply", "info_requested")
 
 
 def beneficiary_email(ticket: Ticket) -> str | None:
@@ -101,7 +103,7 @@ def beneficiary_email(ticket: Ticket) -> str | None:
 
 
 def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = "",
-                       link: str | None = None) -> OutboxMessage | None:
+                       link: str | None = None, expected: datetime | None = None) -> OutboxMessage | None:
     """Queue one email to the ticket's beneficiary, if they gave an email address (None
     otherwise), in the caller's transaction. No staff link, no national ID or phone (scrub);
     ``link`` is a portal link (tracking or survey)."""
@@ -110,7 +112,7 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
     address = beneficiary_email(ticket)
     if address is None:
         return None
-    subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link)
+    subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link, expected=expected)
     message = OutboxMessage(
         channel="email", to_address=address, to_user_id=None,
         subject=subject, body_text=body, ticket_id=ticket.id,

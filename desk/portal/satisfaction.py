@@ -12,9 +12,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from desk.errors import Forbidden, ValidationFailed
-from desk.models import Channel, EventKind, SatisfactionResponse, Status, SurveySource, Ticket, User, utcnow
+from desk.models import Channel, EventKind, Kind, SatisfactionResponse, Status, SurveySource, Ticket, User, utcnow
 from desk.notify import service as notify_service
 from desk.permissions import Action, can
 from desk.tickets import service as tickets
@@ -94,6 +95,9 @@ def record(session: Session, ticket: Ticket, answer: Answer, *, actor: User | No
     except IntegrityError:  # two answers at once: the other one is kept
         session.rollback()
         raise ValidationFailed({"rating": [_l("This survey was just answered: reload the page.")]}) from None
+    except StaleDataError:  # the ticket changed at that very moment (its event moved updated_at)
+        session.rollback()
+        raise ValidationFailed({"rating": [_l("The request changed at that moment: send your answer again.")]}) from None
     except BaseException:
         session.rollback()
         raise
@@ -101,8 +105,9 @@ def record(session: Session, ticket: Ticket, answer: Answer, *, actor: User | No
 
 
 def send_survey(session: Session, ticket: Ticket) -> None:
-    """Queue the survey link to the beneficiary (in the caller's transaction), unless answered."""
-    if for_ticket(session, ticket) is not None:
+    """Queue the survey link to the beneficiary (in the caller's transaction), unless answered
+    or the ticket is a note of thanks (there is no service to rate)."""
+    if ticket.kind == Kind.THANKS or for_ticket(session, ticket) is not None:
         return
     from desk.portal.service import signed_link
     notify_service.notify_beneficiary(session, "survey", ticket, link=signed_link(ticket, "portal.open_survey"))

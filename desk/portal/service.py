@@ -94,19 +94,18 @@ def check(data: Submission) -> dict[str, list[str]]:
 
 
 def _beneficiary(session: Session, data: Submission):
-    """The registered beneficiary this request is from, or a new record. A national ID on record
-    finds them; else the same phone with the same name (Arabic-normalised). Nothing typed on the
-    portal changes an existing record: staff verify it at the desk."""
-    if data.national_id:
-        found = beneficiaries.find_by_national_id(session, data.national_id)
-        if found is not None:
-            return found, None
+    """The beneficiary record this request joins: one with the same mobile number and the same
+    name (Arabic-normalised), else a new record with the name, phone and email typed.
+
+    A national ID typed on the website is never used to find a record and never written into
+    the register (anyone can type anyone's ID): it stays with the request (``meta["contact"]``)
+    until staff check it against the documents (handling step 2) and complete the record. Nothing
+    typed on the portal changes an existing record."""
     wanted = normalize_search(data.name)
     for candidate in beneficiaries.find_by_phone(session, data.phone or ""):
-        if candidate.search_name == wanted and (not data.national_id or candidate.national_id is None):
+        if candidate.search_name == wanted:
             return candidate, None
-    return None, NewBeneficiary(name=data.name.strip(), national_id=data.national_id, phone=data.phone,
-                                email=data.email)
+    return None, NewBeneficiary(name=data.name.strip(), phone=data.phone, email=data.email)
 
 
 def submit(session: Session, data: Submission, *, directory: str | os.PathLike, max_bytes: int) -> Submitted:
@@ -121,7 +120,8 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
         data.name, data.phone, data.email, data.national_id = "", None, None, None
     with attachments.files_and_rows(session) as written:
         beneficiary, new = (None, None) if data.anonymous else _beneficiary(session, data)
-        contact = {} if data.anonymous else {"name": data.name.strip(), "phone": data.phone, "email": data.email}
+        contact = {} if data.anonymous else {"name": data.name.strip(), "phone": data.phone, "email": data.email,
+                                             "national_id": data.national_id}
         intake = IntakeData(
             kind=data.kind, channel=Channel.WEBSITE, subject=data.subject.strip()[:200], body=data.body.strip(),
             beneficiary_id=beneficiary.id if beneficiary else None, new_beneficiary=new,
@@ -131,7 +131,8 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
         ticket = add_ticket(session, None, intake, beneficiary, reason=REASON_PORTAL)
         key, ticket.access_key_hash = tracking.new_key()
         _store_files(session, ticket, data.uploads, directory, max_bytes, written)
-        notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key))
+        notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key),
+                                          expected=expected_date(session, ticket))
     return Submitted(ticket, key)
 
 
@@ -216,16 +217,22 @@ def public_timeline(session: Session, ticket: Ticket, profile: Association) -> l
 def beneficiary_files(session: Session, ticket: Ticket) -> list[Attachment]:
     """The documents the beneficiary attached themselves (shown by name; staff documents are not)."""
     return list(session.scalars(select(Attachment).where(
-        Attachment.ticket_id == ticket.id, Attachment.uploaded_by_id.is_(None)).order_by(Attachment.id)))
+        Attachment.ticket_id == ticket.id, Attachment.from_beneficiary.is_(True)).order_by(Attachment.id)))
+
+
+def committee_decided(ticket: Ticket) -> bool:
+    return bool(((ticket.meta or {}).get("committee") or {}).get("decision"))
 
 
 def expected_date(session: Session, ticket: Ticket) -> datetime | None:
-    """The date promised to the beneficiary: the committee's decision for a support request,
-    else the resolution due time; None once resolved."""
+    """The date promised to the beneficiary: the committee's decision for a support request it
+    has not decided yet, else the resolution due time; None once resolved."""
     if not ticket.is_open:
         return None
-    from desk.committee.service import expected_decision
-    return expected_decision(ticket, session=session) if ticket.kind == Kind.SUPPORT else ticket.due_at
+    if ticket.kind == Kind.SUPPORT and not committee_decided(ticket):
+        from desk.committee.service import expected_decision
+        return expected_decision(ticket, session=session)
+    return ticket.due_at
 
 
 # Writing back --------------------------------------------------------------------------
@@ -247,7 +254,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
 
     - waiting on the beneficiary → back to the department (open), the clock runs again;
     - resolved or closed within ``reopen_days`` of resolution → reopened, with an event;
-    - later than that (or closed without a resolution) → a new ticket linked to this one.
+    - later than that (or closed without a resolution), or a support request the research
+      committee decided (only the committee reverses its decision) → a new linked ticket.
     The department's focal points (or the assignee) are told. One transaction."""
     text = (body or "").strip()
     errors: dict[str, list[str]] = {}
@@ -261,7 +269,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
         raise ValidationFailed(errors)
     now = now or utcnow()
     with attachments.files_and_rows(session) as written:
-        if ticket.status in (Status.RESOLVED, Status.CLOSED) and not _within(ticket, reopen_days, now):
+        if ticket.status in (Status.RESOLVED, Status.CLOSED) and (
+                not _within(ticket, reopen_days, now) or committee_decided(ticket)):
             follow = _follow_up(session, ticket, text, now, via, channel)
             _store_files(session, follow.ticket, uploads, directory, max_bytes, written, via)
         else:
@@ -291,8 +300,14 @@ def _store_files(session, ticket, uploads, directory, max_bytes, written, via: s
 
 
 def _tell_staff(session: Session, ticket: Ticket, text: str) -> None:
-    recipients = [ticket.assignee] if ticket.assignee is not None else \
-        notify_service.department_focal_points(session, ticket.department_id)
+    """The assignee, else the department's focal points, else (unrouted) the intake staff."""
+    from desk.tickets.actions import intake_staff
+    if ticket.assignee is not None:
+        recipients = [ticket.assignee]
+    elif ticket.department_id is not None:
+        recipients = notify_service.department_focal_points(session, ticket.department_id)
+    else:
+        recipients = intake_staff(session)
     notify_service.notify(session, "beneficiary_wrote", ticket, recipients, note=text)
 
 
@@ -302,12 +317,11 @@ def _follow_up(session: Session, old: Ticket, text: str, now: datetime, via: str
     department = old.department if old.department is not None and old.department.active else None
     intake = IntakeData(
         kind=old.kind, channel=channel, subject=old.subject, body=text or old.subject,
-        beneficiary_id=old.beneficiary_id, anonymous=old.anonymous, attested=old.attested,
+        beneficiary_id=old.beneficiary_id, anonymous=old.anonymous,
         department_id=department.id if department else None, department_as_proposed=department is None,
-        category_id=old.category_id, meta={**(old.meta or {}), "follows": old.reference},
+        category_id=old.category_id,
+        meta={**{k: v for k, v in (old.meta or {}).items() if k in ("contact", "locale")}, "follows": old.reference},
     )
-    intake.meta.pop("committee", None)
-    intake.meta.pop("compensation", None)
     new = add_ticket(session, None, intake, old.beneficiary, reason=via)
     key, new.access_key_hash = tracking.new_key()
     tickets.record(session, new, None, EventKind.LINKED, reason=f"{REASON_FOLLOWS}:{old.id}", at=now, bump=False)

@@ -26,7 +26,8 @@ def _survey_panel():
                       and can(current_user, Action.SATISFACTION_RECORD, ticket)
                       and (answer is None or (answer.source == "staff" and satisfaction.editable(answer))))
         return {"answer": answer, "may_record": may_record, "open": satisfaction.open_for_answers(ticket)}
-    return {"survey_of": survey_of}
+    from desk.notify.service import beneficiary_email
+    return {"survey_of": survey_of, "beneficiary_email_of": beneficiary_email}
 
 
 @bp.post("/tickets/<reference>/satisfaction")

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
-from desk.attachments.service import Upload
+from desk.attachments.service import EXTENSIONS, Upload
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
 from desk.extensions import db, limiter
@@ -39,7 +39,14 @@ def _no_phone() -> bool:
 
 
 def _ticket_key() -> str:
-    return "ticket:" + (request.view_args or {}).get("reference", "")
+    return "ticket:" + (request.view_args or {}).get("reference", "").strip().upper()
+
+
+def _not_granted() -> bool:
+    """A visitor without access to the ticket is refused anyway: they must not spend the
+    ticket's own allowance (a stranger could otherwise silence its beneficiary)."""
+    ticket = service.by_reference(db.session, (request.view_args or {}).get("reference", ""))
+    return ticket is None or not tracking.granted(session, ticket.id)
 
 
 def _max_file_bytes() -> int:
@@ -57,8 +64,15 @@ def _profile():
 
 @bp.app_context_processor
 def _portal_profile():
-    """``portal_profile()`` for the portal's header and footer."""
-    return {"portal_profile": _profile}
+    """``portal_profile()`` for the portal's header and footer; the documents' limits."""
+    return {"portal_profile": _profile, "portal_max_files": service.MAX_FILES,
+            "portal_accept": ",".join(sorted("." + ext for exts in EXTENSIONS.values() for ext in exts)),
+            "portal_max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"}
+
+
+def refused_page(status: int):
+    """Too large (413) or too many attempts (429), in the portal's frame."""
+    return render_template("portal/refused.html", status=status), status
 
 
 # Home, directory, logo ----------------------------------------------------------------
@@ -208,7 +222,6 @@ def _show_context(ticket, reply_form=None) -> dict:
         "answer": satisfaction.for_ticket(db.session, ticket),
         "survey_open": satisfaction.open_for_answers(ticket),
         "reopen_days": row.reopen_days,
-        "max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}",
     }
 
 
@@ -220,7 +233,7 @@ def show(reference: str):
 
 @bp.post("/t/<reference>/reply")
 @limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"))
-@limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), key_func=_ticket_key)
+@limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), key_func=_ticket_key, exempt_when=_not_granted)
 def reply(reference: str):
     ticket = _granted_ticket(reference)
     form = ReplyForm()
@@ -235,7 +248,8 @@ def reply(reference: str):
         return render_template("portal/show.html", **_show_context(ticket, form)), 422
     except StaleDataError:  # staff changed the request at that very moment: nothing was saved
         ticket = service.by_reference(db.session, reference)
-        form.body.errors = [_("Your request changed while you were writing. Nothing was lost: send it again.")]
+        form.body.errors = [_("Your request changed while you were writing. Your text is kept: send it again "
+                              "(choose your documents again).")]
         return render_template("portal/show.html", **_show_context(ticket, form)), 409
     if done.ticket.id != ticket.id:
         tracking.grant(session, done.ticket.id)
@@ -253,7 +267,7 @@ def file(reference: str, attachment_id: int):
     ticket = _granted_ticket(reference)
     attachment = db.session.get(Attachment, attachment_id)
     # Only the documents the beneficiary sent themselves.
-    if attachment is None or attachment.ticket_id != ticket.id or attachment.uploaded_by_id is not None:
+    if attachment is None or attachment.ticket_id != ticket.id or not attachment.from_beneficiary:
         abort(404)
     return download_response(attachment)
 

@@ -12,6 +12,7 @@ queue, the sweep) everything they need in three queries:
 from __future__ import annotations
 
 import calendar as gregorian_calendar
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -118,6 +119,16 @@ class SlaPolicy:
         if due is None:
             return None, None
         return due, risk_moment(start, due, self.calendar, pauses)
+
+    def fingerprint(self) -> str:
+        """A digest of everything that decides a due time: the work week and hours, Ramadan
+        hours, the holidays and every target. Equal policies, equal fingerprints."""
+        c = self.calendar
+        targets = sorted((kind, -1 if priority is None else priority, repr(t.first_response), repr(t.resolution))
+                         for (kind, priority), t in self.targets.items())
+        canonical = repr((sorted(c.work_days), c.start, c.end, c.ramadan_start, c.ramadan_end,
+                          sorted(c.holidays), targets))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def due_times(self, kind: str, priority: int | None, start: datetime,
                   pauses: Iterable[tuple[datetime, datetime | None]] = ()) -> DueTimes:

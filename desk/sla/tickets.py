@@ -14,10 +14,14 @@ beneficiary" stops the clock). While a ticket waits the stored values are those 
 open pause; the queue shows it as paused and the sweep skips it. Every other open status
 (new, open, awaiting the committee…) is a running clock. No target: no due time.
 
-Calendar or target edits do not recompute the stored due times of open tickets: a ticket
-keeps the promise made when it was computed (until its priority changes or a wait ends).
+and, after an admin changes the calendar or the targets, for every open ticket by the next
+sweep (``refresh_open_due_times``): the sweep compares the policy's fingerprint with the one
+the due times were computed with (``WorkingTime.applied_policy``). A holiday declared late
+moves the due times that fall in it; a ticket's promised dates follow the calendar in force.
 
-``sweep`` (``flask desk sla-sweep``, every minute from cron) marks resolution breaches and,
+``sweep`` (``flask desk sla-sweep``, every minute from cron) marks first-response breaches
+(an unanswered ticket past its first-response due time: its focal points are told), resolution
+breaches and,
 ``escalate_after`` (wall-clock hours, DESK_SLA_ESCALATE_AFTER_HOURS, default 24) later, the
 escalation: each mark is claimed with one ``UPDATE … WHERE breached_at IS NULL … RETURNING``,
 so two sweeps at once never mark a ticket twice (PostgreSQL re-checks the condition on the
@@ -30,18 +34,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from desk.models import (
     OPEN_STATUSES, EventKind, Role, Status, Ticket, TicketEvent, User, UserRole, utcnow,
 )
 from desk.sla.calendar import SlaState, pauses_from_status_changes, sla_state
-from desk.sla.service import SlaPolicy, load_policy
+from desk.sla.service import SlaPolicy, load_policy, working_time
 
 # Events whose new value is the ticket's status: the pauses are read from them.
 STATUS_EVENTS = (EventKind.CREATED, EventKind.STATUS, EventKind.INFO_REQUESTED, EventKind.RESOLVED)
-SLA_EVENTS = (EventKind.SLA_BREACHED, EventKind.SLA_ESCALATED)
+SLA_EVENTS = (EventKind.SLA_FIRST_RESPONSE, EventKind.SLA_BREACHED, EventKind.SLA_ESCALATED)
 DEFAULT_ESCALATE_AFTER_HOURS = 24.0
 _CHUNK = 500
 
@@ -72,26 +76,38 @@ def status_changes(session: Session, ticket: Ticket) -> list[tuple[datetime, str
         .order_by(TicketEvent.id)).all())
 
 
-def apply_due_times(session: Session, ticket: Ticket, policy: SlaPolicy | None = None,
-                    now: datetime | None = None, changes: list | None = None) -> bool:
-    """Set the ticket's stored due moments from its kind, priority, ``created_at`` and pauses,
-    in the caller's transaction (no commit). A breach mark whose due time moved into the future
-    is cleared, so the sweep can mark it again if it comes. True when anything changed."""
-    # No flush before the caller's commit: its optimistic-lock check (StaleVersion) stays there.
-    with session.no_autoflush:
-        policy = policy or load_policy(session)
-        if changes is None:
-            changes = status_changes(session, ticket) if ticket.id is not None else []
-    now = now or utcnow()
-    times = policy.due_times(ticket.kind, ticket.priority, ticket.created_at, _pauses(changes, ticket.status, now))
+def _due_values(policy: SlaPolicy, kind: str, priority: int, created_at: datetime, status: str,
+                breached_at: datetime | None, first_response_breached_at: datetime | None,
+                changes: list, now: datetime) -> dict[str, datetime | None]:
+    """The stored due moments of one ticket. A breach mark whose due time moved into the
+    future (or went away) is cleared, so the sweep can mark it again if it comes."""
+    times = policy.due_times(kind, priority, created_at, _pauses(changes, status, now))
     values = {
         "first_response_due_at": times.first_response_due,
         "first_response_at_risk_at": times.first_response_at_risk,
         "due_at": times.resolution_due,
         "at_risk_at": times.resolution_at_risk,
     }
-    if ticket.breached_at is not None and (times.resolution_due is None or times.resolution_due > now):
+    if breached_at is not None and (times.resolution_due is None or times.resolution_due > now):
         values["breached_at"] = values["escalated_at"] = None
+    if first_response_breached_at is not None and (
+            times.first_response_due is None or times.first_response_due > now):
+        values["first_response_breached_at"] = None
+    return values
+
+
+def apply_due_times(session: Session, ticket: Ticket, policy: SlaPolicy | None = None,
+                    now: datetime | None = None, changes: list | None = None) -> bool:
+    """Set the ticket's stored due moments from its kind, priority, ``created_at`` and pauses,
+    in the caller's transaction (no commit). True when anything changed."""
+    # No flush before the caller's commit: its optimistic-lock check (StaleVersion) stays there.
+    with session.no_autoflush:
+        policy = policy or load_policy(session)
+        if changes is None:
+            changes = status_changes(session, ticket) if ticket.id is not None else []
+    now = now or utcnow()
+    values = _due_values(policy, ticket.kind, ticket.priority, ticket.created_at, ticket.status,
+                         ticket.breached_at, ticket.first_response_breached_at, changes, now)
     changed = False
     for name, value in values.items():
         if getattr(ticket, name) != value:
@@ -100,17 +116,31 @@ def apply_due_times(session: Session, ticket: Ticket, policy: SlaPolicy | None =
     return changed
 
 
-def apply_due_times_to_open(session: Session, policy: SlaPolicy | None = None, now: datetime | None = None,
-                            only_missing: bool = True) -> int:
-    """Compute the due times of open tickets in bulk (``desk demo``): the status events of a
-    chunk in one query. Commits; returns how many tickets were given due times."""
+_DUE_COLUMNS = ("first_response_due_at", "first_response_at_risk_at", "due_at", "at_risk_at",
+                "breached_at", "escalated_at", "first_response_breached_at")
+
+
+def refresh_open_due_times(session: Session, policy: SlaPolicy | None = None, now: datetime | None = None,
+                           only_missing: bool = False) -> int:
+    """Recompute the stored due moments of every open ticket (``only_missing``: of those with
+    none yet), a chunk at a time: one query for the chunk's status events, one for its rows,
+    one executemany UPDATE of the rows whose values changed. Commits each chunk. Returns how
+    many tickets changed.
+
+    The UPDATE carries ``WHERE version = <read>`` and does not bump it: a ticket someone
+    changed meanwhile is left alone (their change computed its due times itself, with the
+    policy in force), and nobody's edit is refused because of the recompute."""
     policy = policy or load_policy(session)
     now = now or utcnow()
     stmt = select(Ticket.id).where(Ticket.is_open).order_by(Ticket.id)
     if only_missing:
         stmt = stmt.where(Ticket.due_at.is_(None))
     ids = list(session.scalars(stmt))
-    done = 0
+    columns = [getattr(Ticket, name) for name in _DUE_COLUMNS]
+    write = (update(Ticket.__table__)
+             .where(Ticket.__table__.c.id == bindparam("_id"), Ticket.__table__.c.version == bindparam("_version"))
+             .values({name: bindparam(name) for name in _DUE_COLUMNS}))
+    changed = 0
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         history: dict[int, list] = {i: [] for i in chunk}
@@ -119,11 +149,25 @@ def apply_due_times_to_open(session: Session, policy: SlaPolicy | None = None, n
                 .where(TicketEvent.ticket_id.in_(chunk), TicketEvent.kind.in_([str(k) for k in STATUS_EVENTS]))
                 .order_by(TicketEvent.ticket_id, TicketEvent.id)):
             history[ticket_id].append((at, value))
-        for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(chunk))):
-            if apply_due_times(session, ticket, policy, now, history[ticket.id]) and ticket.due_at is not None:
-                done += 1
+        rows = []
+        for row in session.execute(select(Ticket.id, Ticket.version, Ticket.kind, Ticket.priority, Ticket.created_at,
+                                          Ticket.status, *columns).where(Ticket.id.in_(chunk))):
+            current = dict(zip(_DUE_COLUMNS, row[6:]))
+            values = {**current, **_due_values(policy, row.kind, row.priority, row.created_at, row.status,
+                                               current["breached_at"], current["first_response_breached_at"],
+                                               history[row.id], now)}
+            if values != current:
+                rows.append({"_id": row.id, "_version": row.version, **values})
+        if rows:
+            changed += session.connection().execute(write, rows).rowcount or 0
         session.commit()
-    return done
+    return changed
+
+
+def apply_due_times_to_open(session: Session, policy: SlaPolicy | None = None, now: datetime | None = None,
+                            only_missing: bool = True) -> int:
+    """Due times for the open tickets that have none yet (``desk demo``). Commits."""
+    return refresh_open_due_times(session, policy, now, only_missing=only_missing)
 
 
 # What the queue and the ticket page show ----------------------------------------------
@@ -157,6 +201,8 @@ def sla_events(session: Session, ticket: Ticket) -> list[TicketEvent]:
 
 @dataclass
 class SweepResult:
+    recomputed: int = 0       # open tickets whose due times moved with a new calendar or targets
+    first_response: int = 0   # first-response breaches marked
     breached: int = 0
     escalated: int = 0
     notified: int = 0
@@ -168,16 +214,16 @@ def supervisors(session: Session) -> list[User]:
         .where(UserRole.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.id)))
 
 
-def _claim(session: Session, condition, values: dict) -> list[tuple[int, int, datetime | None]]:
-    """Mark the rows matching ``condition`` and return (id, version, due_at) of those this call
+def _claim(session: Session, condition, values: dict, due=Ticket.due_at) -> list[tuple[int, int, datetime | None]]:
+    """Mark the rows matching ``condition`` and return (id, version, ``due``) of those this call
     marked: one UPDATE … RETURNING, so a concurrent sweep cannot claim them too."""
     stmt = (update(Ticket).where(condition).values(**values)
-            .returning(Ticket.id, Ticket.version, Ticket.due_at)
+            .returning(Ticket.id, Ticket.version, due)
             .execution_options(synchronize_session=False))
     return list(session.execute(stmt).all())
 
 
-def _tell(session: Session, rows, kind: EventKind, now: datetime, recipients_of) -> int:
+def _tell(session: Session, rows, kind: EventKind, now: datetime, recipients_of, notice: str = "sla_breach") -> int:
     """An event per claimed ticket (no version bump: nobody's edit is refused for it) and the
     notifications, a chunk of tickets loaded at a time."""
     queued = 0
@@ -190,20 +236,44 @@ def _tell(session: Session, rows, kind: EventKind, now: datetime, recipients_of)
         tickets = session.scalars(select(Ticket).where(Ticket.id.in_([r[0] for r in chunk])).order_by(Ticket.id)
                                   .execution_options(populate_existing=True))
         for ticket in tickets:
-            queued += len(notify_service.notify(session, "sla_breach", ticket, recipients_of(ticket)))
+            queued += len(notify_service.notify(session, notice, ticket, recipients_of(ticket)))
     return queued
+
+
+def refresh_if_policy_changed(session: Session, policy: SlaPolicy, now: datetime) -> int:
+    """Recompute the open tickets' due times when the calendar or the targets changed since
+    they were last computed (commits). The fingerprint is stored once every chunk is done: a
+    sweep stopped half-way starts again next time. Two sweeps at once may both recompute; the
+    result is the same."""
+    fingerprint = policy.fingerprint()
+    row = working_time(session)
+    if row.applied_policy == fingerprint:
+        return 0
+    changed = refresh_open_due_times(session, policy, now)
+    row = working_time(session)
+    if row not in session:
+        session.add(row)
+    row.applied_policy = fingerprint
+    session.commit()
+    return changed
 
 
 def sweep(session: Session, now: datetime | None = None,
           escalate_after: timedelta = timedelta(hours=DEFAULT_ESCALATE_AFTER_HOURS)) -> SweepResult:
-    """Mark resolution breaches, then escalations, with their events and notifications: one
-    transaction (commits). Idempotent: a second run at once finds nothing left to mark."""
+    """Bring due times up to date after a policy change, then mark first-response breaches,
+    resolution breaches and escalations, with their events and notifications: one transaction
+    (commits). Idempotent: a second run at once finds nothing left to mark."""
     from desk.notify.service import department_focal_points
 
     now = now or utcnow()
     result = SweepResult()
+    result.recomputed = refresh_if_policy_changed(session, load_policy(session), now)
     running = Ticket.status.in_(running_statuses())
     try:
+        unanswered = _claim(session, and_(running, Ticket.first_response_at.is_(None),
+                                          Ticket.first_response_breached_at.is_(None),
+                                          Ticket.first_response_due_at.is_not(None), Ticket.first_response_due_at < now),
+                            {"first_response_breached_at": now}, due=Ticket.first_response_due_at)
         breached = _claim(session, and_(running, Ticket.breached_at.is_(None), Ticket.due_at.is_not(None),
                                         Ticket.due_at < now), {"breached_at": now})
         focal_points: dict[int | None, list[User]] = {}
@@ -213,6 +283,9 @@ def sweep(session: Session, now: datetime | None = None,
                 focal_points[ticket.department_id] = department_focal_points(session, ticket.department_id)
             return focal_points[ticket.department_id]
 
+        result.notified += _tell(session, unanswered, EventKind.SLA_FIRST_RESPONSE, now, department_people,
+                                 notice="sla_first_response")
+        result.first_response = len(unanswered)
         result.notified += _tell(session, breached, EventKind.SLA_BREACHED, now, department_people)
         result.breached = len(breached)
 

@@ -86,7 +86,8 @@ def request_info(session: Session, actor: User, ticket: Ticket, message: str | N
         raise ValidationFailed({"message": [_l("This ticket is already waiting on the beneficiary: "
                                                "add a public reply instead.")]})
     person = ticket.beneficiary
-    if ticket.anonymous or person is None or not (person.phone or person.email):
+    reachable_on_portal = ticket.access_key_hash is not None  # they follow it with their private link
+    if not reachable_on_portal and (ticket.anonymous or person is None or not (person.phone or person.email)):
         raise ValidationFailed({"message": [_l("There is no way to reach this beneficiary (no phone or email): "
                                                "the ticket would wait for an answer that cannot come.")]})
     now = utcnow()
@@ -96,6 +97,8 @@ def request_info(session: Session, actor: User, ticket: Ticket, message: str | N
         ticket.first_response_at = now
     event = record(session, ticket, actor, EventKind.INFO_REQUESTED, old=old, new=Status.WAITING,
                    body=text, public=True, at=now)
+    from desk.portal.service import signed_link  # the portal builds on tickets, not the reverse
+    notify_service.notify_beneficiary(session, "info_requested", ticket, note=text, link=signed_link(ticket))
     _commit(session, ticket, expected)
     return event
 
