@@ -90,6 +90,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from desk.attachments.views import bp as attachments_bp
     app.register_blueprint(attachments_bp)
 
+    from desk.survey.views import bp as survey_bp
+    app.register_blueprint(survey_bp)
+
     from flask_wtf.csrf import CSRFError
 
     from desk.errors import DeskError

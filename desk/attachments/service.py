@@ -130,6 +130,47 @@ def _write(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+IMAGES = frozenset({PNG, JPEG, WEBP})
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A file written by ``store``: its random name and path, size, SHA-256 and sniffed type."""
+
+    stored_name: str
+    path: Path
+    size: int
+    sha256: str
+    content_type: str
+
+
+def store(stream: BinaryIO | None, *, directory: str | os.PathLike, max_bytes: int,
+          accepted: frozenset[str] | None = None, refusal=None) -> Stored:
+    """Write the uploaded bytes under a random name in ``directory`` and sniff what they are.
+
+    Refused (ValidationFailed on "file", nothing left on disk): no stream, an empty file, one
+    over ``max_bytes``, one whose bytes are not an accepted type (``accepted``: any type
+    ``sniff`` knows when None; ``refusal`` is the message then). The caller removes
+    ``Stored.path`` if anything fails after this returns."""
+    if stream is None:
+        raise ValidationFailed({"file": [_l("Choose a file first.")]})
+    stored_name = secrets.token_hex(16)
+    target = directory_of(directory) / stored_name
+    try:
+        size, sha256 = _write(stream, target, max_bytes)
+        if size == 0:
+            raise ValidationFailed({"file": [_l("The file is empty.")]})
+        content_type = sniff(target)
+        if content_type is None or (accepted is not None and content_type not in accepted):
+            raise ValidationFailed({"file": [refusal or
+                _l("This kind of file is not accepted: attach a PDF, an image (PNG, JPEG, WebP) or a Word, "
+                   "Excel or PowerPoint document.")]})
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return Stored(stored_name, target, size, sha256, content_type)
+
+
 def add(session: Session, actor: User, ticket: Ticket, upload: Upload, *, directory: str | os.PathLike,
         max_bytes: int) -> Attachment:
     """Attach one document to the ticket, with an ATTACHMENT event, in one transaction.
@@ -144,21 +185,14 @@ def add(session: Session, actor: User, ticket: Ticket, upload: Upload, *, direct
             _l("The text is too long (at most %(n)s characters).", n=MAX_DESCRIPTION)]})
     if upload.stream is None or not (upload.filename or "").strip():
         raise ValidationFailed({"file": [_l("Choose a file first.")]})
-    stored_name = secrets.token_hex(16)
-    target = directory_of(directory) / stored_name
+    stored = store(upload.stream, directory=directory, max_bytes=max_bytes)
+    target = stored.path
     try:
-        size, sha256 = _write(upload.stream, target, max_bytes)
-        if size == 0:
-            raise ValidationFailed({"file": [_l("The file is empty.")]})
-        content_type = sniff(target)
-        if content_type is None:
-            raise ValidationFailed({"file": [
-                _l("This kind of file is not accepted: attach a PDF, an image (PNG, JPEG, WebP) or a Word, "
-                   "Excel or PowerPoint document.")]})
         filename = clean_filename(upload.filename)
         attachment = Attachment(
-            ticket_id=ticket.id, uploaded_by_id=actor.id, filename=filename, stored_name=stored_name,
-            content_type=content_type, size=size, sha256=sha256, description=description or None,
+            ticket_id=ticket.id, uploaded_by_id=actor.id, filename=filename, stored_name=stored.stored_name,
+            content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
+            description=description or None,
         )
         session.add(attachment)
         # Adding evidence is not an edit of the ticket's fields: like an internal note it does
