@@ -24,7 +24,7 @@ from desk.survey.forms import (
     SEVERITIES, STATES, VISIT_REASON_LABELS, AcknowledgeForm, EmergencyForm, ItemForm, SiteForm,
 )
 from desk.text import RIYADH, hijri_month_name, to_riyadh
-from desk.web import current_locale, go_to, is_htmx, merge_errors
+from desk.web import current_locale, go_to, is_htmx, merge_errors, safe_next
 
 bp = Blueprint("survey", __name__)
 
@@ -53,6 +53,22 @@ def _fromiso(value: str | None):
         return datetime.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+@bp.app_template_filter("clock")
+def _clock(value: datetime | None) -> str:
+    """"14:05" in Riyadh (Arabic-Indic digits in Arabic)."""
+    from desk.text import to_arabic_digits
+    if value is None:
+        return ""
+    text = to_riyadh(value).strftime("%H:%M")
+    return to_arabic_digits(text) if current_locale() == "ar" else text
+
+
+@bp.app_context_processor
+def _visitor_counter():
+    """``visitor_counter()`` for templates/survey/_counter.html included on any page (the widget)."""
+    return {"visitor_counter": _counter_context_value}
 
 
 def _photo_max_bytes() -> int:
@@ -335,15 +351,19 @@ def emergency_acknowledge(emergency_id: int):
 # The visitor counter --------------------------------------------------------------------------
 
 def _counter_context() -> dict:
+    return {"counter": _counter_context_value()}
+
+
+def _counter_context_value() -> dict | None:
     """What the counter (page or widget) shows: the chosen site, today's counts, the undo."""
-    if not can(current_user, Action.VISITOR_COUNT):
-        return {"counter": None}
+    if not current_user.is_authenticated or not can(current_user, Action.VISITOR_COUNT):
+        return None
     sites = service.sites(db.session)
     chosen = session.get(VISITOR_SITE_KEY)
     site = next((s for s in sites if s.id == chosen), sites[0] if sites else None)
     last = service.last_tap(db.session, current_user)
-    return {"counter": {"sites": sites, "site": site, "counts": service.taps_today(db.session), "last": last,
-                        "undo_seconds": service.UNDO_SECONDS}}
+    return {"sites": sites, "site": site, "counts": service.taps_today(db.session), "last": last,
+            "undo_seconds": service.UNDO_SECONDS}
 
 
 @bp.get("/visitors")
@@ -360,8 +380,7 @@ def _after_counter(message: str | None = None, status: int = 200):
         return render_template("survey/_counter.html", message=message, **_counter_context()), status
     if message:
         flash(message, "success" if status == 200 else "error")
-    return redirect(request.form.get("back") if request.form.get("back", "").startswith("/survey")
-                    else url_for("survey.visitors"))
+    return redirect(safe_next(request.form.get("back"), url_for("survey.visitors")))
 
 
 @bp.post("/visitors/tap")
