@@ -69,7 +69,20 @@ def _race(app, fn, n=2):
     return results, errors
 
 
-def test_two_simultaneous_opens_make_one_survey(app, db, people, site):
+def test_two_simultaneous_opens_make_one_survey(app, db, people, site, monkeypatch):
+    """Both requests have looked and found no survey before either inserts: the unique
+    constraint refuses the second insert, which then reads the first's row."""
+    find = service.find_survey
+    gate = threading.Barrier(2)
+    held = []
+
+    def find_then_wait(session, site_id, day):
+        found = find(session, site_id, day)
+        if found is None:
+            held.append(gate.wait(timeout=10))
+        return found
+
+    monkeypatch.setattr(service, "find_survey", find_then_wait)
     day = date(2026, 3, 2)
     service.items(db.session)
     supervisor_id, site_id = people.supervisor.id, site.id
@@ -85,11 +98,25 @@ def test_two_simultaneous_opens_make_one_survey(app, db, people, site):
         assert results[0] == results[1]
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Survey)) == 4
+    assert len(held) == 8  # every round, both looked before either inserted
 
 
-def test_two_simultaneous_submits_make_one_submitted_survey(app, db, people, site):
+def test_two_simultaneous_submits_make_one_submitted_survey(app, db, people, site, monkeypatch):
     """The once-per-site-per-day rule: two supervisors submit the same site's survey of the same
-    day at the same moment, from nothing. One wins; the other is refused; one row."""
+    day at the same moment, from nothing. One wins; the other is refused; one row.
+
+    Both submits are held just before they claim the survey row, so both have passed every
+    check in Python and read the survey as a draft: only the database decides."""
+    claim = service._lock_draft
+    gate = threading.Barrier(2)
+    held = []
+
+    def claim_together(session, survey, **values):
+        if values.get("status") == SurveyStatus.SUBMITTED:
+            held.append(gate.wait(timeout=10))
+        return claim(session, survey, **values)
+
+    monkeypatch.setattr(service, "_lock_draft", claim_together)
     other = create_user(db.session, "super2@example.org", PASSWORD, "ريم", ["supervisor"])
     ids = (people.supervisor.id, other.id)
     service.items(db.session)
@@ -119,6 +146,7 @@ def test_two_simultaneous_submits_make_one_submitted_survey(app, db, people, sit
         notes = {a.note for a in surveys[0].answers}
         assert len(surveys[0].answers) == 7 and len(notes) == 1
         assert notes == {f"ملاحظة {surveys[0].submitted_by_id}"}
+    assert len(held) == 8  # every round, both reached the claim
 
 
 def test_the_unique_constraint_itself_refuses_a_second_row(db, people, site):
