@@ -31,6 +31,13 @@ KINDS = {
     "sla_breach": _l("A ticket exceeds its resolution time (and its escalation)"),
 }
 
+# What else an outbox row may be for (notify_users): not a preference a user can turn off.
+OTHER_REASONS = {
+    "emergency": _l("An emergency is reported to the general manager"),
+}
+# Every reason's label, for the outbox admin page.
+REASONS = {**KINDS, **OTHER_REASONS}
+
 
 def department_focal_points(session: Session, department_id: int | None,
                             positions: Iterable[Position] | None = None) -> list[User]:
