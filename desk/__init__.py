@@ -108,6 +108,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_admin_bp)
     app.register_blueprint(satisfaction_bp)
+    from desk.survey.views import bp as survey_bp
+    app.register_blueprint(survey_bp)
 
     from flask_wtf.csrf import CSRFError
 

@@ -109,6 +109,8 @@ def demo(tickets: int) -> None:
         generate(db.session, tickets, seed=2026, now=None)
     from desk.sla.tickets import apply_due_times_to_open
     apply_due_times_to_open(db.session)  # open tickets without due times get them
+    from desk.survey import demo as survey_demo
+    survey_demo.load(db.session)  # sites, a fortnight of field surveys and visitor counts (issue 8)
     refresh_statistics(db.session)
     click.echo(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}")
 

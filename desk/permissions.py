@@ -51,6 +51,14 @@ class Action(StrEnum):
     SATISFACTION_RECORD = "satisfaction.record"  # the survey on the beneficiary's behalf: queue roles (never
                                                  # the focal point of the department being rated)
     PORTAL_MANAGE = "portal.manage"              # the association's profile and the public directory: admins
+    # The supervisors' field work (desk.survey). Focal points and the committee see none of it.
+    SURVEY_RUN = "survey.run"                  # open, fill and submit the daily field survey: supervisors
+    SURVEY_VIEW = "survey.view"                # surveys, their calendar and findings: supervisors, manager, admin
+    SURVEY_SETUP = "survey.setup"              # sites and survey items: admins
+    EMERGENCY_RECORD = "emergency.record"      # record an emergency and its corrective action: supervisors
+    EMERGENCY_VIEW = "emergency.view"          # the list and the printable report: supervisors, manager, admin
+    EMERGENCY_ACKNOWLEDGE = "emergency.acknowledge"  # close it by acknowledging: the general manager alone
+    VISITOR_COUNT = "visitors.count"           # tap the walk-in visitor counter: intake staff, supervisors
 
 
 # What a focal point may do to a ticket of their own department.
@@ -60,6 +68,17 @@ _FOCAL_TICKET_ACTIONS = {
     Action.TICKET_TAKE, Action.TICKET_RETURN, Action.TICKET_TRANSFER, Action.TICKET_RESOLVE,
     Action.TICKET_REQUEST_INFO, Action.TICKET_REFER,
     Action.COMMITTEE_REFER, Action.SERVICE_DELIVER,
+}
+
+# The supervisors' field work: who may do what (no object: sites are not secret among these roles).
+_FIELD_WORK = {
+    Action.SURVEY_RUN: (Role.SUPERVISOR,),
+    Action.SURVEY_VIEW: (Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN),
+    Action.SURVEY_SETUP: (Role.ADMIN,),
+    Action.EMERGENCY_RECORD: (Role.SUPERVISOR,),
+    Action.EMERGENCY_VIEW: (Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN),
+    Action.EMERGENCY_ACKNOWLEDGE: (Role.GENERAL_MANAGER,),
+    Action.VISITOR_COUNT: (Role.STAFF, Role.SUPERVISOR),
 }
 
 # What a research committee member may do to a ticket before the committee (committee_tickets).
@@ -115,6 +134,8 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return actor.has_role(Role.ADMIN)
     if action == Action.COMMITTEE_VIEW:
         return actor.has_role(Role.COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
+    if action in _FIELD_WORK:
+        return actor.has_role(*_FIELD_WORK[action])
     if ticket is None:
         return False
     if action == Action.ATTACHMENT_ADD:

@@ -158,6 +158,45 @@ def files_and_rows(session: Session) -> Iterator[list[Path]]:
         raise
 
 
+IMAGES = frozenset({PNG, JPEG, WEBP})
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A file written by ``write_file``: its random name and path, size, SHA-256 and sniffed type."""
+
+    stored_name: str
+    path: Path
+    size: int
+    sha256: str
+    content_type: str
+
+
+def write_file(stream: BinaryIO | None, *, directory: str | os.PathLike, max_bytes: int,
+          accepted: frozenset[str] | None = None, refusal=None) -> Stored:
+    """Write the uploaded bytes under a random name in ``directory`` and sniff what they are.
+
+    Refused (ValidationFailed on "file", nothing left on disk): no stream, an empty file, one
+    over ``max_bytes``, one whose bytes are not an accepted type (``accepted``: any type
+    ``sniff`` knows when None; ``refusal`` is the message then). The caller removes
+    ``Stored.path`` if anything fails after this returns."""
+    if stream is None:
+        raise ValidationFailed({"file": [_l("Choose a file first.")]})
+    stored_name = secrets.token_hex(16)
+    target = directory_of(directory) / stored_name
+    try:
+        size, sha256 = write_capped(stream, target, max_bytes)
+        if size == 0:
+            raise ValidationFailed({"file": [_l("The file is empty.")]})
+        content_type = sniff(target)
+        if content_type is None or (accepted is not None and content_type not in accepted):
+            raise ValidationFailed({"file": [refusal or NOT_ACCEPTED]})
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return Stored(stored_name, target, size, sha256, content_type)
+
+
 def add(session: Session, actor: User, ticket: Ticket, upload: Upload, *, directory: str | os.PathLike,
         max_bytes: int) -> Attachment:
     """Attach one document to the ticket, with an ATTACHMENT event, in one transaction (see
@@ -184,19 +223,13 @@ def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, 
             _l("The text is too long (at most %(n)s characters).", n=MAX_DESCRIPTION)]})
     if upload.stream is None or not (upload.filename or "").strip():
         raise ValidationFailed({field: [_l("Choose a file first.")]})
-    stored_name = secrets.token_hex(16)
-    target = directory_of(directory) / stored_name
-    written.append(target)
     try:
-        size, sha256 = write_capped(upload.stream, target, max_bytes)
-    except ValidationFailed as error:
+        stored = write_file(upload.stream, directory=directory, max_bytes=max_bytes)
+    except ValidationFailed as error:  # (nothing left on disk)
         raise ValidationFailed({field: error.errors["file"]}) from None
-    if size == 0:
-        raise ValidationFailed({field: [_l("The file is empty.")]})
-    content_type = sniff(target)
+    written.append(stored.path)
+    content_type = stored.content_type
     filename = clean_filename(upload.filename)
-    if content_type is None:
-        raise ValidationFailed({field: [NOT_ACCEPTED]})
     extension = filename.rpartition(".")[2].lower() if "." in filename else ""
     if extension not in EXTENSIONS[content_type]:
         raise ValidationFailed({field: [_l(
@@ -204,7 +237,7 @@ def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, 
             "extension, e.g. .%(ext)s.", name=filename, ext=sorted(EXTENSIONS[content_type])[0])]})
     attachment = Attachment(
         ticket_id=ticket.id, uploaded_by_id=actor.id if actor else None, filename=filename,
-        stored_name=stored_name, content_type=content_type, size=size, sha256=sha256,
+        stored_name=stored.stored_name, content_type=content_type, size=stored.size, sha256=stored.sha256,
         description=description or None, from_beneficiary=actor is None,
     )
     session.add(attachment)

@@ -9,6 +9,10 @@ from desk.models.compensation import (
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, SatisfactionResponse, SurveySource
 from desk.models.routing import Category, RoutingRule
+from desk.models.survey import (
+    AnswerState, Emergency, EmergencyStatus, ItemCode, Severity, Site, Survey, SurveyAnswer, SurveyItem,
+    SurveyPhoto, SurveyStatus, VisitorTap,
+)
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
 from desk.models.tickets import (
     KIND_LETTER, OPEN_STATUSES, Channel, EventKind, Kind, Priority, ReferenceCounter,
@@ -23,4 +27,6 @@ __all__ = [
     "WorkingTime", "Holiday", "ServiceTarget", "Attachment",
     "CompensationClaim", "CompensationCondition", "ConditionState", "EvidenceKind", "ClaimOutcome",
     "Association", "SatisfactionResponse", "SurveySource",
+    "Site", "SurveyItem", "ItemCode", "Survey", "SurveyStatus", "SurveyAnswer", "AnswerState", "SurveyPhoto",
+    "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
 ]

@@ -102,3 +102,15 @@ def render_for_beneficiary(kind: str, ticket: Ticket, note: str = "", link: str 
                                note=scrub(note).strip(), link=link, expected=expected)
     subject, _, body = text.strip().partition("\n")
     return subject.strip()[:SUBJECT_MAX], body.strip() + "\n"
+
+
+def render_for_user(template: str, recipient: User, **context) -> tuple[str, str]:
+    """(subject, body) of ``templates/<template>`` (first line: the subject) in the recipient's
+    language, for a message that is not about a ticket (e.g. an emergency report). The caller
+    scrubs any free text it passes."""
+    locale = recipient.locale if recipient.locale in current_app.config["DESK_LANGUAGES"] else "ar"
+    with force_locale(locale):
+        text = render_template(template, recipient=recipient, locale=locale,
+                               preferences_link=absolute_url("notify.preferences"), **context)
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip()[:SUBJECT_MAX], body.strip() + "\n"

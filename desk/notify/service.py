@@ -33,6 +33,13 @@ KINDS = {
     "beneficiary_wrote": _l("The beneficiary writes on a ticket of my department"),
 }
 
+# What else an outbox row may be for (notify_users): not a preference a user can turn off.
+OTHER_REASONS = {
+    "emergency": _l("An emergency is reported to the general manager"),
+}
+# Every reason's label, for the outbox admin page.
+REASONS = {**KINDS, **OTHER_REASONS}
+
 
 def department_focal_points(session: Session, department_id: int | None,
                             positions: Iterable[Position] | None = None) -> list[User]:
@@ -79,6 +86,30 @@ def notify(session: Session, kind: str, ticket: Ticket, recipients: Iterable[Use
             channel="email", to_address=user.email, to_user_id=user.id, subject=subject,
             body_text=body, ticket_id=ticket.id, reason=kind, status=OutboxStatus.PENDING,
             attempts=0, next_attempt_at=utcnow(),
+        )
+        session.add(message)
+        queued.append(message)
+    return queued
+
+
+def notify_users(session: Session, reason: str, recipients: Iterable[User], template: str,
+                 actor: User | None = None, **context) -> list[OutboxMessage]:
+    """Queue one email per active recipient with an address (never the actor), written from
+    ``template`` in the recipient's language, in the caller's transaction. For what is not about
+    a ticket and must reach its recipients whatever their preferences (an emergency report to
+    the general manager): ``reason`` is recorded on the row, not offered as a preference."""
+    queued: list[OutboxMessage] = []
+    seen: set[int] = set()
+    for user in recipients:
+        if user is None or user.id in seen or (actor is not None and user.id == actor.id):
+            continue
+        seen.add(user.id)
+        if not (user.active and user.email):
+            continue
+        subject, body = messages.render_for_user(template, user, actor=actor, **context)
+        message = OutboxMessage(
+            channel="email", to_address=user.email, to_user_id=user.id, subject=subject, body_text=body,
+            ticket_id=None, reason=reason, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
         )
         session.add(message)
         queued.append(message)

@@ -56,7 +56,7 @@ def outbox():
     return page_or_fragment(
         "notify/outbox.html", "notify/_outbox_list.html",
         rows=service.outbox_rows(db.session, OUTBOX_VIEWS[show]), counts=service.outbox_counts(db.session),
-        show=show, kinds=service.KINDS, statuses=service.STATUS_LABELS,
+        show=show, kinds=service.REASONS, statuses=service.STATUS_LABELS,
     )
 
 
@@ -73,6 +73,6 @@ def retry(message_id: int):
     if is_htmx():
         message, reference = service.outbox_row(db.session, message_id)
         return render_template("notify/_outbox_row.html", message=message, reference=reference, notice=notice,
-                               kinds=service.KINDS, statuses=service.STATUS_LABELS), status
+                               kinds=service.REASONS, statuses=service.STATUS_LABELS), status
     flash(notice, "success" if status == 200 else "danger")
     return redirect(url_for(".outbox"))

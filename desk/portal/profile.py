@@ -5,7 +5,6 @@ One row (id 1) edited by an admin; until an admin saves it, the names come from 
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -13,11 +12,10 @@ from typing import BinaryIO
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from desk.attachments.service import JPEG, PNG, WEBP, directory_of, files_and_rows, sniff, write_capped
+from desk.attachments.service import IMAGES, directory_of, files_and_rows, write_file
 from desk.errors import ValidationFailed
 from desk.models import Association, User, utcnow
 
-LOGO_TYPES = {PNG, JPEG, WEBP}
 LOGO_MAX_BYTES = 1024 * 1024
 MAX_REOPEN_DAYS = 365
 
@@ -62,16 +60,16 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: BinaryI
     old_logo = row.logo_stored_name
     with files_and_rows(session) as written:
         if logo is not None:
-            name = secrets.token_hex(16)
-            written.append(directory / name)
+            refusal = _l("The logo must be a PNG, JPEG or WebP image.")
             try:
-                write_capped(logo, directory / name, LOGO_MAX_BYTES)
-            except ValidationFailed:
-                raise ValidationFailed({"logo": [_l("The logo is too large (at most 1 MB).")]}) from None
-            content_type = sniff(directory / name)
-            if content_type not in LOGO_TYPES:
-                raise ValidationFailed({"logo": [_l("The logo must be a PNG, JPEG or WebP image.")]})
-            row.logo_stored_name, row.logo_content_type = name, content_type
+                stored = write_file(logo, directory=directory, max_bytes=LOGO_MAX_BYTES, accepted=IMAGES,
+                                    refusal=refusal)
+            except ValidationFailed as error:
+                too_big = error.errors["file"] != [refusal]
+                raise ValidationFailed({"logo": [_l("The logo is too large (at most 1 MB).") if too_big
+                                                 else refusal]}) from None
+            written.append(stored.path)
+            row.logo_stored_name, row.logo_content_type = stored.stored_name, stored.content_type
         elif remove_logo:
             row.logo_stored_name = row.logo_content_type = None
         for field in ("phone", "whatsapp", "email", "website", "address_ar", "address_en",

@@ -1,0 +1,54 @@
+"""Forms of the field work. They keep what was typed for the re-render; the rules live in
+desk/survey/service.py. The survey's own form has one pair of fields per item (state_<id>,
+note_<id>) and is read straight from the request (see views.answers_from)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectChoice, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from desk.forms import ServiceSelect
+from desk.models import AnswerState, Severity
+
+STATES = {
+    AnswerState.OK: _l("OK"),
+    AnswerState.ATTENTION: _l("Needs attention"),
+    AnswerState.NOT_APPLICABLE: _l("Not applicable"),
+}
+SEVERITIES = {Severity.LOW: _l("Low"), Severity.MEDIUM: _l("Medium"), Severity.HIGH: _l("High")}
+VISIT_REASON_LABELS = {
+    "inquiry": _l("Inquiry"),
+    "complaint": _l("Complaint"),
+    "support": _l("Support request"),
+    "follow_up": _l("Following up a request"),
+    "documents": _l("Delivering documents"),
+    "other": _l("Other"),
+}
+
+
+class SiteForm(FlaskForm):
+    name_ar = StringField(_l("Name in Arabic"), validators=[Length(max=200)])
+    name_en = StringField(_l("Name in English"), validators=[Length(max=200)])
+    position = IntegerField(_l("Order"), validators=[Optional()], default=0)
+    active = BooleanField(_l("Active"), default=True)
+
+
+class ItemForm(FlaskForm):
+    text_ar = TextAreaField(_l("Text in Arabic"), validators=[Length(max=1000)])
+    text_en = TextAreaField(_l("Text in English"), validators=[Length(max=1000)])
+    position = IntegerField(_l("Order"), validators=[Optional()], default=0)
+    active = BooleanField(_l("Active"), default=True)
+
+
+class EmergencyForm(FlaskForm):
+    site_id = ServiceSelect(_l("Site"), choices=[])
+    occurred_at = StringField(_l("When it happened"), validators=[Length(max=20)])
+    severity = ServiceSelect(_l("Severity"), choices=[SelectChoice(k.value, v) for k, v in SEVERITIES.items()],
+                             default=Severity.MEDIUM.value)
+    what_happened = TextAreaField(_l("What happened"), validators=[Length(max=8000)])
+    action_taken = TextAreaField(_l("Corrective action taken on the spot"), validators=[Length(max=8000)])
+
+
+class AcknowledgeForm(FlaskForm):
+    note = TextAreaField(_l("Note (optional)"), validators=[Length(max=4000)])

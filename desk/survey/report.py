@@ -1,0 +1,134 @@
+"""The field work's part of the general manager's report: pure queries over a date range
+(inclusive, Riyadh-local days), no Flask, no permission check (the report's own page decides
+who reads it). templates/survey/_report_sections.html renders what these return, given as
+``visitors``, ``emergencies`` and ``findings``.
+
+Visit tickets have no site (tickets carry no site column yet), so ``visitor_figures`` gives the
+counter's taps per site per day and, beside them, the visit-channel tickets of the whole
+association per day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from desk.models import AnswerState, Channel, Emergency, Site, Survey, SurveyAnswer, SurveyStatus, Ticket, VisitorTap
+from desk.survey.service import day_start
+
+
+@dataclass
+class VisitorDay:
+    day: date
+    by_site: dict[int, int]       # site id → visitors counted at the desk
+    counted: int                  # the day's taps, all sites
+    visit_tickets: int            # visit-channel tickets received that day (the whole association)
+
+
+@dataclass
+class VisitorFigures:
+    start: date
+    end: date
+    sites: list[Site]             # every site with a tap in the range, or active (in order)
+    days: list[VisitorDay] = field(default_factory=list)
+
+    @property
+    def total_counted(self) -> int:
+        return sum(d.counted for d in self.days)
+
+    @property
+    def total_visit_tickets(self) -> int:
+        return sum(d.visit_tickets for d in self.days)
+
+    def site_total(self, site_id: int) -> int:
+        return sum(d.by_site.get(site_id, 0) for d in self.days)
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def visitor_figures(session: Session, start: date, end: date) -> VisitorFigures:
+    """Per day, per site: visitors counted; and per day the visit-channel tickets received (the
+    whole association: tickets have no site). Every day of the range is listed, zeros included.
+    Two GROUP BY queries."""
+    taps = session.execute(
+        select(VisitorTap.day, VisitorTap.site_id, func.count())
+        .where(VisitorTap.day >= start, VisitorTap.day <= end)
+        .group_by(VisitorTap.day, VisitorTap.site_id)).all()
+    by_day: dict[date, dict[int, int]] = {}
+    for day, site_id, n in taps:
+        by_day.setdefault(day, {})[site_id] = int(n)
+    tickets = _visit_tickets_per_day(session, start, end)
+    seen = {site_id for counts in by_day.values() for site_id in counts}
+    sites = list(session.scalars(select(Site).where((Site.active.is_(True)) | (Site.id.in_(seen or {0})))
+                                 .order_by(Site.position, Site.id)))
+    figures = VisitorFigures(start, end, sites)
+    for day in _days(start, end):
+        counts = by_day.get(day, {})
+        figures.days.append(VisitorDay(day, counts, sum(counts.values()), tickets.get(day, 0)))
+    return figures
+
+
+def riyadh_day(session: Session, column):
+    """SQL for the Riyadh calendar day of a UTC timestamp column (Riyadh is UTC+3 all year)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("Asia/Riyadh", column))
+    return func.date(column, "+3 hours")  # SQLite keeps naive UTC text
+
+
+def _visit_tickets_per_day(session: Session, start: date, end: date) -> dict[date, int]:
+    """Visit-channel tickets per Riyadh day, grouped in SQL."""
+    day = riyadh_day(session, Ticket.created_at)
+    rows = session.execute(
+        select(day, func.count())
+        .where(Ticket.channel == Channel.VISIT, Ticket.created_at >= day_start(start),
+               Ticket.created_at < day_start(end + timedelta(days=1)))
+        .group_by(day)).all()
+    return {d if isinstance(d, date) else date.fromisoformat(str(d)): int(n) for d, n in rows}
+
+
+def emergencies_between(session: Session, start: date, end: date) -> list[Emergency]:
+    """Emergencies that happened in the range (Riyadh days), oldest first, each with its site,
+    what happened, the corrective action, and its acknowledgement (who, when, note) if any."""
+    return list(session.scalars(
+        select(Emergency).where(Emergency.occurred_at >= day_start(start),
+                                Emergency.occurred_at < day_start(end + timedelta(days=1)))
+        .order_by(Emergency.occurred_at, Emergency.id)))
+
+
+@dataclass(frozen=True)
+class Finding:
+    day: date
+    site: Site
+    item_text_ar: str
+    item_text_en: str
+    item_id: int
+    note: str | None
+    survey_id: int
+    submitted: bool
+
+    def item_text(self, locale: str) -> str:
+        return (self.item_text_en if locale == "en" else self.item_text_ar) or self.item_text_ar
+
+
+def findings_between(session: Session, start: date, end: date, item_id: int | None = None,
+                     submitted_only: bool = True) -> list[Finding]:
+    """The "needs attention" answers of surveys of the range (submitted ones by default), with
+    the item's text as it was answered, the site, the day and the note: by day, site, item."""
+    query = (
+        select(SurveyAnswer, Survey, Site)
+        .join(Survey, Survey.id == SurveyAnswer.survey_id)
+        .join(Site, Site.id == Survey.site_id)
+        .where(Survey.day >= start, Survey.day <= end, SurveyAnswer.state == AnswerState.ATTENTION)
+        .order_by(Survey.day, Site.position, Site.id, SurveyAnswer.position, SurveyAnswer.id)
+    )
+    if submitted_only:
+        query = query.where(Survey.status == SurveyStatus.SUBMITTED)
+    if item_id is not None:
+        query = query.where(SurveyAnswer.item_id == item_id)
+    return [Finding(survey.day, site, answer.item_text_ar, answer.item_text_en, answer.item_id, answer.note,
+                    survey.id, survey.status == SurveyStatus.SUBMITTED)
+            for answer, survey, site in session.execute(query).all()]

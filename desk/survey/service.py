@@ -1,0 +1,673 @@
+"""The supervisors' field work: sites and survey items (admin settings), the daily field survey
+(المسح الميداني اليومي), emergencies (الحالات الطارئة) and the visitor counter (حصر أعداد المترددين).
+
+Plain functions of (session, actor, …). Days are Riyadh-local calendar days.
+
+Concurrency: a survey is one row per (site, day), kept so by the unique constraint
+``uq_surveys_site_day``: opening inserts and, when another request inserted first, rolls back
+and reads that row. Submitting claims the row with ``UPDATE … WHERE status = 'draft'`` before
+writing anything, so of two simultaneous submits exactly one wins (the other waits on the row
+lock, then matches nothing) and nothing changes a survey once submitted.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, BinaryIO
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desk.attachments import service as attachments
+from desk.errors import Forbidden, NotFound, ValidationFailed
+from desk.models import (
+    AnswerState, Department, Emergency, EmergencyStatus, ItemCode, Role, Severity, Site, Survey, SurveyAnswer,
+    SurveyItem, SurveyPhoto, SurveyStatus, Ticket, User, UserRole, VisitorTap, utcnow,
+)
+from desk.notify.messages import scrub
+from desk.notify.service import notify_users
+from desk.permissions import Action, can, visible_tickets
+from desk.text import RIYADH, to_riyadh
+
+MAX_NAME = 120
+MAX_ITEM = 400
+MAX_NOTE = 2000
+MAX_TEXT = 4000
+MAX_REASON_TEXT = 200
+UNDO_SECONDS = 60
+
+Errors = dict[str, list]
+
+# The seven items of the policy, as migration 0010 inserts them (re-created on first use in a
+# database that has no item at all, e.g. a test database emptied between tests).
+POLICY_ITEMS = (
+    (ItemCode.PUBLIC_ORDER, "النظام العام", "Public order"),
+    (ItemCode.GUIDELINES, "التأكد من وضوح إرشادات تقديم الخدمة في الجمعية",
+     "The service guidelines are clear to visitors"),
+    (ItemCode.WORKFLOW, "الإشراف العام على سير العمل في موقع تقديم الخدمة",
+     "General supervision of the workflow at the service site"),
+    (ItemCode.EMERGENCIES, "الحالات الطارئة: اتخاذ إجراءات تصحيحية في حينها ثم الرفع بتقرير للمدير العام",
+     "Emergencies: corrective action on the spot, then a report to the general manager"),
+    (ItemCode.OFFICES, "الإشراف على مكاتب خدمة المستفيد في الواقع التابعة للجمعية",
+     "Supervision of the beneficiary service offices at the association's sites"),
+    (ItemCode.COMPLAINTS, "الإشراف على استقبال شكاوى المستفيدين عبر جميع القنوات ومتابعتها لدى الإدارات لحين حلها",
+     "Supervision of complaint intake across all channels, and follow-up with the departments until resolved"),
+    (ItemCode.WEBSITE, "الإشراف على صفحة مركز خدمة المستفيد على موقع الجمعية وتفعيل تقديم الخدمات من خلالها",
+     "The service centre's page on the association's website, and the services offered through it"),
+)
+
+# The visitor counter's common reasons (the free text covers the rest).
+VISIT_REASONS = ("inquiry", "complaint", "support", "follow_up", "documents", "other")
+
+
+def _require(actor: User, action: Action) -> None:
+    """Pages that are not the actor's do not exist for them (404, as elsewhere in the desk)."""
+    if not can(actor, action):
+        raise NotFound()
+
+
+def _add(errors: Errors, name: str, message) -> None:
+    errors.setdefault(name, []).append(message)
+
+
+def _clean(text: str | None) -> str:
+    return (text or "").strip()
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+# Days in Riyadh ------------------------------------------------------------------------
+
+def today(now: datetime | None = None) -> date:
+    return to_riyadh(now or utcnow()).date()
+
+
+def day_start(day: date) -> datetime:
+    """Riyadh midnight at the start of ``day``, as an aware datetime (compares with UTC columns)."""
+    return datetime.combine(day, time(0, 0), tzinfo=RIYADH)
+
+
+# Sites -----------------------------------------------------------------------------------
+
+def sites(session: Session, active_only: bool = True) -> list[Site]:
+    query = select(Site).order_by(Site.position, Site.id)
+    if active_only:
+        query = query.where(Site.active.is_(True))
+    return list(session.scalars(query))
+
+
+def get_site(session: Session, site_id: int | None, active_only: bool = True) -> Site:
+    site = session.get(Site, site_id) if site_id else None
+    if site is None or (active_only and not site.active):
+        raise NotFound()
+    return site
+
+
+@dataclass
+class SiteData:
+    name_ar: str = ""
+    name_en: str = ""
+    position: int = 0
+    active: bool = True
+
+
+def save_site(session: Session, actor: User, data: SiteData, site: Site | None = None) -> Site:
+    """Add or rename a site, or (de)activate it. A site is never deleted: its surveys, taps and
+    emergencies keep pointing at it."""
+    _require(actor, Action.SURVEY_SETUP)
+    errors: Errors = {}
+    for name in ("name_ar", "name_en"):
+        value = _clean(getattr(data, name))
+        if not value:
+            _add(errors, name, _l("This field is required."))
+        elif len(value) > MAX_NAME:
+            _add(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_NAME))
+    if errors:
+        raise ValidationFailed(errors)
+    site = site or Site()
+    site.name_ar, site.name_en = _clean(data.name_ar), _clean(data.name_en)
+    site.position, site.active = int(data.position or 0), bool(data.active)
+    session.add(site)
+    _commit(session)
+    return site
+
+
+# Survey items ----------------------------------------------------------------------------
+
+def ensure_default_items(session: Session) -> None:
+    """The seven items of the policy, if the table is empty (migration 0010 inserts them; this
+    covers a database emptied since). Two requests doing it at once: the unique code keeps one."""
+    if session.scalar(select(func.count()).select_from(SurveyItem)):
+        return
+    now = utcnow()
+    session.add_all(SurveyItem(code=code, text_ar=ar, text_en=en, position=n, active=True, created_at=now)
+                    for n, (code, ar, en) in enumerate(POLICY_ITEMS, start=1))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+
+
+def items(session: Session, active_only: bool = True) -> list[SurveyItem]:
+    ensure_default_items(session)
+    query = select(SurveyItem).order_by(SurveyItem.position, SurveyItem.id)
+    if active_only:
+        query = query.where(SurveyItem.active.is_(True))
+    return list(session.scalars(query))
+
+
+def get_item(session: Session, item_id: int) -> SurveyItem:
+    item = session.get(SurveyItem, item_id)
+    if item is None:
+        raise NotFound()
+    return item
+
+
+@dataclass
+class ItemData:
+    text_ar: str = ""
+    text_en: str = ""
+    position: int = 0
+    active: bool = True
+
+
+def save_item(session: Session, actor: User, data: ItemData, item: SurveyItem | None = None) -> SurveyItem:
+    """Add an item or change one. Answers already given keep the text they were given under."""
+    _require(actor, Action.SURVEY_SETUP)
+    errors: Errors = {}
+    for name in ("text_ar", "text_en"):
+        value = _clean(getattr(data, name))
+        if not value:
+            _add(errors, name, _l("This field is required."))
+        elif len(value) > MAX_ITEM:
+            _add(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_ITEM))
+    if errors:
+        raise ValidationFailed(errors)
+    item = item or SurveyItem()
+    item.text_ar, item.text_en = _clean(data.text_ar), _clean(data.text_en)
+    item.position, item.active = int(data.position or 0), bool(data.active)
+    session.add(item)
+    _commit(session)
+    return item
+
+
+# Live figures for item 6 -------------------------------------------------------------------
+
+def live_figures(session: Session, actor: User, now: datetime | None = None) -> dict[str, Any]:
+    """What item 6 asks the supervisor to check: tickets received per channel since yesterday
+    00:00 (Riyadh), and open and overdue tickets per department now. Two GROUP BY queries.
+    Plain JSON-able values, so the answer can keep them as the supervisor saw them."""
+    now = now or utcnow()
+    since = day_start(today(now) - timedelta(days=1))
+    channels = dict(session.execute(
+        select(Ticket.channel, func.count()).where(Ticket.created_at >= since, visible_tickets(actor))
+        .group_by(Ticket.channel)).all())
+    overdue = func.sum(case((Ticket.due_at < now, 1), else_=0))
+    rows = session.execute(
+        select(Ticket.department_id, func.count(), overdue)
+        .where(Ticket.is_open, visible_tickets(actor))
+        .group_by(Ticket.department_id)).all()
+    names = {d.id: d for d in session.scalars(select(Department).where(
+        Department.id.in_([r[0] for r in rows if r[0] is not None])))}
+    departments = []
+    for department_id, open_count, overdue_count in rows:
+        department = names.get(department_id)
+        departments.append({
+            "id": department_id,
+            "name_ar": department.name_ar if department else None,
+            "name_en": department.name_en if department else None,
+            "open": int(open_count), "overdue": int(overdue_count or 0),
+        })
+    departments.sort(key=lambda d: (d["id"] is None, -d["overdue"], -d["open"], d["name_en"] or ""))
+    return {
+        "since": since.astimezone(RIYADH).isoformat(), "at": now.isoformat(),
+        "channels": {k: int(v) for k, v in sorted(channels.items(), key=lambda kv: (-kv[1], kv[0]))},
+        "received": int(sum(channels.values())),
+        "departments": departments,
+        "open": sum(d["open"] for d in departments), "overdue": sum(d["overdue"] for d in departments),
+    }
+
+
+# The daily field survey ----------------------------------------------------------------------
+
+def find_survey(session: Session, site_id: int, day: date) -> Survey | None:
+    return session.scalar(select(Survey).where(Survey.site_id == site_id, Survey.day == day))
+
+
+def open_survey(session: Session, actor: User, site: Site, day: date | None = None) -> Survey:
+    """Today's survey of the site, created as a draft if there is none. Two requests opening it
+    at once end with one row: the second insert breaks the unique (site, day) and reads the first's."""
+    _require(actor, Action.SURVEY_RUN)
+    day = day or today()
+    survey = find_survey(session, site.id, day)
+    if survey is not None:
+        return survey
+    survey = Survey(site_id=site.id, day=day, status=SurveyStatus.DRAFT, opened_by_id=actor.id,
+                    opened_at=utcnow(), updated_at=utcnow())
+    session.add(survey)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        survey = find_survey(session, site.id, day)
+        if survey is None:  # pragma: no cover - the row that broke the constraint is committed
+            raise
+    return survey
+
+
+def get_survey(session: Session, actor: User, survey_id: int) -> Survey:
+    _require(actor, Action.SURVEY_VIEW)
+    survey = session.get(Survey, survey_id)
+    if survey is None:
+        raise NotFound()
+    return survey
+
+
+def answers_by_item(survey: Survey) -> dict[int, SurveyAnswer]:
+    return {answer.item_id: answer for answer in survey.answers}
+
+
+@dataclass
+class AnswerData:
+    state: str | None = None
+    note: str = ""
+
+
+def _check_answer(errors: Errors, item_id: int, data: AnswerData, required: bool) -> None:
+    state = _clean(data.state) or None
+    if state is not None and state not in set(AnswerState):
+        _add(errors, f"state_{item_id}", _l("Choose one of the answers listed."))
+    elif state is None and required:
+        _add(errors, f"state_{item_id}", _l("Answer this item."))
+    if len(_clean(data.note)) > MAX_NOTE:
+        _add(errors, f"note_{item_id}", _l("The text is too long (at most %(n)s characters).", n=MAX_NOTE))
+
+
+def _lock_draft(session: Session, survey: Survey, **values) -> bool:
+    """Touch the survey row if it is still a draft (taking its row lock): False if submitted."""
+    done = session.execute(
+        update(Survey).where(Survey.id == survey.id, Survey.status == SurveyStatus.DRAFT)
+        .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False)).rowcount
+    return bool(done)
+
+
+def _write_answer(session: Session, actor: User, survey: Survey, item: SurveyItem, data: AnswerData) -> SurveyAnswer:
+    answer = session.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id,
+                                                       SurveyAnswer.item_id == item.id))
+    if answer is None:
+        answer = SurveyAnswer(survey_id=survey.id, item_id=item.id)
+        session.add(answer)
+    answer.item_text_ar, answer.item_text_en, answer.position = item.text_ar, item.text_en, item.position
+    answer.state = _clean(data.state) or None
+    answer.note = _clean(data.note) or None
+    answer.answered_by_id, answer.answered_at = actor.id, utcnow()
+    return answer
+
+
+def already_submitted() -> ValidationFailed:
+    return ValidationFailed({"survey": [_l("This survey has already been submitted; it can no longer be changed.")]})
+
+
+def save_answer(session: Session, actor: User, survey: Survey, item: SurveyItem, data: AnswerData) -> SurveyAnswer:
+    """Save one item's answer to a draft (the autosave): refused once the survey is submitted."""
+    _require(actor, Action.SURVEY_RUN)
+    errors: Errors = {}
+    _check_answer(errors, item.id, data, required=False)
+    if errors:
+        raise ValidationFailed(errors)
+    try:
+        if not _lock_draft(session, survey):
+            raise already_submitted()
+        answer = _write_answer(session, actor, survey, item, data)
+        session.commit()
+    except IntegrityError:  # the same item's first answer saved twice at once: save over it
+        session.rollback()
+        return save_answer(session, actor, survey, item, data)
+    except BaseException:
+        session.rollback()
+        raise
+    return answer
+
+
+def save_draft(session: Session, actor: User, survey: Survey, answers: dict[int, AnswerData]) -> Survey:
+    """Save every answer given (the page without JavaScript), still a draft."""
+    _require(actor, Action.SURVEY_RUN)
+    by_id = {item.id: item for item in items(session)}
+    errors: Errors = {}
+    for item_id, data in answers.items():
+        if item_id in by_id:
+            _check_answer(errors, item_id, data, required=False)
+    if errors:
+        raise ValidationFailed(errors)
+    try:
+        if not _lock_draft(session, survey):
+            raise already_submitted()
+        for item_id, data in answers.items():
+            if item_id in by_id:
+                _write_answer(session, actor, survey, by_id[item_id], data)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    session.refresh(survey)
+    return survey
+
+
+def submit(session: Session, actor: User, survey: Survey, answers: dict[int, AnswerData] | None = None,
+           now: datetime | None = None) -> Survey:
+    """Submit the survey, once: every active item must be answered (``answers`` given now or
+    saved before). Item 6's live figures are frozen into its answer. Of two simultaneous
+    submits one wins; the other is refused (already_submitted) and changes nothing."""
+    _require(actor, Action.SURVEY_RUN)
+    now = now or utcnow()
+    answers = dict(answers or {})
+    active = items(session)
+    session.refresh(survey)
+    saved = answers_by_item(survey)
+    errors: Errors = {}
+    for item in active:
+        data = answers.get(item.id)
+        if data is None and item.id in saved:
+            data = AnswerData(saved[item.id].state, saved[item.id].note or "")
+        _check_answer(errors, item.id, data or AnswerData(), required=True)
+    if survey.submitted:
+        raise already_submitted()
+    if errors:
+        raise ValidationFailed(errors)
+    figures = live_figures(session, actor, now)
+    try:
+        # Claim the row first: a concurrent submit waits here, then matches nothing.
+        if not _lock_draft(session, survey, status=SurveyStatus.SUBMITTED, submitted_by_id=actor.id,
+                           submitted_at=now):
+            raise already_submitted()
+        for item in active:
+            if item.id in answers:
+                answer = _write_answer(session, actor, survey, item, answers[item.id])
+            else:
+                answer = session.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id,
+                                                                   SurveyAnswer.item_id == item.id))
+                # The text as it is at submission (an admin may have edited it since the draft).
+                answer.item_text_ar, answer.item_text_en, answer.position = item.text_ar, item.text_en, item.position
+            if item.code == ItemCode.COMPLAINTS:
+                answer.figures = figures
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise already_submitted()
+    except BaseException:
+        session.rollback()
+        raise
+    session.refresh(survey)
+    return survey
+
+
+def submit_for_day(session: Session, actor: User, site: Site, day: date, answers: dict[int, AnswerData],
+                   now: datetime | None = None) -> Survey:
+    """Open the site's survey of ``day`` (or find it) and submit it with ``answers``."""
+    return submit(session, actor, open_survey(session, actor, site, day), answers, now)
+
+
+# Photos ------------------------------------------------------------------------------------
+
+def add_photo(session: Session, actor: User, survey: Survey, item: SurveyItem, stream: BinaryIO | None,
+              filename: str, *, directory: str | os.PathLike, max_bytes: int) -> SurveyPhoto:
+    """A photo on an item of a draft survey: only PNG, JPEG or WebP (by their bytes), written under
+    a random name by desk.attachments' helpers; the answer row is created if needed."""
+    _require(actor, Action.SURVEY_RUN)
+    if stream is None or not _clean(filename):
+        raise ValidationFailed({"file": [_l("Choose a file first.")]})
+    stored = attachments.write_file(stream, directory=directory, max_bytes=max_bytes, accepted=attachments.IMAGES,
+                               refusal=_l("Only a photo can be added here (PNG, JPEG or WebP)."))
+    try:
+        if not _lock_draft(session, survey):
+            raise already_submitted()
+        answer = session.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id,
+                                                           SurveyAnswer.item_id == item.id))
+        if answer is None:
+            answer = _write_answer(session, actor, survey, item, AnswerData())
+            session.flush()
+        photo = SurveyPhoto(answer_id=answer.id, uploaded_by_id=actor.id, filename=attachments.clean_filename(filename),
+                            stored_name=stored.stored_name, content_type=stored.content_type, size=stored.size,
+                            sha256=stored.sha256)
+        session.add(photo)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        stored.path.unlink(missing_ok=True)
+        raise
+    return photo
+
+
+def get_photo(session: Session, actor: User, photo_id: int) -> SurveyPhoto:
+    _require(actor, Action.SURVEY_VIEW)
+    photo = session.get(SurveyPhoto, photo_id)
+    if photo is None:
+        raise NotFound()
+    return photo
+
+
+# Emergencies ---------------------------------------------------------------------------------
+
+@dataclass
+class EmergencyData:
+    site_id: int | None = None
+    occurred_at: datetime | None = None
+    what_happened: str = ""
+    action_taken: str = ""
+    severity: str = Severity.MEDIUM
+    survey_id: int | None = None
+
+
+def general_managers(session: Session) -> list[User]:
+    return list(session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.GENERAL_MANAGER, User.active.is_(True)).order_by(User.id)))
+
+
+def record_emergency(session: Session, actor: User, data: EmergencyData, now: datetime | None = None) -> Emergency:
+    """Record an emergency and the corrective action taken on the spot, and report it to every
+    active general manager (outbox rows in the same transaction). It stays open until a general
+    manager acknowledges it."""
+    _require(actor, Action.EMERGENCY_RECORD)
+    now = now or utcnow()
+    errors: Errors = {}
+    site = session.get(Site, data.site_id) if data.site_id else None
+    if site is None or not site.active:
+        _add(errors, "site_id", _l("Choose a site."))
+    if data.occurred_at is None:
+        _add(errors, "occurred_at", _l("Enter when it happened."))
+    elif data.occurred_at > now + timedelta(minutes=5):
+        _add(errors, "occurred_at", _l("This time is in the future."))
+    for name in ("what_happened", "action_taken"):
+        value = _clean(getattr(data, name))
+        if not value:
+            _add(errors, name, _l("This field is required."))
+        elif len(value) > MAX_TEXT:
+            _add(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_TEXT))
+    if data.severity not in set(Severity):
+        _add(errors, "severity", _l("Choose one of the answers listed."))
+    survey = session.get(Survey, data.survey_id) if data.survey_id else None
+    if errors:
+        raise ValidationFailed(errors)
+    emergency = Emergency(
+        site_id=site.id, survey_id=survey.id if survey else None, occurred_at=data.occurred_at,
+        what_happened=_clean(data.what_happened), action_taken=_clean(data.action_taken), severity=data.severity,
+        status=EmergencyStatus.OPEN, recorded_by_id=actor.id, created_at=now,
+    )
+    session.add(emergency)
+    try:
+        session.flush()
+        _report_to_managers(session, actor, emergency, site)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return emergency
+
+
+def _report_to_managers(session: Session, actor: User, emergency: Emergency, site: Site) -> None:
+    from desk.notify.messages import absolute_url
+    notify_users(session, "emergency", general_managers(session), "notify/emergency.txt", actor=actor,
+                 emergency=emergency, site=site, what_happened=scrub(emergency.what_happened),
+                 action_taken=scrub(emergency.action_taken),
+                 link=absolute_url("survey.emergency", emergency_id=emergency.id),
+                 print_link=absolute_url("survey.emergency_print", emergency_id=emergency.id))
+
+
+def emergencies(session: Session, actor: User, limit: int = 200) -> list[Emergency]:
+    """Open ones first (oldest open first: the longest waiting), then the rest, newest first."""
+    _require(actor, Action.EMERGENCY_VIEW)
+    is_open = case((Emergency.status == EmergencyStatus.OPEN, 0), else_=1)
+    return list(session.scalars(select(Emergency).order_by(is_open, Emergency.occurred_at.desc(), Emergency.id.desc())
+                                .limit(limit)))
+
+
+def open_emergency_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Emergency)
+                          .where(Emergency.status == EmergencyStatus.OPEN)) or 0
+
+
+def get_emergency(session: Session, actor: User, emergency_id: int) -> Emergency:
+    _require(actor, Action.EMERGENCY_VIEW)
+    emergency = session.get(Emergency, emergency_id)
+    if emergency is None:
+        raise NotFound()
+    return emergency
+
+
+def acknowledge(session: Session, actor: User, emergency: Emergency, note: str = "",
+                now: datetime | None = None) -> Emergency:
+    """The general manager acknowledges the report (who, when, an optional note); once only."""
+    if not can(actor, Action.EMERGENCY_ACKNOWLEDGE):
+        raise Forbidden(_l("Only the general manager acknowledges an emergency report."))
+    note = _clean(note)
+    if len(note) > MAX_NOTE:
+        raise ValidationFailed({"note": [_l("The text is too long (at most %(n)s characters).", n=MAX_NOTE)]})
+    done = session.execute(
+        update(Emergency).where(Emergency.id == emergency.id, Emergency.status == EmergencyStatus.OPEN)
+        .values(status=EmergencyStatus.ACKNOWLEDGED, acknowledged_by_id=actor.id, acknowledged_at=now or utcnow(),
+                acknowledgement_note=note or None)
+        .execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    session.refresh(emergency)
+    if not done:
+        raise ValidationFailed({"note": [_l("This emergency has already been acknowledged.")]})
+    return emergency
+
+
+# The visitor counter ----------------------------------------------------------------------
+
+def tap(session: Session, actor: User, site: Site, reason: str | None = None, reason_text: str = "",
+        now: datetime | None = None) -> VisitorTap:
+    """Count one walk-in visitor at the site (one row: who, when, site, reason)."""
+    _require(actor, Action.VISITOR_COUNT)
+    if not site.active:
+        raise NotFound()
+    reason = _clean(reason) or None
+    errors: Errors = {}
+    if reason is not None and reason not in VISIT_REASONS:
+        _add(errors, "reason", _l("Choose one of the answers listed."))
+    if len(_clean(reason_text)) > MAX_REASON_TEXT:
+        _add(errors, "reason_text", _l("The text is too long (at most %(n)s characters).", n=MAX_REASON_TEXT))
+    if errors:
+        raise ValidationFailed(errors)
+    now = now or utcnow()
+    row = VisitorTap(site_id=site.id, day=today(now), created_at=now, recorded_by_id=actor.id, reason=reason,
+                     reason_text=_clean(reason_text) or None)
+    session.add(row)
+    _commit(session)
+    return row
+
+
+def undo_tap(session: Session, actor: User, tap_id: int, now: datetime | None = None) -> bool:
+    """Take back one's own tap within UNDO_SECONDS; False when there is nothing to undo."""
+    _require(actor, Action.VISITOR_COUNT)
+    now = now or utcnow()
+    done = session.execute(delete(VisitorTap).where(
+        VisitorTap.id == tap_id, VisitorTap.recorded_by_id == actor.id,
+        VisitorTap.created_at >= now - timedelta(seconds=UNDO_SECONDS))).rowcount
+    session.commit()
+    return bool(done)
+
+
+def last_tap(session: Session, actor: User, now: datetime | None = None) -> VisitorTap | None:
+    """The actor's latest tap, if still within the undo minute."""
+    now = now or utcnow()
+    return session.scalar(select(VisitorTap).where(
+        VisitorTap.recorded_by_id == actor.id, VisitorTap.created_at >= now - timedelta(seconds=UNDO_SECONDS))
+        .order_by(VisitorTap.created_at.desc(), VisitorTap.id.desc()).limit(1))
+
+
+def taps_today(session: Session, day: date | None = None) -> dict[int, int]:
+    """Visitors counted per site on ``day`` (today)."""
+    day = day or today()
+    return dict(session.execute(select(VisitorTap.site_id, func.count()).where(VisitorTap.day == day)
+                                .group_by(VisitorTap.site_id)).all())
+
+
+# The survey calendar and findings ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CalendarDay:
+    day: date
+    hijri: tuple[int, int, int] | None
+    working: bool
+    future: bool
+
+
+@dataclass
+class SurveyCalendar:
+    year: int
+    month: int
+    days: list[CalendarDay]
+    sites: list[Site]
+    status: dict[tuple[int, date], tuple[str, int]] = field(default_factory=dict)  # (site, day) → (status, id)
+    hijri_months: list[tuple[int, int]] = field(default_factory=list)
+    previous: str = ""
+    next: str = ""
+
+    def cell(self, site: Site, day: CalendarDay) -> tuple[str, int | None]:
+        """("submitted" | "draft", survey id), or ("missing" | "off" | "future" | "", None)."""
+        found = self.status.get((site.id, day.day))
+        if found:
+            return found
+        if day.future:
+            return "future", None
+        return ("missing" if day.working else "off"), None
+
+
+def survey_calendar(session: Session, actor: User, year: int, month: int, now: datetime | None = None) -> SurveyCalendar:
+    """Every active site × every day of the month: submitted, draft or missing (one query), with
+    the day's Hijri date and whether it is a working day (desk.sla's calendar)."""
+    import calendar as gregorian_calendar
+
+    from desk.sla.service import load_calendar
+    from desk.text import hijri_date
+
+    _require(actor, Action.SURVEY_VIEW)
+    business = load_calendar(session)
+    first = date(year, month, 1)
+    last = date(year, month, gregorian_calendar.monthrange(year, month)[1])
+    current = today(now)
+    days, hijri_months = [], []
+    for n in range(1, last.day + 1):
+        day = date(year, month, n)
+        h = hijri_date(day)
+        if h and (h[0], h[1]) not in hijri_months:
+            hijri_months.append((h[0], h[1]))
+        days.append(CalendarDay(day, h, business.is_working_day(day), day > current))
+    status = {(site_id, day): (state, survey_id) for survey_id, site_id, day, state in session.execute(
+        select(Survey.id, Survey.site_id, Survey.day, Survey.status).where(Survey.day >= first, Survey.day <= last))}
+    previous = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return SurveyCalendar(year, month, days, sites(session), status, hijri_months,
+                          f"{previous:%Y-%m}", f"{following:%Y-%m}")
