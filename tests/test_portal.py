@@ -150,7 +150,7 @@ def test_anonymous_complaint_keeps_no_personal_data_and_anonymous_inquiry_is_ref
 
 
 def test_the_honeypot_records_nothing(db, people, visitor):
-    response = submit(visitor(), website="http://spam.example")
+    response = submit(visitor(), leave_empty="http://spam.example")
     assert response.status_code == 200
     assert db.session.scalar(select(func.count(Ticket.id))) == 0
 
@@ -596,3 +596,38 @@ def test_too_many_and_too_large_answer_in_the_portals_words(app, db, people, vis
     finally:
         app.config["DESK_PORTAL_MAX_REQUEST"] = 51 * 1024 * 1024
     assert db.session.scalar(select(func.count(Ticket.id))) == 0
+
+
+def test_mistakes_do_not_spend_the_submission_allowance(app, db, people, visitor):
+    app.config["DESK_PORTAL_SUBMIT_LIMIT"] = "2 per minute"
+    try:
+        v = visitor(ip="192.0.2.90")
+        assert [submit(v, subject="").status_code for _ in range(3)] == [422, 422, 422]
+        assert [submit(v, phone=f"05500009{i}0").status_code for i in range(3)] == [303, 303, 429]
+    finally:
+        app.config["DESK_PORTAL_SUBMIT_LIMIT"] = "5 per minute;20 per hour"
+
+
+def test_the_outcome_message_reaches_the_beneficiary_with_the_survey(db, people, visitor):
+    v = visitor()
+    ticket, _ = _submitted(db, v)
+    ticket = db.session.get(Ticket, ticket.id)
+    actions.resolve(db.session, people.staff, ticket, "سُجلت الأسرة في قائمة التوزيع (داخلي)",
+                    expected_version=ticket.version, message="ستصلكم السلة يوم الأحد القادم")
+    survey = db.session.scalars(select(OutboxMessage).where(OutboxMessage.reason == "survey")).one()
+    assert "ستصلكم السلة يوم الأحد القادم" in survey.body_text and "داخلي" not in survey.body_text
+    page = v.get(f"/portal/t/{ticket.reference}").get_data(as_text=True)
+    assert "ستصلكم السلة يوم الأحد القادم" in page and "داخلي" not in page
+
+
+def test_a_status_the_reply_changed_is_not_credited_to_the_beneficiary(db, people, visitor):
+    from desk.portal.service import public_timeline
+    from desk.portal import profile
+    from flask import current_app
+    v = visitor()
+    ticket, _ = _submitted(db, v)
+    ticket = _resolve(db, people.staff, db.session.get(Ticket, ticket.id))
+    v.post(f"/portal/t/{ticket.reference}/reply", {"body": "لم يُحل"}, content_type="multipart/form-data")
+    events = public_timeline(db.session, db.session.get(Ticket, ticket.id), profile.get(db.session, current_app.config))
+    mine = [(e.kind, e.by_beneficiary) for e in events if e.kind in ("status", "ben_reply", "created")]
+    assert mine == [("created", True), ("status", False), ("ben_reply", True)]

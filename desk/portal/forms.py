@@ -24,8 +24,9 @@ class SubmitForm(FlaskForm):
     body = TextAreaField(_l("Details"), validators=[DataRequired(_l("Describe your request.")), Length(max=MAX_BODY)])
     files = MultipleFileField(_l("Documents (optional)"))
     attested = BooleanField(_l("I confirm that the data I gave is correct and I am responsible for it (attestation)"))
-    # The honeypot: hidden from people by CSS, filled in by bots that fill in every field.
-    website = StringField(_l("Leave this field empty"), validators=[Optional()])
+    # The honeypot: hidden from people by CSS, filled in by bots that fill in every field. Its
+    # name is one no browser's autofill recognises (not "website", "url" or "company").
+    leave_empty = StringField(_l("Leave this field empty"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,7 +49,7 @@ class ReplyForm(FlaskForm):
 class SurveyForm(FlaskForm):
     rating = RadioField(_l("Overall, how satisfied are you with the service?"), coerce=int,
                         choices=[SelectChoice(n, labels.RATINGS[n]) for n in (5, 4, 3, 2, 1)],
-                        validators=[DataRequired(_l("Choose a rating from 1 to 5."))])
+                        validators=[DataRequired(_l("Choose how satisfied you are."))])
     solved = RadioField(_l("Was your issue solved?"), choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
                         validators=[DataRequired(_l("Answer yes or no."))])
     comment = TextAreaField(_l("Anything you would like to tell us (optional)"), validators=[Length(max=2000)])

@@ -49,7 +49,7 @@ def editable(response: SatisfactionResponse | None, now: datetime | None = None)
 def _check(answer: Answer) -> None:
     errors: dict[str, list[str]] = {}
     if answer.rating not in (1, 2, 3, 4, 5):
-        errors["rating"] = [_l("Choose a rating from 1 to 5.")]
+        errors["rating"] = [_l("Choose how satisfied you are.")]
     if answer.solved is None:
         errors["solved"] = [_l("Answer yes or no.")]
     if len(answer.comment or "") > MAX_COMMENT:
@@ -104,10 +104,12 @@ def record(session: Session, ticket: Ticket, answer: Answer, *, actor: User | No
     return response
 
 
-def send_survey(session: Session, ticket: Ticket) -> None:
-    """Queue the survey link to the beneficiary (in the caller's transaction), unless answered
-    or the ticket is a note of thanks (there is no service to rate)."""
+def send_survey(session: Session, ticket: Ticket, note: str = ""):
+    """Queue the survey link to the beneficiary (in the caller's transaction), with ``note``
+    (the outcome in words), unless answered or the ticket is a note of thanks (there is no
+    service to rate). The outbox row, or None when nothing was queued."""
     if ticket.kind == Kind.THANKS or for_ticket(session, ticket) is not None:
-        return
+        return None
     from desk.portal.service import signed_link
-    notify_service.notify_beneficiary(session, "survey", ticket, link=signed_link(ticket, "portal.open_survey"))
+    return notify_service.notify_beneficiary(session, "survey", ticket, note=note,
+                                             link=signed_link(ticket, "portal.open_survey"))

@@ -202,7 +202,9 @@ def public_timeline(session: Session, ticket: Ticket, profile: Association) -> l
         ).order_by(TicketEvent.id))
     shown: list[PublicEvent] = []
     for e in rows:
-        by_beneficiary = e.actor_id is None and e.reason in BENEFICIARY_VIAS
+        # What they did themselves; a status their reply changed is the association's doing.
+        by_beneficiary = e.actor_id is None and e.reason in BENEFICIARY_VIAS and e.kind in (
+            EventKind.CREATED, EventKind.BENEFICIARY_REPLY, EventKind.ATTACHMENT)
         status = e.new_value if e.kind in (EventKind.CREATED, EventKind.STATUS, EventKind.RESOLVED,
                                            EventKind.INFO_REQUESTED) else None
         # A resolution's "action taken" is the desk's own record; the public reply says what the beneficiary reads.

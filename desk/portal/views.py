@@ -100,16 +100,23 @@ def logo():
 
 # Submitting ---------------------------------------------------------------------------
 
+def _recorded(response) -> bool:
+    """Only a request that was recorded spends the allowance: someone correcting their
+    mistakes (a 422 answer) is never locked out; nothing is written for them anyway."""
+    return response.status_code < 400
+
+
 @bp.route("/new", methods=["GET", "POST"])
-@limiter.limit(_limit("DESK_PORTAL_SUBMIT_LIMIT"), methods=["POST"])
-@limiter.limit(_limit("DESK_PORTAL_PHONE_LIMIT"), methods=["POST"], key_func=_typed_phone, exempt_when=_no_phone)
+@limiter.limit(_limit("DESK_PORTAL_SUBMIT_LIMIT"), methods=["POST"], deduct_when=_recorded)
+@limiter.limit(_limit("DESK_PORTAL_PHONE_LIMIT"), methods=["POST"], key_func=_typed_phone, exempt_when=_no_phone,
+               deduct_when=_recorded)
 def new():
     form = SubmitForm()
     if request.method == "GET":
         if request.args.get("kind") in service.PORTAL_KINDS:
             form.kind.data = request.args["kind"]
         return render_template("portal/new.html", form=form)
-    if form.website.data:  # the honeypot: a bot filled in the hidden field; nothing is recorded
+    if form.leave_empty.data:  # the honeypot: a bot filled in the hidden field; nothing is recorded
         current_app.logger.info("portal: honeypot filled, submission dropped")
         return render_template("portal/received.html", ticket=None)
     valid = form.validate()
@@ -161,8 +168,8 @@ def track():
         return render_template("portal/track.html", form=form), 422
     ticket = service.find_by_phone(db.session, form.reference.data, form.phone.parsed)
     if ticket is None:  # the same answer whether the reference exists or the phone is wrong
-        form.reference.errors = list(form.reference.errors) + [
-            _("We found no request with this reference number and mobile number. Check both and try again.")]
+        form.form_errors.append(
+            _("We found no request with this reference number and mobile number. Check both and try again."))
         return render_template("portal/track.html", form=form), 422
     tracking.grant(session, ticket.id)
     return redirect(url_for("portal.show", reference=ticket.reference), 303)

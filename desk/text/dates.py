@@ -128,7 +128,7 @@ def format_gregorian(dt: datetime | date, locale: str = "ar") -> str:
 def format_both(dt: datetime | date, locale: str = "ar", with_time: bool = True) -> str:
     """Hijri and Gregorian together, plus 24h Riyadh time.
 
-    ar: "٢٦ / ١٠ / ١٤٤٦ هـ الموافق ٢٤ / ٠٤ / ٢٠٢٥ م ، ١٤:٠٥"; en: "26/10/1446 AH (24/04/2025) 14:05".
+    ar: "٢٦ / ١٠ / ١٤٤٦ هـ الموافق ٢٤ / ٠٤ / ٢٠٢٥ م، ١٤:٠٥"; en: "26/10/1446 AH (24/04/2025) 14:05".
     Outside the Hijri range only the Gregorian part (and time) is shown. A plain ``date`` has no time.
     """
     ar = _is_ar(locale)
@@ -140,5 +140,5 @@ def format_both(dt: datetime | date, locale: str = "ar", with_time: bool = True)
         text = f"{hijri} ({greg})" if hijri else greg
     if with_time and isinstance(dt, datetime):
         clock = to_riyadh(dt).strftime("%H:%M")
-        text = f"{text} ، {to_arabic_digits(clock)}" if ar else f"{text} {clock}"
+        text = f"{text}، {to_arabic_digits(clock)}" if ar else f"{text} {clock}"
     return text

@@ -160,12 +160,19 @@ def transfer(session: Session, actor: User, ticket: Ticket, department_id: str |
 # Resolving ---------------------------------------------------------------------------
 
 def resolve(session: Session, actor: User, ticket: Ticket, action_taken: str | None, *,
-            expected_version: int | None) -> TicketEvent:
+            expected_version: int | None, message: str | None = None) -> TicketEvent:
     """The one way to resolve: with the action taken (الإجراء المتخذ), which the statistics
     report. Whoever recorded the ticket is told, if they still work the shared queue (intake
-    staff, a supervisor or an admin); nobody for a ticket from the website or the system."""
+    staff, a supervisor or an admin); nobody for a ticket from the website or the system.
+
+    ``message``, optional: what the beneficiary reads about the outcome (the action taken is
+    the desk's own record): a public reply, shown on the portal and sent with the
+    satisfaction survey (or alone when no survey goes out)."""
     _require(actor, Action.TICKET_RESOLVE, ticket)
     text = _required("action_taken", action_taken, _l("Write the action taken before resolving."))
+    public_text = (message or "").strip()
+    if len(public_text) > MAX_COMMENT:
+        raise ValidationFailed({"message": [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]})
     expected = _check_version(session, ticket, expected_version)
     _open(ticket, "action_taken")
     _not_before_committee(ticket, "action_taken")
@@ -174,12 +181,19 @@ def resolve(session: Session, actor: User, ticket: Ticket, action_taken: str | N
     ticket.status = Status.RESOLVED
     ticket.resolved_at = now
     ticket.action_taken = text
+    if public_text:
+        record(session, ticket, actor, EventKind.REPLY, body=public_text, public=True, at=now, bump=False)
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
     event = record(session, ticket, actor, EventKind.RESOLVED, old=old, new=Status.RESOLVED, body=text, at=now)
     creator = ticket.created_by
     if creator is not None and creator.has_role(*QUEUE_ROLES):
         notify_service.notify(session, "resolved", ticket, [creator], actor=actor, note=text)
     from desk.portal import satisfaction  # the portal builds on tickets, not the reverse
-    satisfaction.send_survey(session, ticket)  # قياس رضا المستفيد: the survey link to the beneficiary
+    from desk.portal.service import signed_link
+    # قياس رضا المستفيد: the survey link to the beneficiary, with the outcome's message.
+    if satisfaction.send_survey(session, ticket, note=public_text) is None and public_text:
+        notify_service.notify_beneficiary(session, "reply", ticket, note=public_text, link=signed_link(ticket))
     _commit(session, ticket, expected)
     return event
 

@@ -152,7 +152,7 @@ ACTIONS = {
     "transfer": lambda t, f, v: actions.transfer(db.session, current_user, t, f.department.data, f.reason.data,
                                                  expected_version=v),
     "resolve": lambda t, f, v: actions.resolve(db.session, current_user, t, f.action_taken.data,
-                                               expected_version=v),
+                                               expected_version=v, message=f.message.data),
     "remind": lambda t, f, v: actions.remind(db.session, current_user, t, f.note.data),
 }
 

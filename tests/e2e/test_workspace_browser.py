@@ -30,6 +30,14 @@ def test_focal_point_lands_in_the_workspace_and_takes_a_ticket(page, login, peop
     expect(page.locator("#action-take")).to_have_count(0)
     assert_same_page(page)
 
+    # A reply typed after one's own take is saved, not refused as someone else's change (QA).
+    page.fill("#body", "نعمل على طلبك وسنعود إليك")
+    page.locator("#vis-reply").check()
+    page.locator("#ticket-compose button[type=submit]").click()
+    expect(page.locator("#ticket-timeline .desk-event-reply")).to_contain_text("نعمل على طلبك")
+    expect(page.locator("#ticket-compose .alert-danger")).to_have_count(0)
+    assert_same_page(page)
+
 
 def test_status_list_opens_the_resolve_form_in_place(page, login, people, make_ticket):
     reference = make_ticket(department_id=people.social.id).reference
