@@ -25,6 +25,7 @@ from desk.permissions import Action, can
 from desk.routing.service import MIN_KEYWORD, RuleSpec, catch_alls, keyword_problem, parse_keywords
 from desk.tickets.service import REASON_DEACTIVATED, move_ticket, set_assignee
 from desk.text import to_ascii_digits
+from desk.transaction import commit
 
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
 EXT_RE = re.compile(r"^[0-9]{1,16}$")
@@ -60,14 +61,6 @@ def _check_names(errors: Errors, data) -> None:
             _add(errors, name, missing)
         elif len(value) > NAME_MAX:
             _add(errors, name, _l("At most %(n)s characters.", n=NAME_MAX))
-
-
-def _commit(session: Session) -> None:
-    try:
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
 
 
 # Departments --------------------------------------------------------------------------
@@ -294,7 +287,7 @@ def set_position(session: Session, actor: User, department: Department, member: 
     if errors:
         raise ValidationFailed(errors)
     member.position = position
-    _commit(session)
+    commit(session)
 
 
 def remove_member(session: Session, actor: User, department: Department, member: DepartmentMember) -> int:
@@ -378,7 +371,7 @@ def save_category(session: Session, actor: User, data: CategoryData, category: C
     category.kind, category.name_ar, category.name_en = data.kind, data.name_ar, data.name_en
     category.default_department_id, category.active = data.default_department_id, data.active
     category.position = data.position or 0
-    _commit(session)
+    commit(session)
     return category
 
 
@@ -510,4 +503,4 @@ def move_rule(session: Session, actor: User, rule: RoutingRule, direction: str) 
     if 0 <= j < len(ordered) and j != i:
         ordered[i], ordered[j] = ordered[j], ordered[i]
     _renumber(ordered)
-    _commit(session)
+    commit(session)

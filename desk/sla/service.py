@@ -30,6 +30,7 @@ from desk.sla.calendar import (
     DEFAULT_WORK_DAYS, SUNDAY_FIRST, BusinessCalendar, Unit, due_with_pauses, is_ramadan, risk_moment,
 )
 from desk.text import hijri_date, strip_invisible, to_ascii_digits
+from desk.transaction import commit
 
 Errors = dict[str, list[str]]
 GREGORIAN, HIJRI = "gregorian", "hijri"
@@ -46,14 +47,6 @@ def require_admin(actor: User) -> None:
     """The calendar screens do not exist for anyone but an admin (404, not 403)."""
     if not can(actor, Action.ADMIN_MANAGE):
         raise NotFound()
-
-
-def _commit(session: Session) -> None:
-    try:
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
 
 
 # Loading the calendar and the targets -------------------------------------------------
@@ -176,7 +169,7 @@ def ensure_default_targets(session: Session) -> int:
             resolution_amount=resolution[0] if resolution else None,
             resolution_unit=resolution[1].value if resolution else None))
         added += 1
-    _commit(session)
+    commit(session)
     return added
 
 
@@ -207,7 +200,7 @@ def ensure_default_holidays(session: Session, year: int) -> int:
             session.add(Holiday(name_ar=name_ar, name_en=name_en, first_day=first, last_day=last, entered_as=entered_as))
             session.flush()
             added += 1
-    _commit(session)
+    commit(session)
     return added
 
 
@@ -308,7 +301,7 @@ def save_working_time(session: Session, actor: User, data: WorkingTimeData) -> W
     row.day_start, row.day_end = day_start, day_end
     row.ramadan_start, row.ramadan_end = ramadan_start, ramadan_end
     row.updated_at, row.updated_by_id = utcnow(), actor.id
-    _commit(session)
+    commit(session)
     return row
 
 
@@ -386,14 +379,14 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
     holiday.name_ar, holiday.name_en, holiday.entered_as = name_ar[:120], name_en[:120], entered_as
     holiday.first_day, holiday.last_day = first, last
     holiday.updated_at, holiday.updated_by_id = utcnow(), actor.id
-    _commit(session)
+    commit(session)
     return holiday
 
 
 def delete_holiday(session: Session, actor: User, holiday: Holiday) -> None:
     require_admin(actor)
     session.delete(holiday)
-    _commit(session)
+    commit(session)
 
 
 # Service-level targets ----------------------------------------------------------------
@@ -478,14 +471,14 @@ def save_target(session: Session, actor: User, data: TargetData, target: Service
     target.first_response_amount, target.first_response_unit = first
     target.resolution_amount, target.resolution_unit = resolution
     target.updated_at, target.updated_by_id = utcnow(), actor.id
-    _commit(session)
+    commit(session)
     return target
 
 
 def delete_target(session: Session, actor: User, target: ServiceTarget) -> None:
     require_admin(actor)
     session.delete(target)
-    _commit(session)
+    commit(session)
 
 
 # The month in both calendars ----------------------------------------------------------

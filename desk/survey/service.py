@@ -31,6 +31,7 @@ from desk.notify.messages import scrub
 from desk.notify.service import notify_users
 from desk.permissions import Action, can, visible_tickets
 from desk.text import RIYADH, to_riyadh
+from desk.transaction import commit
 
 MAX_NAME = 120
 MAX_ITEM = 400
@@ -75,14 +76,6 @@ def _add(errors: Errors, name: str, message) -> None:
 
 def _clean(text: str | None) -> str:
     return (text or "").strip()
-
-
-def _commit(session: Session) -> None:
-    try:
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
 
 
 # Days in Riyadh ------------------------------------------------------------------------
@@ -137,7 +130,7 @@ def save_site(session: Session, actor: User, data: SiteData, site: Site | None =
     site.name_ar, site.name_en = _clean(data.name_ar), _clean(data.name_en)
     site.position, site.active = int(data.position or 0), bool(data.active)
     session.add(site)
-    _commit(session)
+    commit(session)
     return site
 
 
@@ -196,7 +189,7 @@ def save_item(session: Session, actor: User, data: ItemData, item: SurveyItem | 
     item.text_ar, item.text_en = _clean(data.text_ar), _clean(data.text_en)
     item.position, item.active = int(data.position or 0), bool(data.active)
     session.add(item)
-    _commit(session)
+    commit(session)
     return item
 
 
@@ -584,7 +577,7 @@ def tap(session: Session, actor: User, site: Site, reason: str | None = None, re
     row = VisitorTap(site_id=site.id, day=today(now), created_at=now, recorded_by_id=actor.id, reason=reason,
                      reason_text=_clean(reason_text) or None)
     session.add(row)
-    _commit(session)
+    commit(session)
     return row
 
 
