@@ -631,3 +631,14 @@ def test_a_status_the_reply_changed_is_not_credited_to_the_beneficiary(db, peopl
     events = public_timeline(db.session, db.session.get(Ticket, ticket.id), profile.get(db.session, current_app.config))
     mine = [(e.kind, e.by_beneficiary) for e in events if e.kind in ("status", "ben_reply", "created")]
     assert mine == [("created", True), ("status", False), ("ben_reply", True)]
+
+
+def test_guessing_one_requests_phone_from_many_addresses_is_limited(app, db, people, visitor):
+    app.config["DESK_PORTAL_TRACK_LIMIT"] = "3 per minute"
+    try:
+        codes = [visitor(ip=f"192.0.2.{100 + i}").post(
+            "/portal/track", {"reference": "c-1448-000007" if i % 2 else "C-1448-000007", "phone": f"05500000{i}1"}).status_code
+            for i in range(4)]
+        assert codes == [422, 422, 422, 429]
+    finally:
+        app.config["DESK_PORTAL_TRACK_LIMIT"] = "10 per minute;60 per hour"

@@ -34,6 +34,13 @@ def _typed_phone() -> str:
     return "phone:" + digits[-9:]
 
 
+def _typed_reference() -> str:
+    """Rate-limit key: the reference typed, as the lookup reads it (guesses at one request's
+    phone number from many addresses still count against that request)."""
+    from desk.text import to_ascii_digits
+    return "reference:" + to_ascii_digits(request.form.get("reference", "")).strip().upper()[:20]
+
+
 def _no_phone() -> bool:
     return not any(c.isdigit() for c in request.form.get("phone", ""))
 
@@ -158,6 +165,7 @@ def received(reference: str):
 
 @bp.route("/track", methods=["GET", "POST"])
 @limiter.limit(_limit("DESK_PORTAL_TRACK_LIMIT"), methods=["POST"])
+@limiter.limit(_limit("DESK_PORTAL_TRACK_LIMIT"), methods=["POST"], key_func=_typed_reference)
 @limiter.limit(_limit("DESK_PORTAL_PHONE_LIMIT"), methods=["POST"], key_func=_typed_phone, exempt_when=_no_phone)
 def track():
     form = TrackForm()
