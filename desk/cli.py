@@ -287,7 +287,8 @@ def sla_sweep_command() -> None:
     started = time.perf_counter()
     hours = current_app.config["DESK_SLA_ESCALATE_AFTER_HOURS"]
     result = sweep(db.session, escalate_after=timedelta(hours=hours))
-    click.echo(f"SLA sweep: {result.recomputed} due times recomputed, {result.first_response} unanswered past "
+    pending = " (more at the next sweep)" if result.recompute_pending else ""
+    click.echo(f"SLA sweep: {result.recomputed} due times recomputed{pending}, {result.first_response} unanswered past "
                f"first-response time, {result.breached} breached, {result.escalated} escalated, "
                f"{result.notified} notifications queued ({time.perf_counter() - started:.2f} s).")
 

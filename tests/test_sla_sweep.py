@@ -185,7 +185,7 @@ def test_a_recompute_leaves_a_ticket_changed_meanwhile_alone(db, people, make_ti
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sla_tickets, "_due_values", edit_meanwhile)
-    assert sla_tickets.refresh_open_due_times(db.session, load_policy(db.session)) == 0
+    assert sla_tickets.refresh_open_due_times(db.session, load_policy(db.session)).changed == 0
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).due_at is None  # the edit's value, not the sweep's
 
@@ -205,3 +205,29 @@ def test_first_response_breach_marked_once_and_focal_points_told(db, people, mak
     assert [(m.to_user_id, m.ticket_id) for m in told] == [(people.focal.id, silent.id)]
     assert sweep(db.session, now=now + timedelta(minutes=1)).first_response == 0
     assert db.session.get(Ticket, silent.id).first_response_breached_at is not None
+
+
+def test_a_large_recompute_goes_on_over_several_sweeps(db, people, make_ticket, targets, monkeypatch):
+    """Each sweep does a bounded share (a chunk at least) and the next goes on where it stopped;
+    the new policy counts as applied once every open ticket is done."""
+    from desk.sla import tickets as sla_tickets
+    from desk.sla.service import ServiceTarget, load_policy, working_time
+    made = [make_ticket() for _ in range(5)]
+    target = db.session.scalars(select(ServiceTarget).where(ServiceTarget.kind == "complaint")).first()
+    target.resolution_amount += 3  # an admin lengthens the complaints' target
+    db.session.commit()
+    monkeypatch.setattr(sla_tickets, "_CHUNK", 2)
+    monkeypatch.setattr(sla_tickets, "RECOMPUTE_BUDGET_S", 0.0)
+    before = {t.id: db.session.get(Ticket, t.id).due_at for t in made}
+    runs = []
+    while True:
+        result = sweep(db.session)
+        runs.append(result.recompute_pending)
+        if not result.recompute_pending:
+            break
+        assert len(runs) < 10
+    assert runs == [True, True, False]  # 2 + 2 + 1 tickets
+    db.session.expire_all()
+    assert all(db.session.get(Ticket, i).due_at > due for i, due in before.items())
+    assert working_time(db.session).applied_policy == load_policy(db.session).fingerprint()
+    assert working_time(db.session).recompute_cursor is None

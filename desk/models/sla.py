@@ -30,6 +30,10 @@ class WorkingTime(Base):
     # The fingerprint (SlaPolicy.fingerprint) of the calendar and targets the open tickets' due
     # times were last computed with: the sweep recomputes them when the policy differs.
     applied_policy: Mapped[str | None] = mapped_column(String(64))
+    # A recompute in progress (bounded work per sweep): the policy being applied and the last
+    # ticket id done; the next sweep goes on from there.
+    recomputing_policy: Mapped[str | None] = mapped_column(String(64))
+    recompute_cursor: Mapped[int | None] = mapped_column(Integer)
 
 
 class Holiday(Base):

@@ -30,6 +30,7 @@ queue's change token moves) and notifies the department's focal points, then the
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
@@ -120,28 +121,40 @@ _DUE_COLUMNS = ("first_response_due_at", "first_response_at_risk_at", "due_at", 
                 "breached_at", "escalated_at", "first_response_breached_at")
 
 
+@dataclass
+class Refreshed:
+    changed: int = 0              # tickets whose stored due moments changed
+    last_id: int | None = None    # the last ticket id done
+    done: bool = True             # every open ticket after the starting point was done
+
+
 def refresh_open_due_times(session: Session, policy: SlaPolicy | None = None, now: datetime | None = None,
-                           only_missing: bool = False) -> int:
-    """Recompute the stored due moments of every open ticket (``only_missing``: of those with
-    none yet), a chunk at a time: one query for the chunk's status events, one for its rows,
-    one executemany UPDATE of the rows whose values changed. Commits each chunk. Returns how
-    many tickets changed.
+                           only_missing: bool = False, after_id: int = 0,
+                           deadline: float | None = None) -> Refreshed:
+    """Recompute the stored due moments of the open tickets with an id above ``after_id``
+    (``only_missing``: of those with none yet), a chunk at a time: one query for the chunk's
+    status events, one for its rows, one executemany UPDATE of the rows whose values changed.
+    Commits each chunk. Stops after the chunk during which ``deadline`` (time.monotonic)
+    passes, saying where (``Refreshed.last_id``, ``done`` False).
 
     The UPDATE carries ``WHERE version = <read>`` and does not bump it: a ticket someone
     changed meanwhile is left alone (their change computed its due times itself, with the
     policy in force), and nobody's edit is refused because of the recompute."""
     policy = policy or load_policy(session)
     now = now or utcnow()
-    stmt = select(Ticket.id).where(Ticket.is_open).order_by(Ticket.id)
+    stmt = select(Ticket.id).where(Ticket.is_open, Ticket.id > after_id).order_by(Ticket.id)
     if only_missing:
         stmt = stmt.where(Ticket.due_at.is_(None))
     ids = list(session.scalars(stmt))
+    result = Refreshed(last_id=after_id)
     columns = [getattr(Ticket, name) for name in _DUE_COLUMNS]
     write = (update(Ticket.__table__)
              .where(Ticket.__table__.c.id == bindparam("_id"), Ticket.__table__.c.version == bindparam("_version"))
              .values({name: bindparam(name) for name in _DUE_COLUMNS}))
-    changed = 0
     for start in range(0, len(ids), _CHUNK):
+        if deadline is not None and start and time.monotonic() > deadline:
+            result.done = False
+            break
         chunk = ids[start:start + _CHUNK]
         history: dict[int, list] = {i: [] for i in chunk}
         for ticket_id, at, value in session.execute(
@@ -159,15 +172,16 @@ def refresh_open_due_times(session: Session, policy: SlaPolicy | None = None, no
             if values != current:
                 rows.append({"_id": row.id, "_version": row.version, **values})
         if rows:
-            changed += session.connection().execute(write, rows).rowcount or 0
+            result.changed += session.connection().execute(write, rows).rowcount or 0
         session.commit()
-    return changed
+        result.last_id = chunk[-1]
+    return result
 
 
 def apply_due_times_to_open(session: Session, policy: SlaPolicy | None = None, now: datetime | None = None,
                             only_missing: bool = True) -> int:
     """Due times for the open tickets that have none yet (``desk demo``). Commits."""
-    return refresh_open_due_times(session, policy, now, only_missing=only_missing)
+    return refresh_open_due_times(session, policy, now, only_missing=only_missing).changed
 
 
 # What the queue and the ticket page show ----------------------------------------------
@@ -202,6 +216,7 @@ def sla_events(session: Session, ticket: Ticket) -> list[TicketEvent]:
 @dataclass
 class SweepResult:
     recomputed: int = 0       # open tickets whose due times moved with a new calendar or targets
+    recompute_pending: bool = False  # the recompute goes on at the next sweep (a large desk)
     first_response: int = 0   # first-response breaches marked
     breached: int = 0
     escalated: int = 0
@@ -240,22 +255,33 @@ def _tell(session: Session, rows, kind: EventKind, now: datetime, recipients_of,
     return queued
 
 
-def refresh_if_policy_changed(session: Session, policy: SlaPolicy, now: datetime) -> int:
+RECOMPUTE_BUDGET_S = 2.0  # a sweep's share of a recompute: it stays well under its 5 s target
+
+
+def refresh_if_policy_changed(session: Session, policy: SlaPolicy, now: datetime,
+                              budget_s: float | None = None) -> Refreshed:
     """Recompute the open tickets' due times when the calendar or the targets changed since
-    they were last computed (commits). The fingerprint is stored once every chunk is done: a
-    sweep stopped half-way starts again next time. Two sweeps at once may both recompute; the
-    result is the same."""
+    they were last computed (commits), ``budget_s`` seconds of it per call (None: all of it; the
+    sweep gives RECOMPUTE_BUDGET_S): a large desk
+    finishes over a few sweeps (the policy being applied and where it got to are kept), a
+    policy changed again meanwhile starts over. The fingerprint counts as applied only once
+    every open ticket was done. Two sweeps at once may both recompute; the result is the same."""
     fingerprint = policy.fingerprint()
     row = working_time(session)
     if row.applied_policy == fingerprint:
-        return 0
-    changed = refresh_open_due_times(session, policy, now)
+        return Refreshed(done=True)
+    after = (row.recompute_cursor or 0) if row.recomputing_policy == fingerprint else 0
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    result = refresh_open_due_times(session, policy, now, after_id=after, deadline=deadline)
     row = working_time(session)
     if row not in session:
         session.add(row)
-    row.applied_policy = fingerprint
+    if result.done:
+        row.applied_policy, row.recomputing_policy, row.recompute_cursor = fingerprint, None, None
+    else:
+        row.recomputing_policy, row.recompute_cursor = fingerprint, result.last_id
     session.commit()
-    return changed
+    return result
 
 
 def sweep(session: Session, now: datetime | None = None,
@@ -267,7 +293,8 @@ def sweep(session: Session, now: datetime | None = None,
 
     now = now or utcnow()
     result = SweepResult()
-    result.recomputed = refresh_if_policy_changed(session, load_policy(session), now)
+    refreshed = refresh_if_policy_changed(session, load_policy(session), now, budget_s=RECOMPUTE_BUDGET_S)
+    result.recomputed, result.recompute_pending = refreshed.changed, not refreshed.done
     running = Ticket.status.in_(running_statuses())
     try:
         unanswered = _claim(session, and_(running, Ticket.first_response_at.is_(None),

@@ -31,6 +31,8 @@ def upgrade():
     op.execute("UPDATE attachments SET from_beneficiary = (uploaded_by_id IS NULL)")
     with op.batch_alter_table('sla_working_time', schema=None) as batch_op:
         batch_op.add_column(sa.Column('applied_policy', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('recomputing_policy', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('recompute_cursor', sa.Integer(), nullable=True))
     op.add_column('tickets', sa.Column('first_response_breached_at', sa.DateTime(timezone=True), nullable=True))
     op.create_index('ix_tickets_first_response_pending', 'tickets', ['first_response_due_at'], unique=False,
                     postgresql_where=sa.text(PENDING), sqlite_where=sa.text(PENDING))
@@ -42,4 +44,6 @@ def downgrade():
     op.drop_index('ix_tickets_first_response_pending', table_name='tickets')
     op.drop_column('tickets', 'first_response_breached_at')  # SQLite >= 3.35 drops a column in place
     with op.batch_alter_table('sla_working_time', schema=None) as batch_op:
+        batch_op.drop_column('recompute_cursor')
+        batch_op.drop_column('recomputing_policy')
         batch_op.drop_column('applied_policy')

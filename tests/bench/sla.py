@@ -13,8 +13,9 @@ Cases:
   notification of its department's focal points (breach marks reset between runs, untimed);
 * queue sorted by due (full page, htmx fragment, the next page by cursor, the Overdue view),
   as a staff member who sees every ticket, p95 of ``--runs`` requests each;
-* the sweep after an admin changed the calendar or the targets: every open ticket's due times
-  recomputed (``refresh_if_policy_changed``), run last since it replaces the spread due times.
+* the sweeps after an admin changed the calendar or the targets: every open ticket's due times
+  recomputed, a bounded share per sweep (``RECOMPUTE_BUDGET_S``), each sweep timed; run last
+  since it replaces the spread due times.
 
 The spread due times are marked as computed with the policy in force, so the timed sweeps
 measure marking, not a recompute.
@@ -169,27 +170,34 @@ def _sweeps(app, runs: int) -> dict:
 
 
 def _recompute(app, runs: int) -> dict:
-    """The sweep right after a calendar or target change: every open ticket recomputed."""
+    """The sweeps right after a calendar or target change: every open ticket recomputed, a
+    bounded share (RECOMPUTE_BUDGET_S) per sweep. Each sweep is timed until the policy is applied."""
     from desk.extensions import db
-    from desk.models import utcnow
-    from desk.sla.service import load_policy, working_time
-    from desk.sla.tickets import refresh_if_policy_changed
-    times, changed = [], 0
+    from desk.sla.service import working_time
+    from desk.sla.tickets import sweep
+    per_sweep, sweeps_needed, changed = [], [], 0
     with app.app_context():
         for _ in range(runs):
             row = working_time(db.session)
             if row not in db.session:
                 db.session.add(row)
-            row.applied_policy = None
+            row.applied_policy = row.recomputing_policy = row.recompute_cursor = None
             db.session.commit()
             db.session.remove()
-            started = time.perf_counter()
-            changed = max(changed, refresh_if_policy_changed(db.session, load_policy(db.session), utcnow()))
-            times.append(time.perf_counter() - started)
-            db.session.remove()
-    return {"open_tickets_changed_first_run": changed, "median_s": round(statistics.median(times), 2),
-            "max_s": round(max(times), 2), "runs": runs, "target_s": SWEEP_TARGET_S,
-            "pass": max(times) < SWEEP_TARGET_S}
+            count, total = 0, 0
+            while True:
+                started = time.perf_counter()
+                result = sweep(db.session)
+                per_sweep.append(time.perf_counter() - started)
+                db.session.remove()
+                count, total = count + 1, total + result.recomputed
+                if not result.recompute_pending:
+                    break
+            sweeps_needed.append(count)
+            changed = max(changed, total)
+    return {"open_tickets_changed_first_run": changed, "sweeps_to_finish": sweeps_needed,
+            "per_sweep_median_s": round(statistics.median(per_sweep), 2), "per_sweep_max_s": round(max(per_sweep), 2),
+            "target_s": SWEEP_TARGET_S, "pass": max(per_sweep) < SWEEP_TARGET_S}
 
 
 def _queue(app, runs: int) -> dict:
