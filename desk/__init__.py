@@ -89,6 +89,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from desk.attachments.views import bp as attachments_bp
     app.register_blueprint(attachments_bp)
+    from desk.stats.views import bp as stats_bp
+    app.register_blueprint(stats_bp)
 
     from flask_wtf.csrf import CSRFError
 

@@ -108,6 +108,9 @@ def demo(tickets: int) -> None:
         generate(db.session, tickets, seed=2026, now=None)
     from desk.sla.tickets import apply_due_times_to_open
     apply_due_times_to_open(db.session)  # open tickets without due times get them
+    from desk.stats.rollup import catch_up
+    from desk.stats.service import today_riyadh
+    catch_up(db.session, today_riyadh())  # the statistics' roll-ups up to yesterday
     refresh_statistics(db.session)
     click.echo(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}")
 
@@ -261,4 +264,5 @@ def sla_sweep_command() -> None:
 
 
 def register(app: Flask) -> None:
+    import desk.stats.cli  # noqa: F401  (stats-rollup, report)
     app.cli.add_command(desk_cli)

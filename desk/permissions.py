@@ -47,6 +47,10 @@ class Action(StrEnum):
     # Compensation claims (طلب تعويض, desk.compensation), on compensation tickets only.
     COMPENSATION_EDIT = "compensation.edit"      # checklist, negotiation log, proposal: queue roles
     COMPENSATION_DECIDE = "compensation.decide"  # approve or reject: the general manager alone
+    # Statistics and the general manager's report (desk.stats).
+    STATS_VIEW = "stats.view"        # the dashboard: supervisors, the general manager, admins; a focal
+                                     # point their own departments' figures only (desk.stats.service.scope)
+    STATS_REPORT = "stats.report"    # the periodic report and its exports, all departments
 
 
 # What a focal point may do to a ticket of their own department.
@@ -109,6 +113,11 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return actor.has_role(Role.ADMIN)
     if action == Action.OUTBOX_MANAGE:
         return actor.has_role(Role.ADMIN)
+    if action == Action.STATS_REPORT:
+        return actor.has_role(Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN)
+    if action == Action.STATS_VIEW:
+        return actor.has_role(Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN) or (
+            actor.has_role(Role.FOCAL) and bool(actor.department_ids))
     if action == Action.COMMITTEE_VIEW:
         return actor.has_role(Role.COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
     if ticket is None:

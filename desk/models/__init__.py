@@ -10,6 +10,7 @@ from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, SatisfactionResponse, SurveySource
 from desk.models.routing import Category, RoutingRule
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
+from desk.models.stats import StatsDuration, StatsRollup, StatsRollupState
 from desk.models.tickets import (
     KIND_LETTER, OPEN_STATUSES, Channel, EventKind, Kind, Priority, ReferenceCounter,
     SocialPlatform, Status, Ticket, TicketEvent,
@@ -23,4 +24,5 @@ __all__ = [
     "WorkingTime", "Holiday", "ServiceTarget", "Attachment",
     "CompensationClaim", "CompensationCondition", "ConditionState", "EvidenceKind", "ClaimOutcome",
     "Association", "SatisfactionResponse", "SurveySource",
+    "StatsRollup", "StatsDuration", "StatsRollupState",
 ]
