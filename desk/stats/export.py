@@ -33,7 +33,8 @@ def _has_durations(table: Table, column: int) -> bool:
 
 
 def headers(table: Table) -> list[str]:
-    return [f"{h} ({_('hours')})" if _has_durations(table, i) else str(h) for i, h in enumerate(table.headers)]
+    unit = _("hours")
+    return [f"{h} ({unit})" if _has_durations(table, i) else str(h) for i, h in enumerate(table.headers)]
 
 
 def plain(value):

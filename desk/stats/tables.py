@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from desk import labels
 from desk.models import Kind
 from desk.stats.service import Stats, Times
+from desk.text import to_arabic_digits
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,14 @@ def build(stats: Stats, locale: str) -> list[Table]:
         rows = [[label(k), v["received"]] for k, v in table.items() if v["received"]]
         return sorted(rows, key=lambda r: -r[1])
 
-    tables.append(Table("channels", _("Tickets received by channel"), [_("Channel"), _("Received")],
+    tables.append(Table("channels", _("Tickets received by channel"), [_("Channel"), _("Number received")],
                         received(stats.by_channel, lambda c: L.CHANNELS.get(c, c)), chart="bar"))
-    tables.append(Table("kinds", _("Tickets received by kind"), [_("Kind"), _("Received")],
+    tables.append(Table("kinds", _("Tickets received by kind"), [_("Kind"), _("Number received")],
                         received(stats.by_kind, lambda k: L.KINDS.get(k, k)), chart="bar"))
     complaints = stats.by_kind.get(Kind.COMPLAINT.value, {}).get("received", 0)
     inquiries = stats.by_kind.get(Kind.INQUIRY.value, {}).get("received", 0)
     others = t["received"] - complaints - inquiries
-    tables.append(Table("inquiries_complaints", _("Inquiries and complaints"), [_("Kind"), _("Received"), _("Share")], [
+    tables.append(Table("inquiries_complaints", _("Inquiries and complaints"), [_("Kind"), _("Number received"), _("Share")], [
         [L.KINDS[Kind.INQUIRY.value], inquiries, Percent(inquiries, t["received"])],
         [L.KINDS[Kind.COMPLAINT.value], complaints, Percent(complaints, t["received"])],
         [_("Other kinds"), others, Percent(others, t["received"])],
@@ -125,7 +126,7 @@ def build(stats: Stats, locale: str) -> list[Table]:
     departments = sorted(set(stats.by_department) | set(stats.open_now), key=lambda d: (d == 0, dep(d)))
     tables.append(Table(
         "departments", _("Tickets by department"),
-        [_("Department"), _("Received"), _("Resolved"), _("Action taken recorded"), _("Open now"), _("Overdue now")],
+        [_("Department"), _("Number received"), _("Number resolved"), _("Action taken recorded"), _("Open now"), _("Overdue now")],
         [[dep(d), stats.by_department.get(d, {}).get("received", 0), stats.by_department.get(d, {}).get("resolved", 0),
           stats.by_department.get(d, {}).get("actioned", 0), stats.open_now.get(d, 0), stats.overdue_now.get(d, 0)]
          for d in departments],
@@ -136,7 +137,7 @@ def build(stats: Stats, locale: str) -> list[Table]:
     uncategorised = stats.by_category.get(0, {}).get("received", 0)
     if uncategorised:
         categories.append([_("No category"), uncategorised])
-    tables.append(Table("categories", _("Tickets received by category"), [_("Category"), _("Received")], categories,
+    tables.append(Table("categories", _("Tickets received by category"), [_("Category"), _("Number received")], categories,
                         chart="bar"))
 
     def time_row(label, d):
@@ -163,7 +164,8 @@ def build(stats: Stats, locale: str) -> list[Table]:
                 c["rating_5"], c["rating_4"], c["rating_3"], c["rating_2"], c["rating_1"],
                 Percent(c["solved"], c["answers"]), c["comments"]]
 
-    sat_headers = [_("Answers"), _("Response rate"), _("Average rating"), "5", "4", "3", "2", "1",
+    stars = [to_arabic_digits(str(n)) if locale != "en" else str(n) for n in (5, 4, 3, 2, 1)]
+    sat_headers = [_("Answers"), _("Response rate"), _("Average rating"), *stars,
                    _("Solved"), _("Comments")]
     tables.append(Table(
         "satisfaction_departments", _("Beneficiary satisfaction by department"), [_("Department"), *sat_headers],
@@ -177,7 +179,7 @@ def build(stats: Stats, locale: str) -> list[Table]:
         "satisfaction_channels", _("Beneficiary satisfaction by channel"), [_("Channel"), *sat_headers],
         [satisfaction_row(L.CHANNELS.get(c, c), v) for c, v in sorted(stats.by_channel.items(), key=lambda i: -i[1]["answers"])
          if v["answers"] or v["resolved"]]))
-    tables.append(Table("series", _("Created and resolved per day"), [_("Day"), _("Received"), _("Resolved")],
+    tables.append(Table("series", _("Created and resolved per day"), [_("Day"), _("Number received"), _("Number resolved")],
                         [[day, received_, resolved] for day, received_, resolved in stats.series], chart="line"))
     outcomes = [(key, L.CLAIM_OUTCOMES.get(key, key)) for key in ("approved", "rejected", "pending")]
     tables.append(Table(
@@ -191,7 +193,7 @@ def build(stats: Stats, locale: str) -> list[Table]:
         [[c["at"], dep(c["department_id"]), L.CHANNELS.get(c["channel"], c["channel"]), c["rating"], c["comment"]]
          for c in stats.comments]))
     tables.append(Table(
-        "actions", _("Latest actions taken"), [_("Reference"), _("Resolved"), _("Department"), _("Kind"),
+        "actions", _("Latest actions taken"), [_("Reference"), _("Resolved on"), _("Department"), _("Kind"),
                                               _("Action taken")],
         [[a["reference"], a["at"], dep(a["department_id"]), L.KINDS.get(a["kind"], a["kind"]), a["action"]]
          for a in stats.actions]))
