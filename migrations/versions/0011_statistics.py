@@ -1,7 +1,7 @@
 """statistics
 
 The statistics' daily roll-ups (desk.stats.rollup) and the ticket indexes they read by:
-the resolution and first-response times.
+the resolution and first-response times, and the open tickets per department ("open now").
 
 Revision ID: 0011_statistics
 Revises: 0009_portal
@@ -10,6 +10,9 @@ Create Date: 2026-11-23 19:30:00
 """
 from alembic import op
 import sqlalchemy as sa
+
+# The open statuses, spelled out as in migration 0006 (desk.models.tickets.OPEN_DUE_WHERE).
+OPEN_DUE_WHERE = "status IN ('new', 'open', 'waiting', 'awaiting_committee')"
 
 
 # revision identifiers, used by Alembic.
@@ -55,9 +58,12 @@ def upgrade():
     )
     op.create_index('ix_tickets_resolved', 'tickets', ['resolved_at'], unique=False)
     op.create_index('ix_tickets_first_response', 'tickets', ['first_response_at'], unique=False)
+    op.create_index('ix_tickets_open_department', 'tickets', ['department_id', 'status', 'due_at'], unique=False,
+                    postgresql_where=sa.text(OPEN_DUE_WHERE), sqlite_where=sa.text(OPEN_DUE_WHERE))
 
 
 def downgrade():
+    op.drop_index('ix_tickets_open_department', table_name='tickets')
     op.drop_index('ix_tickets_first_response', table_name='tickets')
     op.drop_index('ix_tickets_resolved', table_name='tickets')
     op.drop_table('stats_rollup_state')
