@@ -210,56 +210,56 @@ def _split(session: Session, r: DateRange) -> tuple[DateRange | None, DateRange 
     return DateRange(r.first, through), DateRange(through + timedelta(days=1), r.last), through
 
 
-def _counts(session: Session, dialect: str, rolled, live, departments):
-    """(department, channel, kind, category) → the summed counts, over the rolled and live parts."""
+def _rolled_and_live(table, rolled, live, departments, columns, where, facts, live_columns):
+    """The rows of the rolled-up part (``columns`` of ``table`` matching ``where``, in the
+    actor's departments) UNION ALL those of the live part (``live_columns`` of the ``facts``
+    select over the live days), as one subquery to group."""
     parts = []
     if rolled is not None:
-        t = StatsRollup.__table__
-        stmt = sa.select(*[t.c[d] for d in DIMENSIONS], *[t.c[n] for n in COUNTS]).where(
-            _rolled_condition(t, rolled.first, rolled.last))
+        stmt = sa.select(*[table.c[name] for name in columns]).where(where(table, rolled))
         if departments is not None:
-            stmt = stmt.where(t.c.department_id.in_(departments))
+            stmt = stmt.where(table.c.department_id.in_(departments))
         parts.append(stmt)
     if live is not None:
-        facts = rollup.ticket_facts(dialect, *rollup.utc_bounds(live.first, live.last), departments).subquery()
-        parts.append(sa.select(*[facts.c[d] for d in DIMENSIONS], *[facts.c[n] for n in COUNTS]))
-    rows = parts[0] if len(parts) == 1 else sa.union_all(*parts)
-    rows = rows.subquery()
+        rows = facts(*rollup.utc_bounds(live.first, live.last), departments).subquery()
+        parts.append(sa.select(*live_columns(rows)))
+    return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
+
+
+def _whole_or_days(table, rolled: DateRange):
+    return _rolled_condition(table, rolled.first, rolled.last)
+
+
+def _counts(session: Session, dialect: str, rolled, live, departments):
+    """(department, channel, kind, category) → the summed counts, over the rolled and live parts."""
+    names = [*DIMENSIONS, *COUNTS]
+    rows = _rolled_and_live(StatsRollup.__table__, rolled, live, departments, names, _whole_or_days,
+                            lambda lo, hi, deps: rollup.ticket_facts(dialect, lo, hi, deps),
+                            lambda facts: [facts.c[name] for name in names])
     dims = [rows.c[d] for d in DIMENSIONS]
     return session.execute(sa.select(*dims, *[sa.func.sum(rows.c[n]).label(n) for n in COUNTS])
                            .group_by(*dims)).all()
 
 
 def _durations(session: Session, dialect: str, rolled, live, departments):
-    parts = []
-    if rolled is not None:
-        t = StatsDuration.__table__
-        stmt = sa.select(t.c.department_id, t.c.metric, t.c.bucket, t.c.n).where(
-            _rolled_condition(t, rolled.first, rolled.last))
-        if departments is not None:
-            stmt = stmt.where(t.c.department_id.in_(departments))
-        parts.append(stmt)
-    if live is not None:
-        spans = rollup.duration_facts(dialect, *rollup.utc_bounds(live.first, live.last), departments).subquery()
-        parts.append(sa.select(spans.c.department_id, spans.c.metric, spans.c.bucket, sa.literal(1).label("n")))
-    rows = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
-    return session.execute(sa.select(rows.c.department_id, rows.c.metric, rows.c.bucket, sa.func.sum(rows.c.n))
-                           .group_by(rows.c.department_id, rows.c.metric, rows.c.bucket)).all()
+    """(department, metric, bucket) → how many, over the rolled and live parts."""
+    keys = ("department_id", "metric", "bucket")
+    rows = _rolled_and_live(StatsDuration.__table__, rolled, live, departments, [*keys, "n"], _whole_or_days,
+                            lambda lo, hi, deps: rollup.duration_facts(dialect, lo, hi, deps),
+                            lambda spans: [*[spans.c[k] for k in keys], sa.literal(1).label("n")])
+    groups = [rows.c[k] for k in keys]
+    return session.execute(sa.select(*groups, sa.func.sum(rows.c.n)).group_by(*groups)).all()
 
 
 def _series(session: Session, dialect: str, rolled, live, departments) -> list[tuple[date, int, int]]:
-    parts = []
-    if rolled is not None:
-        t = StatsRollup.__table__
-        stmt = sa.select(t.c.day, t.c.received, t.c.resolved).where(
-            t.c.grain == Grain.SERIES, t.c.day.between(rolled.first, rolled.last))
-        if departments is not None:
-            stmt = stmt.where(t.c.department_id.in_(departments))
-        parts.append(stmt)
-    if live is not None:
-        facts = rollup.ticket_facts(dialect, *rollup.utc_bounds(live.first, live.last), departments).subquery()
-        parts.append(sa.select(facts.c.day, facts.c.received, facts.c.resolved))
-    rows = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
+    """Every day of the range: (day, received, resolved), zeros included."""
+    def series_days(table, part):
+        return sa.and_(table.c.grain == Grain.SERIES, table.c.day.between(part.first, part.last))
+
+    names = ("day", "received", "resolved")
+    rows = _rolled_and_live(StatsRollup.__table__, rolled, live, departments, names, series_days,
+                            lambda lo, hi, deps: rollup.ticket_facts(dialect, lo, hi, deps),
+                            lambda facts: [facts.c[name] for name in names])
     found = {(d if isinstance(d, date) else date.fromisoformat(str(d))): (int(a or 0), int(b or 0))
              for d, a, b in session.execute(
                  sa.select(rows.c.day, sa.func.sum(rows.c.received), sa.func.sum(rows.c.resolved))
