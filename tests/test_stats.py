@@ -131,6 +131,18 @@ def test_figures_read_live(db, people, fixture):
     _check_january(stats, people)
 
 
+def test_the_tables_agree_with_the_figures(db, people, fixture):
+    from desk.stats import tables
+    from desk.text import to_arabic_digits
+    named = tables.by_key(tables.build(service.compute(db.session, None, JAN, now=NOW), "ar"))
+    assert named["series_months"].rows == [[to_arabic_digits("2026-01"), 4, 3]]
+    assert named["departments"].total[1:] == [4, 3, 2, 3, 1]  # received, resolved, actioned, open, overdue now
+    times = named["times"].total
+    assert times[1:4] == [3, tables.Duration(4 * H), tables.Duration(54 * H)]
+    assert times[-4:] == [2, 1, tables.Percent(1, 2), 1]
+    assert named["satisfaction_departments"].total[1:4] == [2, tables.Percent(2, 3), tables.Average(7, 2)]
+
+
 def test_figures_from_the_rollups_whole_months(db, people, fixture):
     rollup.refresh(db.session, date(2025, 12, 1), date(2026, 1, 31))
     assert rollup.rolled_through(db.session) == date(2026, 1, 31)
@@ -262,6 +274,9 @@ def test_report_page_in_both_calendars(as_user, people, fixture):
     assert "١٤٤٧" in format_hijri(date(2026, 1, 1), "ar")  # 12 Rajab 1447
     assert "٢٠٢٦" in html
     assert "stats-part-a" in html and "@media print" not in html  # print CSS lives in the stylesheet
+    assert 'id="table-series"' in html and 'id="table-series_months"' not in html  # a month prints its days
+    year = as_user(people.supervisor).get("/stats/report?start=2025-02-01&end=2026-01-31").get_data(as_text=True)
+    assert 'id="table-series_months"' in year and 'id="table-series"' not in year  # a year its months
 
 
 def test_xlsx_export_opened(as_user, people, fixture):

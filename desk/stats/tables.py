@@ -181,6 +181,14 @@ def build(stats: Stats, locale: str) -> list[Table]:
          if v["answers"] or v["resolved"]]))
     tables.append(Table("series", _("Created and resolved per day"), [_("Day"), _("Number received"), _("Number resolved")],
                         [[day, received_, resolved] for day, received_, resolved in stats.series], chart="line"))
+    months: dict[str, list[int]] = {}
+    for day, received_, resolved in stats.series:
+        month = months.setdefault(day.strftime("%Y-%m"), [0, 0])
+        month[0] += received_
+        month[1] += resolved
+    tables.append(Table("series_months", _("Created and resolved per month"),
+                        [_("Month"), _("Number received"), _("Number resolved")],
+                        [[key if locale == "en" else to_arabic_digits(key), a, b] for key, (a, b) in months.items()]))
     outcomes = [(key, L.CLAIM_OUTCOMES.get(key, key)) for key in ("approved", "rejected", "pending")]
     tables.append(Table(
         "compensation", _("Compensation claims"), [_("Outcome"), _("Claims"), _("Amount (SAR)")],
