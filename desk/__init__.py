@@ -101,6 +101,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from desk.attachments.views import bp as attachments_bp
     app.register_blueprint(attachments_bp)
+    from desk.stats.views import bp as stats_bp
+    app.register_blueprint(stats_bp)
 
     from desk.portal.admin import bp as portal_admin_bp
     from desk.portal.staff import bp as satisfaction_bp

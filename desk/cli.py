@@ -111,6 +111,9 @@ def demo(tickets: int) -> None:
     apply_due_times_to_open(db.session)  # open tickets without due times get them
     from desk.survey import demo as survey_demo
     survey_demo.load(db.session)  # sites, a fortnight of field surveys and visitor counts (issue 8)
+    from desk.stats.rollup import catch_up
+    from desk.stats.service import today_riyadh
+    catch_up(db.session, today_riyadh())  # the statistics' roll-ups up to yesterday
     refresh_statistics(db.session)
     click.echo(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}")
 
@@ -294,4 +297,5 @@ def sla_sweep_command() -> None:
 
 
 def register(app: Flask) -> None:
+    import desk.stats.cli  # noqa: F401  (stats-rollup, report)
     app.cli.add_command(desk_cli)

@@ -59,6 +59,10 @@ class Action(StrEnum):
     EMERGENCY_VIEW = "emergency.view"          # the list and the printable report: supervisors, manager, admin
     EMERGENCY_ACKNOWLEDGE = "emergency.acknowledge"  # close it by acknowledging: the general manager alone
     VISITOR_COUNT = "visitors.count"           # tap the walk-in visitor counter: intake staff, supervisors
+    # Statistics and the general manager's report (desk.stats).
+    STATS_VIEW = "stats.view"        # the dashboard: supervisors, the general manager, admins; a focal
+                                     # point their own departments' figures only (desk.stats.service.scope)
+    STATS_REPORT = "stats.report"    # the periodic report and its exports, all departments
 
 
 # What a focal point may do to a ticket of their own department.
@@ -132,6 +136,11 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return actor.has_role(Role.ADMIN)
     if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE):
         return actor.has_role(Role.ADMIN)
+    if action == Action.STATS_REPORT:
+        return actor.has_role(Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN)
+    if action == Action.STATS_VIEW:
+        return actor.has_role(Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN) or (
+            actor.has_role(Role.FOCAL) and bool(actor.department_ids))
     if action == Action.COMMITTEE_VIEW:
         return actor.has_role(Role.COMMITTEE, Role.SUPERVISOR, Role.ADMIN)
     if action in _FIELD_WORK:

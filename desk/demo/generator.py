@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from desk.intake.rules import ANONYMOUS_KINDS, RULES, Need
 from desk.models import (
     KIND_LETTER, Beneficiary, Channel, Department, DepartmentMember, EventKind, Kind, Priority,
-    ReferenceCounter, Role, SocialPlatform, Status, Ticket, TicketEvent, User, UserRole, utcnow,
+    ReferenceCounter, Role, SatisfactionResponse, SocialPlatform, Status, Ticket, TicketEvent, User, UserRole,
+    utcnow,
 )
 from desk.text import hijri_year, national_id_check_digit, normalize_search
 from desk.tickets.search import ticket_search_text
@@ -497,6 +498,20 @@ ACTION_EN = [
 ]
 
 
+# Satisfaction answers (قياس رضا المستفيد): about a third of resolved tickets get one.
+SATISFACTION_SHARE = 0.35
+RATINGS = _Pick([(5, 41), (4, 27), (3, 13), (2, 9), (1, 10)])
+COMMENTS_AR = [
+    "شكراً على سرعة التجاوب.", "الموظف كان متعاوناً جداً.", "تأخر الرد كثيراً.",
+    "لم تُحل المشكلة بالكامل.", "خدمة ممتازة جزاكم الله خيراً.", "أتمنى تحسين التواصل الهاتفي.",
+]
+COMMENTS_EN = ["Quick and helpful, thank you.", "It took too long to hear back.", "The issue is only partly solved."]
+# A rough resolution target per kind, in days (the SLA policy's business days, as calendar days):
+# generated tickets that are already done keep a due time, so SLA compliance has figures.
+TARGET_DAYS = {Kind.COMPLAINT.value: 7, Kind.INQUIRY.value: 3, Kind.SUGGESTION.value: 14, Kind.SUPPORT.value: 21,
+               Kind.COMPENSATION.value: 21, Kind.DISPUTE.value: 14, Kind.THANKS.value: 7}
+
+
 # ------------------------------------------------------------------------------------
 # The generator
 # ------------------------------------------------------------------------------------
@@ -534,6 +549,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     if n <= 0:
         return 0
     rng = random.Random(seed)
+    srng = random.Random(seed * 7919 + 17)  # satisfaction answers: their own stream, the rest unchanged
     now = now or utcnow()
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
@@ -542,6 +558,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     is_pg = session.get_bind().dialect.name == "postgresql"
     t_dep, t_ben, t_tic, t_evt, t_cnt = (Department.__table__, Beneficiary.__table__, Ticket.__table__,
                                         TicketEvent.__table__, ReferenceCounter.__table__)
+    t_sat = SatisfactionResponse.__table__
 
     def at(ts: int) -> datetime:
         return datetime.fromtimestamp(ts, timezone.utc)
@@ -591,6 +608,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     next_ben = _max_id(session, t_ben) + 1
     next_tic = _max_id(session, t_tic) + 1
     next_evt = _max_id(session, t_evt) + 1
+    next_sat = _max_id(session, t_sat) + 1
 
     subjects_ar = _expand(SUBJECTS_AR, AID_AR, PLACE_AR)
     subjects_en = _expand(SUBJECTS_EN, AID_EN, ["reception"])
@@ -686,6 +704,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     for lo in range(0, n, batch):
         tickets: list[dict] = []
         events: list[dict] = []
+        answers: list[dict] = []
         years_touched: set[int] = set()
         for i in range(lo, min(n, lo + batch)):
             t0 = times[i]
@@ -900,6 +919,22 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                 sender = ben_email[b] if b is not None else None
                 meta = {"from": sender or f"user{rng.randrange(100, 99999)}@{rng.choice(EMAIL_DOMAINS)}"}
 
+            due_ts = None
+            if resolved_ts is not None or closed_ts is not None:  # done: the target it had (open ones: desk demo)
+                due_ts = t0 + TARGET_DAYS[kind] * DAY
+            if resolved_ts is not None and srng.random() < SATISFACTION_SHARE:
+                rating = RATINGS(srng)
+                answered = min(now_ts - 60, resolved_ts + srng.randrange(HOUR, 5 * DAY))
+                comment = None
+                if srng.random() < 0.25:
+                    comment = srng.choice(COMMENTS_EN if english else COMMENTS_AR)
+                answers.append(dict(
+                    id=next_sat, ticket_id=tid, rating=rating, solved=srng.random() < (0.9 if rating >= 4 else 0.35),
+                    comment=comment, source="staff" if srng.random() < 0.3 else "beneficiary", recorded_by_id=None,
+                    department_id=department, channel=channel, kind=kind, created_at=at(max(answered, resolved_ts)),
+                    updated_at=at(max(answered, resolved_ts))))
+                next_sat += 1
+
             tickets.append(dict(
                 id=tid, reference=reference, kind=kind, channel=channel, channel_detail=detail, status=final,
                 priority=priority, subject=subject, body=body,
@@ -909,20 +944,22 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                 created_at=created_at, updated_at=at(last_ts), version=version,
                 verified_by_id=verified_by, verified_at=None if verified_ts is None else at(verified_ts),
                 attested=attested, attested_at=None if not attested else at(verified_ts),
-                due_at=None, first_response_at=None if first_reply_ts is None else at(first_reply_ts),
+                due_at=None if due_ts is None else at(due_ts), first_response_at=None if first_reply_ts is None else at(first_reply_ts),
                 resolved_at=None if resolved_ts is None else at(resolved_ts), action_taken=action_taken,
                 closed_at=None if closed_ts is None else at(closed_ts), meta=meta,
             ))
 
         session.execute(insert(t_tic), tickets)
         session.execute(insert(t_evt), events)
+        if answers:
+            session.execute(insert(t_sat), answers)
         for year in sorted(years_touched):
             if year in counter_rows:
                 session.execute(update(t_cnt).where(t_cnt.c.hijri_year == year).values(last=counters[year]))
             else:
                 session.execute(insert(t_cnt).values(hijri_year=year, last=counters[year]))
                 counter_rows.add(year)
-        _bump_sequences(session, is_pg, ["tickets", "ticket_events"])
+        _bump_sequences(session, is_pg, ["tickets", "ticket_events", "satisfaction_responses"])
         session.commit()
         done += len(tickets)
         if progress is not None:

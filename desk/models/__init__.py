@@ -14,6 +14,7 @@ from desk.models.survey import (
     SurveyPhoto, SurveyStatus, VisitorTap,
 )
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
+from desk.models.stats import StatsDuration, StatsRollup, StatsRollupState
 from desk.models.tickets import (
     KIND_LETTER, OPEN_STATUSES, Channel, EventKind, Kind, Priority, ReferenceCounter,
     SocialPlatform, Status, Ticket, TicketEvent,
@@ -29,4 +30,5 @@ __all__ = [
     "Association", "SatisfactionResponse", "SurveySource",
     "Site", "SurveyItem", "ItemCode", "Survey", "SurveyStatus", "SurveyAnswer", "AnswerState", "SurveyPhoto",
     "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
+    "StatsRollup", "StatsDuration", "StatsRollupState",
 ]

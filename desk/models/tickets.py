@@ -94,6 +94,13 @@ class Ticket(Base):
         # The SLA sweep: open, running tickets past due and not yet marked (migration 0006).
         Index("ix_tickets_status_due", "status", "due_at"),
         Index("ix_tickets_breached", "breached_at"),
+        # The statistics' roll-up reads a range of resolutions and first responses (migration 0011).
+        Index("ix_tickets_resolved", "resolved_at"),
+        Index("ix_tickets_first_response", "first_response_at"),
+        # The statistics' "open and overdue now" per department in one index-only pass over the
+        # open tickets (migration 0011).
+        Index("ix_tickets_open_department", "department_id", "status", "due_at", postgresql_where=text(OPEN_DUE_WHERE),
+              sqlite_where=text(OPEN_DUE_WHERE)),
         # The open views sorted by due time: resolved tickets keep their (past) due times, so a
         # plain due_at index would be walked through all of them first. Partial: open only.
         Index("ix_tickets_open_due", "due_at", "id", postgresql_where=text(OPEN_DUE_WHERE),

@@ -1,0 +1,395 @@
+"""The statistics (issue 8, items 5 and 6): what the dashboard, the general manager's report
+and its exports show, for a range of Riyadh days and what the actor may see.
+
+Everything is summed in SQL: the rolled-up days from ``stats_rollup``/``stats_durations``
+(whole months from their month rows), the days after ``rolled_through`` live from the tickets
+through the same fact definitions (desk.stats.rollup), "open and overdue now" live from the
+tickets. Python only folds the few hundred grouped rows into tables.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from operator import add
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from hijridate import Gregorian, Hijri
+from sqlalchemy.orm import Session
+
+from desk.errors import NotFound, ValidationFailed
+from desk.models import (
+    OPEN_STATUSES, Category, CompensationClaim, Department, Role, SatisfactionResponse, StatsDuration, StatsRollup, Ticket, User,
+    utcnow,
+)
+from desk.models.stats import Grain
+from desk.permissions import Action, can
+from desk.sla.service import GREGORIAN, HIJRI, parse_day
+from desk.sla.tickets import running_statuses
+from desk.stats import rollup
+from desk.stats.rollup import COUNTS, DIMENSIONS, RESOLUTION, RESPONSE, bucket_bounds
+from desk.text import to_riyadh
+
+MAX_YEARS = 5
+PRESETS = ("this_month", "last_month", "this_quarter", "this_year", "hijri_year", "last_12_months")
+
+
+# The range ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DateRange:
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def today_riyadh(now: datetime | None = None) -> date:
+    return to_riyadh(now or utcnow()).date()
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def preset_range(name: str, today: date) -> DateRange:
+    month = today.replace(day=1)
+    if name == "this_month":
+        return DateRange(month, today)
+    if name == "last_month":
+        end = month - timedelta(days=1)
+        return DateRange(end.replace(day=1), end)
+    if name == "this_quarter":
+        return DateRange(month.replace(month=3 * ((today.month - 1) // 3) + 1), today)
+    if name == "this_year":
+        return DateRange(date(today.year, 1, 1), today)
+    if name == "hijri_year":
+        year = Gregorian(today.year, today.month, today.day).to_hijri().year
+        return DateRange(Hijri(year, 1, 1).to_gregorian(), today)
+    if name == "last_12_months":
+        return DateRange(_add_years(today, -1) + timedelta(days=1), today)
+    raise ValueError(name)
+
+
+def parse_range(start: str | None, end: str | None, calendar: str = GREGORIAN, preset: str | None = None,
+                today: date | None = None) -> DateRange:
+    """The range typed (Gregorian or Umm al-Qura Hijri, either digits) or a preset.
+    ValidationFailed with a message for the field at fault."""
+    today = today or today_riyadh()
+    if preset:
+        if preset not in PRESETS:
+            raise ValidationFailed({"preset": [str(_l("Choose one of the listed periods."))]})
+        return preset_range(preset, today)
+    calendar = HIJRI if calendar == HIJRI else GREGORIAN
+    errors: dict[str, list[str]] = {}
+    days = {}
+    for name, text in (("start", start), ("end", end)):
+        if not (text or "").strip():
+            errors[name] = [str(_l("Enter a date."))]
+            continue
+        try:
+            days[name] = parse_day(text, calendar)
+        except ValueError:
+            errors[name] = [str(_l("Enter a real date as year-month-day, e.g. 2026-01-31 or 1447-07-15."))]
+    if not errors:
+        if days["start"] > days["end"]:
+            errors["end"] = [str(_l("The end of the period must not be before its start."))]
+        elif days["end"] >= _add_years(days["start"], MAX_YEARS):
+            errors["end"] = [str(_l("The period can be at most %(years)s years.", years=MAX_YEARS))]
+    if errors:
+        raise ValidationFailed(errors)
+    return DateRange(days["start"], days["end"])
+
+
+# Who sees what -----------------------------------------------------------------------
+
+def scope(actor: User) -> list[int] | None:
+    """The departments whose figures the actor may see: None for all (supervisor, general
+    manager, admin), a focal point's own departments; NotFound for anyone else."""
+    if not can(actor, Action.STATS_VIEW):
+        raise NotFound()
+    if actor.has_role(Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN):
+        return None
+    return sorted(actor.department_ids)
+
+
+# The figures -------------------------------------------------------------------------
+
+@dataclass
+class Times:
+    """Medians and 90th percentiles from a histogram: the upper edge of the bucket holding the
+    nearest-rank value (None when nothing was counted, or "60 days or more")."""
+    count: int = 0
+    median: int | None = None
+    p90: int | None = None
+    over: bool = False  # the percentile fell in the last bucket (60 days or more)
+    p90_over: bool = False
+
+
+def percentile(histogram: dict[int, int], share: float) -> tuple[int | None, bool]:
+    """Nearest-rank percentile of a bucket histogram: (upper edge in seconds, is-last-bucket)."""
+    total = sum(histogram.values())
+    if not total:
+        return None, False
+    rank = max(1, math.ceil(share * total))
+    seen = 0
+    for bucket in sorted(histogram):
+        seen += histogram[bucket]
+        if seen >= rank:
+            lower, upper = bucket_bounds(bucket)
+            return (lower, True) if upper is None else (upper, False)
+    raise AssertionError("unreachable")
+
+
+def _times(histogram: dict[int, int]) -> Times:
+    median, over = percentile(histogram, 0.5)
+    p90, p90_over = percentile(histogram, 0.9)
+    return Times(count=sum(histogram.values()), median=median, p90=p90, over=over, p90_over=p90_over)
+
+
+@dataclass
+class Stats:
+    range: DateRange
+    departments: list[int] | None  # the scope: None = all
+    rolled_through: date | None
+    totals: dict[str, int]
+    by_channel: dict[str, dict[str, int]]
+    by_kind: dict[str, dict[str, int]]
+    by_department: dict[int, dict[str, int]]
+    by_category: dict[int, dict[str, int]]
+    response_times: dict[int | None, Times]     # None: all departments together
+    resolution_times: dict[int | None, Times]
+    open_now: dict[int, int]
+    overdue_now: dict[int, int]
+    series: list[tuple[date, int, int]]           # day, received, resolved
+    comments: list[dict]
+    actions: list[dict]
+    compensation: dict[str, dict]
+    department_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # id → (Arabic, English)
+    # The field work (desk.survey.report): visitors counted, emergencies, the survey's findings.
+    # None for a focal point's scope: it belongs to the sites, not to a department.
+    field_work: "FieldWork | None" = None
+    category_names: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class FieldWork:
+    visitors: object          # desk.survey.report.VisitorFigures
+    emergencies: list         # desk.models.Emergency, in the order they happened
+    findings: list            # desk.survey.report.Finding
+
+
+def _field_work(session: Session, r: DateRange) -> FieldWork:
+    from desk.survey import report as survey_report
+    return FieldWork(survey_report.visitor_figures(session, r.first, r.last),
+                     survey_report.emergencies_between(session, r.first, r.last),
+                     survey_report.findings_between(session, r.first, r.last))
+
+
+def _month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def _rolled_condition(table, first: date, last: date):
+    """Rows of ``table`` covering [first, last]: month rows for the whole months, day rows
+    for the days before and after them."""
+    c = table.c
+    m1 = first if first.day == 1 else _month_end(first) + timedelta(days=1)
+    m_last = last.replace(day=1)
+    if _month_end(last) != last:
+        m_last = (m_last - timedelta(days=1)).replace(day=1)
+    if m1 > m_last:  # no whole month inside
+        return sa.and_(c.grain == Grain.DAY, c.day.between(first, last))
+    tail_start = _month_end(m_last) + timedelta(days=1)
+    # A flat OR of (grain, day range) terms: each one an index range on (grain, day).
+    parts = [sa.and_(c.grain == Grain.MONTH, c.day.between(m1, m_last))]
+    if first < m1:
+        parts.append(sa.and_(c.grain == Grain.DAY, c.day.between(first, m1 - timedelta(days=1))))
+    if tail_start <= last:
+        parts.append(sa.and_(c.grain == Grain.DAY, c.day.between(tail_start, last)))
+    return parts[0] if len(parts) == 1 else sa.or_(*parts)
+
+
+def _split(session: Session, r: DateRange) -> tuple[DateRange | None, DateRange | None, date | None]:
+    """The rolled-up part of the range and the part read live from the tickets."""
+    through = rollup.rolled_through(session)
+    if through is None or r.first > through:
+        return None, r, through
+    if r.last <= through:
+        return r, None, through
+    return DateRange(r.first, through), DateRange(through + timedelta(days=1), r.last), through
+
+
+def _rolled_and_live(table, rolled, live, departments, columns, where, facts, live_columns):
+    """The rows of the rolled-up part (``columns`` of ``table`` matching ``where``, in the
+    actor's departments) UNION ALL those of the live part (``live_columns`` of the ``facts``
+    select over the live days), as one subquery to group."""
+    parts = []
+    if rolled is not None:
+        stmt = sa.select(*[table.c[name] for name in columns]).where(where(table, rolled))
+        if departments is not None:
+            stmt = stmt.where(table.c.department_id.in_(departments))
+        parts.append(stmt)
+    if live is not None:
+        rows = facts(*rollup.utc_bounds(live.first, live.last), departments).subquery()
+        parts.append(sa.select(*live_columns(rows)))
+    return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
+
+
+def _whole_or_days(table, rolled: DateRange):
+    return _rolled_condition(table, rolled.first, rolled.last)
+
+
+def _counts(session: Session, dialect: str, rolled, live, departments):
+    """(department, channel, kind, category) → the summed counts, over the rolled and live parts."""
+    names = [*DIMENSIONS, *COUNTS]
+    rows = _rolled_and_live(StatsRollup.__table__, rolled, live, departments, names, _whole_or_days,
+                            lambda lo, hi, deps: rollup.ticket_facts(dialect, lo, hi, deps),
+                            lambda facts: [facts.c[name] for name in names])
+    dims = [rows.c[d] for d in DIMENSIONS]
+    return session.execute(sa.select(*dims, *[sa.func.sum(rows.c[n]).label(n) for n in COUNTS])
+                           .group_by(*dims)).all()
+
+
+def _durations(session: Session, dialect: str, rolled, live, departments):
+    """(department, metric, bucket) → how many, over the rolled and live parts."""
+    keys = ("department_id", "metric", "bucket")
+    rows = _rolled_and_live(StatsDuration.__table__, rolled, live, departments, [*keys, "n"], _whole_or_days,
+                            lambda lo, hi, deps: rollup.duration_facts(dialect, lo, hi, deps),
+                            lambda spans: [*[spans.c[k] for k in keys], sa.literal(1).label("n")])
+    groups = [rows.c[k] for k in keys]
+    return session.execute(sa.select(*groups, sa.func.sum(rows.c.n)).group_by(*groups)).all()
+
+
+def _series(session: Session, dialect: str, rolled, live, departments) -> list[tuple[date, int, int]]:
+    """Every day of the range: (day, received, resolved), zeros included."""
+    def series_days(table, part):
+        return sa.and_(table.c.grain == Grain.SERIES, table.c.day.between(part.first, part.last))
+
+    names = ("day", "received", "resolved")
+    rows = _rolled_and_live(StatsRollup.__table__, rolled, live, departments, names, series_days,
+                            lambda lo, hi, deps: rollup.ticket_facts(dialect, lo, hi, deps),
+                            lambda facts: [facts.c[name] for name in names])
+    found = {(d if isinstance(d, date) else date.fromisoformat(str(d))): (int(a or 0), int(b or 0))
+             for d, a, b in session.execute(
+                 sa.select(rows.c.day, sa.func.sum(rows.c.received), sa.func.sum(rows.c.resolved))
+                 .group_by(rows.c.day))}
+    out, day = [], rolled.first if rolled else live.first
+    last = live.last if live else rolled.last
+    while day <= last:
+        received, resolved = found.get(day, (0, 0))
+        out.append((day, received, resolved))
+        day += timedelta(days=1)
+    return out
+
+
+def _now_counts(session: Session, departments, now: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """Open tickets and those past their due time (clock running: not waiting on the
+    beneficiary), per department, now: one pass over the partial index of open tickets
+    (ix_tickets_open_department, index-only). The open condition is spelled with literal
+    values, so both databases see that the partial index applies."""
+    is_open = Ticket.status.in_([sa.literal_column(f"'{s.value}'") for s in OPEN_STATUSES])
+    running = Ticket.status.in_([sa.literal_column(f"'{s}'") for s in running_statuses()])
+    overdue = sa.func.sum(sa.case((running & (Ticket.due_at < now), 1), else_=0))
+    # Grouped by the bare column (not COALESCE): SQLite then reads the index in order, covering.
+    stmt = sa.select(Ticket.department_id, sa.func.count(), overdue).where(is_open).group_by(Ticket.department_id)
+    if departments is not None:
+        stmt = stmt.where(Ticket.department_id.in_(departments))
+    rows = session.execute(stmt).all()
+    return ({int(d or 0): int(n) for d, n, _ in rows if n}, {int(d or 0): int(late) for d, _, late in rows if late})
+
+
+def _comments(session: Session, r: DateRange, departments, limit: int = 10) -> list[dict]:
+    """The latest comments of the range: what was said, the department and channel, the
+    rating; never who answered or who handled the ticket."""
+    s = SatisfactionResponse
+    lo, hi = rollup.utc_bounds(r.first, r.last)
+    stmt = (sa.select(s.created_at, s.department_id, s.channel, s.rating, s.comment)
+            .where(s.created_at >= lo, s.created_at < hi, s.comment.is_not(None), s.comment != "")
+            .order_by(s.created_at.desc()).limit(limit))
+    if departments is not None:
+        stmt = stmt.where(s.department_id.in_(departments))
+    return [dict(at=at, department_id=dep or 0, channel=channel, rating=rating, comment=comment)
+            for at, dep, channel, rating, comment in session.execute(stmt)]
+
+
+def _actions(session: Session, r: DateRange, departments, limit: int = 10) -> list[dict]:
+    """The latest actions taken (الإجراء المتخذ) recorded when resolving, in the range."""
+    lo, hi = rollup.utc_bounds(r.first, r.last)
+    stmt = (sa.select(Ticket.reference, Ticket.resolved_at, Ticket.department_id, Ticket.kind, Ticket.action_taken)
+            .where(Ticket.resolved_at >= lo, Ticket.resolved_at < hi, Ticket.action_taken.is_not(None))
+            .order_by(Ticket.resolved_at.desc()).limit(limit))
+    if departments is not None:
+        stmt = stmt.where(Ticket.department_id.in_(departments))
+    return [dict(reference=ref, at=at, department_id=dep or 0, kind=kind, action=action)
+            for ref, at, dep, kind, action in session.execute(stmt)]
+
+
+def _compensation(session: Session, r: DateRange, departments) -> dict[str, dict]:
+    """Compensation claims opened in the range, by outcome: how many and the amount (halalas)."""
+    lo, hi = rollup.utc_bounds(r.first, r.last)
+    c = CompensationClaim
+    stmt = (sa.select(c.outcome, sa.func.count(), sa.func.sum(c.amount_halalas))
+            .where(c.created_at >= lo, c.created_at < hi).group_by(c.outcome))
+    if departments is not None:
+        stmt = stmt.join(Ticket, Ticket.id == c.ticket_id).where(Ticket.department_id.in_(departments))
+    return {outcome: {"count": int(n), "halalas": int(amount or 0)} for outcome, n, amount in session.execute(stmt)}
+
+
+def statistics(session: Session, actor: User, r: DateRange, now: datetime | None = None) -> Stats:
+    """Every figure of the dashboard and the report, for the range and the actor's scope."""
+    return compute(session, scope(actor), r, now)
+
+
+def compute(session: Session, departments: list[int] | None, r: DateRange, now: datetime | None = None) -> Stats:
+    """The figures of the departments given (None: all of them; the CLI report, and
+    ``statistics`` once it has checked who asks)."""
+    now = now or utcnow()
+    dialect = session.get_bind().dialect.name
+    rolled, live, through = _split(session, r)
+
+    # The few hundred grouped rows folded into each breakdown (lists summed with map, in C).
+    width = len(COUNTS)
+    total = [0] * width
+    folds: list[dict] = [defaultdict(lambda: [0] * width) for _ in range(4)]  # channel, kind, department, category
+    for row in _counts(session, dialect, rolled, live, departments):
+        values = [int(v or 0) for v in row[len(DIMENSIONS):]]
+        dep, channel, kind, category = row[:len(DIMENSIONS)]
+        total[:] = map(add, total, values)
+        for fold, key in zip(folds, (channel, kind, int(dep or 0), int(category or 0))):
+            into = fold[key]
+            into[:] = map(add, into, values)
+    named = lambda fold: {k: dict(zip(COUNTS, v)) for k, v in fold.items()}  # noqa: E731
+    totals = dict(zip(COUNTS, total))
+    by_channel, by_kind, by_department, by_category = (named(f) for f in folds)
+
+    histograms: dict[str, dict[int | None, dict[int, int]]] = {
+        RESPONSE: defaultdict(lambda: defaultdict(int)), RESOLUTION: defaultdict(lambda: defaultdict(int))}
+    for dep, metric, bucket, n in _durations(session, dialect, rolled, live, departments):
+        for key in (int(dep or 0), None):
+            histograms[metric][key][int(bucket)] += int(n)
+
+    open_now, overdue_now = _now_counts(session, departments, now)
+    names = {d: (ar, en) for d, ar, en in session.execute(
+        sa.select(Department.id, Department.name_ar, Department.name_en))}
+    categories = {cid: (ar, en) for cid, ar, en in session.execute(
+        sa.select(Category.id, Category.name_ar, Category.name_en))}
+    return Stats(
+        range=r, departments=departments, rolled_through=through, totals=totals,
+        by_channel=by_channel, by_kind=by_kind, by_department=by_department, by_category=by_category,
+        response_times={k: _times(v) for k, v in histograms[RESPONSE].items()},
+        resolution_times={k: _times(v) for k, v in histograms[RESOLUTION].items()},
+        open_now=open_now, overdue_now=overdue_now,
+        series=_series(session, dialect, rolled, live, departments),
+        comments=_comments(session, r, departments), actions=_actions(session, r, departments),
+        compensation=_compensation(session, r, departments),
+        department_names=names, category_names=categories,
+        field_work=_field_work(session, r) if departments is None else None,
+    )
