@@ -78,7 +78,9 @@ class Priority(IntEnum):
 # The partial index's condition: the open statuses, spelled out (migration 0006). A status
 # added to OPEN_STATUSES later needs the index re-created to keep the open views fast.
 OPEN_DUE_WHERE = "status IN ('new', 'open', 'waiting', 'awaiting_committee')"
-FIRST_RESPONSE_PENDING_WHERE = "first_response_at IS NULL AND first_response_breached_at IS NULL"
+# The sweep's first-response check: open tickets still unanswered and unmarked (few, whatever
+# the size of the desk: resolved tickets never answered in public stay out of it).
+FIRST_RESPONSE_PENDING_WHERE = OPEN_DUE_WHERE + " AND first_response_at IS NULL AND first_response_breached_at IS NULL"
 
 
 class Ticket(Base):

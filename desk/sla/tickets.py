@@ -297,7 +297,8 @@ def sweep(session: Session, now: datetime | None = None,
     result.recomputed, result.recompute_pending = refreshed.changed, not refreshed.done
     running = Ticket.status.in_(running_statuses())
     try:
-        unanswered = _claim(session, and_(running, Ticket.first_response_at.is_(None),
+        # Ticket.is_open too: the partial index's own condition, so both databases use it.
+        unanswered = _claim(session, and_(Ticket.is_open, running, Ticket.first_response_at.is_(None),
                                           Ticket.first_response_breached_at.is_(None),
                                           Ticket.first_response_due_at.is_not(None), Ticket.first_response_due_at < now),
                             {"first_response_breached_at": now}, due=Ticket.first_response_due_at)

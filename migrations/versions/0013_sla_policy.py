@@ -21,7 +21,8 @@ branch_labels = None
 depends_on = None
 
 
-PENDING = "first_response_at IS NULL AND first_response_breached_at IS NULL"
+PENDING = ("status IN ('new', 'open', 'waiting', 'awaiting_committee') "
+           "AND first_response_at IS NULL AND first_response_breached_at IS NULL")
 
 
 def upgrade():

