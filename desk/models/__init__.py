@@ -2,6 +2,7 @@
 from desk.models.accounts import Department, DepartmentMember, Position, Role, User, UserRole
 from desk.models.attachments import Attachment
 from desk.models.base import Base, utcnow
+from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
 from desk.models.beneficiaries import Beneficiary
 from desk.models.compensation import (
     ClaimOutcome, CompensationClaim, CompensationCondition, ConditionState, EvidenceKind,
@@ -23,4 +24,5 @@ __all__ = [
     "WorkingTime", "Holiday", "ServiceTarget", "Attachment",
     "CompensationClaim", "CompensationCondition", "ConditionState", "EvidenceKind", "ClaimOutcome",
     "Association", "SatisfactionResponse", "SurveySource",
+    "InboundMessage", "InboundOutcome", "ChannelState",
 ]

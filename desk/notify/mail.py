@@ -63,6 +63,10 @@ def build(message: OutboxMessage, settings: MailSettings) -> MIMEText:
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = message_id(message.id, settings)
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to us
+    meta = getattr(message, "meta", None) or {}
+    if meta.get("in_reply_to"):  # a reply to the beneficiary's email (desk.channels.service.reply_headers)
+        email["In-Reply-To"] = meta["in_reply_to"]
+        email["References"] = meta.get("references") or meta["in_reply_to"]
     return email
 
 

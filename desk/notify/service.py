@@ -108,12 +108,17 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
     if kind not in BENEFICIARY_KINDS:
         raise ValueError(f"unknown beneficiary notification kind {kind!r}")
     address = beneficiary_email(ticket)
+    channel, meta = "email", None
+    from desk.channels.service import route  # issue 7: back on the channel they wrote from
+    routed = route(session, ticket)
+    if routed is not None:
+        channel, address, meta = routed
     if address is None:
         return None
     subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link)
     message = OutboxMessage(
-        channel="email", to_address=address, to_user_id=None,
-        subject=subject, body_text=body, ticket_id=ticket.id,
+        channel=channel, to_address=address, to_user_id=None,
+        subject=subject, body_text=body, ticket_id=ticket.id, meta=meta,
         reason=kind, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
     )
     session.add(message)
