@@ -105,6 +105,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(portal_admin_bp)
     app.register_blueprint(satisfaction_bp)
 
+    from desk.channels.views import bp as channels_bp
+    app.register_blueprint(channels_bp)
+
     from flask_wtf.csrf import CSRFError
 
     from desk.errors import DeskError

@@ -50,6 +50,7 @@ class Action(StrEnum):
     # The beneficiary portal (desk.portal).
     SATISFACTION_RECORD = "satisfaction.record"  # the survey on the beneficiary's behalf: queue roles, focal point
     PORTAL_MANAGE = "portal.manage"              # the association's profile and the public directory: admins
+    CHANNELS_VIEW = "channels.view"              # each channel's health (desk.channels): admins
 
 
 # What a focal point may do to a ticket of their own department.
@@ -110,7 +111,7 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return sees_all(actor)
     if action == Action.ADMIN_MANAGE:
         return actor.has_role(Role.ADMIN)
-    if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE):
+    if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE, Action.CHANNELS_VIEW):
         return actor.has_role(Role.ADMIN)
     if action == Action.COMMITTEE_VIEW:
         return actor.has_role(Role.COMMITTEE, Role.SUPERVISOR, Role.ADMIN)

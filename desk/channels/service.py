@@ -179,3 +179,65 @@ def route(session: Session, ticket: Ticket) -> tuple[str, str | None, dict | Non
     if headers is not None:
         return "email", notify_service.beneficiary_email(ticket), headers
     return None
+
+
+# The generic webhook (/hooks/inbound): a website form or a chatbot ------------------------------
+
+WEBHOOK_KINDS = (Kind.COMPLAINT, Kind.INQUIRY, Kind.SUGGESTION, Kind.SUPPORT, Kind.THANKS)
+
+
+def check_form(payload: object) -> dict[str, str]:
+    """What is wrong with a generic webhook's JSON (field → message, in English: the caller is
+    a program), or an empty dict."""
+    errors: dict[str, str] = {}
+    if not isinstance(payload, dict):
+        return {"payload": "a JSON object is expected"}
+    delivery = payload.get("id")
+    if not isinstance(delivery, (str, int)) or not str(delivery).strip() or len(str(delivery)) > 200:
+        errors["id"] = "a delivery id (string, at most 200 characters) is required: it makes a retry harmless"
+    if payload.get("kind", Kind.INQUIRY) not in WEBHOOK_KINDS:
+        errors["kind"] = "one of " + ", ".join(WEBHOOK_KINDS)
+    for name, limit in (("subject", 200), ("body", 5000), ("name", 160), ("email", 254), ("phone", 40)):
+        value = payload.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            errors[name] = f"a string of at most {limit} characters"
+    if not errors and not (str(payload.get("subject") or "").strip() or str(payload.get("body") or "").strip()):
+        errors["body"] = "a subject or a body is required"
+    if not errors and payload.get("phone"):
+        from desk.text import InvalidPhone, parse_phone
+        try:
+            parse_phone(payload["phone"])
+        except InvalidPhone:
+            errors["phone"] = "not a valid phone number"
+    return errors
+
+
+def take_form(session: Session, payload: dict, storage: Storage, source: str = "") -> tuple[Ticket, bool]:
+    """A ticket (channel website) from a checked generic webhook call: (ticket, created). The
+    same delivery id again returns the ticket it made."""
+    from desk.beneficiaries import service as beneficiaries
+    from desk.text import parse_phone
+    from desk.tickets.service import REASON_PORTAL
+
+    key = str(payload["id"]).strip()
+    seen = inbound.already(session, "webhook", key)
+    if seen is not None and seen.ticket_id is not None:
+        return session.get(Ticket, seen.ticket_id), False
+    phone = parse_phone(payload["phone"]) if payload.get("phone") else None
+    address = (payload.get("email") or "").strip().lower() or None
+    name = (payload.get("name") or "").strip()
+    found = beneficiaries.find_by_phone(session, phone) if phone else []
+    beneficiary = found[0] if found else beneficiary_by_email(session, address or "")
+    body = (payload.get("body") or "").strip()
+    subject = (payload.get("subject") or "").strip() or body.splitlines()[0][:80]
+    incoming = Incoming(channel="webhook", key=key, source=source, sender=phone or address, text=body)
+    intake = IntakeData(
+        kind=payload.get("kind") or Kind.INQUIRY, channel=Channel.WEBSITE, subject=subject[:200], body=body or subject,
+        beneficiary_id=beneficiary.id if beneficiary else None, department_as_proposed=True,
+        meta={"contact": {"name": name, "phone": phone, "email": address}, "locale": "ar", "source": "webhook"},
+    )
+    ticket = inbound.open_ticket(session, incoming, intake, beneficiary, storage, via=REASON_PORTAL)
+    if ticket is None:  # a concurrent delivery of the same id won
+        seen = inbound.already(session, "webhook", key)
+        return session.get(Ticket, seen.ticket_id), False
+    return ticket, True
