@@ -301,8 +301,16 @@ def fetch_mail_command(once: bool, interval: float) -> None:
 
     from flask import current_app
 
-    from desk.channels.imap import run
+    from desk.channels.imap import mailboxes, run
+    from desk.settings import SettingsError
 
+    try:
+        if not mailboxes(current_app.config["DESK_MAILBOXES"]):
+            click.echo("No mailbox is configured (DESK_MAILBOXES): nothing to fetch.")
+            return
+    except SettingsError as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -115,7 +115,7 @@ def test_plain_html_and_arabic_attachments_become_email_tickets(db, people, mail
     assert second.body == "أريد الاستفسار" and "steal" not in second.body
     (document,) = db.session.scalars(select(Attachment).where(Attachment.ticket_id == third.id))
     assert document.filename == "عقد الإيجار.pdf" and document.content_type == "application/pdf"
-    assert "برنامج.exe" in third.body  # said on the ticket, not attached
+    assert "برنامج.exe (not an accepted kind of file)" in third.body  # said on the ticket, not attached
     created = db.session.scalars(select(TicketEvent.reason).where(
         TicketEvent.ticket_id == first.id, TicketEvent.kind == EventKind.CREATED)).all()
     assert created == ["email"]
@@ -325,7 +325,9 @@ def test_a_public_reply_goes_back_by_email_threaded_on_their_last_message(db, pe
     assert out.channel == "email" and out.to_address == "ahmad@example.net"
     server = SmtpServer(free_port()).start()
     try:
-        assert deliver(db.session, outbox_settings(server.port)).sent == 1
+        result = deliver(db.session, outbox_settings(server.port))
+        db.session.expire_all()
+        assert result.sent == 1, db.session.get(OutboxMessage, out.id).last_error
         (sent,) = server.handler.messages
     finally:
         server.stop()
@@ -333,6 +335,10 @@ def test_a_public_reply_goes_back_by_email_threaded_on_their_last_message(db, pe
     assert sent["References"].split() == [original["Message-ID"], second["Message-ID"]]
     assert sent["Message-ID"].startswith(f"<desk.outbox.{out.id}.")
     assert ticket.reference in sent["Subject"] and "رد" in sent["Subject"]  # Arabic, RFC 2047 encoded
+    assert sent["To"].addresses[0].display_name == "أحمد محمد"
+    assert sent["To"].addresses[0].addr_spec == "ahmad@example.net"
+    raw_headers = sent.as_bytes().split(b"\n\n", 1)[0]
+    assert b"=?utf-8?" in raw_headers.lower() and "أحمد".encode() not in raw_headers
     assert "نعتذر عن التأخير" in sent.get_content()
 
 
@@ -369,3 +375,19 @@ def test_mailbox_settings_are_checked():
         imap.mailboxes(json.dumps([{"host": "x"}]))
     (box,) = imap.mailboxes(json.dumps([{"host": "imap.example.org", "user": "care@example.org", "tls": "starttls"}]))
     assert (box.port, box.folder, box.name, box.kind) == (143, "INBOX", "care@example.org", "inquiry")
+
+
+def test_a_long_message_goes_out_with_crlf_line_ends(db):
+    """smtplib sends bytes as they are: bare LFs made a long message one line of more than
+    1000 octets, refused by a strict server ("500 Line too long")."""
+    queued = OutboxMessage(to_address="ahmad@example.net", subject="[C-1447-000001] رد على طلبك",
+                           body_text="نص طويل جدا " * 400, reason="reply", next_attempt_at=utcnow())
+    db.session.add(queued)
+    db.session.commit()
+    server = SmtpServer(free_port()).start()
+    try:
+        assert deliver(db.session, outbox_settings(server.port)).sent == 1
+        (sent,) = server.handler.messages
+    finally:
+        server.stop()
+    assert sent.get_content().strip() == ("نص طويل جدا " * 400).strip()

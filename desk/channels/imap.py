@@ -237,7 +237,7 @@ def fetch_all(session: Session, config: Mapping[str, Any], **options) -> dict[st
             inbound.failed(session, name, f"{type(error).__name__}: {error}")
             results[box.name] = error
             continue
-        inbound.healthy(session, name, received=result.taken + result.ignored, waiting=result.waiting)
+        inbound.healthy(session, name, received=result.taken + result.ignored, waiting=result.waiting + result.failed)
         if result.failed:
             inbound.failed(session, name, f"{result.failed} message(s) could not be taken in (see the log)")
         results[box.name] = result

@@ -8,6 +8,8 @@ nothing here decides what those decide.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import os
 import tempfile
@@ -102,11 +104,23 @@ def uploads_of(incoming: Incoming, max_bytes: int, limit: int = PORTAL_FILES) ->
     return uploads
 
 
+# Stored in the ticket's text (data, not interface: every reader sees the same words), so both languages.
+LEFT_OUT = "مرفقات لم تُقبل / Not attached"
+
+
 def _with_left_out(text: str, incoming: Incoming) -> str:
     if not incoming.left_out:
         return text
-    return (text + "\n\n" if text else "") + "[" + "; ".join(
-        ["Not attached: " + ", ".join(incoming.left_out)]) + "]"
+    return (text + "\n\n" if text else "") + f"[{LEFT_OUT}: " + "; ".join(incoming.left_out) + "]"
+
+
+def signature_valid(secret: str, raw: bytes, header: str | None) -> bool:
+    """``sha256=<hex>`` is the HMAC-SHA256 of the raw body under ``secret``, compared in
+    constant time. No secret configured: nothing is valid."""
+    if not secret or not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
 
 
 def _record(session: Session, incoming: Incoming, outcome: str, ticket: Ticket | None,

@@ -177,7 +177,8 @@ def route(session: Session, ticket: Ticket) -> tuple[str, str | None, dict | Non
         return "whatsapp", whatsapp["phone"], {"reference": ticket.reference}
     headers = reply_headers(session, ticket)
     if headers is not None:
-        return "email", notify_service.beneficiary_email(ticket), headers
+        name = ((ticket.meta or {}).get("contact") or {}).get("name")
+        return "email", notify_service.beneficiary_email(ticket), {**headers, "to_name": name} if name else headers
     return None
 
 

@@ -13,7 +13,6 @@ when the worker records it.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
@@ -46,12 +45,8 @@ MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 
 
 def signature_valid(secret: str, raw: bytes, header: str | None) -> bool:
-    """``X-Hub-Signature-256: sha256=<hex>`` is the HMAC of the raw body under the app secret.
-    No secret configured: nothing is valid."""
-    if not secret or not header or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    """``X-Hub-Signature-256: sha256=<hex>``: the HMAC of the raw body under the app secret."""
+    return inbound.signature_valid(secret, raw, header)
 
 
 def handshake(config: Mapping[str, Any], mode: str | None, token: str | None, challenge: str | None) -> str | None:

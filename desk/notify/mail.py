@@ -64,6 +64,9 @@ def build(message: OutboxMessage, settings: MailSettings) -> MIMEText:
     email["Message-ID"] = message_id(message.id, settings)
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to us
     meta = getattr(message, "meta", None) or {}
+    if meta.get("to_name"):  # the beneficiary's name as they wrote it (RFC 2047 for Arabic)
+        del email["To"]
+        email["To"] = formataddr((meta["to_name"], message.to_address), charset="utf-8")
     if meta.get("in_reply_to"):  # a reply to the beneficiary's email (desk.channels.service.reply_headers)
         email["In-Reply-To"] = meta["in_reply_to"]
         email["References"] = meta.get("references") or meta["in_reply_to"]

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
+from email.policy import compat32
 from typing import Any, Mapping
 
 from sqlalchemy import and_, or_, select, text, update
@@ -39,6 +40,10 @@ from desk.notify.mail import ConnectionFailed, DeliveryError, MailSettings, Smtp
 from desk.settings import LEASE_TIMEOUTS, check_outbox_lease
 
 log = logging.getLogger("desk.notify.outbox")
+
+# SMTP wants CRLF line ends: smtplib sends bytes as they are, and a message with bare LFs is one
+# "line" longer than 1000 octets to a strict server (aiosmtpd answers 500 "Line too long").
+SMTP_POLICY = compat32.clone(linesep="\r\n")
 
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
@@ -232,7 +237,7 @@ def deliver(session: Session, settings: OutboxSettings, now: datetime | None = N
                     clock(), result)
                 continue
             try:
-                payload = build(claimed, settings.mail).as_bytes()
+                payload = build(claimed, settings.mail).as_bytes(policy=SMTP_POLICY)
             except Exception as error:  # a message that cannot be written will never go out
                 _failed_attempt(session, settings, claimed, DeliveryError(
                     f"cannot build the message: {type(error).__name__}: {error}", permanent=True), clock(), result)
