@@ -148,6 +148,24 @@ def test_malformed_mime_and_a_20_mb_message_are_taken_in(db, people, mailbox, do
     assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
 
 
+def test_with_move_to_a_message_leaves_the_folder_once_taken_in(db, people, mailbox, dovecot):  # noqa: F811
+    user, config = mailbox
+    boxes = json.loads(config["DESK_MAILBOXES"])
+    boxes[0]["move_to"] = "Desk"
+    config["DESK_MAILBOXES"] = json.dumps(boxes)
+    conn = dovecot.imap(user)
+    assert conn.create("Desk")[0] == "OK"
+    conn.logout()
+    dovecot.deliver(user, message().as_bytes())
+
+    assert fetch(db, config).taken == 1
+
+    assert dovecot.flags(user) == []  # the inbox is empty
+    (moved,) = dovecot.flags(user, "Desk")
+    assert "$DeskImported" in moved
+    assert len(tickets(db)) == 1
+
+
 def test_the_same_message_id_twice_makes_one_ticket(db, people, mailbox, dovecot):  # noqa: F811
     user, config = mailbox
     twice = make_msgid(domain="example.net")

@@ -21,11 +21,23 @@ log = logging.getLogger("desk.channels")
 bp = Blueprint("channels", __name__)
 
 
-def _json_body(raw: bytes):
+def _signed_json(secret_setting: str, header: str):
+    """The request's JSON, if its body carries a valid HMAC signature (403 otherwise, 400 when
+    it is not JSON)."""
+    raw = request.get_data(cache=False)
+    if not inbound.signature_valid(current_app.config[secret_setting], raw, request.headers.get(header)):
+        abort(403)
     try:
         return json.loads(raw)
     except ValueError:
         abort(400)
+
+
+def _not_taken(channel: str, error: Exception):
+    """The caller should deliver again later; what was committed is not taken twice."""
+    log.exception("%s webhook failed", channel)
+    inbound.failed(db.session, channel, f"{type(error).__name__}: {error}")
+    return jsonify(error="not taken in; try again"), 500
 
 
 @bp.get("/hooks/whatsapp")
@@ -41,18 +53,12 @@ def whatsapp_verify():
 @bp.post("/hooks/whatsapp")
 @csrf.exempt
 def whatsapp_hook():
-    raw = request.get_data(cache=False)
-    if not whatsapp.signature_valid(current_app.config["DESK_WHATSAPP_APP_SECRET"], raw,
-                                    request.headers.get("X-Hub-Signature-256")):
-        abort(403)
-    payload = _json_body(raw)
+    payload = _signed_json("DESK_WHATSAPP_APP_SECRET", "X-Hub-Signature-256")
     client = whatsapp.GraphClient.from_config(current_app.config)
     try:
         taken = whatsapp.handle(db.session, payload if isinstance(payload, dict) else {}, current_app.config, client)
-    except Exception as error:  # Meta calls again later; what was committed is not taken twice
-        log.exception("whatsapp webhook failed")
-        inbound.failed(db.session, "whatsapp", f"{type(error).__name__}: {error}")
-        return jsonify(error="not taken in; try again"), 500
+    except Exception as error:  # Meta calls again later
+        return _not_taken("whatsapp", error)
     finally:
         client.close()
     inbound.healthy(db.session, "whatsapp", received=taken.tickets + taken.replies)
@@ -63,11 +69,7 @@ def whatsapp_hook():
 @bp.post("/hooks/inbound")
 @csrf.exempt
 def inbound_hook():
-    raw = request.get_data(cache=False)
-    if not inbound.signature_valid(current_app.config["DESK_INBOUND_SECRET"], raw,
-                                   request.headers.get("X-Desk-Signature")):
-        abort(403)
-    payload = _json_body(raw)
+    payload = _signed_json("DESK_INBOUND_SECRET", "X-Desk-Signature")
     errors = service.check_form(payload)
     if errors:
         return jsonify(errors=errors), 422
@@ -75,9 +77,7 @@ def inbound_hook():
         ticket, created = service.take_form(db.session, payload, Storage.from_config(db.session, current_app.config),
                                             source=request.headers.get("X-Desk-Source", "")[:80])
     except Exception as error:
-        log.exception("inbound webhook failed")
-        inbound.failed(db.session, "inbound", f"{type(error).__name__}: {error}")
-        return jsonify(error="not taken in; try again"), 500
+        return _not_taken("inbound", error)
     reference = ticket.reference
     if created:
         inbound.healthy(db.session, "inbound", received=1)
