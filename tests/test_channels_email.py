@@ -166,6 +166,20 @@ def test_with_move_to_a_message_leaves_the_folder_once_taken_in(db, people, mail
     assert len(tickets(db)) == 1
 
 
+def test_a_message_over_the_size_limit_is_taken_in_by_its_header(db, people, mailbox, dovecot):  # noqa: F811
+    user, config = mailbox
+    config["DESK_MAIL_MAX_MB"] = 0.01  # about 10 KB
+    huge = message(subject="مرفقات كثيرة", body="انظر المرفق")
+    huge.add_attachment(PDF + b"0" * 50_000, maintype="application", subtype="pdf", filename="scan.pdf")
+    dovecot.deliver(user, huge.as_bytes())
+
+    assert fetch(db, config).taken == 1
+
+    (ticket,) = tickets(db)
+    assert ticket.subject == "مرفقات كثيرة" and "read it in the mailbox" in ticket.body
+    assert ticket.meta["contact"]["email"] == "ahmad@example.net"
+
+
 def test_the_same_message_id_twice_makes_one_ticket(db, people, mailbox, dovecot):  # noqa: F811
     user, config = mailbox
     twice = make_msgid(domain="example.net")

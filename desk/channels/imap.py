@@ -159,8 +159,10 @@ def _message(conn: imaplib.IMAP4, uid: bytes, max_bytes: int) -> bytes:
     if raw is None:
         raise imaplib.IMAP4.error(f"FETCH {uid!r}: no message")
     if size > max_bytes:
-        note = (f"\r\n[This message is {size / 1024 / 1024:.0f} MB, more than the desk takes in "
-                f"({max_bytes / 1024 / 1024:.0f} MB): read it in the mailbox.]\r\n")
+        # Stored in the ticket's text (every reader sees the same words), so both languages.
+        mb, limit = f"{size / 1024 / 1024:.1f}", f"{max_bytes / 1024 / 1024:g}"
+        note = (f"\r\n[الرسالة أكبر مما يستقبله النظام ({mb} ميجابايت، والحد {limit}): اقرأها في صندوق البريد. / "
+                f"This message is {mb} MB, more than the desk takes in ({limit} MB): read it in the mailbox.]\r\n")
         header = raw.split(b"\r\n\r\n", 1)[0]
         header = b"\r\n".join(line for line in header.split(b"\r\n")
                               if not line.lower().startswith((b"content-type", b"content-transfer-encoding", b"mime-version")))
