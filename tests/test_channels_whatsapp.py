@@ -203,6 +203,33 @@ def test_media_are_downloaded_into_attachments(db, people, graph, hook):
     assert len(notes) == 1 and "could not be downloaded" in notes[0]
 
 
+def test_a_call_that_fails_halfway_is_taken_in_once_when_meta_calls_again(db, people, graph, hook, monkeypatch):
+    from desk.channels import whatsapp
+    payload = text_message()
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["messages"].append({**value["messages"][0], "id": "wamid.in.2", "text": {"body": "الرسالة الثانية"}})
+    real, calls = whatsapp.take_message, []
+
+    def second_fails(session, message, *args):
+        calls.append(message["id"])
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real(session, message, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(whatsapp, "take_message", second_fails)
+        assert hook(payload).status_code == 500
+    state = db.session.get(ChannelState, "whatsapp")
+    assert state.errors == 1 and "database went away" in state.last_error
+
+    again = hook(payload)  # Meta delivers the call again
+
+    assert again.status_code == 200 and again.get_json()["duplicates"] == 1 and again.get_json()["replies"] == 1
+    (ticket,) = all_tickets(db)
+    assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 2
+    assert hook(b"not json").status_code == 400
+
+
 # Replies out, and their statuses --------------------------------------------------------------
 
 def _reply(db, people, ticket, text="تم صرف السلة اليوم"):

@@ -214,7 +214,12 @@ def record_status(session: Session, status: dict) -> str:
             session.commit()
         except IntegrityError:
             session.rollback()
-        return "kept"
+        # The worker may have recorded the id between our look-up and our commit, after it
+        # applied the kept updates: look once more, so this one is not left behind.
+        outbox_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.external_id == wamid))
+        if outbox_id is None:
+            session.rollback()
+            return "kept"
     applied = _advance(session, outbox_id, value, error)
     session.commit()
     return "applied" if applied else "stale"
@@ -344,6 +349,8 @@ def handle(session: Session, payload: dict, config: Mapping[str, Any], client: G
             names = {str(c.get("wa_id")): ((c.get("profile") or {}).get("name") or "")
                      for c in value.get("contacts") or [] if isinstance(c, dict)}
             for message in value.get("messages") or []:
+                if not isinstance(message, dict):
+                    continue
                 outcome = take_message(session, message, names, storage, config, client, phone_id)
                 if outcome == "ticket":
                     taken.tickets += 1
@@ -352,6 +359,8 @@ def handle(session: Session, payload: dict, config: Mapping[str, Any], client: G
                 else:
                     taken.duplicates += 1
             for status in value.get("statuses") or []:
+                if not isinstance(status, dict):
+                    continue
                 record_status(session, status)
                 taken.statuses += 1
     return taken
