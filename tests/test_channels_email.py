@@ -423,3 +423,55 @@ def test_a_long_message_goes_out_with_crlf_line_ends(db):
     finally:
         server.stop()
     assert sent.get_content().strip() == ("نص طويل جدا " * 400).strip()
+
+
+def _ticket_with_document(db, people, make_ticket, name="خطاب الموافقة.pdf"):
+    import io
+
+    from flask import current_app
+
+    from desk.attachments.service import Upload, add
+    ticket = make_ticket()
+    ticket.meta = {**ticket.meta, "contact": {"name": "أحمد", "email": "ahmad@example.net"}}
+    db.session.commit()
+    document = add(db.session, people.staff, ticket, Upload(io.BytesIO(PDF), name),
+                   directory=current_app.config["DESK_ATTACHMENT_DIR"], max_bytes=10 * 1024 * 1024)
+    return ticket, document
+
+
+def test_documents_chosen_on_a_public_reply_go_with_the_email(db, people, make_ticket, as_user, app):
+    ticket, document = _ticket_with_document(db, people, make_ticket)
+    page = as_user(people.staff)
+    shown = page.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert f'name="send_files" value="{document.id}"' in shown
+
+    sent = page.post(f"/tickets/{ticket.reference}/comments", {
+        "body": "مرفق خطاب الموافقة", "visibility": "reply", "version": ticket.version, "send_files": [document.id]})
+    assert sent.status_code in (200, 302), sent.get_data(as_text=True)[:500]
+
+    db.session.expire_all()
+    (out,) = db.session.scalars(select(OutboxMessage).where(OutboxMessage.reason == "reply")).all()
+    server = SmtpServer(free_port()).start()
+    try:
+        from dataclasses import replace
+        settings = outbox_settings(server.port)
+        settings = replace(settings, mail=replace(settings.mail, attachment_dir=app.config["DESK_ATTACHMENT_DIR"]))
+        assert deliver(db.session, settings).failed == 0
+        (received,) = [m for m in server.handler.messages if m["To"].addresses[0].addr_spec == "ahmad@example.net"]
+    finally:
+        server.stop()
+    (part,) = list(received.iter_attachments())
+    assert part.get_filename() == "خطاب الموافقة.pdf" and part.get_content_type() == "application/pdf"
+    assert part.get_content() == PDF
+    assert "مرفق خطاب الموافقة" in received.get_body(("plain",)).get_content()
+
+
+def test_a_document_of_another_ticket_cannot_be_sent(db, people, make_ticket, as_user):
+    ticket, _ = _ticket_with_document(db, people, make_ticket)
+    _, elsewhere = _ticket_with_document(db, people, make_ticket, name="other.pdf")
+    refused = as_user(people.staff).post(f"/tickets/{ticket.reference}/comments", {
+        "body": "رد", "visibility": "reply", "version": ticket.version, "send_files": [elsewhere.id]})
+    assert refused.status_code == 422
+    fieldset = refused.get_data(as_text=True).split('id="reply-documents"', 1)[1].split("</fieldset>", 1)[0]
+    assert "invalid-feedback" in fieldset
+    assert db.session.scalar(select(func.count()).where(OutboxMessage.reason == "reply")) == 0

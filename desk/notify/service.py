@@ -101,7 +101,7 @@ def beneficiary_email(ticket: Ticket) -> str | None:
 
 
 def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = "",
-                       link: str | None = None) -> OutboxMessage | None:
+                       link: str | None = None, attachments: Iterable = ()) -> OutboxMessage | None:
     """Queue one email to the ticket's beneficiary, if they gave an email address (None
     otherwise), in the caller's transaction. No staff link, no national ID or phone (scrub);
     ``link`` is a portal link (tracking or survey)."""
@@ -115,6 +115,10 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
         channel, address, meta = routed
     if address is None:
         return None
+    if channel == "email" and attachments:  # documents of the ticket, sent with it (desk.channels.outgoing)
+        meta = {**(meta or {}), "attachments": [
+            {"stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}
+            for a in attachments]}
     subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link)
     message = OutboxMessage(
         channel=channel, to_address=address, to_user_id=None,
