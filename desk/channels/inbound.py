@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -237,7 +237,7 @@ def states(session: Session) -> list[ChannelState]:
     return list(session.scalars(select(ChannelState).order_by(ChannelState.name)))
 
 
-def sender_tickets(session: Session, channel: str, sender: str) -> select:
+def sender_tickets(session: Session, channel: str, sender: str) -> Select:
     """Ids of the tickets this sender's earlier messages went to (newest first)."""
     return (select(InboundMessage.ticket_id)
             .where(InboundMessage.channel == channel, InboundMessage.sender == sender,
