@@ -113,6 +113,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from desk.survey.views import bp as survey_bp
     app.register_blueprint(survey_bp)
 
+    from desk.channels.views import bp as channels_bp
+    app.register_blueprint(channels_bp)
+
     from flask_wtf.csrf import CSRFError
 
     from desk.errors import DeskError

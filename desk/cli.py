@@ -296,6 +296,39 @@ def sla_sweep_command() -> None:
                f"{result.notified} notifications queued ({time.perf_counter() - started:.2f} s).")
 
 
+@desk_cli.command("fetch-mail")
+@click.option("--once", is_flag=True, help="Fetch each mailbox once, then exit (for cron).")
+@click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds between passes.")
+def fetch_mail_command(once: bool, interval: float) -> None:
+    """Take in new email from every mailbox in DESK_MAILBOXES (desk/channels/imap.py): tickets,
+    replies on their tickets, noise ignored, each message exactly once. SIGTERM ends the loop."""
+    import logging
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from desk.channels.imap import mailboxes, run
+    from desk.settings import SettingsError
+
+    try:
+        if not mailboxes(current_app.config["DESK_MAILBOXES"]):
+            click.echo("No mailbox is configured (DESK_MAILBOXES): nothing to fetch.")
+            return
+    except SettingsError as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        run(db.session, current_app.config, once=once, interval=interval, should_stop=stop.is_set,
+            sleep=stop.wait, echo=click.echo)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def register(app: Flask) -> None:
     import desk.stats.cli  # noqa: F401  (stats-rollup, report)
     app.cli.add_command(desk_cli)

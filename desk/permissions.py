@@ -63,6 +63,7 @@ class Action(StrEnum):
     STATS_VIEW = "stats.view"        # the dashboard: supervisors, the general manager, admins; a focal
                                      # point their own departments' figures only (desk.stats.service.scope)
     STATS_REPORT = "stats.report"    # the periodic report and its exports, all departments
+    CHANNELS_VIEW = "channels.view"              # each channel's health (desk.channels): admins
 
 
 # What a focal point may do to a ticket of their own department.
@@ -134,7 +135,7 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return sees_all(actor)
     if action == Action.ADMIN_MANAGE:
         return actor.has_role(Role.ADMIN)
-    if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE):
+    if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE, Action.CHANNELS_VIEW):
         return actor.has_role(Role.ADMIN)
     if action == Action.STATS_REPORT:
         return actor.has_role(Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN)

@@ -157,5 +157,21 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_PORTAL_TRACK_LIMIT": env.get("DESK_PORTAL_TRACK_LIMIT", "10 per minute;60 per hour"),
         "DESK_PORTAL_PHONE_LIMIT": env.get("DESK_PORTAL_PHONE_LIMIT", "5 per minute;20 per hour"),
         "DESK_PORTAL_REPLY_LIMIT": env.get("DESK_PORTAL_REPLY_LIMIT", "10 per minute;60 per hour"),
+        # Channels that flow in by themselves (desk.channels, README "Email and WhatsApp").
+        "DESK_MAILBOXES": env.get("DESK_MAILBOXES", ""),  # JSON list: desk/channels/imap.py
+        "DESK_IMAP_TIMEOUT": float(env.get("DESK_IMAP_TIMEOUT") or 30),
+        "DESK_MAIL_MAX_MB": float(env.get("DESK_MAIL_MAX_MB") or 30),  # larger: the header only, and a note
+        "DESK_MAIL_ACK_LIMIT": int(env.get("DESK_MAIL_ACK_LIMIT") or 3),  # acknowledgements per sender per hour
+        "DESK_OWN_ADDRESSES": env.get("DESK_OWN_ADDRESSES", ""),  # more of our addresses (comma separated)
+        "DESK_WHATSAPP_APP_SECRET": env.get("DESK_WHATSAPP_APP_SECRET", ""),
+        "DESK_WHATSAPP_VERIFY_TOKEN": env.get("DESK_WHATSAPP_VERIFY_TOKEN", ""),
+        "DESK_WHATSAPP_TOKEN": env.get("DESK_WHATSAPP_TOKEN", ""),
+        "DESK_WHATSAPP_PHONE_ID": env.get("DESK_WHATSAPP_PHONE_ID", ""),
+        "DESK_WHATSAPP_TEMPLATE": env.get("DESK_WHATSAPP_TEMPLATE", ""),  # outside the 24-hour window
+        "DESK_WHATSAPP_TEMPLATE_LANGUAGE": env.get("DESK_WHATSAPP_TEMPLATE_LANGUAGE", "ar"),
+        "DESK_WHATSAPP_KIND": env.get("DESK_WHATSAPP_KIND", "inquiry"),
+        "DESK_GRAPH_API_URL": env.get("DESK_GRAPH_API_URL", "https://graph.facebook.com/v21.0").rstrip("/"),
+        "DESK_GRAPH_TIMEOUT": float(env.get("DESK_GRAPH_TIMEOUT") or 10),
+        "DESK_INBOUND_SECRET": env.get("DESK_INBOUND_SECRET", ""),
         "TESTING": mode == "testing",
     }

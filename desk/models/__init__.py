@@ -2,6 +2,7 @@
 from desk.models.accounts import Department, DepartmentMember, Position, Role, User, UserRole
 from desk.models.attachments import Attachment
 from desk.models.base import Base, utcnow
+from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
 from desk.models.beneficiaries import Beneficiary
 from desk.models.compensation import (
     ClaimOutcome, CompensationClaim, CompensationCondition, ConditionState, EvidenceKind,
@@ -31,4 +32,5 @@ __all__ = [
     "Site", "SurveyItem", "ItemCode", "Survey", "SurveyStatus", "SurveyAnswer", "AnswerState", "SurveyPhoto",
     "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
     "StatsRollup", "StatsDuration", "StatsRollupState",
+    "InboundMessage", "InboundOutcome", "ChannelState",
 ]

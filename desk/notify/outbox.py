@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
+from email.policy import compat32
 from typing import Any, Mapping
 
 from sqlalchemy import and_, or_, select, text, update
@@ -39,6 +40,10 @@ from desk.notify.mail import ConnectionFailed, DeliveryError, MailSettings, Smtp
 from desk.settings import LEASE_TIMEOUTS, check_outbox_lease
 
 log = logging.getLogger("desk.notify.outbox")
+
+# SMTP wants CRLF line ends: smtplib sends bytes as they are, and a message with bare LFs is one
+# "line" longer than 1000 octets to a strict server (aiosmtpd answers 500 "Line too long").
+SMTP_POLICY = compat32.clone(linesep="\r\n")
 
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
@@ -51,10 +56,13 @@ class OutboxSettings:
     max_attempts: int = 8
     batch: int = 50
     lease: timedelta = timedelta(minutes=5)
+    # The other channels' settings (DESK_WHATSAPP_*, DESK_GRAPH_*), read by their senders.
+    channels: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "OutboxSettings":
         return cls(
+            channels={k: v for k, v in config.items() if k.startswith(("DESK_WHATSAPP_", "DESK_GRAPH_"))},
             mail=MailSettings.from_config(config),
             max_attempts=int(config["DESK_OUTBOX_MAX_ATTEMPTS"]),
             batch=int(config["DESK_OUTBOX_BATCH"]),
@@ -81,6 +89,8 @@ class Claimed:
     attempts: int          # including this one
     lease: datetime        # our locked_until: the outcome is written only while it matches
     created_at: datetime | None = None
+    channel: str = "email"   # "whatsapp": delivered by desk.channels.whatsapp, not SMTP
+    meta: dict | None = None  # threading headers and the like (OutboxMessage.meta)
 
 
 @dataclass
@@ -123,7 +133,8 @@ def claim(session: Session, settings: OutboxSettings, now: datetime) -> list[Cla
     """Take up to ``settings.batch`` due messages for this worker and commit."""
     query = (
         select(OutboxMessage.id, OutboxMessage.to_address, OutboxMessage.subject,
-               OutboxMessage.body_text, OutboxMessage.attempts, OutboxMessage.created_at)
+               OutboxMessage.body_text, OutboxMessage.attempts, OutboxMessage.created_at,
+               OutboxMessage.channel, OutboxMessage.meta)
         .where(due_clause(now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(settings.batch)
@@ -142,7 +153,8 @@ def claim(session: Session, settings: OutboxSettings, now: datetime) -> list[Cla
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return [Claimed(row.id, row.to_address, row.subject, row.body_text, row.attempts + 1, lease, row.created_at)
+    return [Claimed(row.id, row.to_address, row.subject, row.body_text, row.attempts + 1, lease, row.created_at,
+                    row.channel or "email", row.meta)
             for row in rows]
 
 
@@ -214,6 +226,8 @@ def deliver(session: Session, settings: OutboxSettings, now: datetime | None = N
     clock = (lambda: now) if now is not None else (lambda: utcnow())
     batch = claim(session, settings, clock())
     result = BatchResult(claimed=len(batch))
+    others = [claimed for claimed in batch if claimed.channel != "email"]
+    batch = [claimed for claimed in batch if claimed.channel == "email"]
     with SmtpSender(settings.mail) as sender:
         for index, claimed in enumerate(batch):
             if claimed.attempts > settings.max_attempts:
@@ -223,7 +237,7 @@ def deliver(session: Session, settings: OutboxSettings, now: datetime | None = N
                     clock(), result)
                 continue
             try:
-                payload = build(claimed, settings.mail).as_bytes()
+                payload = build(claimed, settings.mail).as_bytes(policy=SMTP_POLICY)
             except Exception as error:  # a message that cannot be written will never go out
                 _failed_attempt(session, settings, claimed, DeliveryError(
                     f"cannot build the message: {type(error).__name__}: {error}", permanent=True), clock(), result)
@@ -256,7 +270,58 @@ def deliver(session: Session, settings: OutboxSettings, now: datetime | None = N
             else:
                 _finish(session, claimed, status=OutboxStatus.SENT, sent_at=clock(), last_error=None)
                 result.sent += 1
+    if others:
+        _deliver_channels(session, settings, others, clock, result)
     return result
+
+
+def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Claimed],
+                      clock: Callable[[], datetime], result: BatchResult) -> None:
+    """Messages of the other channels (WhatsApp), each through its channel's sender, with the
+    same leases, attempts, backoff and outage rule as email. A sender's ``send`` returns the
+    provider's id for the message (kept in ``external_id``) or raises a DeliveryError."""
+    from desk.channels.senders import sender_for  # the channels build on the outbox, not the reverse
+
+    senders: dict[str, Any] = {}
+    down: dict[str, ConnectionFailed] = {}
+    for claimed in batch:
+        if claimed.attempts > settings.max_attempts:
+            _failed_attempt(session, settings, claimed, DeliveryError(
+                "no outcome after the last attempt (did the worker stop while sending?)", permanent=True),
+                clock(), result)
+            continue
+        if claimed.channel in down:
+            _postpone(session, [claimed], down[claimed.channel], clock(), result)
+            continue
+        if claimed.channel not in senders:
+            senders[claimed.channel] = sender_for(claimed.channel, settings.channels)
+        sender = senders[claimed.channel]
+        if sender is None:
+            _failed_attempt(session, settings, claimed, DeliveryError(
+                f"no sender for the channel {claimed.channel!r}", permanent=True), clock(), result)
+            continue
+        if claimed.lease - clock() < settings.renew_below:
+            renewed = renew(session, settings, claimed, clock())
+            if renewed is None:
+                result.skipped += 1
+                continue
+            claimed = renewed
+        try:
+            external_id = sender.send(session, claimed, clock())
+        except ConnectionFailed as error:
+            down[claimed.channel] = error
+            _postpone(session, [claimed], error, clock(), result)
+        except DeliveryError as error:
+            session.rollback()
+            _failed_attempt(session, settings, claimed, error, clock(), result)
+        else:
+            if _finish(session, claimed, status=OutboxStatus.SENT, sent_at=clock(), last_error=None,
+                       external_id=external_id):
+                sender.sent(session, claimed.id, external_id)
+            result.sent += 1
+    for sender in senders.values():
+        if sender is not None:
+            sender.close()
 
 
 def run(session: Session, settings: OutboxSettings, *, once: bool = False, interval: float = 10.0,

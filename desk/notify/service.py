@@ -134,19 +134,29 @@ def beneficiary_email(ticket: Ticket) -> str | None:
 
 
 def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = "",
-                       link: str | None = None, expected: datetime | None = None) -> OutboxMessage | None:
+                       link: str | None = None, expected: datetime | None = None,
+                       attachments: Iterable = ()) -> OutboxMessage | None:
     """Queue one email to the ticket's beneficiary, if they gave an email address (None
     otherwise), in the caller's transaction. No staff link, no national ID or phone (scrub);
     ``link`` is a portal link (tracking or survey)."""
     if kind not in BENEFICIARY_KINDS:
         raise ValueError(f"unknown beneficiary notification kind {kind!r}")
     address = beneficiary_email(ticket)
+    channel, meta = "email", None
+    from desk.channels.service import route  # issue 7: back on the channel they wrote from
+    routed = route(session, ticket)
+    if routed is not None:
+        channel, address, meta = routed
     if address is None:
         return None
+    if channel == "email" and attachments:  # documents of the ticket, sent with it (desk.channels.outgoing)
+        meta = {**(meta or {}), "attachments": [
+            {"stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}
+            for a in attachments]}
     subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link, expected=expected)
     message = OutboxMessage(
-        channel="email", to_address=address, to_user_id=None,
-        subject=subject, body_text=body, ticket_id=ticket.id,
+        channel=channel, to_address=address, to_user_id=None,
+        subject=subject, body_text=body, ticket_id=ticket.id, meta=meta,
         reason=kind, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
     )
     session.add(message)

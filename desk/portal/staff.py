@@ -26,8 +26,16 @@ def _survey_panel():
                       and can(current_user, Action.SATISFACTION_RECORD, ticket)
                       and (answer is None or (answer.source == "staff" and satisfaction.editable(answer))))
         return {"answer": answer, "may_record": may_record, "open": satisfaction.open_for_answers(ticket)}
-    from desk.notify.service import beneficiary_email
-    return {"survey_of": survey_of, "beneficiary_email_of": beneficiary_email}
+    def reply_route_of(ticket):
+        """(channel, address) a public reply goes to (the channel they wrote from), or None."""
+        from desk.channels.service import route
+        from desk.notify.service import beneficiary_email
+        routed = route(db.session, ticket)
+        if routed is not None and routed[1]:
+            return routed[0], routed[1]
+        address = beneficiary_email(ticket)
+        return ("email", address) if address else None
+    return {"survey_of": survey_of, "reply_route_of": reply_route_of}
 
 
 @bp.post("/tickets/<reference>/satisfaction")

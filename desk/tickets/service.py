@@ -5,6 +5,7 @@ change and its timeline event are committed together, or neither is.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -173,14 +174,17 @@ def _require(actor: User, action: Action, ticket: Ticket) -> None:
 # Comments --------------------------------------------------------------------------
 
 def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, public: bool,
-                expected_version: int | None) -> TicketEvent:
-    """An internal note (never conflicts) or a public reply (refused when stale)."""
+                expected_version: int | None, send_files: Sequence[int] = ()) -> TicketEvent:
+    """An internal note (never conflicts) or a public reply (refused when stale). A public reply
+    may carry documents of the ticket (``send_files``: attachment ids) to the beneficiary's email."""
     _require(actor, Action.TICKET_REPLY if public else Action.TICKET_NOTE, ticket)
     body = (body or "").strip()
     if not body:
         raise ValidationFailed({"body": [_l("Write the text first.")]})
     if len(body) > MAX_COMMENT:
         raise ValidationFailed({"body": [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]})
+    from desk.channels.outgoing import documents_to_send  # issue 7: documents go with the reply
+    documents = documents_to_send(session, ticket, send_files) if public else []
     if public:
         expected = _check_version(session, ticket, expected_version)
     else:
@@ -194,7 +198,8 @@ def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, pub
         if ticket.status == Status.NEW:
             set_status(session, actor, ticket, Status.OPEN, now)
         from desk.portal.service import signed_link  # the portal builds on tickets, not the reverse
-        notify_service.notify_beneficiary(session, "reply", ticket, note=body, link=signed_link(ticket))
+        notify_service.notify_beneficiary(session, "reply", ticket, note=body, link=signed_link(ticket),
+                                          attachments=documents)
     _commit(session, ticket, expected)
     return event
 

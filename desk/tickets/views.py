@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -117,7 +117,8 @@ def comment(reference: str):
     try:
         service.add_comment(db.session, current_user, ticket, form.body.data,
                             public=form.visibility.data == "reply",
-                            expected_version=_version(form.version.data))
+                            expected_version=_version(form.version.data),
+                            send_files=request.form.getlist("send_files", type=int))
     except StaleVersion as stale:
         form.version.data = str(stale.current_version)  # submitting again, after reading, is allowed
         return _comment_failed(ticket, form, {}, 409, conflict=stale)
@@ -132,8 +133,10 @@ def comment(reference: str):
 
 def _comment_failed(ticket, form, errors, status, conflict=None):
     for name, messages in errors.items():
-        getattr(form, name).errors = list(getattr(form, name).errors) + list(messages)
-    context = _context(ticket, comment_form=form, conflict=conflict)
+        if hasattr(form, name):
+            getattr(form, name).errors = list(getattr(form, name).errors) + list(messages)
+    context = _context(ticket, comment_form=form, conflict=conflict, errors=errors)
+    context["sent_files"] = request.form.getlist("send_files", type=int)
     if is_htmx():
         return render_template("tickets/_after_comment.html", **context), status
     return render_template("tickets/show.html", **context), status

@@ -6,7 +6,7 @@ partial index on tickets, added in place: no table rebuild, the SQLite search tr
 attachments remember whether the beneficiary sent them (the portal shows only those back).
 
 Revision ID: 0013_sla_policy
-Revises: 0011_statistics
+Revises: 0012_channels
 Create Date: 2026-11-23 19:52:11.864049
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013_sla_policy'
-down_revision = '0011_statistics'
+down_revision = '0012_channels'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,276 @@
+"""Reading one email: who wrote it, the text, the documents, how it threads, and whether it
+is noise (an auto-reply, a bounce, our own message) that must never become a ticket.
+
+Pure functions of the raw bytes; no database, no Flask. Malformed MIME never raises: what
+cannot be read is left out and said so.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email import message_from_bytes, policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+from html import unescape
+from html.parser import HTMLParser
+
+from desk.text import to_ascii_digits
+
+MAX_SUBJECT = 200
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# A ticket reference in a subject: C-1447-000123 (Arabic-Indic digits too; see desk.notify.messages).
+REFERENCE = re.compile(r"(?<![\w-])([A-Z])-([0-9٠-٩۰-۹]{4})-([0-9٠-٩۰-۹]{6})(?![\w-])")
+
+
+@dataclass
+class Document:
+    filename: str
+    data: bytes
+
+
+@dataclass
+class ParsedEmail:
+    key: str                    # the idempotency key: the Message-ID, or sha256:<hex of the raw bytes>
+    message_id: str | None      # "<…>" as written
+    in_reply_to: list[str]
+    references: list[str]
+    from_name: str
+    from_address: str           # lower case; "" when there is none
+    subject: str
+    text: str
+    documents: list[Document] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # parts that could not be decoded
+    date: datetime | None = None
+    noise: str | None = None    # why this is not a message from a person, or None
+
+    @property
+    def reference(self) -> str | None:
+        """A ticket reference written in the subject, in ASCII digits."""
+        match = REFERENCE.search(self.subject or "")
+        if match is None:
+            return None
+        return f"{match.group(1)}-{to_ascii_digits(match.group(2))}-{to_ascii_digits(match.group(3))}"
+
+
+def _header(message: Message, name: str) -> str:
+    """A header as text, decoded (RFC 2047) however broken; "" when missing or unreadable."""
+    try:
+        value = message.get(name)
+    except Exception:  # a header the policy cannot parse
+        value = None
+        for key, raw in message.raw_items() if hasattr(message, "raw_items") else []:
+            if key.lower() == name.lower():
+                value = raw
+                break
+    if value is None:
+        return ""
+    value = str(value)
+    if "=?" in value:
+        try:
+            value = str(make_header(decode_header(value)))
+        except Exception:
+            pass
+    return " ".join(value.split())
+
+
+def _ids(value: str) -> list[str]:
+    return _MESSAGE_ID.findall(value or "")
+
+
+# HTML to text -------------------------------------------------------------------------------
+
+_BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section",
+           "article", "table", "ul", "ol", "pre", "hr"}
+_SKIP = {"script", "style", "head", "title", "noscript", "template"}
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _SKIP:
+            self.skipping += 1
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in _SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """The readable text of an HTML body: no tags, no scripts or styles, paragraphs kept as
+    lines. The result is plain text (the templates escape it); no HTML is kept."""
+    parser = _Text()
+    try:
+        parser.feed(html or "")
+        parser.close()
+    except Exception:
+        return unescape(re.sub(r"<[^>]*>", " ", html or ""))
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# The quoted tail of a reply ----------------------------------------------------------------
+
+_QUOTE_HEADER = re.compile(
+    r"^(On .{4,200} wrote:|في .{4,200} كتب.{0,40}:|-----Original Message-----|-+ ?الرسالة الأصلية ?-+|"
+    r"From: .+|من: .+)\s*$", re.MULTILINE)
+
+
+def strip_quoted(text: str) -> str:
+    """A reply's own words: the text before "On … wrote:" (or its Arabic form), without the
+    ">" quoted lines. The whole text if that would leave nothing."""
+    match = _QUOTE_HEADER.search(text or "")
+    own = text[:match.start()] if match and match.start() > 0 else text
+    own = "\n".join(line for line in own.splitlines() if not line.lstrip().startswith(">"))
+    own = own.strip()
+    return own or (text or "").strip()
+
+
+# Noise ----------------------------------------------------------------------------------------
+
+_BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@")
+
+
+def noise(message: Message, from_address: str, own_addresses: set[str], own_domain: str | None) -> str | None:
+    """Why this message must not become a ticket nor be answered, or None.
+
+    RFC 3834 auto-replies (Auto-Submitted other than "no", X-Autoreply, X-Autorespond, the
+    Exchange suppression header), bulk and list mail (Precedence bulk/junk/list, List-Id),
+    bounces (a delivery report, MAILER-DAEMON, an empty Return-Path) and our own messages
+    (one of our addresses, or one of our Message-IDs)."""
+    auto = _header(message, "Auto-Submitted").lower()
+    if auto and auto != "no":
+        return f"auto-submitted: {auto[:60]}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
+        if _header(message, name):
+            return f"{name.lower()}"
+    suppress = _header(message, "X-Auto-Response-Suppress").lower()
+    if suppress and ("all" in suppress or "oof" in suppress) and _header(message, "X-MS-Exchange-Generated-Message-Source"):
+        return "exchange auto-reply"
+    precedence = _header(message, "Precedence").lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"precedence: {precedence}"
+    if _header(message, "List-Id") or _header(message, "List-Unsubscribe"):
+        return "mailing list"
+    content_type = (message.get_content_type() or "").lower()
+    report = (message.get_param("report-type") or "") if content_type == "multipart/report" else ""
+    if content_type == "multipart/report" or str(report).lower() == "delivery-status":
+        return "delivery report (bounce)"
+    if not from_address or from_address.startswith(_BOUNCE_SENDERS):
+        return "bounce (no sender)" if not from_address else "bounce"
+    if "Return-Path" in message and _header(message, "Return-Path").strip() in ("<>", ""):
+        return "bounce (empty return path)"
+    if from_address in own_addresses:
+        return "sent by one of our own addresses"
+    message_id = _header(message, "Message-ID")
+    if own_domain and message_id.startswith("<desk.outbox.") and message_id.endswith(f"@{own_domain}>"):
+        return "one of our own messages"
+    return None
+
+
+# Parsing ----------------------------------------------------------------------------------
+
+def _text_of(part: Message) -> str:
+    try:
+        content = part.get_content()
+    except Exception:
+        payload = part.get_payload(decode=True) or b""
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            content = payload.decode(charset, "replace")
+        except LookupError:
+            content = payload.decode("utf-8", "replace")
+    return content if isinstance(content, str) else content.decode("utf-8", "replace")
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name and "=?" in name:
+        try:
+            name = str(make_header(decode_header(name)))
+        except Exception:
+            pass
+    return name
+
+
+def _body_and_documents(message: Message) -> tuple[str, list[Document], list[str]]:
+    plain: list[str] = []
+    html: list[str] = []
+    documents: list[Document] = []
+    unreadable: list[str] = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        content_type = (part.get_content_type() or "").lower()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = _filename(part)
+        if filename or disposition == "attachment" or not content_type.startswith("text/"):
+            if content_type == "message/delivery-status":
+                continue
+            try:
+                data = part.get_payload(decode=True)
+            except Exception:
+                data = None
+            if data is None:
+                unreadable.append(filename or content_type)
+                continue
+            documents.append(Document(filename or f"document.{content_type.rpartition('/')[2] or 'bin'}", data))
+        elif content_type == "text/html":
+            html.append(_text_of(part))
+        else:
+            plain.append(_text_of(part))
+    if plain:
+        text = "\n\n".join(p.strip() for p in plain if p.strip())
+    else:
+        text = "\n\n".join(html_to_text(h) for h in html)
+    return text.replace("\r\n", "\n").strip(), documents, unreadable
+
+
+def parse(raw: bytes, own_addresses: set[str] = frozenset(), own_domain: str | None = None) -> ParsedEmail:
+    """Read one message (its raw RFC 5322 bytes). Never raises on malformed MIME."""
+    message = message_from_bytes(raw, policy=policy.default)
+    message_id = (_ids(_header(message, "Message-ID")) or [None])[0]
+    key = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    try:
+        addresses = getaddresses([_header(message, "From")])
+    except Exception:
+        addresses = []
+    from_name, from_address = addresses[0] if addresses else ("", "")
+    from_address = (from_address or "").strip().lower()
+    if "@" not in from_address:
+        from_address = ""
+    subject = _header(message, "Subject")[:MAX_SUBJECT]
+    try:
+        text, documents, unreadable = _body_and_documents(message)
+    except Exception as error:  # MIME too broken to walk: keep what the top level says
+        text, documents, unreadable = "", [], [f"{type(error).__name__}"]
+    try:
+        date = parsedate_to_datetime(_header(message, "Date"))
+        date = date.astimezone(timezone.utc) if date.tzinfo else date.replace(tzinfo=timezone.utc)
+    except Exception:
+        date = None
+    return ParsedEmail(
+        key=key[:255], message_id=message_id[:255] if message_id else None,
+        in_reply_to=_ids(_header(message, "In-Reply-To")), references=_ids(_header(message, "References")),
+        from_name=from_name.strip(), from_address=from_address, subject=subject, text=text,
+        documents=documents, unreadable=unreadable, date=date,
+        noise=noise(message, from_address, own_addresses, own_domain),
+    )
