@@ -173,5 +173,10 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_GRAPH_API_URL": env.get("DESK_GRAPH_API_URL", "https://graph.facebook.com/v21.0").rstrip("/"),
         "DESK_GRAPH_TIMEOUT": float(env.get("DESK_GRAPH_TIMEOUT") or 10),
         "DESK_INBOUND_SECRET": env.get("DESK_INBOUND_SECRET", ""),
+        # SMS through an HTTP gateway (desk.channels.sms): none set, no SMS is ever queued.
+        "DESK_SMS_URL": env.get("DESK_SMS_URL", "").strip(),
+        "DESK_SMS_TOKEN": env.get("DESK_SMS_TOKEN", ""),
+        "DESK_SMS_SENDER": env.get("DESK_SMS_SENDER", ""),
+        "DESK_SMS_TIMEOUT": float(env.get("DESK_SMS_TIMEOUT") or 10),
         "TESTING": mode == "testing",
     }

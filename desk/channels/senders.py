@@ -13,4 +13,7 @@ def sender_for(channel: str, config: Mapping[str, Any]):
     if channel == "whatsapp":
         from desk.channels.whatsapp import GraphSender
         return GraphSender.from_config(config)
+    if channel == "sms":
+        from desk.channels.sms import SmsSender
+        return SmsSender.from_config(config)
     return None

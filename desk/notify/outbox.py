@@ -56,13 +56,13 @@ class OutboxSettings:
     max_attempts: int = 8
     batch: int = 50
     lease: timedelta = timedelta(minutes=5)
-    # The other channels' settings (DESK_WHATSAPP_*, DESK_GRAPH_*), read by their senders.
+    # The other channels' settings (DESK_WHATSAPP_*, DESK_GRAPH_*, DESK_SMS_*), read by their senders.
     channels: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "OutboxSettings":
         return cls(
-            channels={k: v for k, v in config.items() if k.startswith(("DESK_WHATSAPP_", "DESK_GRAPH_"))},
+            channels={k: v for k, v in config.items() if k.startswith(("DESK_WHATSAPP_", "DESK_GRAPH_", "DESK_SMS_"))},
             mail=MailSettings.from_config(config),
             max_attempts=int(config["DESK_OUTBOX_MAX_ATTEMPTS"]),
             batch=int(config["DESK_OUTBOX_BATCH"]),

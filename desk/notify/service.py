@@ -133,12 +133,29 @@ def beneficiary_email(ticket: Ticket) -> str | None:
     return (given or on_record or "").strip() or None
 
 
+def beneficiary_phone(ticket: Ticket) -> str | None:
+    """The mobile given with this request (the portal), else the one on their record (E.164)."""
+    if ticket.anonymous:
+        return None
+    given = ((ticket.meta or {}).get("contact") or {}).get("phone")
+    on_record = ticket.beneficiary.phone if ticket.beneficiary is not None else None
+    return given or on_record or None
+
+
+# Sent by SMS too (when a gateway is set): the confirmation with its link always, the others
+# when there is no email address to send them to.
+SMS_KINDS = ("received", "survey", "reply", "info_requested", "committee_decision")
+SMS_NOTE_MAX = 300
+
+
 def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = "",
                        link: str | None = None, expected: datetime | None = None,
                        attachments: Iterable = ()) -> OutboxMessage | None:
-    """Queue one email to the ticket's beneficiary, if they gave an email address (None
-    otherwise), in the caller's transaction. No staff link, no national ID or phone (scrub);
-    ``link`` is a portal link (tracking or survey)."""
+    """Queue the message ``kind`` to the ticket's beneficiary in the caller's transaction: by
+    email if they gave an address (on the channel they wrote from, issue 7), and by SMS through
+    the gateway (desk.channels.sms) for the confirmation, or when no email can carry it. No staff
+    link, no national ID or phone (scrub); ``link`` is a portal link (tracking or survey). The
+    email's row, else the SMS's, else None."""
     if kind not in BENEFICIARY_KINDS:
         raise ValueError(f"unknown beneficiary notification kind {kind!r}")
     address = beneficiary_email(ticket)
@@ -147,13 +164,26 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
     routed = route(session, ticket)
     if routed is not None:
         channel, address, meta = routed
-    if address is None:
-        return None
     if channel == "email" and attachments:  # documents of the ticket, sent with it (desk.channels.outgoing)
         meta = {**(meta or {}), "attachments": [
             {"stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}
             for a in attachments]}
     subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link, expected=expected)
+    message = None
+    if address is not None:
+        message = _queue(session, ticket, kind, channel, address, subject, body, meta)
+    from desk.channels import sms
+    phone = beneficiary_phone(ticket)
+    if (channel != "whatsapp" and phone and kind in SMS_KINDS and sms.enabled()
+            and (kind == "received" or message is None)):
+        short = "\n".join(part for part in (subject, messages.scrub(note).strip()[:SMS_NOTE_MAX], link or "") if part)
+        text = _queue(session, ticket, kind, "sms", phone, subject, short, {"reference": ticket.reference})
+        message = message or text
+    return message
+
+
+def _queue(session: Session, ticket: Ticket, kind: str, channel: str, address: str, subject: str, body: str,
+           meta: dict | None) -> OutboxMessage:
     message = OutboxMessage(
         channel=channel, to_address=address, to_user_id=None,
         subject=subject, body_text=body, ticket_id=ticket.id, meta=meta,

@@ -34,7 +34,12 @@ def _survey_panel():
         if routed is not None and routed[1]:
             return routed[0], routed[1]
         address = beneficiary_email(ticket)
-        return ("email", address) if address else None
+        if address:
+            return "email", address
+        from desk.channels import sms
+        from desk.notify.service import beneficiary_phone
+        phone = beneficiary_phone(ticket)
+        return ("sms", phone) if phone and sms.enabled() else None
     return {"survey_of": survey_of, "reply_route_of": reply_route_of}
 
 

@@ -72,7 +72,8 @@ def _profile():
 @bp.app_context_processor
 def _portal_profile():
     """``portal_profile()`` for the portal's header and footer; the documents' limits."""
-    return {"portal_profile": _profile, "portal_max_files": service.MAX_FILES,
+    from desk.channels import sms
+    return {"portal_profile": _profile, "portal_max_files": service.MAX_FILES, "portal_sms": sms.enabled(),
             "portal_accept": ",".join(sorted("." + ext for exts in EXTENSIONS.values() for ext in exts)),
             "portal_max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"}
 
