@@ -476,3 +476,21 @@ def test_a_document_of_another_ticket_cannot_be_sent(db, people, make_ticket, as
     fieldset = refused.get_data(as_text=True).split('id="reply-documents"', 1)[1].split("</fieldset>", 1)[0]
     assert "invalid-feedback" in fieldset
     assert db.session.scalar(select(func.count()).where(OutboxMessage.reason == "reply")) == 0
+
+
+def test_only_the_beneficiary_writes_as_the_beneficiary(db, people, mailbox, dovecot):  # noqa: F811
+    """A staff member answering a notification email, or someone copied in on the beneficiary's
+    mail, is never posted on the ticket as the beneficiary's public reply (review B2)."""
+    user, config = mailbox
+    ticket, original = _one_ticket(db, dovecot, user, config)
+    notice = OutboxMessage(to_address=people.focal.email, to_user_id=people.focal.id, subject="x", body_text="x",
+                           ticket_id=ticket.id, reason="routed", next_attempt_at=utcnow())
+    db.session.add(notice)
+    db.session.commit()
+    notice_id = our_message_id(notice.id, _mail_settings(config))
+    dovecot.deliver(user, message(subject="Re: إشعار", body="سأتابعه غدًا", sender=people.focal.email,
+                                  In_Reply_To=notice_id, References=notice_id).as_bytes())
+    dovecot.deliver(user, message(subject="Re: شكوى", body="أنا نسخة فقط", sender="cc@example.org",
+                                  In_Reply_To=original["Message-ID"], References=original["Message-ID"]).as_bytes())
+    fetch(db, config)
+    assert _replies(db, ticket) == []  # neither became the beneficiary's words on this ticket

@@ -109,3 +109,16 @@ def test_a_refusal_fails_the_message_and_a_gateway_down_loses_nothing(app, db, p
     statuses = sorted(m.status for m in db.session.scalars(select(OutboxMessage)))
     assert statuses == [OutboxStatus.FAILED, OutboxStatus.PENDING]
     assert all(m.attempts <= 1 for m in db.session.scalars(select(OutboxMessage)))
+
+
+def test_an_accepted_message_with_an_odd_answer_is_sent_once_and_the_batch_goes_on(app, db, people, gateway):
+    """A gateway answering 200 with a body that is not an object (["ok"]) still accepted the
+    message: it is sent, not retried (the reviewer's B1), and the next message goes out too."""
+    _submit(app)
+    _submit(app, phone="0551112255")
+    gateway.answers = [(200, ["ok"])]
+    result = deliver(db.session, _worker(app))
+    assert result.sent == 2 and len(gateway.received) == 2
+    db.session.expire_all()
+    assert [m.status for m in db.session.scalars(select(OutboxMessage))] == [OutboxStatus.SENT, OutboxStatus.SENT]
+    assert gateway.received[0]["id"].startswith("desk-outbox-")

@@ -48,26 +48,35 @@ class Taken:
     ticket: Ticket | None = None
 
 
-def ticket_of_our_message(session: Session, mid: str, mail: MailSettings) -> int | None:
-    """The ticket of a message we sent, if ``mid`` is one of our (signed) Message-IDs."""
+def ticket_of_our_message(session: Session, mid: str, mail: MailSettings, sender: str | None = None) -> int | None:
+    """The ticket of a message we sent to a beneficiary, if ``mid`` is one of our (signed)
+    Message-IDs and (``sender`` given) the answer comes from the address it was sent to. A staff
+    member answering a notification, or someone copied in, never writes as the beneficiary."""
     match = _OURS.match(mid)
     if match is None:
         return None
     outbox_id = int(match.group(1))
     if not hmac.compare_digest(our_message_id(outbox_id, mail), mid):
         return None
-    return session.scalar(select(OutboxMessage.ticket_id).where(OutboxMessage.id == outbox_id))
+    row = session.execute(select(OutboxMessage.ticket_id, OutboxMessage.to_user_id, OutboxMessage.to_address)
+                          .where(OutboxMessage.id == outbox_id)).first()
+    if row is None or row.to_user_id is not None:
+        return None
+    if sender is not None and (row.to_address or "").strip().lower() != sender.strip().lower():
+        return None
+    return row.ticket_id
 
 
 def threaded_ticket(session: Session, parsed: ParsedEmail, mail: MailSettings) -> Ticket | None:
     """The ticket this email answers, if any (see the module's docstring)."""
+    sender = (parsed.from_address or "").strip().lower()
     for mid in [*parsed.in_reply_to, *reversed(parsed.references)]:
-        ticket_id = ticket_of_our_message(session, mid, mail)
-        if ticket_id is None:
+        ticket_id = ticket_of_our_message(session, mid, mail, sender=sender)
+        if ticket_id is None:  # the beneficiary's own earlier message, from the same address
             ticket_id = session.scalar(
                 select(InboundMessage.ticket_id)
                 .where(InboundMessage.channel == "email", InboundMessage.message_id == mid,
-                       InboundMessage.ticket_id.is_not(None))
+                       InboundMessage.ticket_id.is_not(None), func.lower(InboundMessage.sender) == sender)
                 .order_by(InboundMessage.id.desc()).limit(1))
         if ticket_id is not None:
             ticket = session.get(Ticket, ticket_id)
@@ -177,7 +186,7 @@ def route(session: Session, ticket: Ticket) -> tuple[str, str | None, dict | Non
         return "whatsapp", whatsapp["phone"], {"reference": ticket.reference}
     headers = reply_headers(session, ticket)
     if headers is not None:
-        name = ((ticket.meta or {}).get("contact") or {}).get("name")
+        name = " ".join((((ticket.meta or {}).get("contact") or {}).get("name") or "").split())  # one line
         return "email", notify_service.beneficiary_email(ticket), {**headers, "to_name": name} if name else headers
     return None
 

@@ -52,24 +52,25 @@ class SmsSender:
             raise ConnectionFailed("DESK_SMS_URL is not set")
         session.rollback()  # hold nothing while the gateway answers
         payload = {"to": claimed.to_address, "from": self.sender, "body": claimed.body_text[:MAX_LENGTH],
-                   "reference": (claimed.meta or {}).get("reference") or ""}
-        try:
-            response = self.http.post(self.url, json=payload)
+                   "reference": (claimed.meta or {}).get("reference") or "", "id": f"desk-outbox-{claimed.id}"}
+        try:  # the same key on a retry: a gateway that honours it never sends the text twice
+            response = self.http.post(self.url, json=payload, headers={"Idempotency-Key": f"desk-outbox-{claimed.id}"})
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             raise ConnectionFailed(f"{type(error).__name__}: {error}") from error
         except httpx.HTTPError as error:  # read timeout, protocol error: maybe sent; tried again later
             raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error
         if response.status_code >= 500:
             raise ConnectionFailed(f"the SMS gateway answered {response.status_code}")
-        if response.status_code == 429 or response.status_code in (401, 403):
+        if response.status_code in (401, 403, 404, 405, 408, 429):  # our setup or their load, not the message
             raise ConnectionFailed(f"the SMS gateway refused us ({response.status_code}): not the message's fault")
         if response.status_code >= 400:
             raise DeliveryError(f"the SMS gateway refused the message ({response.status_code}): "
                                 f"{response.text[:300]}", permanent=True)
-        try:
-            return str(response.json().get("id") or "")[:128]
+        try:  # accepted: whatever the body says, the message is sent
+            body = response.json()
         except ValueError:
             return ""
+        return str(body.get("id") or "")[:128] if isinstance(body, dict) else ""
 
     def sent(self, session: Session, outbox_id: int, provider_id: str) -> None:
         pass

@@ -294,7 +294,14 @@ def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Cl
             _postpone(session, [claimed], down[claimed.channel], clock(), result)
             continue
         if claimed.channel not in senders:
-            senders[claimed.channel] = sender_for(claimed.channel, settings.channels)
+            try:
+                senders[claimed.channel] = sender_for(claimed.channel, settings.channels)
+            except Exception as error:  # a sender that cannot even be built: its channel is down
+                log.exception("outbox: cannot set up the %s sender", claimed.channel)
+                senders[claimed.channel] = None
+                down[claimed.channel] = ConnectionFailed(f"{type(error).__name__}: {error}")
+                _postpone(session, [claimed], down[claimed.channel], clock(), result)
+                continue
         sender = senders[claimed.channel]
         if sender is None:
             _failed_attempt(session, settings, claimed, DeliveryError(
@@ -314,11 +321,22 @@ def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Cl
         except DeliveryError as error:
             session.rollback()
             _failed_attempt(session, settings, claimed, error, clock(), result)
+        except Exception as error:  # a sender's own bug: one message's attempt, never the whole batch
+            log.exception("outbox: the %s sender failed on message %s", claimed.channel, claimed.id)
+            session.rollback()
+            _failed_attempt(session, settings, claimed, DeliveryError(
+                f"{type(error).__name__}: {error}", permanent=False), clock(), result)
         else:
             if _finish(session, claimed, status=OutboxStatus.SENT, sent_at=clock(), last_error=None,
                        external_id=external_id):
-                sender.sent(session, claimed.id, external_id)
-            result.sent += 1
+                try:
+                    sender.sent(session, claimed.id, external_id)
+                except Exception:  # what follows a send (late statuses) must not undo it
+                    log.exception("outbox: after sending message %s", claimed.id)
+                    session.rollback()
+                result.sent += 1
+            else:  # its lease ran out meanwhile and another worker has it
+                result.skipped += 1
     for sender in senders.values():
         if sender is not None:
             sender.close()

@@ -116,6 +116,7 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
     rule = rule_for(data.kind)
     if rule.national_id == Need.NEVER:
         data.national_id = None  # PDPL: not asked for this kind, so not kept
+    data.name = " ".join(data.name.split())  # one line: it becomes an email's "To" name
     if data.anonymous:
         data.name, data.phone, data.email, data.national_id = "", None, None, None
     with attachments.files_and_rows(session) as written:
@@ -322,7 +323,10 @@ def _follow_up(session: Session, old: Ticket, text: str, now: datetime, via: str
         beneficiary_id=old.beneficiary_id, anonymous=old.anonymous,
         department_id=department.id if department else None, department_as_proposed=department is None,
         category_id=old.category_id,
-        meta={**{k: v for k, v in (old.meta or {}).items() if k in ("contact", "locale")}, "follows": old.reference},
+        channel_detail=old.channel_detail if channel == old.channel else None,
+        # How to reach them, as on the earlier request (the portal contact, a WhatsApp number).
+        meta={**{k: v for k, v in (old.meta or {}).items() if k in ("contact", "locale", "whatsapp")},
+              "follows": old.reference},
     )
     new = add_ticket(session, None, intake, old.beneficiary, reason=via)
     key, new.access_key_hash = tracking.new_key()
