@@ -8,6 +8,7 @@ from flask import Flask, flash, g, make_response, redirect, render_template, req
 from flask_babel import get_locale
 
 from desk import labels
+from desk.permissions import Action, can
 from desk.text import format_both, format_gregorian, format_hijri, mask_national_id, mask_phone, to_arabic_digits
 
 
@@ -113,6 +114,7 @@ def init_app(app: Flask) -> None:
         return {
             "L": translated[locale], "locale": locale, "dir": "ltr" if locale == "en" else "rtl",
             "association": association_name(locale),
+            "can": can, "Action": Action,  # the one permission rule, for what a page offers
         }
 
     def association_name(locale: str) -> str:

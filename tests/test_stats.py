@@ -354,3 +354,11 @@ def test_the_field_work_is_in_the_report_and_its_exports_but_not_a_focal_points_
     assert [row[2:4] for row in named["emergencies"].rows] == [["انقطاع الكهرباء", "تشغيل المولد"]]
     scoped = tables.by_key(tables.build(service.compute(db.session, [people.social.id], r), "ar"))
     assert "visitors" not in scoped and "emergencies" not in scoped
+
+
+def test_the_statistics_link_follows_the_permission(db, people, as_user):
+    """A focal point may see their departments' figures, so the navigation offers them; intake
+    staff may not, so it does not (the link follows can(), not a list of roles)."""
+    link = 'href="/stats"'
+    assert link in as_user(people.focal).get("/tickets").get_data(as_text=True)
+    assert link not in as_user(people.staff).get("/tickets").get_data(as_text=True)
