@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from desk import settings
 from desk.extensions import babel, csrf, db, limiter, login_manager, migrate
 from desk.settings import PROJECT_ROOT
+from desk.transaction import discard
 
 
 def _select_locale() -> str:
@@ -74,7 +75,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from desk import web
     from desk.accounts.views import bp as accounts_bp
-    from desk.admin.views import bp as admin_bp
+    import desk.admin.users  # noqa: F401  (its routes are on the admin blueprint)
+    import desk.admin.views  # noqa: F401
+    from desk.admin.blueprint import bp as admin_bp
     from desk.beneficiaries.views import bp as beneficiaries_bp
     from desk.intake.views import bp as intake_bp
     from desk.queue.views import bp as queue_bp
@@ -136,13 +139,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def _forbidden(error):
         return render_template("errors.html", error=None, status=403), 403
 
+    @app.errorhandler(413)
     @app.errorhandler(429)
-    def _too_many(error):
-        from flask import request
-        if request.blueprint == "portal":  # a beneficiary: the portal's own frame and words
-            from desk.portal.views import refused_page
-            return refused_page(429)
-        return render_template("errors.html", error=None, status=429), 429
+    def _refused(error):  # the portal and the upload forms answer in their own words (their blueprints)
+        return render_template("errors.html", error=None, status=error.code), error.code
 
     @app.get("/healthz")
     def healthz():
@@ -151,7 +151,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             return {"status": "ok"}, 200
         except Exception as error:  # the database is down or unreachable
             app.logger.warning("healthz: database unreachable (%s)", type(error).__name__)
-            db.session.rollback()
+            discard(db.session)
             return {"status": "database unreachable"}, 503
 
     @app.get("/")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -12,8 +13,17 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.maintenance import refresh_statistics
 from desk.models import Department, Role, User, utcnow
+from desk.transaction import commit
 
 desk_cli = AppGroup("desk", help="The desk's own commands.")
+
+
+def refuse(failed: ValidationFailed, names: dict[str, str] | None = None) -> NoReturn:
+    """A refused command: each message by its field (or the option ``names`` gives), exit 2."""
+    for field, messages in failed.errors.items():
+        for message in messages:
+            click.echo(f"{(names or {}).get(field, field)}: {message}", err=True)
+    raise SystemExit(2)
 
 DEMO_PASSWORD = "desk-demo-2026"
 DEMO_DEPARTMENTS = [
@@ -80,7 +90,7 @@ def ensure_department(code: str, name_ar: str, name_en: str, email: str | None =
     if department is None:
         department = Department(code=code, name_ar=name_ar, name_en=name_en, email=email, phone_ext=phone_ext)
         db.session.add(department)
-        db.session.commit()
+        commit(db.session)
     return department
 
 
@@ -143,7 +153,7 @@ def _demo_portal() -> None:
             department = db.session.scalar(select(Department).where(Department.code == code))
             if department is not None:
                 department.published, department.contact_title_ar, department.contact_title_en = True, title_ar, title_en
-        db.session.commit()
+        commit(db.session)
 
 
 def _demo_routing() -> None:
@@ -172,7 +182,7 @@ def _demo_routing() -> None:
             last += 1
             db.session.add(RoutingRule(name=name, position=last, kinds=kinds, channels=channels, category_ids=[],
                                        keywords=parse_keywords("\n".join(keywords)), department_id=codes[code].id))
-    db.session.commit()
+    commit(db.session)
 
 
 @desk_cli.command("create-department")
@@ -192,10 +202,7 @@ def create_department_command(code: str, name_ar: str, name_en: str, email: str 
     try:
         department = create_department(db.session, DepartmentData(code, name_ar, name_en, email, phone_ext))
     except ValidationFailed as failed:
-        for field, messages in failed.errors.items():
-            for message in messages:
-                click.echo(f"{field}: {message}", err=True)
-        raise SystemExit(2)
+        refuse(failed)
     click.echo(f"Created department {department.code} ({department.name_en}).")
 
 
@@ -214,10 +221,7 @@ def create_user_command(email, password, name, roles, departments, locale) -> No
     try:
         user = create_user(db.session, email, password, name, list(roles), list(departments), locale)
     except ValidationFailed as failed:
-        for field, messages in failed.errors.items():
-            for message in messages:
-                click.echo(f"{field}: {message}", err=True)
-        raise SystemExit(2)
+        refuse(failed)
     click.echo(f"Created {user.email} ({', '.join(sorted(user.roles))}).")
 
 
@@ -330,5 +334,7 @@ def fetch_mail_command(once: bool, interval: float) -> None:
 
 
 def register(app: Flask) -> None:
-    import desk.stats.cli  # noqa: F401  (stats-rollup, report)
+    from desk.stats.cli import report_command, stats_rollup_command
+    desk_cli.add_command(stats_rollup_command)
+    desk_cli.add_command(report_command)
     app.cli.add_command(desk_cli)

@@ -1,5 +1,8 @@
-"""Errors the domain services raise; views turn them into messages or status codes."""
+"""Errors the domain services raise; views turn them into messages or status codes. With them,
+the few helpers every service uses to collect field messages before refusing."""
 from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
 
 
 class DeskError(Exception):
@@ -46,5 +49,29 @@ class StaleVersion(DeskError):
         self.changes = changes
 
 
-class InvalidTransition(DeskError):
-    status = 422
+class InvalidTransition(ValidationFailed):
+    """A status step the ticket workflow does not allow (desk.tickets.workflow.TRANSITIONS)."""
+
+    def __init__(self, old: str, new: str):
+        super().__init__({"status": [_l("This status cannot follow the current one.")]})
+        self.old, self.new = old, new
+
+
+# Collecting field messages: a service checks every field, then raises ValidationFailed(errors).
+
+def add_error(errors: dict[str, list], field: str, message) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def too_long(limit: int):
+    return _l("The text is too long (at most %(n)s characters).", n=limit)
+
+
+def required_text(errors: dict[str, list], field: str, raw: str | None, missing, limit: int) -> str:
+    """The text stripped; a message by ``field`` when it is empty (``missing``) or over ``limit``."""
+    text = (raw or "").strip()
+    if not text:
+        add_error(errors, field, missing)
+    elif len(text) > limit:
+        add_error(errors, field, too_long(limit))
+    return text

@@ -1,7 +1,7 @@
 """What the forms of several areas share: a select the service checks, an optional id."""
 from __future__ import annotations
 
-from wtforms import SelectField
+from wtforms import SelectField, SelectMultipleField
 
 
 class ServiceSelect(SelectField):
@@ -11,6 +11,13 @@ class ServiceSelect(SelectField):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.type = "SelectField"  # styled as one by templates/macros/forms.html
+
+    def pre_validate(self, form) -> None:
+        pass
+
+
+class ServiceMultiSelect(SelectMultipleField):
+    """Checkboxes rendered by the template; unknown values are the service's business."""
 
     def pre_validate(self, form) -> None:
         pass

@@ -10,14 +10,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from desk.transaction import commit
+
 # Rows SQLite samples per index: approximate statistics, and ANALYZE stays well under a second.
 SQLITE_ANALYSIS_LIMIT = 2000
 
 
 def refresh_statistics(session: Session) -> None:
     """ANALYZE the whole database (commits first: ANALYZE is not for the middle of a change)."""
-    session.commit()
+    commit(session)
     if session.get_bind().dialect.name == "sqlite":
         session.execute(sa.text(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}"))
     session.execute(sa.text("ANALYZE"))
-    session.commit()
+    commit(session)

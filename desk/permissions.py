@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.orm import aliased, object_session
 
+from desk.errors import NotFound
 from desk.models import EventKind, Kind, Role, Status, Ticket, TicketEvent, User
 
 # Roles that work the shared queue and so see every ticket.
@@ -170,3 +171,10 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
     ):
         return True
     return action in _COMMITTEE_TICKET_ACTIONS and actor.has_role(Role.COMMITTEE) and _before_committee(ticket)
+
+
+def require(actor: User, action: Action) -> None:
+    """Screens and services that are not the actor's do not exist for them (404, not 403, as
+    everywhere in the desk). Ticket actions: desk.tickets.workflow.require."""
+    if not can(actor, action):
+        raise NotFound()

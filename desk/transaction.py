@@ -1,13 +1,83 @@
-"""The one way a service ends its transaction: commit, or roll back and re-raise, so a failed
-commit never leaves the session half-applied for the next use (nothing half-written)."""
+"""The one way a service ends its transaction: ``atomic``.
+
+Everything a use case writes — rows, the files stored with them, the ticket's version — is
+kept together or dropped together:
+
+- on success the session commits;
+- on any failure (a refusal raised inside the block, a database error, a crash of the commit
+  itself) the session rolls back, so it is never left half-applied for its next use, and every
+  file the block wrote is removed: nothing half-written, neither in the database nor on disk;
+- a ticket changed inside the block is written only if nobody committed a newer version
+  meanwhile (its version is the optimistic lock): otherwise the refusal is ``StaleVersion``,
+  carrying the changes the user did not see.
+
+Pieces of a use case (``record``, ``move_ticket``, ``notify``…) never end the transaction:
+they join the caller's.
+"""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from desk.errors import StaleVersion
+from desk.models import EventKind, Ticket, TicketEvent
+
+
+def changes_since(session: Session, ticket: Ticket, version: int) -> list[TicketEvent]:
+    """Events that moved the ticket past ``version``: what a stale editor did not see."""
+    return list(session.scalars(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.version > version,
+               TicketEvent.kind != EventKind.NOTE)
+        .order_by(TicketEvent.id)
+    ))
+
+
+def stale(session: Session, ticket: Ticket, seen: int | None) -> StaleVersion:
+    """The refusal for someone who saw ``seen`` of a ticket that is now further on."""
+    return StaleVersion(ticket.version, changes_since(session, ticket, seen or 0))
+
+
+@contextmanager
+def atomic(session: Session, ticket: Ticket | None = None, seen: int | None = None) -> Iterator[list[Path]]:
+    """One transaction: commit at the end of the block, or roll back on any failure.
+
+    The block appends the path of every file it writes to the list it is given; they are
+    removed if the transaction does not commit. With ``ticket`` (and the version the user
+    ``seen``), a concurrent commit of the same ticket turns into ``StaleVersion``."""
+    written: list[Path] = []
+    try:
+        yield written
+        session.commit()
+    except StaleDataError:  # someone committed the ticket between our read and our write
+        _undo(session, written)
+        if ticket is None:
+            raise
+        session.refresh(ticket)
+        raise stale(session, ticket, ticket.version - 1 if seen is None else seen) from None
+    except BaseException:
+        _undo(session, written)
+        raise
+
+
+def discard(session: Session) -> None:
+    """Drop what the session holds without ending a use case: before reading afresh after a
+    failure that happened outside ``atomic`` (a worker's loop, a lost race read again)."""
+    session.rollback()
+
+
+def _undo(session: Session, written: list[Path]) -> None:
+    session.rollback()
+    for path in written:
+        path.unlink(missing_ok=True)
 
 
 def commit(session: Session) -> None:
-    try:
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+    """A transaction with nothing to undo on disk and no ticket to guard: ``atomic`` in one call."""
+    with atomic(session):
+        pass

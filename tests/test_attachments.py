@@ -149,7 +149,7 @@ def test_a_failed_database_write_removes_the_file(db, people, make_ticket, store
 
     def broken(*args, **kwargs):
         raise OperationalError("INSERT", {}, Exception("disk I/O error"))
-    monkeypatch.setattr(service.tickets, "record", broken)
+    monkeypatch.setattr(service, "record", broken)
     with pytest.raises(OperationalError):
         _add(db, people.staff, ticket, store=store)
     assert _files(store) == []

@@ -142,9 +142,13 @@ def test_accept_opens_the_ticket_with_a_public_event(db, people, support, commit
     version = ticket.version
     event = service.decide(db.session, committee, ticket, "accepted", "مستحق حسب الدراسة", "سلة غذائية شهرية",
                            expected_version=ticket.version)
-    assert ticket.status == Status.OPEN and ticket.version == version + 1
+    # Two events, each a version: the decision, and the status change it makes (the workflow's).
+    assert ticket.status == Status.OPEN and ticket.version == version + 2
     assert (event.kind, event.old_value, event.new_value, event.public) == (
         EventKind.COMMITTEE_DECISION, Status.AWAITING_COMMITTEE, "accepted", True)
+    moved = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
+                                                         TicketEvent.kind == EventKind.STATUS)).one()
+    assert (moved.old_value, moved.new_value, moved.reason) == (Status.AWAITING_COMMITTEE, Status.OPEN, "committee")
     assert "مستحق حسب الدراسة" in event.body and "سلة غذائية شهرية" in event.body
     assert ticket.meta["committee"]["decision"] == "accepted"
     to_beneficiary = db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == "khalid@example.org")).all()

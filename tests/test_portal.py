@@ -441,7 +441,7 @@ def test_a_second_answer_racing_the_first_is_refused_by_the_database(db, people,
     from desk.errors import ValidationFailed
     ticket = _resolve(db, people.staff, make_ticket(channel="phone"))
     satisfaction.record(db.session, ticket, satisfaction.Answer(5, True))
-    monkeypatch.setattr(satisfaction, "for_ticket", lambda session, t: None)  # the racer saw no answer
+    monkeypatch.setattr(satisfaction, "survey_answer", lambda session, t: None)  # the racer saw no answer
     with pytest.raises(ValidationFailed):
         satisfaction.record(db.session, ticket, satisfaction.Answer(1, False))
     db.session.expire_all()

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.accounts.service import MIN_PASSWORD, create_user, password_errors  # noqa: F401  (MIN_PASSWORD: the screens show it)
-from desk.admin.service import require_admin
-from desk.errors import NotFound, ValidationFailed
+from desk.errors import NotFound, ValidationFailed, add_error
+from desk.permissions import Action, require
 from desk.models import Department, DepartmentMember, Position, Role, Ticket, User, UserRole, utcnow
 from desk.tickets.service import set_assignee
+from desk.transaction import atomic, commit
 
 LOCALES = ("ar", "en")
 NAME_MAX = 120  # users.name
@@ -38,16 +39,12 @@ class UserData:
     active: bool = True  # edit only
 
 
-def _add(errors: Errors, name: str, message) -> None:
-    errors.setdefault(name, []).append(message)
-
-
 def _renamed(errors: Errors) -> Errors:
     return {_FIELDS.get(k, k): v for k, v in errors.items()}
 
 
 def users(session: Session, actor: User) -> list[User]:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     return list(session.scalars(select(User).order_by(User.active.desc(), User.name, User.id)))
 
 
@@ -56,7 +53,7 @@ def departments_by_id(session: Session) -> dict[int, Department]:
 
 
 def get_user(session: Session, actor: User, user_id: int) -> User:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
@@ -66,17 +63,17 @@ def get_user(session: Session, actor: User, user_id: int) -> User:
 def _check_common(data: UserData) -> Errors:
     errors: Errors = {}
     if not data.name.strip():
-        _add(errors, "name", _l("Enter the name."))
+        add_error(errors, "name", _l("Enter the name."))
     elif len(data.name.strip()) > NAME_MAX:
-        _add(errors, "name", _l("At most %(n)s characters.", n=NAME_MAX))
+        add_error(errors, "name", _l("At most %(n)s characters.", n=NAME_MAX))
     if data.locale not in LOCALES:
-        _add(errors, "locale", _l("Choose Arabic or English."))
+        add_error(errors, "locale", _l("Choose Arabic or English."))
     return errors
 
 
 def create(session: Session, actor: User, data: UserData) -> User:
     """A new user as the admin typed it; ValidationFailed (by field) writes nothing."""
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors = _check_common(data)
     if errors:  # create_user commits, so it runs only once our own checks pass
         errors.update(_preview_errors(session, data))
@@ -99,35 +96,35 @@ def _check_roles(session: Session, data: UserData) -> tuple[Errors, list[Departm
     errors: Errors = {}
     roles = set(data.roles)
     if not roles or roles - set(Role):
-        _add(errors, "roles", _l("Choose at least one role."))
+        add_error(errors, "roles", _l("Choose at least one role."))
     departments = []
     for code in data.department_codes:
         department = session.scalar(select(Department).where(Department.code == code.upper()))
         if department is None:
-            _add(errors, "department_codes", _l("No department with code %(code)s.", code=code))
+            add_error(errors, "department_codes", _l("No department with code %(code)s.", code=code))
         else:
             departments.append(department)
     if Role.FOCAL in roles and not data.department_codes:
-        _add(errors, "department_codes", _l("A focal point belongs to a department."))
+        add_error(errors, "department_codes", _l("A focal point belongs to a department."))
     return errors, departments
 
 
 def update(session: Session, actor: User, user: User, data: UserData) -> int:
     """Name, language, roles, departments, active. Returns how many open tickets were unassigned
     (a user leaving a department, or deactivated, no longer holds its tickets)."""
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors = _check_common(data)
     role_errors, departments = _check_roles(session, data)
     errors.update(role_errors)
     if user.id == actor.id and not data.active:
-        _add(errors, "active", _l("You cannot deactivate yourself."))
+        add_error(errors, "active", _l("You cannot deactivate yourself."))
     if user.id == actor.id and Role.ADMIN not in data.roles and Role.ADMIN in user.roles:
-        _add(errors, "roles", _l("You cannot remove your own administrator role."))
+        add_error(errors, "roles", _l("You cannot remove your own administrator role."))
     if errors:
         raise ValidationFailed(errors)
     now = utcnow()
     unassigned = 0
-    try:
+    with atomic(session):
         user.name, user.locale = data.name.strip(), data.locale
         wanted = list(dict.fromkeys(data.roles))
         keep = [r for r in user.role_rows if r.role in wanted]
@@ -150,10 +147,6 @@ def update(session: Session, actor: User, user: User, data: UserData) -> int:
             user.session_version = (user.session_version or 0) + 1  # signed out everywhere
         elif data.active:
             user.active = True
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return unassigned
 
 
@@ -170,9 +163,9 @@ def _unassign(session: Session, actor: User, user: User, now, department_id: int
 
 def reset_password(session: Session, actor: User, user: User, password: str) -> None:
     """The admin types the new password; every session of the user is signed out."""
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors = password_errors(password)
     if errors:
         raise ValidationFailed(errors)
     user.set_password(password)  # bumps session_version
-    session.commit()
+    commit(session)

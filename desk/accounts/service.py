@@ -8,6 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.errors import ValidationFailed
 from desk.models import Department, DepartmentMember, Position, Role, User, UserRole, utcnow
+from desk.transaction import commit
 
 MIN_PASSWORD = 10
 # Compared against when the email is unknown, so a wrong email takes as long as a wrong password.
@@ -26,7 +27,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if not user.check_password(password or "") or not user.active:
         return None
     user.last_login_at = utcnow()
-    session.commit()
+    commit(session)
     return user
 
 
@@ -82,11 +83,11 @@ def create_user(session: Session, email: str, password: str, name: str, roles: l
                                          position=Position.MEMBER if d.id in with_primary else Position.PRIMARY)
                         for d in departments if d]
     session.add(user)
-    session.commit()
+    commit(session)
     return user
 
 
 def set_locale(session: Session, user: User | None, locale: str) -> None:
     if user is not None and user.is_authenticated and locale in ("ar", "en"):
         user.locale = locale
-        session.commit()
+        commit(session)

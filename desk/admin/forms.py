@@ -8,7 +8,7 @@ from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional
 
 from desk import labels
-from desk.forms import ServiceSelect
+from desk.forms import ServiceMultiSelect, ServiceSelect
 from desk.models import Position
 from desk.text import parse_int
 
@@ -18,13 +18,6 @@ def optional_int(value) -> int | None:
         return parse_int(value) if value and str(value).strip() else None
     except ValueError:
         return None
-
-
-class _Multi(SelectMultipleField):
-    """Checkboxes rendered by the template; unknown values are the service's business."""
-
-    def pre_validate(self, form) -> None:
-        pass
 
 
 class DepartmentForm(FlaskForm):
@@ -78,9 +71,9 @@ class CategoryForm(FlaskForm):
 
 class RuleForm(FlaskForm):
     name = StringField(_l("Rule name"), validators=[Length(max=120)])
-    kinds = _Multi(_l("Kinds of request"))
-    channels = _Multi(_l("Channels"))
-    category_ids = _Multi(_l("Categories"))
+    kinds = ServiceMultiSelect(_l("Kinds of request"))
+    channels = ServiceMultiSelect(_l("Channels"))
+    category_ids = ServiceMultiSelect(_l("Categories"))
     keywords_text = TextAreaField(_l("Keywords in the subject or details"),
                                   description=_l("One per line or separated by commas. Arabic is matched whatever the alef, taa marbuta or digits."))
     department_id = ServiceSelect(_l("Send to department"), validators=[Optional()])

@@ -15,17 +15,17 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from desk.errors import NotFound, ValidationFailed
+from desk.errors import NotFound, ValidationFailed, add_error
 from desk.models import (
     Category, Channel, Department, DepartmentMember, EventKind, Kind, Position, Role,
     RoutingRule, Ticket, User, UserRole, utcnow,
 )
 from desk.notify import service as notify_service
-from desk.permissions import Action, can
+from desk.permissions import Action, can, require
 from desk.routing.service import MIN_KEYWORD, RuleSpec, catch_alls, keyword_problem, parse_keywords
 from desk.tickets.service import REASON_DEACTIVATED, move_ticket, set_assignee
 from desk.text import to_ascii_digits
-from desk.transaction import commit
+from desk.transaction import atomic, commit
 
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
 EXT_RE = re.compile(r"^[0-9]{1,16}$")
@@ -34,16 +34,6 @@ NAME_MAX = 120  # the names' column length
 UNROUTED = "unrouted"
 
 Errors = dict[str, list[str]]
-
-
-def _add(errors: Errors, name: str, message) -> None:
-    errors.setdefault(name, []).append(message)
-
-
-def require_admin(actor: User) -> None:
-    """The admin screens do not exist for anyone else (404, not 403)."""
-    if not can(actor, Action.ADMIN_MANAGE):
-        raise NotFound()
 
 
 def _get(session: Session, model, object_id: int):
@@ -58,9 +48,9 @@ def _check_names(errors: Errors, data) -> None:
     for name, missing in (("name_ar", _l("Enter the Arabic name.")), ("name_en", _l("Enter the English name."))):
         value = getattr(data, name)
         if not value:
-            _add(errors, name, missing)
+            add_error(errors, name, missing)
         elif len(value) > NAME_MAX:
-            _add(errors, name, _l("At most %(n)s characters.", n=NAME_MAX))
+            add_error(errors, name, _l("At most %(n)s characters.", n=NAME_MAX))
 
 
 # Departments --------------------------------------------------------------------------
@@ -103,7 +93,7 @@ def open_ticket_count(session: Session, department: Department | None) -> int:
 
 
 def get_department(session: Session, actor: User, department_id: int) -> Department:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     return _get(session, Department, department_id)
 
 
@@ -123,35 +113,35 @@ def check_department(session: Session, data: DepartmentData, department: Departm
     data = _clean_department(data)
     errors: Errors = {}
     if not data.code:
-        _add(errors, "code", _l("Enter a short code, e.g. AID."))
+        add_error(errors, "code", _l("Enter a short code, e.g. AID."))
     elif not CODE_RE.match(data.code):
-        _add(errors, "code", _l("Use Latin letters, digits, - or _ (starting with a letter, at most 32)."))
+        add_error(errors, "code", _l("Use Latin letters, digits, - or _ (starting with a letter, at most 32)."))
     else:
         taken = session.scalar(select(Department.id).where(Department.code == data.code))
         if taken is not None and (department is None or taken != department.id):
-            _add(errors, "code", _l("Another department already has this code."))
+            add_error(errors, "code", _l("Another department already has this code."))
     _check_names(errors, data)
     if data.email:
         try:
             data.email = validate_email(data.email, check_deliverability=False).normalized
         except EmailNotValidError:
-            _add(errors, "email", _l("Enter a valid email address."))
+            add_error(errors, "email", _l("Enter a valid email address."))
     if data.phone_ext and not EXT_RE.match(data.phone_ext):
-        _add(errors, "phone_ext", _l("Digits only, e.g. 205."))
+        add_error(errors, "phone_ext", _l("Digits only, e.g. 205."))
     if department is not None and department.active and not data.active and open_ticket_count(session, department):
         if not data.move_to:
-            _add(errors, "move_to", _l("This department has open tickets: choose where they go before deactivating it."))
+            add_error(errors, "move_to", _l("This department has open tickets: choose where they go before deactivating it."))
         elif data.move_to != UNROUTED:
             target = session.get(Department, int(data.move_to)) if data.move_to.isdigit() else None
             if target is None or not target.active or target.id == department.id:
-                _add(errors, "move_to", _l("Choose another active department, or the shared queue."))
+                add_error(errors, "move_to", _l("Choose another active department, or the shared queue."))
     return errors
 
 
 def save_department(session: Session, actor: User, data: DepartmentData,
                     department: Department | None = None) -> Department:
     """Create or edit a department; deactivating one moves its open tickets where the admin chose."""
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     return _save_department(session, actor, data, department)
 
 
@@ -165,7 +155,7 @@ def _save_department(session: Session, actor: User | None, data: DepartmentData,
     errors = check_department(session, data, department)
     if errors:
         raise ValidationFailed(errors)
-    try:
+    with atomic(session):
         deactivating = department is not None and department.active and not data.active
         if department is None:
             department = Department()
@@ -178,10 +168,6 @@ def _save_department(session: Session, actor: User | None, data: DepartmentData,
         if deactivating:
             target = None if data.move_to in ("", UNROUTED) else session.get(Department, int(data.move_to))
             _move_open_tickets(session, actor, department, target)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return department
 
 
@@ -235,46 +221,42 @@ def candidate_users(session: Session, department: Department) -> list[User]:
 def _check_position(session: Session, department: Department, position: str, member_id: int | None) -> Errors:
     errors: Errors = {}
     if position not in set(Position):
-        _add(errors, "position", _l("Choose primary, deputy or member."))
+        add_error(errors, "position", _l("Choose primary, deputy or member."))
     elif position == Position.PRIMARY:
         current = session.execute(
             select(DepartmentMember, User).join(User, User.id == DepartmentMember.user_id)
             .where(DepartmentMember.department_id == department.id, DepartmentMember.position == Position.PRIMARY)
         ).first()
         if current is not None and current[0].id != member_id:
-            _add(errors, "position", _l("%(name)s is already the primary focal point: make them deputy or member first.",
+            add_error(errors, "position", _l("%(name)s is already the primary focal point: make them deputy or member first.",
                                         name=current[1].name))
     return errors
 
 
 def add_member(session: Session, actor: User, department: Department, user_id: int | None, position: str) -> DepartmentMember:
     """Make a user a focal point of the department (they get the focal role if they lack it)."""
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors: Errors = {}
     user = session.get(User, user_id) if user_id else None
     if user is None or not user.active:
-        _add(errors, "user_id", _l("Choose a user."))
+        add_error(errors, "user_id", _l("Choose a user."))
     elif session.scalar(select(DepartmentMember.id).where(
             DepartmentMember.department_id == department.id, DepartmentMember.user_id == user.id)):
-        _add(errors, "user_id", _l("This user is already a focal point of this department."))
+        add_error(errors, "user_id", _l("This user is already a focal point of this department."))
     errors.update(_check_position(session, department, position, None))
     if errors:
         raise ValidationFailed(errors)
-    try:
+    with atomic(session):
         member = DepartmentMember(department_id=department.id, user_id=user.id, position=position)
         session.add(member)
         if not user.has_role(Role.FOCAL):
             session.add(UserRole(user_id=user.id, role=Role.FOCAL))
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     session.expire(user)
     return member
 
 
 def get_member(session: Session, actor: User, department: Department, member_id: int) -> DepartmentMember:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     member = session.get(DepartmentMember, member_id)
     if member is None or member.department_id != department.id:
         raise NotFound()
@@ -282,7 +264,7 @@ def get_member(session: Session, actor: User, department: Department, member_id:
 
 
 def set_position(session: Session, actor: User, department: Department, member: DepartmentMember, position: str) -> None:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors = _check_position(session, department, position, member.id)
     if errors:
         raise ValidationFailed(errors)
@@ -294,20 +276,16 @@ def remove_member(session: Session, actor: User, department: Department, member:
     """The user stops being a focal point here (their focal role stays: they may serve elsewhere).
     Their open tickets of this department are unassigned in the same transaction (each an
     ASSIGNEE event), so the department's other focal points see them to take. Returns how many."""
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     user_id = member.user_id
     tickets = list(session.scalars(select(Ticket).where(
         Ticket.department_id == department.id, Ticket.assignee_id == user_id, Ticket.is_open)
         .order_by(Ticket.id)))
     now = utcnow()
-    try:
+    with atomic(session):
         for ticket in tickets:
             set_assignee(session, actor, ticket, None, now)
         session.delete(member)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     user = session.get(User, user_id)
     if user is not None:
         session.expire(user)
@@ -336,7 +314,7 @@ def categories(session: Session, kind: str | None = None, active_only: bool = Fa
 
 
 def get_category(session: Session, actor: User, category_id: int) -> Category:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     return _get(session, Category, category_id)
 
 
@@ -344,24 +322,24 @@ def check_category(session: Session, data: CategoryData, category: Category | No
     errors: Errors = {}
     data.name_ar, data.name_en = (data.name_ar or "").strip(), (data.name_en or "").strip()
     if data.kind not in set(Kind):
-        _add(errors, "kind", _l("Choose the kind of request."))
+        add_error(errors, "kind", _l("Choose the kind of request."))
     _check_names(errors, data)
     if data.default_department_id is not None:
         department = session.get(Department, data.default_department_id)
         unchanged = category is not None and category.default_department_id == data.default_department_id
         if department is None or (not department.active and not unchanged):
-            _add(errors, "default_department_id", _l("Choose an active department."))
+            add_error(errors, "default_department_id", _l("Choose an active department."))
     if not errors and data.kind in set(Kind):
         same = select(Category.id).where(Category.kind == data.kind, Category.name_ar == data.name_ar)
         if category is not None:
             same = same.where(Category.id != category.id)
         if session.scalar(same) is not None:
-            _add(errors, "name_ar", _l("This kind already has a category with this name."))
+            add_error(errors, "name_ar", _l("This kind already has a category with this name."))
     return errors
 
 
 def save_category(session: Session, actor: User, data: CategoryData, category: Category | None = None) -> Category:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors = check_category(session, data, category)
     if errors:
         raise ValidationFailed(errors)
@@ -405,7 +383,7 @@ def rules(session: Session) -> list[RoutingRule]:
 
 
 def get_rule(session: Session, actor: User, rule_id: int) -> RoutingRule:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     return _get(session, RoutingRule, rule_id)
 
 
@@ -431,38 +409,38 @@ def check_rule(session: Session, data: RuleData, rule: RoutingRule | None = None
     errors: Errors = {}
     data.name = (data.name or "").strip()
     if not data.name:
-        _add(errors, "name", _l("Give the rule a name, e.g. \"Aid delays\"."))
+        add_error(errors, "name", _l("Give the rule a name, e.g. \"Aid delays\"."))
     elif len(data.name) > 120:
-        _add(errors, "name", _l("At most %(n)s characters.", n=120))
+        add_error(errors, "name", _l("At most %(n)s characters.", n=120))
     if any(k not in set(Kind) for k in data.kinds):
-        _add(errors, "kinds", _l("Choose kinds from the list."))
+        add_error(errors, "kinds", _l("Choose kinds from the list."))
     if any(c not in set(Channel) for c in data.channels):
-        _add(errors, "channels", _l("Choose channels from the list."))
+        add_error(errors, "channels", _l("Choose channels from the list."))
     if data.category_ids:
         kind_of = dict(session.execute(select(Category.id, Category.kind).where(Category.id.in_(data.category_ids))).all())
         if set(kind_of) != set(data.category_ids):
-            _add(errors, "category_ids", _l("Choose categories from the list."))
+            add_error(errors, "category_ids", _l("Choose categories from the list."))
         elif data.kinds and not set(kind_of.values()) & set(data.kinds):
-            _add(errors, "category_ids", _l("None of the chosen categories belongs to the chosen kinds of request, so the rule could never match. Choose categories of those kinds, or other kinds."))
+            add_error(errors, "category_ids", _l("None of the chosen categories belongs to the chosen kinds of request, so the rule could never match. Choose categories of those kinds, or other kinds."))
     if data.active:  # an inactive rule routes nothing: switching a bad rule off is never refused
         for message in refused_keywords(session, data.keywords).values():
-            _add(errors, "keywords_text", message)
+            add_error(errors, "keywords_text", message)
     if not (data.kinds or data.channels or data.category_ids or data.keywords):
-        _add(errors, "conditions", _l("A rule with no condition would send every ticket to one department. Choose at least one kind, channel, category or keyword."))
+        add_error(errors, "conditions", _l("A rule with no condition would send every ticket to one department. Choose at least one kind, channel, category or keyword."))
     department = session.get(Department, data.department_id) if data.department_id else None
     if department is None or not department.active:
-        _add(errors, "department_id", _l("Choose an active department."))
+        add_error(errors, "department_id", _l("Choose an active department."))
     if data.position is not None and data.position < 1:
-        _add(errors, "position", _l("The order number starts at 1."))
+        add_error(errors, "position", _l("The order number starts at 1."))
     return errors
 
 
 def save_rule(session: Session, actor: User, data: RuleData, rule: RoutingRule | None = None) -> RoutingRule:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors = check_rule(session, data, rule)
     if errors:
         raise ValidationFailed(errors)
-    try:
+    with atomic(session):
         if rule is None:
             rule = RoutingRule(position=0)
             session.add(rule)
@@ -481,10 +459,6 @@ def save_rule(session: Session, actor: User, data: RuleData, rule: RoutingRule |
                 if rule.position else len(ordered)
         ordered.insert(index, rule)
         _renumber(ordered)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return rule
 
 
@@ -496,7 +470,7 @@ def _renumber(ordered: list[RoutingRule]) -> None:
 
 def move_rule(session: Session, actor: User, rule: RoutingRule, direction: str) -> None:
     """One step earlier ("up") or later ("down") in the order the rules are tried."""
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     ordered = rules(session)
     i = ordered.index(rule)
     j = i - 1 if direction == "up" else i + 1 if direction == "down" else i

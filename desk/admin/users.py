@@ -12,8 +12,8 @@ from wtforms.validators import Length
 
 from desk import labels
 from desk.accounts import admin as service
-from desk.admin.forms import _Multi
-from desk.admin.views import bp
+from desk.forms import ServiceMultiSelect
+from desk.admin.blueprint import bp
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.forms import ServiceSelect
@@ -24,8 +24,8 @@ class UserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Length(max=service.NAME_MAX)])
     email = StringField(_l("Email"), validators=[Length(max=254)])
     locale = ServiceSelect(_l("Language"), default="ar")
-    roles = _Multi(_l("Roles"))
-    department_codes = _Multi(_l("Departments (for a focal point)"),
+    roles = ServiceMultiSelect(_l("Roles"))
+    department_codes = ServiceMultiSelect(_l("Departments (for a focal point)"),
                               description=_l("A department's first focal point becomes its primary; later ones join as members."))
     password = PasswordField(_l("Initial password"),
                              description=_l("At least %(n)s characters. Give it to the person privately.", n=service.MIN_PASSWORD))

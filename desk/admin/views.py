@@ -2,11 +2,12 @@
 rules and the rule tester. Everyone but an admin gets 404: for them these pages do not exist."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from desk.admin import service
+from desk.admin.blueprint import bp
 from desk.admin.forms import CategoryForm, DepartmentForm, MemberForm, PositionForm, RuleForm, optional_int
 from desk.errors import ValidationFailed
 from desk.extensions import db, login_manager
@@ -15,17 +16,8 @@ from desk.models import Kind
 from desk.permissions import Action, can
 from desk.routing import service as routing
 from desk.tickets.service import active_departments
-from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment
+from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment, role_gate
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.before_request
-def _admins_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not can(current_user, Action.ADMIN_MANAGE):
-        abort(404)
 
 
 
@@ -321,6 +313,3 @@ def rule_test():
     form = _rule_form(rule)  # (CSRFProtect has already checked the token of every POST)
     return render_template("admin/_rule_test.html", test=_test_result(form, rule), form=form)
 
-
-# Users: desk/admin/users.py adds its views to this blueprint.
-from desk.admin import users as _users  # noqa: E402,F401

@@ -13,8 +13,6 @@ import os
 import secrets
 import unicodedata
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -23,10 +21,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.errors import NotFound, ValidationFailed
+from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import Attachment, EventKind, Ticket, User
 from desk.permissions import Action
 from desk.tickets import service as tickets
+from desk.tickets.workflow import record, require
+from desk.transaction import atomic
 
 MAX_DESCRIPTION = 500
 MAX_FILENAME = 200
@@ -142,22 +142,6 @@ NOT_ACCEPTED = _l("This kind of file is not accepted: attach a PDF, an image (PN
                   "Excel or PowerPoint document.")
 
 
-@contextmanager
-def files_and_rows(session: Session) -> Iterator[list[Path]]:
-    """One transaction for rows and the files written with them: the block appends each file's
-    path to the list it gets (``store`` does); on success the session commits, on any failure
-    it rolls back and the files are removed. Nothing half-written either way."""
-    written: list[Path] = []
-    try:
-        yield written
-        session.commit()
-    except BaseException:
-        session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-
-
 IMAGES = frozenset({PNG, JPEG, WEBP})
 
 
@@ -201,8 +185,8 @@ def add(session: Session, actor: User, ticket: Ticket, upload: Upload, *, direct
         max_bytes: int) -> Attachment:
     """Attach one document to the ticket, with an ATTACHMENT event, in one transaction (see
     ``store`` for what is refused)."""
-    tickets._require(actor, Action.ATTACHMENT_ADD, ticket)
-    with files_and_rows(session) as written:
+    require(actor, Action.ATTACHMENT_ADD, ticket)
+    with atomic(session) as written:
         attachment = store(session, actor, ticket, upload, directory=directory, max_bytes=max_bytes, written=written)
     return attachment
 
@@ -219,8 +203,7 @@ def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, 
     whose name's extension says otherwise, a description over MAX_DESCRIPTION characters."""
     description = (upload.description or "").strip()
     if len(description) > MAX_DESCRIPTION:
-        raise ValidationFailed({"description": [
-            _l("The text is too long (at most %(n)s characters).", n=MAX_DESCRIPTION)]})
+        raise ValidationFailed({"description": [too_long(MAX_DESCRIPTION)]})
     if upload.stream is None or not (upload.filename or "").strip():
         raise ValidationFailed({field: [_l("Choose a file first.")]})
     try:
@@ -243,8 +226,8 @@ def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, 
     session.add(attachment)
     # Adding evidence is not an edit of the ticket's fields: like an internal note it does
     # not bump the version, so it never makes another editor's form stale.
-    tickets.record(session, ticket, actor, EventKind.ATTACHMENT, new=filename[:200],
-                   body=f"{filename}\n{description}" if description else filename, bump=False, reason=reason)
+    record(session, ticket, actor, EventKind.ATTACHMENT, new=filename[:200],
+           body=f"{filename}\n{description}" if description else filename, bump=False, reason=reason)
     return attachment
 
 

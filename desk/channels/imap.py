@@ -35,6 +35,7 @@ from desk.channels.inbound import Storage
 from desk.models import Department, Kind
 from desk.notify.mail import MailSettings
 from desk.settings import SettingsError
+from desk.transaction import discard
 
 log = logging.getLogger("desk.channels.imap")
 
@@ -181,7 +182,7 @@ def fetch_mailbox(session: Session, box: MailboxSettings, storage: Storage, mail
     if box.department:
         department_id = session.scalar(select(Department.id).where(
             Department.code == box.department.upper(), Department.active.is_(True)))
-        session.rollback()
+        discard(session)
     result = FetchResult()
     conn = connect(box, timeout)
     try:
@@ -197,7 +198,7 @@ def fetch_mailbox(session: Session, box: MailboxSettings, storage: Storage, mail
             except (imaplib.IMAP4.abort, OSError):
                 raise  # the connection is gone: the rest waits for the next run
             except Exception:
-                session.rollback()
+                discard(session)
                 log.exception("fetch-mail %s: message %s failed; it stays for the next run", box.name, uid)
                 result.failed += 1
                 continue

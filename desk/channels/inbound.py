@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +28,7 @@ from desk.models import Beneficiary, ChannelState, InboundMessage, InboundOutcom
 from desk.portal import profile
 from desk.portal import service as portal
 from desk.settings import PORTAL_FILES
+from desk.transaction import atomic, commit, discard
 
 MAX_BODY = 20_000  # a new ticket's text; longer messages are cut (the reply path: portal.MAX_REPLY)
 
@@ -143,9 +143,8 @@ def ignore(session: Session, incoming: Incoming, reason: str) -> bool:
 
 def _commit_once(session: Session) -> bool:
     try:
-        session.commit()
+        commit(session)
     except IntegrityError:  # another fetcher or webhook delivery recorded the same key first
-        session.rollback()
         return False
     return True
 
@@ -158,7 +157,7 @@ def open_ticket(session: Session, incoming: Incoming, intake: IntakeData, benefi
     uploads = uploads_of(incoming, storage.max_bytes)
     intake.body = _with_left_out(intake.body[:MAX_BODY], incoming)
     try:
-        with attachments.files_and_rows(session) as written:
+        with atomic(session) as written:
             ticket = add_ticket(session, None, intake, beneficiary, reason=via)
             for upload in uploads:
                 attachments.store(session, None, ticket, upload, directory=storage.directory,
@@ -218,7 +217,7 @@ def healthy(session: Session, name: str, *, received: int = 0, waiting: int | No
 
 def failed(session: Session, name: str, error: str) -> None:
     """A failed run of channel ``name`` (the error as the admin reads it); commits."""
-    session.rollback()
+    discard(session)
     state = _state(session, name)
     state.last_error_at = utcnow()
     state.last_error = (error or "")[:2000]
@@ -228,9 +227,9 @@ def failed(session: Session, name: str, error: str) -> None:
 
 def _commit_state(session: Session) -> None:
     try:
-        session.commit()
+        commit(session)
     except IntegrityError:  # two runs created the row at once: the other one's counts stand
-        session.rollback()
+        pass
 
 
 def states(session: Session) -> list[ChannelState]:

@@ -26,7 +26,9 @@ from desk.models import (
 from desk.notify import service as notify_service
 from desk.notify.mail import MailSettings, message_id as our_message_id
 from desk.portal import tracking
+from desk.portal.links import key_link
 from desk.tickets.service import REASON_EMAIL
+from desk.transaction import discard
 
 _OURS = re.compile(r"^<desk\.outbox\.(\d{1,18})\.[0-9a-f]{16}@[^<>@\s]+>$")
 
@@ -115,7 +117,7 @@ def take(session: Session, parsed: ParsedEmail, mailbox: Mailbox, storage: Stora
     """Turn one email into what it is, exactly once (its key is committed with the ticket or
     reply). Acknowledgements: at most ``ack_limit`` per sender per hour."""
     if inbound.already(session, "email", parsed.key) is not None:
-        session.rollback()
+        discard(session)
         return Taken("duplicate")
     incoming = Incoming(
         channel="email", key=parsed.key, source=mailbox.name, sender=parsed.from_address or None,
@@ -147,48 +149,12 @@ def take(session: Session, parsed: ParsedEmail, mailbox: Mailbox, storage: Stora
             return
         if acknowledgements_sent(session, parsed.from_address, utcnow() - timedelta(hours=1)) >= ack_limit:
             return
-        from desk.portal.service import key_link
         key, ticket.access_key_hash = tracking.new_key()
         notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key))
 
     ticket = inbound.open_ticket(session, incoming, intake, beneficiary, storage, via=REASON_EMAIL,
                                  before_commit=acknowledge)
     return Taken("ticket", ticket) if ticket is not None else Taken("duplicate")
-
-
-# Outgoing: the headers that thread our reply on the beneficiary's last message ---------------
-
-def reply_headers(session: Session, ticket: Ticket) -> dict[str, str] | None:
-    """In-Reply-To and References for an email to the beneficiary of an email ticket: their
-    last message on it (or on the ticket it follows). None when they never wrote by email."""
-    last = session.scalar(
-        select(InboundMessage)
-        .where(InboundMessage.channel == "email", InboundMessage.ticket_id == ticket.id,
-               InboundMessage.message_id.is_not(None), InboundMessage.outcome != "ignored")
-        .order_by(InboundMessage.id.desc()).limit(1))
-    if last is None:
-        return None
-    references = [*(last.references or "").split(), last.message_id]
-    references = references[-20:]  # RFC 5322 lets us trim the middle; keep the newest
-    return {"in_reply_to": last.message_id, "references": " ".join(references)}
-
-
-def route(session: Session, ticket: Ticket) -> tuple[str, str | None, dict | None] | None:
-    """Where a message to the ticket's beneficiary goes, when they wrote through a channel of
-    issue 7 (desk.notify.service.notify_beneficiary asks): (channel, address, meta).
-
-    A WhatsApp ticket is answered on WhatsApp, to the number that wrote; an email ticket by
-    email, threaded on the beneficiary's last message. None: the usual email, if any."""
-    if ticket.anonymous:
-        return None
-    whatsapp = (ticket.meta or {}).get("whatsapp") or {}
-    if whatsapp.get("phone"):
-        return "whatsapp", whatsapp["phone"], {"reference": ticket.reference}
-    headers = reply_headers(session, ticket)
-    if headers is not None:
-        name = " ".join((((ticket.meta or {}).get("contact") or {}).get("name") or "").split())  # one line
-        return "email", notify_service.beneficiary_email(ticket), {**headers, "to_name": name} if name else headers
-    return None
 
 
 # The generic webhook (/hooks/inbound): a website form or a chatbot ------------------------------

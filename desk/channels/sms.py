@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from desk.notify.mail import ConnectionFailed, DeliveryError
+from desk.transaction import discard
 
 MAX_LENGTH = 670  # ten Arabic (UCS-2) segments: a gateway splits and joins them
 
@@ -50,7 +51,7 @@ class SmsSender:
     def send(self, session: Session, claimed, now: datetime) -> str:
         if not self.url:
             raise ConnectionFailed("DESK_SMS_URL is not set")
-        session.rollback()  # hold nothing while the gateway answers
+        discard(session)  # hold nothing while the gateway answers
         payload = {"to": claimed.to_address, "from": self.sender, "body": claimed.body_text[:MAX_LENGTH],
                    "reference": (claimed.meta or {}).get("reference") or "", "id": f"desk-outbox-{claimed.id}"}
         try:  # the same key on a retry: a gateway that honours it never sends the text twice

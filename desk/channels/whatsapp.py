@@ -34,6 +34,7 @@ from desk.models import (
 from desk.notify.mail import ConnectionFailed, DeliveryError
 from desk.text import InvalidPhone, parse_phone
 from desk.tickets.service import REASON_WHATSAPP
+from desk.transaction import commit, discard
 
 log = logging.getLogger("desk.channels.whatsapp")
 
@@ -152,7 +153,7 @@ class GraphSender:
             raise ConnectionFailed("DESK_WHATSAPP_PHONE_ID is not set")
         to = claimed.to_address.lstrip("+")
         last = last_message_at(session, claimed.to_address)
-        session.rollback()  # a read: hold nothing while the API answers
+        discard(session)  # a read: hold nothing while the API answers
         if last is not None and last.tzinfo is None:
             last = last.replace(tzinfo=timezone.utc)
         reference = (claimed.meta or {}).get("reference") or ""
@@ -173,7 +174,7 @@ class GraphSender:
             InboundMessage.channel == "whatsapp_status", InboundMessage.sender == wamid)).all()
         for status in early:
             _advance(session, outbox_id, status or "", None)
-        session.commit()
+        commit(session)
 
     def close(self) -> None:
         self.client.close()
@@ -211,17 +212,17 @@ def record_status(session: Session, status: dict) -> str:
                                    sender=wamid[:254], outcome=InboundOutcome.STATUS, reason=value,
                                    created_at=utcnow()))
         try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
+            commit(session)
+        except IntegrityError:  # the same update delivered twice at once: one row is enough
+            pass
         # The worker may have recorded the id between our look-up and our commit, after it
         # applied the kept updates: look once more, so this one is not left behind.
         outbox_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.external_id == wamid))
         if outbox_id is None:
-            session.rollback()
+            discard(session)
             return "kept"
     applied = _advance(session, outbox_id, value, error)
-    session.commit()
+    commit(session)
     return "applied" if applied else "stale"
 
 
@@ -303,7 +304,7 @@ def take_message(session: Session, message: dict, names: dict[str, str], storage
     """One message: "ticket", "reply" or "duplicate". Commits."""
     key = str(message.get("id") or "")
     if not key or inbound.already(session, "whatsapp", key) is not None:
-        session.rollback()
+        discard(session)
         return "duplicate"
     wa_id = str(message.get("from") or "")
     phone = _phone(wa_id)

@@ -12,7 +12,8 @@ its timeline event, refused when stale (``expected_version``, as desk.tickets.ac
 - ``deliver``: after an acceptance, the service delivered (event SERVICE_DELIVERED); the ticket
   is then resolved as usual.
 
-Only this module moves a ticket into or out of awaiting_committee (tickets.service.TRANSITIONS).
+Only this module moves a ticket into or out of awaiting_committee, through the ticket workflow
+(desk.tickets.workflow.change_status), which owns those steps like every other.
 """
 from __future__ import annotations
 
@@ -24,14 +25,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk import labels
-from desk.errors import ValidationFailed
+from desk.errors import ValidationFailed, add_error, required_text, too_long
 from desk.models import EventKind, Kind, Status, Ticket, TicketEvent, User, utcnow
 from desk.notify import service as notify_service
 from desk.permissions import Action, committee_tickets, visible_tickets
+from desk.portal.links import signed_link
 from desk.sla.calendar import Unit, add_business_time
 from desk.sla.service import load_policy
-from desk.tickets.actions import intake_staff
-from desk.tickets.service import MAX_COMMENT, _check_version, _commit, _require, record
+from desk.tickets.service import MAX_COMMENT, REASON_COMMITTEE
+from desk.tickets.workflow import change_status, check_version, record, require
+from desk.transaction import atomic
 
 ACCEPTED, REJECTED = "accepted", "rejected"
 DECISIONS = labels.DECISIONS  # accepted / rejected
@@ -93,23 +96,14 @@ def decided(session: Session, actor: User, limit: int = 50) -> list[tuple[Ticket
     return [(t, e) for t, e in rows]
 
 
-def _text(errors: dict, field: str, raw: str | None, missing) -> str:
-    text = (raw or "").strip()
-    if not text:
-        errors.setdefault(field, []).append(missing)
-    elif len(text) > MAX_COMMENT:
-        errors.setdefault(field, []).append(_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT))
-    return text
-
-
 def refer(session: Session, actor: User, ticket: Ticket, note: str | None = None, *,
           expected_version: int | None) -> TicketEvent:
     """Send an open support request to the committee (handling step 5)."""
-    _require(actor, Action.COMMITTEE_REFER, ticket)
+    require(actor, Action.COMMITTEE_REFER, ticket)
     errors: dict = {}
     text = (note or "").strip()
     if len(text) > MAX_COMMENT:
-        errors["note"] = [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]
+        errors["note"] = [too_long(MAX_COMMENT)]
     if ticket.kind != Kind.SUPPORT:
         errors["note"] = [_l("Only a support request goes to the research committee.")]
     elif ticket.status == Status.AWAITING_COMMITTEE:
@@ -118,11 +112,10 @@ def refer(session: Session, actor: User, ticket: Ticket, note: str | None = None
         errors["note"] = [_l("This ticket is no longer open: reopen it first.")]
     if errors:
         raise ValidationFailed(errors)
-    expected = _check_version(session, ticket, expected_version)
-    old, ticket.status = ticket.status, Status.AWAITING_COMMITTEE
-    event = record(session, ticket, actor, EventKind.COMMITTEE_REFERRED, old=old, new=Status.AWAITING_COMMITTEE,
-                   body=text or None)
-    _commit(session, ticket, expected)
+    seen = check_version(session, ticket, expected_version)
+    with atomic(session, ticket, seen):
+        event = change_status(session, ticket, Status.AWAITING_COMMITTEE, actor=actor,
+                              event=EventKind.COMMITTEE_REFERRED, body=text or None)
     return event
 
 
@@ -131,41 +124,41 @@ def decide(session: Session, actor: User, ticket: Ticket, decision: str | None, 
     """The committee's decision (handling step 6): accepted (with the service that follows)
     or rejected, with reasons. Refused, nothing saved: not a committee member, a ticket not
     awaiting the committee, a missing decision, reasons or (accepted) service."""
-    _require(actor, Action.COMMITTEE_DECIDE, ticket)
+    require(actor, Action.COMMITTEE_DECIDE, ticket)
     errors: dict = {}
     if ticket.status != Status.AWAITING_COMMITTEE:
         errors["decision"] = [_l("This request is not awaiting the research committee.")]
     decision = (decision or "").strip()
     if decision not in DECISIONS:
-        errors.setdefault("decision", []).append(_l("Choose accepted or rejected."))
-    reasons = _text(errors, "reasons", reasons, _l("Write the reasons for the decision."))
+        add_error(errors, "decision", _l("Choose accepted or rejected."))
+    reasons = required_text(errors, "reasons", reasons, _l("Write the reasons for the decision."), MAX_COMMENT)
     service = (service or "").strip()
     if decision == ACCEPTED:
-        service = _text(errors, "service", service, _l("Write the service that follows the acceptance."))
+        service = required_text(errors, "service", service, _l("Write the service that follows the acceptance."),
+                                MAX_COMMENT)
     else:
         service = ""
     if errors:
         raise ValidationFailed(errors)
-    expected = _check_version(session, ticket, expected_version)
-    now = utcnow()
-    body = reasons if not service else f"{reasons}\n\n{SERVICE_LABEL}: {service}"
-    if decision == ACCEPTED:
-        ticket.status = Status.OPEN  # registration completes; the service follows
-    else:
-        ticket.status = Status.RESOLVED
-        ticket.resolved_at = now
-        ticket.action_taken = reasons
-    if ticket.first_response_at is None:
-        ticket.first_response_at = now
-    ticket.meta = {**(ticket.meta or {}), "committee": {"decision": decision, "service": service or None,
-                                                        "decided_at": now.isoformat(), "by": actor.id}}
-    event = record(session, ticket, actor, EventKind.COMMITTEE_DECISION, old=Status.AWAITING_COMMITTEE,
-                   new=decision, body=body, public=True, at=now)
-    from desk.portal.service import signed_link  # the portal builds on the committee, not the reverse
-    notify_service.notify_beneficiary(session, "committee_decision", ticket, note=body, link=signed_link(ticket))
-    notify_service.notify(session, "committee_decision", ticket, _staff_to_tell(session, ticket),
-                          actor=actor, note=body)
-    _commit(session, ticket, expected)
+    seen = check_version(session, ticket, expected_version)
+    with atomic(session, ticket, seen):
+        now = utcnow()
+        body = reasons if not service else f"{reasons}\n\n{SERVICE_LABEL}: {service}"
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        ticket.meta = {**(ticket.meta or {}), "committee": {"decision": decision, "service": service or None,
+                                                            "decided_at": now.isoformat(), "by": actor.id}}
+        event = record(session, ticket, actor, EventKind.COMMITTEE_DECISION, old=Status.AWAITING_COMMITTEE,
+                       new=decision, body=body, public=True, at=now)
+        # Accepted: registration completes and the service follows. Rejected: resolved, the reasons
+        # are the action taken. The decision is its own announcement (below): no survey, no second
+        # "resolved" message to whoever recorded the ticket.
+        change_status(session, ticket, Status.OPEN if decision == ACCEPTED else Status.RESOLVED, actor=actor,
+                      now=now, body=None if decision == ACCEPTED else reasons, reason=REASON_COMMITTEE,
+                      announce=False)
+        notify_service.notify_beneficiary(session, "committee_decision", ticket, note=body, link=signed_link(ticket))
+        notify_service.notify(session, "committee_decision", ticket, _staff_to_tell(session, ticket),
+                              actor=actor, note=body)
     return event
 
 
@@ -174,15 +167,15 @@ def _staff_to_tell(session: Session, ticket: Ticket) -> list[User]:
     people = list(notify_service.department_focal_points(session, ticket.department_id))
     if ticket.created_by is not None:
         people.insert(0, ticket.created_by)
-    return people or intake_staff(session)
+    return people or notify_service.intake_staff(session)
 
 
 def deliver(session: Session, actor: User, ticket: Ticket, note: str | None, *,
             expected_version: int | None) -> TicketEvent:
     """Record the accepted service delivered (handling step 7); then resolve as usual."""
-    _require(actor, Action.SERVICE_DELIVER, ticket)
+    require(actor, Action.SERVICE_DELIVER, ticket)
     errors: dict = {}
-    text = _text(errors, "note", note, _l("Write what was delivered."))
+    text = required_text(errors, "note", note, _l("Write what was delivered."), MAX_COMMENT)
     current = state(session, ticket)
     if current is None or not current.accepted:
         errors["note"] = [_l("Only a request the research committee accepted can have its service delivered.")]
@@ -192,7 +185,7 @@ def deliver(session: Session, actor: User, ticket: Ticket, note: str | None, *,
         errors["note"] = [_l("This ticket is no longer open: reopen it first.")]
     if errors:
         raise ValidationFailed(errors)
-    expected = _check_version(session, ticket, expected_version)
-    event = record(session, ticket, actor, EventKind.SERVICE_DELIVERED, body=text)
-    _commit(session, ticket, expected)
+    seen = check_version(session, ticket, expected_version)
+    with atomic(session, ticket, seen):
+        event = record(session, ticket, actor, EventKind.SERVICE_DELIVERED, body=text)
     return event

@@ -2,19 +2,17 @@
 the ticket page (refer, decide, service delivered) and the printable notice for the beneficiary."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template
 from flask_babel import force_locale, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from desk.committee import service
 from desk.committee.forms import CommitteeForm
-from desk.errors import StaleVersion, ValidationFailed
 from desk.extensions import db
 from desk.models import Kind
 from desk.permissions import Action, can
 from desk.tickets import service as tickets
-from desk.tickets.views import _context, _version
-from desk.web import is_htmx
+from desk.tickets.page import Panel, run_step
 
 bp = Blueprint("committee", __name__)
 
@@ -49,36 +47,22 @@ DONE = {
 }
 
 
+PANEL = Panel(answer="tickets/_after_committee.html", open="committee_open", typed="committee_typed",
+              errors="committee_errors", conflict="committee_conflict", done="committee_done")
+
+
 @bp.post("/tickets/<reference>/committee/<name>")
 @login_required
 def step(reference: str, name: str):
-    """htmx: the committee panel (header, properties, actions and timeline out of band);
-    otherwise back to the ticket page. Refused: the form again, open, with what was typed."""
+    """One committee step (desk.tickets.page.run_step): htmx answers with the committee panel,
+    the header, properties, actions and timeline out of band."""
     ticket = tickets.get_ticket(db.session, current_user, reference)
     if name not in STEPS:
         abort(404)
     form = CommitteeForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        STEPS[name](ticket, form, _version(form.version.data))
-    except StaleVersion as stale:
-        return _refused(ticket, name, form, {}, 409, conflict=stale)
-    except ValidationFailed as failed:
-        db.session.rollback()
-        return _refused(ticket, name, form, failed.errors, 422)
-    if is_htmx():
-        return render_template("tickets/_after_committee.html", **_context(ticket), committee_done=DONE[name])
-    flash(DONE[name], "success")
-    return redirect(url_for("tickets.show", reference=ticket.reference))
-
-
-def _refused(ticket, name, form, errors, status, conflict=None):
-    context = _context(ticket) | {"committee_open": name, "committee_typed": form.typed(),
-                                  "committee_errors": errors, "committee_conflict": conflict}
-    if is_htmx():
-        return render_template("tickets/_after_committee.html", **context), status
-    return render_template("tickets/show.html", **context), status
+    return run_step(PANEL, ticket, name, STEPS[name], form, DONE[name])
 
 
 @bp.get("/tickets/<reference>/committee-notice")

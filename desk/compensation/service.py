@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.errors import ValidationFailed
+from desk.errors import ValidationFailed, required_text, too_long
 from desk.models import (
     Attachment, ClaimOutcome, CompensationClaim, CompensationCondition, ConditionState, EventKind,
     EvidenceKind, Ticket, TicketEvent, User, utcnow,
@@ -25,8 +25,9 @@ from desk.models import (
 from desk.models.compensation import CONDITIONS, EVIDENCE_CONDITION
 from desk.permissions import Action
 from desk.text import to_ascii_digits
-from desk.tickets.actions import _required
-from desk.tickets.service import MAX_COMMENT, _check_version, _commit, _require, record
+from desk.tickets.service import MAX_COMMENT
+from desk.tickets.workflow import check_version, record, require
+from desk.transaction import atomic
 
 MAX_AMOUNT = Decimal("9999999999.99")
 
@@ -54,7 +55,7 @@ def _undecided(claim: CompensationClaim, field: str) -> None:
 def _optional(raw: str | None, field: str) -> str | None:
     text = (raw or "").strip()
     if len(text) > MAX_COMMENT:
-        raise ValidationFailed({field: [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]})
+        raise ValidationFailed({field: [too_long(MAX_COMMENT)]})
     return text or None
 
 
@@ -83,7 +84,7 @@ def assess(session: Session, actor: User, ticket: Ticket, number: str | int | No
            note: str | None, evidence_id: str | int | None, evidence_kind: str | None, *,
            expected_version: int | None) -> TicketEvent:
     """Record one condition's state, note and evidence."""
-    _require(actor, Action.COMPENSATION_EDIT, ticket)
+    require(actor, Action.COMPENSATION_EDIT, ticket)
     raw_number = str(number or "").strip()
     if not raw_number.isdigit() or int(raw_number) not in CONDITIONS:
         raise ValidationFailed({"state": [_l("Choose one of the four conditions.")]})
@@ -114,35 +115,38 @@ def assess(session: Session, actor: User, ticket: Ticket, number: str | int | No
         errors["evidence"] = [_l("This condition is met only with evidence: the association's admission or a final ruling, attached to the ticket.")]
     if errors:
         raise ValidationFailed(errors)
-    expected = _check_version(session, ticket, expected_version)
-    claim = _claim(session, ticket)
-    _undecided(claim, "state")
-    session.flush()
-    condition = next(c for c in claim.conditions if c.number == number)
-    old = condition.state
-    condition.state, condition.note = state, note
-    condition.evidence_id, condition.evidence_kind = (evidence.id if evidence else None), kind
-    body = "\n".join(filter(None, [f"{number}", note, evidence.filename if evidence else None]))
-    event = record(session, ticket, actor, EventKind.COMPENSATION_CONDITION, old=f"{number}:{old}",
-                   new=f"{number}:{state}", body=body)
-    _commit(session, ticket, expected)
+    seen = check_version(session, ticket, expected_version)
+    with atomic(session, ticket, seen):
+        claim = _claim(session, ticket)
+        _undecided(claim, "state")
+        session.flush()
+        condition = next(c for c in claim.conditions if c.number == number)
+        old = condition.state
+        condition.state, condition.note = state, note
+        condition.evidence_id, condition.evidence_kind = (evidence.id if evidence else None), kind
+        body = "\n".join(filter(None, [f"{number}", note, evidence.filename if evidence else None]))
+        event = record(session, ticket, actor, EventKind.COMPENSATION_CONDITION, old=f"{number}:{old}",
+                       new=f"{number}:{state}", body=body)
     return event
 
 
 def add_note(session: Session, actor: User, ticket: Ticket, text: str | None) -> TicketEvent:
     """One entry of the negotiation log (who and when are the event's): never conflicts."""
-    _require(actor, Action.COMPENSATION_EDIT, ticket)
-    text = _required("text", text, _l("Write what was said or agreed in the negotiation."))
-    _claim(session, ticket)
-    event = record(session, ticket, actor, EventKind.COMPENSATION_NOTE, body=text, bump=False)
-    _commit(session, ticket, ticket.version)
+    require(actor, Action.COMPENSATION_EDIT, ticket)
+    errors: dict[str, list] = {}
+    text = required_text(errors, "text", text, _l("Write what was said or agreed in the negotiation."), MAX_COMMENT)
+    if errors:
+        raise ValidationFailed(errors)
+    with atomic(session, ticket, ticket.version):
+        _claim(session, ticket)
+        event = record(session, ticket, actor, EventKind.COMPENSATION_NOTE, body=text, bump=False)
     return event
 
 
 def propose(session: Session, actor: User, ticket: Ticket, amount: str | None, remedy: str | None, *,
             expected_version: int | None) -> TicketEvent:
     """Propose an amount (SAR) and/or a remedy; the proposer is recorded (and may not approve)."""
-    _require(actor, Action.COMPENSATION_EDIT, ticket)
+    require(actor, Action.COMPENSATION_EDIT, ticket)
     errors: dict[str, list] = {}
     try:
         value = parse_amount(amount)
@@ -157,14 +161,14 @@ def propose(session: Session, actor: User, ticket: Ticket, amount: str | None, r
         errors["amount"] = [_l("Propose an amount, a remedy, or both.")]
     if errors:
         raise ValidationFailed(errors)
-    expected = _check_version(session, ticket, expected_version)
-    claim = _claim(session, ticket)
-    _undecided(claim, "amount")
-    old = claim.amount
-    claim.amount_halalas, claim.remedy = (None if value is None else int(value * 100)), remedy
-    claim.proposed_by_id, claim.proposed_at = actor.id, utcnow()
-    event = record(session, ticket, actor, EventKind.COMPENSATION_PROPOSED, old=old, new=value, body=remedy)
-    _commit(session, ticket, expected)
+    seen = check_version(session, ticket, expected_version)
+    with atomic(session, ticket, seen):
+        claim = _claim(session, ticket)
+        _undecided(claim, "amount")
+        old = claim.amount
+        claim.amount_halalas, claim.remedy = (None if value is None else int(value * 100)), remedy
+        claim.proposed_by_id, claim.proposed_at = actor.id, utcnow()
+        event = record(session, ticket, actor, EventKind.COMPENSATION_PROPOSED, old=old, new=value, body=remedy)
     return event
 
 
@@ -172,7 +176,7 @@ def decide(session: Session, actor: User, ticket: Ticket, decision: str | None, 
            expected_version: int | None) -> TicketEvent:
     """The general manager approves or rejects the proposal: never the person who proposed it;
     approval only with all four conditions met."""
-    _require(actor, Action.COMPENSATION_DECIDE, ticket)
+    require(actor, Action.COMPENSATION_DECIDE, ticket)
     errors: dict[str, list] = {}
     if decision not in (ClaimOutcome.APPROVED, ClaimOutcome.REJECTED):
         errors["decision"] = [_l("Choose approve or reject.")]
@@ -190,10 +194,10 @@ def decide(session: Session, actor: User, ticket: Ticket, decision: str | None, 
         raise ValidationFailed({"decision": [_l("You proposed this compensation: another general manager must decide it (separation of duties).")]})
     if decision == ClaimOutcome.APPROVED and any(c.state != ConditionState.MET for c in claim.conditions):
         raise ValidationFailed({"decision": [_l("Approval needs all four conditions met.")]})
-    expected = _check_version(session, ticket, expected_version)
-    claim.outcome, claim.decided_by_id, claim.decided_at, claim.decision_note = decision, actor.id, utcnow(), note
-    event = record(session, ticket, actor, EventKind.COMPENSATION_DECISION, old=ClaimOutcome.PENDING,
-                   new=decision, body="\n".join(filter(None, [str(claim.amount) if claim.amount else None,
-                                                             claim.remedy, note])))
-    _commit(session, ticket, expected)
+    seen = check_version(session, ticket, expected_version)
+    with atomic(session, ticket, seen):
+        claim.outcome, claim.decided_by_id, claim.decided_at, claim.decision_note = decision, actor.id, utcnow(), note
+        event = record(session, ticket, actor, EventKind.COMPENSATION_DECISION, old=ClaimOutcome.PENDING,
+                       new=decision, body="\n".join(filter(None, [str(claim.amount) if claim.amount else None,
+                                                                 claim.remedy, note])))
     return event

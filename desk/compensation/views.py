@@ -2,18 +2,16 @@
 the negotiation log, propose an amount or remedy, and the general manager's decision."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from desk.compensation import service
 from desk.compensation.forms import CompensationForm
-from desk.errors import StaleVersion, ValidationFailed
 from desk.extensions import db
 from desk.models import Kind
 from desk.tickets import service as tickets
-from desk.tickets.views import _context, _version
-from desk.web import is_htmx
+from desk.tickets.page import Panel, run_step
 
 bp = Blueprint("compensation", __name__)
 
@@ -44,34 +42,19 @@ DONE = {
 }
 
 
+PANEL = Panel(answer="compensation/_after.html", open="compensation_open", typed="compensation_typed",
+              errors="compensation_errors", conflict="compensation_conflict", done="compensation_done")
+
+
 @bp.post("/tickets/<reference>/compensation/<name>")
 @login_required
 def step(reference: str, name: str):
-    """htmx: the claim panel (header, properties, actions and timeline out of band);
-    otherwise back to the ticket page. Refused: the form again, open, with what was typed."""
+    """One step on the claim (desk.tickets.page.run_step): htmx answers with the claim panel,
+    the header, properties, actions and timeline out of band."""
     ticket = tickets.get_ticket(db.session, current_user, reference)
     if name not in STEPS or ticket.kind != Kind.COMPENSATION:
         abort(404)
     form = CompensationForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        STEPS[name](ticket, form, _version(form.version.data))
-    except StaleVersion as stale:
-        db.session.rollback()
-        return _refused(ticket, name, form, {}, 409, conflict=stale)
-    except ValidationFailed as failed:
-        db.session.rollback()
-        return _refused(ticket, name, form, failed.errors, 422)
-    if is_htmx():
-        return render_template("compensation/_after.html", **_context(ticket), compensation_done=DONE[name])
-    flash(DONE[name], "success")
-    return redirect(url_for("tickets.show", reference=ticket.reference))
-
-
-def _refused(ticket, name, form, errors, status, conflict=None):
-    context = _context(ticket) | {"compensation_open": name, "compensation_typed": form.typed(),
-                                  "compensation_errors": errors, "compensation_conflict": conflict}
-    if is_htmx():
-        return render_template("compensation/_after.html", **context), status
-    return render_template("tickets/show.html", **context), status
+    return run_step(PANEL, ticket, name, STEPS[name], form, DONE[name])

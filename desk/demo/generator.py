@@ -26,6 +26,7 @@ from desk.models import (
 )
 from desk.text import hijri_year, national_id_check_digit, normalize_search
 from desk.tickets.search import ticket_search_text
+from desk.transaction import commit
 
 __all__ = ["generate"]
 
@@ -694,7 +695,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     if rows:
         session.execute(insert(t_ben), rows)
     _bump_sequences(session, is_pg, ["beneficiaries"] + (["departments"] if created_departments else []))
-    session.commit()
+    commit(session)
 
     # -- Tickets and timelines, batch by batch -------------------------------------------
     hijri_cache: dict[tuple[int, int], int] = {}
@@ -960,7 +961,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                 session.execute(insert(t_cnt).values(hijri_year=year, last=counters[year]))
                 counter_rows.add(year)
         _bump_sequences(session, is_pg, ["tickets", "ticket_events", "satisfaction_responses"])
-        session.commit()
+        commit(session)
         done += len(tickets)
         if progress is not None:
             progress(done)

@@ -46,12 +46,10 @@ def nudge(department_id: int):
     try:
         nudged = service.nudge_department(db.session, current_user, department_id, form.note.data)
     except StaleVersion:  # the ticket changed while the reminder was being recorded
-        db.session.rollback()
         text = _("The ticket changed while the reminder was being recorded, so it was not sent. "
                  "The board below is up to date: remind again if still needed.")
         return _render(409, {department_id: ("danger", text)})
     except ValidationFailed as failed:
-        db.session.rollback()
         text = " ".join(str(m) for ms in failed.errors.values() for m in ms)
         return _render(422, {department_id: ("danger", text)})
     done = _("About %(reference)s: %(outcome)s", reference=nudged.ticket.reference,

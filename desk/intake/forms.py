@@ -20,7 +20,7 @@ NATIONAL_ID_MESSAGES = {
 }
 
 
-def _national_id(form, field) -> None:
+def national_id_check(form, field) -> None:
     field.parsed = None
     if not field.data:
         return
@@ -33,7 +33,7 @@ def _national_id(form, field) -> None:
         raise ValidationError(NATIONAL_ID_MESSAGES.get(error.reason, NATIONAL_ID_MESSAGES["checksum"])) from None
 
 
-def _phone(form, field) -> None:
+def phone_check(form, field) -> None:
     if not field.data:
         field.parsed = None
         return
@@ -64,14 +64,14 @@ class IntakeForm(FlaskForm):
     beneficiary_q = StringField(_l("Find the beneficiary"), validators=[Optional(), Length(max=100)])
     beneficiary_id = HiddenField()
     b_name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
-    b_national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), _national_id])
-    b_phone = StringField(_l("Mobile number"), validators=[Optional(), _phone])
+    b_national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check])
+    b_phone = StringField(_l("Mobile number"), validators=[Optional(), phone_check])
     b_email = StringField(_l("Email"), validators=[Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])
     b_city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
     anonymous = BooleanField(_l("Anonymous (website only)"))
     # A beneficiary on record without an ID, chosen for a kind that needs one: complete the record.
     chosen_national_id = StringField(_l("National ID / iqama number of the chosen beneficiary"),
-                                     validators=[Optional(), _national_id])
+                                     validators=[Optional(), national_id_check])
     confirm_new = BooleanField(_l("This is a different person with the same mobile number"))
 
     verified = BooleanField(_l("I checked the data against the documents and it is valid"))

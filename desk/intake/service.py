@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
-from desk.errors import Forbidden, ValidationFailed
+from desk.errors import Forbidden, ValidationFailed, add_error
 from desk.intake.rules import Need, may_be_anonymous, rule_for
 from desk.models import Beneficiary, Category, Channel, Department, EventKind, Kind, Priority, Status, Ticket, User, utcnow
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
@@ -18,6 +18,7 @@ from desk.routing import service as routing
 from desk.tickets.search import ticket_search_text
 from desk.tickets.service import next_reference, record
 from desk.sla import tickets as sla_tickets
+from desk.transaction import atomic
 
 
 @dataclass
@@ -48,65 +49,64 @@ class IntakeData:
 def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[str, list[str]]]:
     """The kind's rules (DOMAIN.md handling steps 2 and 4); returns the chosen beneficiary and errors."""
     errors: dict[str, list[str]] = {}
-    add = lambda name, message: errors.setdefault(name, []).append(message)  # noqa: E731
 
     if data.kind not in set(Kind):
-        add("kind", _l("Choose the kind of request."))
+        add_error(errors, "kind", _l("Choose the kind of request."))
     if data.channel not in set(Channel):
-        add("channel", _l("Choose the channel it came from."))
+        add_error(errors, "channel", _l("Choose the channel it came from."))
     if errors:
         return None, errors
     rule = rule_for(data.kind)
 
     if data.channel == Channel.SOCIAL and not data.channel_detail:
-        add("platform", _l("Choose the social media platform."))
+        add_error(errors, "platform", _l("Choose the social media platform."))
     if not data.subject.strip():
-        add("subject", _l("Enter a subject."))
+        add_error(errors, "subject", _l("Enter a subject."))
 
     beneficiary = session.get(Beneficiary, data.beneficiary_id) if data.beneficiary_id else None
     if data.beneficiary_id and beneficiary is None:
-        add("beneficiary_id", _l("That beneficiary no longer exists; search again."))
+        add_error(errors, "beneficiary_id", _l("That beneficiary no longer exists; search again."))
     if data.anonymous:
         if not may_be_anonymous(data.kind, data.channel):
-            add("anonymous", _l("Only complaints and suggestions from the website may be anonymous."))
+            add_error(errors, "anonymous", _l("Only complaints and suggestions from the website may be anonymous."))
     elif beneficiary is None and data.new_beneficiary is None and rule.beneficiary == Need.REQUIRED:
-        add("beneficiary_id", _l("Choose the beneficiary from the search, or enter a new one."))
+        add_error(errors, "beneficiary_id", _l("Choose the beneficiary from the search, or enter a new one."))
 
     new = data.new_beneficiary
     if beneficiary is None and new is not None:
         if not new.name.strip():
-            add("b_name", _l("Enter the beneficiary's name."))
+            add_error(errors, "b_name", _l("Enter the beneficiary's name."))
         if rule.beneficiary == Need.REQUIRED and not new.phone:
-            add("b_phone", _l("Enter a phone number so we can reach the beneficiary."))
+            add_error(errors, "b_phone", _l("Enter a phone number so we can reach the beneficiary."))
         if rule.national_id == Need.REQUIRED and not new.national_id:
-            add("b_national_id", _l("A national ID or iqama number is required for this kind of request."))
+            add_error(errors, "b_national_id", _l("A national ID or iqama number is required for this kind of request."))
         if rule.national_id == Need.NEVER:
             new.national_id = None  # PDPL: not asked for this kind, so not stored
         elif new.national_id and beneficiaries.find_by_national_id(session, new.national_id):
-            add("b_national_id", _l("A beneficiary with this national ID is already registered: choose them from the search results."))
+            add_error(errors, "b_national_id", _l("A beneficiary with this national ID is already registered: choose them from the search results."))
     if new is not None and beneficiary is None and new.phone and not data.confirm_new:
         same_phone = beneficiaries.find_by_phone(session, new.phone)
         if same_phone:
-            add("b_phone", _l("Already registered with this number: %(names)s. Choose them above, or confirm this is a different person.",
+            add_error(errors, "b_phone", _l("Already registered with this number: %(names)s. Choose them above, or confirm this is a different person.",
                               names="، ".join(b.name for b in same_phone[:3])))
     if beneficiary is not None and rule.national_id == Need.REQUIRED and not beneficiary.national_id:
         if not data.complete_national_id:
-            add("chosen_national_id", _l("This kind of request needs the beneficiary's national ID, and it is not on record: enter it here to complete their record."))
+            add_error(errors, "chosen_national_id", _l("This kind of request needs the beneficiary's national ID, and it is not on record: enter it here to complete their record."))
         elif beneficiaries.find_by_national_id(session, data.complete_national_id):
-            add("chosen_national_id", _l("A beneficiary with this national ID is already registered: choose them from the search results."))
+            add_error(errors, "chosen_national_id", _l("A beneficiary with this national ID is already registered: choose them from the search results."))
 
     if rule.verification and not data.verified:
-        add("verified", _l("Check the data against the documents and tick this box."))
+        add_error(errors, "verified", _l("Check the data against the documents and tick this box."))
     if rule.attestation and not data.attested:
-        add("attested", _l("The applicant must confirm the data is correct (attestation)."))
+        add_error(errors, "attested", _l("The applicant must confirm the data is correct (attestation)."))
     if data.department_id is not None and not data.department_as_proposed:
         department = session.get(Department, data.department_id)
         if department is None or not department.active:
-            add("department_id", _l("Choose an active department."))
+            add_error(errors, "department_id", _l("Choose an active department."))
     if data.category_id is not None:
         category = session.get(Category, data.category_id)
         if category is None or not category.active or category.kind != data.kind:
-            add("category_id", _l("Choose a category of the chosen kind of request."))
+            add_error(errors, "category_id", _l("Choose a category of the chosen kind of request."))
     return beneficiary, errors
 
 
@@ -123,12 +123,8 @@ def create_ticket(session: Session, actor: User, data: IntakeData) -> Ticket:
     beneficiary, errors = check(session, data)
     if errors:
         raise ValidationFailed(errors)
-    try:
+    with atomic(session):  # nothing half-written: the beneficiary, ticket and events go together
         ticket = add_ticket(session, actor, data, beneficiary)
-        session.commit()
-    except Exception:  # nothing half-written: the beneficiary, ticket and events go together
-        session.rollback()
-        raise
     return ticket
 
 

@@ -17,14 +17,14 @@ from desk.models.survey import (
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
 from desk.models.stats import StatsDuration, StatsRollup, StatsRollupState
 from desk.models.tickets import (
-    KIND_LETTER, OPEN_STATUSES, Channel, EventKind, Kind, Priority, ReferenceCounter,
+    KIND_LETTER, OPEN_STATUSES, STATUS_EVENTS, Channel, EventKind, Kind, Priority, ReferenceCounter,
     SocialPlatform, Status, Ticket, TicketEvent,
 )
 
 __all__ = [
     "Base", "utcnow", "User", "UserRole", "Role", "Department", "DepartmentMember",
     "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER",
-    "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "Priority", "EventKind",
+    "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "STATUS_EVENTS", "Priority", "EventKind",
     "Position", "Category", "RoutingRule", "OutboxMessage", "OutboxStatus",
     "WorkingTime", "Holiday", "ServiceTarget", "Attachment",
     "CompensationClaim", "CompensationCondition", "ConditionState", "EvidenceKind", "ClaimOutcome",

@@ -225,6 +225,13 @@ class EventKind(StrEnum):
     LINKED = "linked"                          # a follow-up ticket opened from this one, or this one's origin
 
 
+# The events that carry a status change (old → new are statuses): the ticket's creation, and the
+# kinds desk.tickets.workflow.change_status records — the one path a status changes by. Readers
+# of the status history (service-level pauses, the portal's plain-words status) use this list.
+STATUS_EVENTS = (EventKind.CREATED, EventKind.STATUS, EventKind.INFO_REQUESTED, EventKind.RESOLVED,
+                 EventKind.COMMITTEE_REFERRED)
+
+
 class TicketEvent(Base):
     """One line of a ticket's timeline: who, when, what (old → new), internal or public."""
 

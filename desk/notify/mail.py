@@ -85,7 +85,7 @@ def build(message: OutboxMessage, settings: MailSettings) -> Message:
     if meta.get("to_name"):  # the beneficiary's name as they wrote it (RFC 2047 for Arabic)
         del email["To"]
         email["To"] = formataddr((meta["to_name"], message.to_address), charset="utf-8")
-    if meta.get("in_reply_to"):  # a reply to the beneficiary's email (desk.channels.service.reply_headers)
+    if meta.get("in_reply_to"):  # a reply to the beneficiary's email (desk.notify.service.reply_headers)
         email["In-Reply-To"] = meta["in_reply_to"]
         email["References"] = meta.get("references") or meta["in_reply_to"]
     return email

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from desk.models import OutboxMessage, OutboxStatus, utcnow
 from desk.notify.mail import ConnectionFailed, DeliveryError, MailSettings, SmtpSender, build
 from desk.settings import LEASE_TIMEOUTS, check_outbox_lease
+from desk.transaction import commit, discard
 
 log = logging.getLogger("desk.notify.outbox")
 
@@ -143,7 +144,7 @@ def claim(session: Session, settings: OutboxSettings, now: datetime) -> list[Cla
         query = query.with_for_update(skip_locked=True)
     rows = session.execute(query).all()
     if not rows:
-        session.rollback()
+        discard(session)
         return []
     lease = now + settings.lease
     session.execute(
@@ -152,7 +153,7 @@ def claim(session: Session, settings: OutboxSettings, now: datetime) -> list[Cla
         .values(status=OutboxStatus.SENDING, locked_until=lease, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    session.commit()
+    commit(session)
     return [Claimed(row.id, row.to_address, row.subject, row.body_text, row.attempts + 1, lease, row.created_at,
                     row.channel or "email", row.meta)
             for row in rows]
@@ -170,7 +171,7 @@ def renew(session: Session, settings: OutboxSettings, claimed: Claimed, now: dat
         .values(locked_until=lease)
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.commit()
+    commit(session)
     return replace(claimed, lease=lease) if done else None
 
 
@@ -189,7 +190,7 @@ def _finish(session: Session, claimed: Claimed, **values: Any) -> bool:
         .values(locked_until=None, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.commit()
+    commit(session)
     return bool(done)
 
 
@@ -319,11 +320,11 @@ def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Cl
             down[claimed.channel] = error
             _postpone(session, [claimed], error, clock(), result)
         except DeliveryError as error:
-            session.rollback()
+            discard(session)
             _failed_attempt(session, settings, claimed, error, clock(), result)
         except Exception as error:  # a sender's own bug: one message's attempt, never the whole batch
             log.exception("outbox: the %s sender failed on message %s", claimed.channel, claimed.id)
-            session.rollback()
+            discard(session)
             _failed_attempt(session, settings, claimed, DeliveryError(
                 f"{type(error).__name__}: {error}", permanent=False), clock(), result)
         else:
@@ -333,7 +334,7 @@ def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Cl
                     sender.sent(session, claimed.id, external_id)
                 except Exception:  # what follows a send (late statuses) must not undo it
                     log.exception("outbox: after sending message %s", claimed.id)
-                    session.rollback()
+                    discard(session)
                 result.sent += 1
             else:  # its lease ran out meanwhile and another worker has it
                 result.skipped += 1
@@ -353,7 +354,7 @@ def run(session: Session, settings: OutboxSettings, *, once: bool = False, inter
         try:
             result = deliver(session, settings)
         except Exception:
-            session.rollback()
+            discard(session)
             if once:
                 raise
             log.exception("outbox: batch failed; trying again in %s s", interval)

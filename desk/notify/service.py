@@ -13,12 +13,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from desk.channels import sms
 from desk.errors import NotFound, ValidationFailed
 from desk.models import (
-    DepartmentMember, OutboxMessage, OutboxStatus, Position, Ticket, User, utcnow,
+    DepartmentMember, InboundMessage, OutboxMessage, OutboxStatus, Position, Role, Ticket, User, UserRole, utcnow,
 )
 from desk.notify import messages
 from desk.notify.messages import scrub  # noqa: F401  (where callers have always found it)
+from desk.transaction import commit
 
 # Notification kinds, in the order the preferences page lists them.
 KINDS = {
@@ -57,6 +59,13 @@ def department_focal_points(session: Session, department_id: int | None,
     if positions is not None:
         query = query.where(DepartmentMember.position.in_(list(positions)))
     return list(session.scalars(query))
+
+
+def intake_staff(session: Session) -> list[User]:
+    """Active intake staff (موظفو علاقات المستفيدين): told when a ticket comes back to the shared
+    queue, when a beneficiary writes on an unrouted ticket, or when nobody else can be."""
+    staff = select(UserRole.user_id).where(UserRole.role == Role.STAFF)
+    return list(session.scalars(select(User).where(User.active.is_(True), User.id.in_(staff)).order_by(User.id)))
 
 
 def wants(user: User, kind: str) -> bool:
@@ -160,8 +169,7 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
         raise ValueError(f"unknown beneficiary notification kind {kind!r}")
     address = beneficiary_email(ticket)
     channel, meta = "email", None
-    from desk.channels.service import route  # issue 7: back on the channel they wrote from
-    routed = route(session, ticket)
+    routed = route(session, ticket)  # back on the channel they wrote from
     if routed is not None:
         channel, address, meta = routed
     if channel == "email" and attachments:  # documents of the ticket, sent with it (desk.channels.outgoing)
@@ -172,7 +180,6 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
     message = None
     if address is not None:
         message = _queue(session, ticket, kind, channel, address, subject, body, meta)
-    from desk.channels import sms
     phone = beneficiary_phone(ticket)
     if (channel != "whatsapp" and phone and kind in SMS_KINDS and sms.enabled()
             and (kind == "received" or message is None)):
@@ -180,6 +187,52 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
         text = _queue(session, ticket, kind, "sms", phone, subject, short, {"reference": ticket.reference})
         message = message or text
     return message
+
+
+def reply_headers(session: Session, ticket: Ticket) -> dict[str, str] | None:
+    """In-Reply-To and References for an email to the beneficiary of an email ticket: their
+    last message on it (or on the ticket it follows). None when they never wrote by email."""
+    last = session.scalar(
+        select(InboundMessage)
+        .where(InboundMessage.channel == "email", InboundMessage.ticket_id == ticket.id,
+               InboundMessage.message_id.is_not(None), InboundMessage.outcome != "ignored")
+        .order_by(InboundMessage.id.desc()).limit(1))
+    if last is None:
+        return None
+    references = [*(last.references or "").split(), last.message_id]
+    references = references[-20:]  # RFC 5322 lets us trim the middle; keep the newest
+    return {"in_reply_to": last.message_id, "references": " ".join(references)}
+
+
+def route(session: Session, ticket: Ticket) -> tuple[str, str | None, dict | None] | None:
+    """Where a message to the ticket's beneficiary goes when they wrote through a channel that
+    flows in by itself (desk.channels): (channel, address, meta).
+
+    A WhatsApp ticket is answered on WhatsApp, to the number that wrote; an email ticket by
+    email, threaded on the beneficiary's last message. None: the usual email, if any."""
+    if ticket.anonymous:
+        return None
+    whatsapp = (ticket.meta or {}).get("whatsapp") or {}
+    if whatsapp.get("phone"):
+        return "whatsapp", whatsapp["phone"], {"reference": ticket.reference}
+    headers = reply_headers(session, ticket)
+    if headers is not None:
+        name = " ".join((((ticket.meta or {}).get("contact") or {}).get("name") or "").split())  # one line
+        return "email", beneficiary_email(ticket), {**headers, "to_name": name} if name else headers
+    return None
+
+
+def reply_route(session: Session, ticket: Ticket) -> tuple[str, str] | None:
+    """(channel, address) a public reply to the beneficiary goes to, as notify_beneficiary
+    chooses it (shown beside the reply box), or None when it reaches them nowhere."""
+    routed = route(session, ticket)
+    if routed is not None and routed[1]:
+        return routed[0], routed[1]
+    address = beneficiary_email(ticket)
+    if address:
+        return "email", address
+    phone = beneficiary_phone(ticket)
+    return ("sms", phone) if phone and sms.enabled() else None
 
 
 def _queue(session: Session, ticket: Ticket, kind: str, channel: str, address: str, subject: str, body: str,
@@ -207,7 +260,7 @@ def set_preferences(session: Session, user: User, enabled: Iterable[str]) -> lis
     if unknown:
         raise ValidationFailed({"kinds": [_l("Choose only from the notifications listed.")]})
     user.notifications_off = [kind for kind in KINDS if kind not in enabled]
-    session.commit()
+    commit(session)
     return enabled_kinds(user)
 
 
@@ -270,7 +323,7 @@ def retry_now(session: Session, message_id: int, now: datetime | None = None) ->
                 attempts=case((OutboxMessage.status == OutboxStatus.FAILED, 0), else_=OutboxMessage.attempts))
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.commit()
+    commit(session)
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound()

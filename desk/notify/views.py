@@ -30,7 +30,6 @@ def preferences():
         try:
             enabled, saved = service.set_preferences(db.session, user, chosen), True
         except ValidationFailed as failed:
-            db.session.rollback()
             enabled, errors, status = [k for k in chosen if k in service.KINDS], failed.errors, 422
         if saved and not is_htmx():
             flash(_("Saved."), "success")
@@ -68,7 +67,6 @@ def retry(message_id: int):
     try:
         service.retry_now(db.session, message_id)
     except ValidationFailed as failed:
-        db.session.rollback()
         status, notice = 409, "; ".join(str(m) for ms in failed.errors.values() for m in ms)
     if is_htmx():
         message, reference = service.outbox_row(db.session, message_id)

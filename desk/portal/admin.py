@@ -15,7 +15,7 @@ from desk.extensions import db, login_manager
 from desk.admin.forms import optional_int
 from desk.permissions import Action, can
 from desk.portal import profile
-from desk.web import merge_errors
+from desk.web import merge_errors, role_gate
 
 bp = Blueprint("portal_admin", __name__, url_prefix="/admin")
 
@@ -37,12 +37,7 @@ class AssociationForm(FlaskForm):
     reopen_days = StringField(_l("Days after resolution in which a beneficiary's reply reopens the request"))
 
 
-@bp.before_request
-def _admins_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not can(current_user, Action.PORTAL_MANAGE):
-        abort(404)
+role_gate(bp, Action.PORTAL_MANAGE)
 
 
 @bp.route("/association", methods=["GET", "POST"])

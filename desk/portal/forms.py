@@ -7,7 +7,7 @@ from wtforms import BooleanField, MultipleFileField, RadioField, SelectChoice, S
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from desk import labels
-from desk.intake.forms import _national_id, _phone
+from desk.intake.forms import national_id_check, phone_check
 from desk.portal.service import MAX_BODY, MAX_REPLY, PORTAL_KINDS
 from desk.text import to_ascii_digits
 
@@ -16,10 +16,10 @@ class SubmitForm(FlaskForm):
     kind = RadioField(_l("What would you like to send?"), validators=[DataRequired(_l("Choose what you would like to send."))])
     anonymous = BooleanField(_l("Send without my name (complaints and suggestions only)"))
     name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
-    phone = StringField(_l("Mobile number"), validators=[Optional(), _phone])
+    phone = StringField(_l("Mobile number"), validators=[Optional(), phone_check])
     email = StringField(_l("Email (optional)"), validators=[
         Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])
-    national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), _national_id])
+    national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check])
     subject = StringField(_l("Subject"), validators=[DataRequired(_l("Enter a subject.")), Length(max=200)])
     body = TextAreaField(_l("Details"), validators=[DataRequired(_l("Describe your request.")), Length(max=MAX_BODY)])
     files = MultipleFileField(_l("Documents (optional)"))
@@ -38,7 +38,7 @@ class TrackForm(FlaskForm):
         DataRequired(_l("Enter the reference number.")), Length(max=20)],
         filters=[lambda v: to_ascii_digits(v).strip().upper() if v else v])
     phone = StringField(_l("The mobile number you gave"), validators=[
-        DataRequired(_l("Enter the mobile number you gave with the request.")), _phone])
+        DataRequired(_l("Enter the mobile number you gave with the request.")), phone_check])
 
 
 class ReplyForm(FlaskForm):

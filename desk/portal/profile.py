@@ -12,9 +12,10 @@ from typing import BinaryIO
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from desk.attachments.service import IMAGES, directory_of, files_and_rows, write_file
+from desk.attachments.service import IMAGES, directory_of, write_file
 from desk.errors import ValidationFailed
 from desk.models import Association, User, utcnow
+from desk.transaction import atomic
 
 LOGO_MAX_BYTES = 1024 * 1024
 MAX_REOPEN_DAYS = 365
@@ -58,7 +59,7 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: BinaryI
     row = session.get(Association, 1) or Association(id=1)
     directory = directory_of(Path(config["INSTANCE_PATH"]) / "branding")
     old_logo = row.logo_stored_name
-    with files_and_rows(session) as written:
+    with atomic(session) as written:
         if logo is not None:
             refusal = _l("The logo must be a PNG, JPEG or WebP image.")
             try:

@@ -9,17 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from desk.errors import Forbidden, ValidationFailed
-from desk.models import Channel, EventKind, Kind, SatisfactionResponse, Status, SurveySource, Ticket, User, utcnow
-from desk.notify import service as notify_service
+from desk.models import Channel, EventKind, SatisfactionResponse, Status, SurveySource, Ticket, User, utcnow
 from desk.permissions import Action, can
-from desk.tickets import service as tickets
+from desk.portal.links import survey_answer
 from desk.tickets.service import REASON_PORTAL
+from desk.tickets import workflow
+from desk.transaction import atomic
 
 EDIT_DAYS = 7
 MAX_COMMENT = 2000
@@ -32,10 +32,6 @@ class Answer:
     rating: int | None
     solved: bool | None
     comment: str = ""
-
-
-def for_ticket(session: Session, ticket: Ticket) -> SatisfactionResponse | None:
-    return session.scalar(select(SatisfactionResponse).where(SatisfactionResponse.ticket_id == ticket.id))
 
 
 def open_for_answers(ticket: Ticket) -> bool:
@@ -73,43 +69,27 @@ def record(session: Session, ticket: Ticket, answer: Answer, *, actor: User | No
     if not open_for_answers(ticket):
         raise ValidationFailed({"rating": [_l("The survey opens once the request is resolved.")]})
     _check(answer)
-    existing = for_ticket(session, ticket)
+    existing = survey_answer(session, ticket)
     if existing is not None:
         if not editable(existing, now):
             raise ValidationFailed({"rating": [_l("The answer can be changed for %(n)s days only.", n=EDIT_DAYS)]})
         if actor is not None and existing.source == SurveySource.BENEFICIARY:
             raise ValidationFailed({"rating": [_l("The beneficiary answered this survey themselves.")]})
     try:
-        response = existing or SatisfactionResponse(ticket_id=ticket.id, created_at=now)
-        old = existing.rating if existing is not None else None
-        response.rating, response.solved = int(answer.rating), bool(answer.solved)
-        response.comment = (answer.comment or "").strip() or None
-        response.source = SurveySource.STAFF if actor is not None else SurveySource.BENEFICIARY
-        response.recorded_by_id = actor.id if actor is not None else None
-        response.department_id, response.channel, response.kind = ticket.department_id, ticket.channel, ticket.kind
-        response.updated_at = now
-        session.add(response)
-        tickets.record(session, ticket, actor, EventKind.SATISFACTION, old=old, new=response.rating,
-                       body=response.comment, reason=None if actor else REASON_PORTAL, at=now, bump=False)
-        session.commit()
+        with atomic(session):
+            response = existing or SatisfactionResponse(ticket_id=ticket.id, created_at=now)
+            old = existing.rating if existing is not None else None
+            response.rating, response.solved = int(answer.rating), bool(answer.solved)
+            response.comment = (answer.comment or "").strip() or None
+            response.source = SurveySource.STAFF if actor is not None else SurveySource.BENEFICIARY
+            response.recorded_by_id = actor.id if actor is not None else None
+            response.department_id, response.channel, response.kind = ticket.department_id, ticket.channel, ticket.kind
+            response.updated_at = now
+            session.add(response)
+            workflow.record(session, ticket, actor, EventKind.SATISFACTION, old=old, new=response.rating,
+                            body=response.comment, reason=None if actor else REASON_PORTAL, at=now, bump=False)
     except IntegrityError:  # two answers at once: the other one is kept
-        session.rollback()
         raise ValidationFailed({"rating": [_l("This survey was just answered: reload the page.")]}) from None
     except StaleDataError:  # the ticket changed at that very moment (its event moved updated_at)
-        session.rollback()
         raise ValidationFailed({"rating": [_l("The request changed at that moment: send your answer again.")]}) from None
-    except BaseException:
-        session.rollback()
-        raise
     return response
-
-
-def send_survey(session: Session, ticket: Ticket, note: str = ""):
-    """Queue the survey link to the beneficiary (in the caller's transaction), with ``note``
-    (the outcome in words), unless answered or the ticket is a note of thanks (there is no
-    service to rate). The outbox row, or None when nothing was queued."""
-    if ticket.kind == Kind.THANKS or for_ticket(session, ticket) is not None:
-        return None
-    from desk.portal.service import signed_link
-    return notify_service.notify_beneficiary(session, "survey", ticket, note=note,
-                                             link=signed_link(ticket, "portal.open_survey"))

@@ -20,19 +20,22 @@ from desk.attachments import service as attachments
 from desk.attachments.service import Upload
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
-from desk.errors import ValidationFailed
+from desk.errors import ValidationFailed, add_error
 from desk.intake.rules import Need, may_be_anonymous, rule_for
 from desk.intake.service import IntakeData, add_ticket
 from desk.models import (
-    Association, Attachment, Channel, Department, EventKind, Kind, Status, Ticket, TicketEvent, utcnow,
+    STATUS_EVENTS, Association, Attachment, Channel, Department, EventKind, Kind, Status, Ticket, TicketEvent,
+    utcnow,
 )
+from desk.committee.service import expected_decision
 from desk.notify import service as notify_service
 from desk.portal import tracking
+from desk.portal.links import key_link
 from desk.settings import PORTAL_FILES as MAX_FILES
-from desk.sla import tickets as sla_tickets
 from desk.text import normalize_search
-from desk.tickets import service as tickets
+from desk.tickets import workflow
 from desk.tickets.service import BENEFICIARY_VIAS, REASON_FOLLOWED, REASON_FOLLOWS, REASON_PORTAL
+from desk.transaction import atomic
 
 # What a beneficiary may ask for on the website (the other kinds start at the desk).
 PORTAL_KINDS = (Kind.COMPLAINT, Kind.INQUIRY, Kind.SUGGESTION, Kind.SUPPORT)
@@ -65,31 +68,30 @@ class Submitted:
 
 def check(data: Submission) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    add = lambda name, message: errors.setdefault(name, []).append(message)  # noqa: E731
     if data.kind not in PORTAL_KINDS:
-        add("kind", _l("Choose what you would like to send."))
+        add_error(errors, "kind", _l("Choose what you would like to send."))
         return errors
     rule = rule_for(data.kind)
     if not data.subject.strip():
-        add("subject", _l("Enter a subject."))
+        add_error(errors, "subject", _l("Enter a subject."))
     if not data.body.strip():
-        add("body", _l("Describe your request."))
+        add_error(errors, "body", _l("Describe your request."))
     elif len(data.body) > MAX_BODY:
-        add("body", _l("The text is too long (at most %(n)s characters).", n=MAX_BODY))
+        add_error(errors, "body", _l("The text is too long (at most %(n)s characters).", n=MAX_BODY))
     if data.anonymous:
         if not may_be_anonymous(data.kind, Channel.WEBSITE):
-            add("anonymous", _l("Only complaints and suggestions may be sent anonymously."))
+            add_error(errors, "anonymous", _l("Only complaints and suggestions may be sent anonymously."))
     else:
         if not data.name.strip():
-            add("name", _l("Enter your name."))
+            add_error(errors, "name", _l("Enter your name."))
         if not data.phone:
-            add("phone", _l("Enter your mobile number, so we can reach you and you can follow your request."))
+            add_error(errors, "phone", _l("Enter your mobile number, so we can reach you and you can follow your request."))
         if rule.national_id == Need.REQUIRED and not data.national_id:
-            add("national_id", _l("A national ID or iqama number is required for this kind of request."))
+            add_error(errors, "national_id", _l("A national ID or iqama number is required for this kind of request."))
     if rule.attestation and not data.attested:
-        add("attested", _l("Confirm that the data is correct (attestation)."))
+        add_error(errors, "attested", _l("Confirm that the data is correct (attestation)."))
     if len(data.uploads) > MAX_FILES:
-        add("files", _l("Attach at most %(n)s files.", n=MAX_FILES))
+        add_error(errors, "files", _l("Attach at most %(n)s files.", n=MAX_FILES))
     return errors
 
 
@@ -119,7 +121,7 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
     data.name = " ".join(data.name.split())  # one line: it becomes an email's "To" name
     if data.anonymous:
         data.name, data.phone, data.email, data.national_id = "", None, None, None
-    with attachments.files_and_rows(session) as written:
+    with atomic(session) as written:
         beneficiary, new = (None, None) if data.anonymous else _beneficiary(session, data)
         contact = {} if data.anonymous else {"name": data.name.strip(), "phone": data.phone, "email": data.email,
                                              "national_id": data.national_id}
@@ -135,21 +137,6 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
         notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key),
                                           expected=expected_date(session, ticket))
     return Submitted(ticket, key)
-
-
-def key_link(ticket: Ticket, key: str) -> str:
-    """The private tracking link, absolute from DESK_BASE_URL (as in the confirmation email)."""
-    from desk.notify.messages import absolute_url
-    return absolute_url("portal.open_key", reference=ticket.reference, key=key)
-
-
-def signed_link(ticket: Ticket, endpoint: str = "portal.open_signed") -> str:
-    """A portal link for a later message (the desk does not keep the tracking key): a token
-    signed with the app's secret. ``endpoint``: the tracking page, or "portal.open_survey"."""
-    from flask import current_app
-
-    from desk.notify.messages import absolute_url
-    return absolute_url(endpoint, token=tracking.signed_link_token(current_app.config["SECRET_KEY"], ticket))
 
 
 # Finding a ticket ----------------------------------------------------------------------
@@ -206,8 +193,7 @@ def public_timeline(session: Session, ticket: Ticket, profile: Association) -> l
         # What they did themselves; a status their reply changed is the association's doing.
         by_beneficiary = e.actor_id is None and e.reason in BENEFICIARY_VIAS and e.kind in (
             EventKind.CREATED, EventKind.BENEFICIARY_REPLY, EventKind.ATTACHMENT)
-        status = e.new_value if e.kind in (EventKind.CREATED, EventKind.STATUS, EventKind.RESOLVED,
-                                           EventKind.INFO_REQUESTED) else None
+        status = e.new_value if e.kind in STATUS_EVENTS else None
         # A resolution's "action taken" is the desk's own record; the public reply says what the beneficiary reads.
         body = None if e.kind in (EventKind.RESOLVED, EventKind.STATUS, EventKind.CREATED) else e.body
         if e.kind == EventKind.COMMITTEE_DECISION:
@@ -233,7 +219,6 @@ def expected_date(session: Session, ticket: Ticket) -> datetime | None:
     if not ticket.is_open:
         return None
     if ticket.kind == Kind.SUPPORT and not committee_decided(ticket):
-        from desk.committee.service import expected_decision
         return expected_decision(ticket, session=session)
     return ticket.due_at
 
@@ -271,7 +256,7 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
     if errors:
         raise ValidationFailed(errors)
     now = now or utcnow()
-    with attachments.files_and_rows(session) as written:
+    with atomic(session) as written:
         if ticket.status in (Status.RESOLVED, Status.CLOSED) and (
                 not _within(ticket, reopen_days, now) or committee_decided(ticket)):
             follow = _follow_up(session, ticket, text, now, via, channel)
@@ -280,10 +265,9 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
             follow = None
             reopened, woke = ticket.status in (Status.RESOLVED, Status.CLOSED), ticket.status == Status.WAITING
             if reopened or woke:  # back to the department; the clock runs again
-                tickets.set_status(session, None, ticket, Status.OPEN, now, reason=via)
-                sla_tickets.apply_due_times(session, ticket, now=now)
+                workflow.change_status(session, ticket, Status.OPEN, actor=None, now=now, reason=via)
             if text:
-                tickets.record(session, ticket, None, EventKind.BENEFICIARY_REPLY, body=text, public=True,
+                workflow.record(session, ticket, None, EventKind.BENEFICIARY_REPLY, body=text, public=True,
                                reason=via, at=now, bump=False)
             _store_files(session, ticket, uploads, directory, max_bytes, written, via)
             _tell_staff(session, ticket, text)
@@ -304,13 +288,12 @@ def _store_files(session, ticket, uploads, directory, max_bytes, written, via: s
 
 def _tell_staff(session: Session, ticket: Ticket, text: str) -> None:
     """The assignee, else the department's focal points, else (unrouted) the intake staff."""
-    from desk.tickets.actions import intake_staff
     if ticket.assignee is not None:
         recipients = [ticket.assignee]
     elif ticket.department_id is not None:
         recipients = notify_service.department_focal_points(session, ticket.department_id)
     else:
-        recipients = intake_staff(session)
+        recipients = notify_service.intake_staff(session)
     notify_service.notify(session, "beneficiary_wrote", ticket, recipients, note=text)
 
 
@@ -330,10 +313,10 @@ def _follow_up(session: Session, old: Ticket, text: str, now: datetime, via: str
     )
     new = add_ticket(session, None, intake, old.beneficiary, reason=via)
     key, new.access_key_hash = tracking.new_key()
-    tickets.record(session, new, None, EventKind.LINKED, reason=f"{REASON_FOLLOWS}:{old.id}", at=now, bump=False)
-    tickets.record(session, old, None, EventKind.LINKED, reason=f"{REASON_FOLLOWED}:{new.id}", at=now, bump=False)
+    workflow.record(session, new, None, EventKind.LINKED, reason=f"{REASON_FOLLOWS}:{old.id}", at=now, bump=False)
+    workflow.record(session, old, None, EventKind.LINKED, reason=f"{REASON_FOLLOWED}:{new.id}", at=now, bump=False)
     if text:
-        tickets.record(session, new, None, EventKind.BENEFICIARY_REPLY, body=text, public=True,
+        workflow.record(session, new, None, EventKind.BENEFICIARY_REPLY, body=text, public=True,
                        reason=via, at=now, bump=False)
     notify_service.notify_beneficiary(session, "received", new, link=key_link(new, key))
     return Replied(new, follow_up_key=key)

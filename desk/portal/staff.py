@@ -9,9 +9,11 @@ from flask_login import current_user, login_required
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.permissions import Action, can
-from desk.portal import satisfaction
+from desk.notify import service as notify_service
+from desk.portal import links, satisfaction
 from desk.portal.forms import SurveyForm
 from desk.tickets import service as tickets
+from desk.tickets.page import context
 from desk.web import is_htmx, merge_errors
 
 bp = Blueprint("satisfaction", __name__)
@@ -21,25 +23,13 @@ bp = Blueprint("satisfaction", __name__)
 def _survey_panel():
     """``survey_of(ticket)`` for templates/tickets/_satisfaction.html."""
     def survey_of(ticket):
-        answer = satisfaction.for_ticket(db.session, ticket)
+        answer = links.survey_answer(db.session, ticket)
         may_record = (satisfaction.open_for_answers(ticket) and ticket.channel in satisfaction.STAFF_CHANNELS
                       and can(current_user, Action.SATISFACTION_RECORD, ticket)
                       and (answer is None or (answer.source == "staff" and satisfaction.editable(answer))))
         return {"answer": answer, "may_record": may_record, "open": satisfaction.open_for_answers(ticket)}
     def reply_route_of(ticket):
-        """(channel, address) a public reply goes to (the channel they wrote from), or None."""
-        from desk.channels.service import route
-        from desk.notify.service import beneficiary_email
-        routed = route(db.session, ticket)
-        if routed is not None and routed[1]:
-            return routed[0], routed[1]
-        address = beneficiary_email(ticket)
-        if address:
-            return "email", address
-        from desk.channels import sms
-        from desk.notify.service import beneficiary_phone
-        phone = beneficiary_phone(ticket)
-        return ("sms", phone) if phone and sms.enabled() else None
+        return notify_service.reply_route(db.session, ticket)
     return {"survey_of": survey_of, "reply_route_of": reply_route_of}
 
 
@@ -56,12 +46,9 @@ def record(reference: str):
             comment=form.comment.data or ""), actor=current_user)
     except ValidationFailed as failed:
         merge_errors(form, failed.errors)
-        from desk.tickets.views import _context  # the ticket page's context, one definition
-        context = {**_context(ticket), "survey_form": form}
-        template = "tickets/_satisfaction.html" if is_htmx() else "tickets/show.html"
-        return render_template(template, **context), 422
+        page = context(ticket, survey_form=form)
+        return render_template("tickets/_satisfaction.html" if is_htmx() else "tickets/show.html", **page), 422
     if is_htmx():
-        from desk.tickets.views import _context
-        return render_template("tickets/_satisfaction.html", **_context(ticket), survey_saved=True)
+        return render_template("tickets/_satisfaction.html", **context(ticket, survey_saved=True))
     flash(_("The beneficiary's answer is recorded."), "success")
     return redirect(url_for("tickets.show", reference=ticket.reference) + "#ticket-satisfaction", 303)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from desk.attachments.service import EXTENSIONS, Upload
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
 from desk.extensions import db, limiter
 from desk.models import Attachment
-from desk.portal import profile, satisfaction, service, tracking
+from desk.portal import links, profile, satisfaction, service, tracking
 from desk.portal.forms import ReplyForm, SubmitForm, SurveyForm, TrackForm
 from desk.web import current_locale, merge_errors
 
@@ -78,8 +79,11 @@ def _portal_profile():
             "portal_max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"}
 
 
-def refused_page(status: int):
-    """Too large (413) or too many attempts (429), in the portal's frame."""
+@bp.errorhandler(RequestEntityTooLarge)
+@bp.errorhandler(429)
+def refused_page(error):
+    """Too large (413) or too many attempts (429), in the portal's frame and words."""
+    status = error.code
     return render_template("portal/refused.html", status=status), status
 
 
@@ -157,7 +161,7 @@ def received(reference: str):
     ticket = _granted_ticket(reference)
     fresh = session.get("portal_new") or {}
     key = fresh.get("key") if fresh.get("reference") == ticket.reference else None
-    link = service.key_link(ticket, key) if key else None
+    link = links.key_link(ticket, key) if key else None
     return render_template("portal/received.html", ticket=ticket, link=link,
                            expected=service.expected_date(db.session, ticket))
 
@@ -235,7 +239,7 @@ def _show_context(ticket, reply_form=None) -> dict:
         "files": service.beneficiary_files(db.session, ticket),
         "expected": service.expected_date(db.session, ticket),
         "reply_form": reply_form or ReplyForm(formdata=None),
-        "answer": satisfaction.for_ticket(db.session, ticket),
+        "answer": links.survey_answer(db.session, ticket),
         "survey_open": satisfaction.open_for_answers(ticket),
         "reopen_days": row.reopen_days,
     }
@@ -294,7 +298,7 @@ def file(reference: str, attachment_id: int):
 @limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), methods=["POST"])
 def rate(reference: str):
     ticket = _granted_ticket(reference)
-    answer = satisfaction.for_ticket(db.session, ticket)
+    answer = links.survey_answer(db.session, ticket)
     form = SurveyForm(obj=None)
     if request.method == "GET" and answer is not None:
         form.rating.data, form.solved.data, form.comment.data = answer.rating, "yes" if answer.solved else "no", answer.comment

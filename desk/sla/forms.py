@@ -9,7 +9,7 @@ from wtforms import SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional
 
 from desk import labels
-from desk.forms import ServiceSelect
+from desk.forms import ServiceMultiSelect, ServiceSelect
 from desk.sla.calendar import SUNDAY_FIRST, Unit
 
 WEEKDAYS = {
@@ -25,13 +25,8 @@ UNITS = {Unit.HOURS: _l("business hours"), Unit.DAYS: _l("business days")}
 CALENDARS = {"gregorian": _l("Gregorian"), "hijri": _l("Hijri (Umm al-Qura)")}
 
 
-class _Multi(SelectMultipleField):
-    def pre_validate(self, form) -> None:
-        pass
-
-
 class WorkingTimeForm(FlaskForm):
-    work_days = _Multi(_l("Working days"), choices=[SelectChoice(str(d), WEEKDAYS[d]) for d in SUNDAY_FIRST])
+    work_days = ServiceMultiSelect(_l("Working days"), choices=[SelectChoice(str(d), WEEKDAYS[d]) for d in SUNDAY_FIRST])
     day_start = StringField(_l("Working hours start"), validators=[Length(max=8)])
     day_end = StringField(_l("Working hours end"), validators=[Length(max=8)])
     ramadan_start = StringField(_l("Ramadan hours start"), validators=[Optional(), Length(max=8)])

@@ -23,9 +23,9 @@ from hijridate import Gregorian, Hijri
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.errors import NotFound, ValidationFailed
+from desk.errors import NotFound, ValidationFailed, add_error
 from desk.models import Holiday, Kind, Priority, ServiceTarget, User, WorkingTime, utcnow
-from desk.permissions import Action, can
+from desk.permissions import Action, can, require
 from desk.sla.calendar import (
     DEFAULT_WORK_DAYS, SUNDAY_FIRST, BusinessCalendar, Unit, due_with_pauses, is_ramadan, risk_moment,
 )
@@ -37,16 +37,6 @@ GREGORIAN, HIJRI = "gregorian", "hijri"
 MAX_HOLIDAY_DAYS = 60        # a longer "holiday" is a typing mistake (a wrong year or month)
 MAX_AMOUNT = {Unit.HOURS: 2000, Unit.DAYS: 250}  # about a working year
 WORKING_TIME_ID = 1
-
-
-def _add(errors: Errors, name: str, message) -> None:
-    errors.setdefault(name, []).append(message)
-
-
-def require_admin(actor: User) -> None:
-    """The calendar screens do not exist for anyone but an admin (404, not 403)."""
-    if not can(actor, Action.ADMIN_MANAGE):
-        raise NotFound()
 
 
 # Loading the calendar and the targets -------------------------------------------------
@@ -267,29 +257,29 @@ def _hours(errors: Errors, data: WorkingTimeData, start_name: str, end_name: str
     parsed = {}
     for name, text in typed.items():
         if not text:
-            _add(errors, name, _l("Enter a time, e.g. 08:00."))
+            add_error(errors, name, _l("Enter a time, e.g. 08:00."))
             continue
         try:
             parsed[name] = parse_clock(text)
         except ValueError:
-            _add(errors, name, _l("Enter the time as hours and minutes, e.g. 08:00 or 15:30."))
+            add_error(errors, name, _l("Enter the time as hours and minutes, e.g. 08:00 or 15:30."))
     start, end = parsed.get(start_name), parsed.get(end_name)
     if start is not None and end is not None and end <= start:
-        _add(errors, end_name, _l("The working hours must end after they start."))
+        add_error(errors, end_name, _l("The working hours must end after they start."))
     return start, end
 
 
 def save_working_time(session: Session, actor: User, data: WorkingTimeData) -> WorkingTime:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors: Errors = {}
     days = set()
     for value in data.work_days:
         if str(value) not in {str(n) for n in range(7)}:
-            _add(errors, "work_days", _l("Choose only from the days listed."))
+            add_error(errors, "work_days", _l("Choose only from the days listed."))
             break
         days.add(int(value))
     if not days and "work_days" not in errors:
-        _add(errors, "work_days", _l("Choose at least one working day."))
+        add_error(errors, "work_days", _l("Choose at least one working day."))
     day_start, day_end = _hours(errors, data, "day_start", "day_end", optional=False)
     ramadan_start, ramadan_end = _hours(errors, data, "ramadan_start", "ramadan_end", optional=True)
     if errors:
@@ -321,7 +311,7 @@ def holidays(session: Session) -> list[Holiday]:
 
 
 def get_holiday(session: Session, actor: User, holiday_id: int) -> Holiday:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     holiday = session.get(Holiday, holiday_id)
     if holiday is None:
         raise NotFound()
@@ -330,45 +320,45 @@ def get_holiday(session: Session, actor: User, holiday_id: int) -> Holiday:
 
 def _day(errors: Errors, name: str, text: str, entered_as: str) -> date | None:
     if not (text or "").strip():
-        _add(errors, name, _l("Enter the date."))
+        add_error(errors, name, _l("Enter the date."))
         return None
     try:
         return parse_day(text, entered_as)
     except ValueError:
         if entered_as == HIJRI:
-            _add(errors, name, _l("Enter a real Hijri (Umm al-Qura) date as year-month-day, e.g. 1447-10-01."))
+            add_error(errors, name, _l("Enter a real Hijri (Umm al-Qura) date as year-month-day, e.g. 1447-10-01."))
         else:
-            _add(errors, name, _l("Enter a real Gregorian date as year-month-day, e.g. 2026-09-23."))
+            add_error(errors, name, _l("Enter a real Gregorian date as year-month-day, e.g. 2026-09-23."))
         return None
 
 
 def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holiday | None = None) -> Holiday:
     """Create (``holiday`` None) or change a holiday. Refused: empty names, dates that are not
     real, a last day before the first, more than 60 days, or days another holiday already has."""
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors: Errors = {}
     name_ar, name_en = (data.name_ar or "").strip(), (data.name_en or "").strip()
     if not name_ar:
-        _add(errors, "name_ar", _l("Enter the Arabic name."))
+        add_error(errors, "name_ar", _l("Enter the Arabic name."))
     if not name_en:
-        _add(errors, "name_en", _l("Enter the English name."))
+        add_error(errors, "name_en", _l("Enter the English name."))
     entered_as = data.entered_as if data.entered_as in (GREGORIAN, HIJRI) else None
     if entered_as is None:
-        _add(errors, "entered_as", _l("Choose Hijri or Gregorian."))
+        add_error(errors, "entered_as", _l("Choose Hijri or Gregorian."))
     else:
         first = _day(errors, "first_day", data.first_day, entered_as)
         last = _day(errors, "last_day", data.last_day, entered_as)
         if first and last:
             if last < first:
-                _add(errors, "last_day", _l("The last day cannot be before the first day."))
+                add_error(errors, "last_day", _l("The last day cannot be before the first day."))
             elif (last - first).days + 1 > MAX_HOLIDAY_DAYS:
-                _add(errors, "last_day", _l("A holiday is at most %(n)s days. Check the year and the month.", n=MAX_HOLIDAY_DAYS))
+                add_error(errors, "last_day", _l("A holiday is at most %(n)s days. Check the year and the month.", n=MAX_HOLIDAY_DAYS))
             else:
                 clash = session.scalars(select(Holiday).where(
                     Holiday.first_day <= last, Holiday.last_day >= first,
                     Holiday.id != (holiday.id if holiday is not None else -1)).order_by(Holiday.first_day)).first()
                 if clash is not None:
-                    _add(errors, "first_day", _l("These days overlap the holiday “%(name)s” (%(first)s – %(last)s).",
+                    add_error(errors, "first_day", _l("These days overlap the holiday “%(name)s” (%(first)s – %(last)s).",
                                                  name=clash.name_ar + " / " + clash.name_en,
                                                  first=clash.first_day.isoformat(), last=clash.last_day.isoformat()))
     if errors:
@@ -384,7 +374,7 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
 
 
 def delete_holiday(session: Session, actor: User, holiday: Holiday) -> None:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     session.delete(holiday)
     commit(session)
 
@@ -408,7 +398,7 @@ def targets(session: Session) -> list[ServiceTarget]:
 
 
 def get_target(session: Session, actor: User, target_id: int) -> ServiceTarget:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     target = session.get(ServiceTarget, target_id)
     if target is None:
         raise NotFound()
@@ -423,16 +413,16 @@ def _amount(errors: Errors, prefix: str, data: TargetData) -> tuple[int | None, 
     try:
         amount = int(typed)
     except ValueError:
-        _add(errors, f"{prefix}_amount", _l("Enter a whole number."))
+        add_error(errors, f"{prefix}_amount", _l("Enter a whole number."))
         return None, None
     if amount <= 0:
-        _add(errors, f"{prefix}_amount", _l("A target must be greater than zero."))
+        add_error(errors, f"{prefix}_amount", _l("A target must be greater than zero."))
         return None, None
     if unit not in set(Unit):
-        _add(errors, f"{prefix}_unit", _l("Choose business hours or business days."))
+        add_error(errors, f"{prefix}_unit", _l("Choose business hours or business days."))
         return None, None
     if amount > MAX_AMOUNT[Unit(unit)]:
-        _add(errors, f"{prefix}_amount", _l("At most %(n)s.", n=MAX_AMOUNT[Unit(unit)]))
+        add_error(errors, f"{prefix}_amount", _l("At most %(n)s.", n=MAX_AMOUNT[Unit(unit)]))
         return None, None
     return amount, unit
 
@@ -440,28 +430,28 @@ def _amount(errors: Errors, prefix: str, data: TargetData) -> tuple[int | None, 
 def save_target(session: Session, actor: User, data: TargetData, target: ServiceTarget | None = None) -> ServiceTarget:
     """Create or change the target of a kind and priority. Refused: an unknown kind or priority,
     an amount of zero or less, no target at all, or a second row for the same kind and priority."""
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     errors: Errors = {}
     kind = data.kind if data.kind in set(Kind) else None
     if kind is None:
-        _add(errors, "kind", _l("Choose the kind of request."))
+        add_error(errors, "kind", _l("Choose the kind of request."))
     priority: int | None = None
     if data.priority:
         if data.priority not in {str(p.value) for p in Priority}:
-            _add(errors, "priority", _l("Choose a priority from the list."))
+            add_error(errors, "priority", _l("Choose a priority from the list."))
         else:
             priority = int(data.priority)
     first = _amount(errors, "first_response", data)
     resolution = _amount(errors, "resolution", data)
     if not errors and first[0] is None and resolution[0] is None:
-        _add(errors, "first_response_amount", _l("Enter a first-response target, a resolution target or both."))
+        add_error(errors, "first_response_amount", _l("Enter a first-response target, a resolution target or both."))
     if kind is not None and "priority" not in errors:
         same = select(ServiceTarget.id).where(ServiceTarget.kind == kind,
                                               ServiceTarget.priority.is_(None) if priority is None else ServiceTarget.priority == priority)
         if target is not None:
             same = same.where(ServiceTarget.id != target.id)
         if session.scalar(same) is not None:
-            _add(errors, "priority", _l("This kind of request already has a target for this priority: edit that one."))
+            add_error(errors, "priority", _l("This kind of request already has a target for this priority: edit that one."))
     if errors:
         raise ValidationFailed(errors)
     if target is None:
@@ -476,7 +466,7 @@ def save_target(session: Session, actor: User, data: TargetData, target: Service
 
 
 def delete_target(session: Session, actor: User, target: ServiceTarget) -> None:
-    require_admin(actor)
+    require(actor, Action.ADMIN_MANAGE)
     session.delete(target)
     commit(session)
 

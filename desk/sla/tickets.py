@@ -39,13 +39,12 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from desk.models import (
-    OPEN_STATUSES, EventKind, Role, Status, Ticket, TicketEvent, User, UserRole, utcnow,
+    OPEN_STATUSES, STATUS_EVENTS, EventKind, Role, Status, Ticket, TicketEvent, User, UserRole, utcnow,
 )
 from desk.sla.calendar import SlaState, pauses_from_status_changes, sla_state
 from desk.sla.service import SlaPolicy, load_policy, working_time
+from desk.transaction import atomic, commit
 
-# Events whose new value is the ticket's status: the pauses are read from them.
-STATUS_EVENTS = (EventKind.CREATED, EventKind.STATUS, EventKind.INFO_REQUESTED, EventKind.RESOLVED)
 SLA_EVENTS = (EventKind.SLA_FIRST_RESPONSE, EventKind.SLA_BREACHED, EventKind.SLA_ESCALATED)
 DEFAULT_ESCALATE_AFTER_HOURS = 24.0
 _CHUNK = 500
@@ -57,9 +56,10 @@ def running_statuses() -> list[str]:
 
 
 def _pauses(changes: Iterable[tuple[datetime, str | None]], status: str, now: datetime):
-    """The pauses of a status history. The ticket's current status is the truth: a pause still
-    open is left out while it waits (the stored values are those before it), closed at ``now``
-    otherwise (the status left WAITING by a path that recorded no status event)."""
+    """The pauses of a status history (every status change is an event of STATUS_EVENTS: the
+    ticket workflow records one for each). The ticket's current status is the truth: a pause
+    still open is left out while it waits (the stored values are those before it), and closed at
+    ``now`` otherwise: the caller is moving it out of WAITING, and that event is not flushed yet."""
     pauses = pauses_from_status_changes([(at, value or "") for at, value in changes], waiting=Status.WAITING)
     if pauses and pauses[-1][1] is None:
         pauses[-1] = (pauses[-1][0], None if status == Status.WAITING else now)
@@ -173,7 +173,7 @@ def refresh_open_due_times(session: Session, policy: SlaPolicy | None = None, no
                 rows.append({"_id": row.id, "_version": row.version, **values})
         if rows:
             result.changed += session.connection().execute(write, rows).rowcount or 0
-        session.commit()
+        commit(session)
         result.last_id = chunk[-1]
     return result
 
@@ -280,7 +280,7 @@ def refresh_if_policy_changed(session: Session, policy: SlaPolicy, now: datetime
         row.applied_policy, row.recomputing_policy, row.recompute_cursor = fingerprint, None, None
     else:
         row.recomputing_policy, row.recompute_cursor = fingerprint, result.last_id
-    session.commit()
+    commit(session)
     return result
 
 
@@ -296,7 +296,7 @@ def sweep(session: Session, now: datetime | None = None,
     refreshed = refresh_if_policy_changed(session, load_policy(session), now, budget_s=RECOMPUTE_BUDGET_S)
     result.recomputed, result.recompute_pending = refreshed.changed, not refreshed.done
     running = Ticket.status.in_(running_statuses())
-    try:
+    with atomic(session):
         # Ticket.is_open too: the partial index's own condition, so both databases use it.
         unanswered = _claim(session, and_(Ticket.is_open, running, Ticket.first_response_at.is_(None),
                                           Ticket.first_response_breached_at.is_(None),
@@ -322,8 +322,4 @@ def sweep(session: Session, now: datetime | None = None,
         bosses = supervisors(session) if escalated else []
         result.notified += _tell(session, escalated, EventKind.SLA_ESCALATED, now, lambda ticket: bosses)
         result.escalated = len(escalated)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return result

@@ -15,17 +15,12 @@ from desk.sla import service
 from desk.sla.calendar import SUNDAY_FIRST
 from desk.sla.forms import MONTHS, UNITS, WEEKDAYS, HolidayForm, TargetForm, WorkingTimeForm
 from desk.text import hijri_month_name, to_riyadh
-from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment
+from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment, role_gate
 
 bp = Blueprint("sla", __name__, url_prefix="/admin")
 
 
-@bp.before_request
-def _admins_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not can(current_user, Action.ADMIN_MANAGE):
-        abort(404)
+role_gate(bp, Action.ADMIN_MANAGE)
 
 
 @bp.context_processor

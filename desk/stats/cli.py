@@ -5,12 +5,13 @@ import time
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
-from desk.cli import desk_cli
 from desk.extensions import db
 
 
-@desk_cli.command("stats-rollup")
+@click.command("stats-rollup")
+@with_appcontext
 @click.option("--full", is_flag=True, help="Rebuild every day from the first ticket.")
 @click.option("--lookback", type=int, default=35, show_default=True,
               help="Days before the last rolled-up day to recompute (late transfers, reopened tickets).")
@@ -29,7 +30,8 @@ def stats_rollup_command(full: bool, lookback: int) -> None:
         click.echo(f"Statistics rolled up from {done[0]} to {done[1]} in {time.perf_counter() - started:.1f} s.")
 
 
-@desk_cli.command("report")
+@click.command("report")
+@with_appcontext
 @click.option("--from", "start", required=True, help="First day, YYYY-MM-DD (Gregorian, Asia/Riyadh).")
 @click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD, included.")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)

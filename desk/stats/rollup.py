@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from desk.models import SatisfactionResponse, StatsDuration, StatsRollup, StatsRollupState, Ticket, utcnow
 from desk.models.stats import Grain
 from desk.text import RIYADH, to_riyadh
+from desk.transaction import commit
 
 COUNTS = ("received", "resolved", "actioned", "responded", "sla_targets", "sla_met", "breached", "answers",
           "rating_sum", "rating_1", "rating_2", "rating_3", "rating_4", "rating_5", "solved", "comments")
@@ -189,7 +190,7 @@ def refresh(session: Session, first: date, last: date) -> None:
         if state.rolled_through is not None and end <= state.rolled_through:
             _roll_month(session, month, end)
         month = end + timedelta(days=1)
-    session.commit()
+    commit(session)
 
 
 def _roll_month(session: Session, month: date, end: date) -> None:
@@ -235,7 +236,7 @@ def catch_up(session: Session, today: date, lookback_days: int = 35, full: bool 
         state = session.get(StatsRollupState, 1)
         if state is not None:
             state.rolled_through = None
-        session.commit()
+        commit(session)
     chunk = start
     while chunk <= yesterday:
         end = min(_month_end(chunk), yesterday)

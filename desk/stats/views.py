@@ -17,17 +17,12 @@ from desk.sla.service import HIJRI, format_day
 from desk.stats import charts, export, service, tables
 from desk.stats.forms import RangeForm
 from desk.text import format_hijri, to_arabic_digits
-from desk.web import current_locale, merge_errors, page_or_fragment
+from desk.web import current_locale, merge_errors, page_or_fragment, role_gate
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
 
-@bp.before_request
-def _signed_in():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not can(current_user, Action.STATS_VIEW):
-        abort(404)
+role_gate(bp, Action.STATS_VIEW)
 
 
 def _range(form: RangeForm) -> service.DateRange | None:

@@ -14,6 +14,7 @@ from desk.models import (
 )
 from desk.survey import service
 from desk.text import RIYADH
+from desk.transaction import commit
 
 SITES = (
     ("المقر الرئيسي", "Main office"),
@@ -76,5 +77,5 @@ def load(session: Session, now: datetime | None = None) -> bool:
         action_taken="نقل المراجعين إلى قاعة الاجتماعات وطلب فني الصيانة فورا.",
         severity=Severity.MEDIUM, status=EmergencyStatus.OPEN, recorded_by_id=supervisor.id if supervisor else None,
         created_at=now - timedelta(hours=3)))
-    session.commit()
+    commit(session)
     return True

@@ -22,16 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.attachments import service as attachments
-from desk.errors import Forbidden, NotFound, ValidationFailed
+from desk.errors import Forbidden, NotFound, ValidationFailed, add_error
 from desk.models import (
     AnswerState, Department, Emergency, EmergencyStatus, ItemCode, Role, Severity, Site, Survey, SurveyAnswer,
     SurveyItem, SurveyPhoto, SurveyStatus, Ticket, User, UserRole, VisitorTap, utcnow,
 )
 from desk.notify.messages import scrub
 from desk.notify.service import notify_users
-from desk.permissions import Action, can, visible_tickets
+from desk.permissions import Action, can, require, visible_tickets
 from desk.text import RIYADH, to_riyadh
-from desk.transaction import commit
+from desk.transaction import atomic, commit
 
 MAX_NAME = 120
 MAX_ITEM = 400
@@ -62,16 +62,6 @@ POLICY_ITEMS = (
 
 # The visitor counter's common reasons (the free text covers the rest).
 VISIT_REASONS = ("inquiry", "complaint", "support", "follow_up", "documents", "other")
-
-
-def _require(actor: User, action: Action) -> None:
-    """Pages that are not the actor's do not exist for them (404, as elsewhere in the desk)."""
-    if not can(actor, action):
-        raise NotFound()
-
-
-def _add(errors: Errors, name: str, message) -> None:
-    errors.setdefault(name, []).append(message)
 
 
 def _clean(text: str | None) -> str:
@@ -116,14 +106,14 @@ class SiteData:
 def save_site(session: Session, actor: User, data: SiteData, site: Site | None = None) -> Site:
     """Add or rename a site, or (de)activate it. A site is never deleted: its surveys, taps and
     emergencies keep pointing at it."""
-    _require(actor, Action.SURVEY_SETUP)
+    require(actor, Action.SURVEY_SETUP)
     errors: Errors = {}
     for name in ("name_ar", "name_en"):
         value = _clean(getattr(data, name))
         if not value:
-            _add(errors, name, _l("This field is required."))
+            add_error(errors, name, _l("This field is required."))
         elif len(value) > MAX_NAME:
-            _add(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_NAME))
+            add_error(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_NAME))
     if errors:
         raise ValidationFailed(errors)
     site = site or Site()
@@ -145,9 +135,9 @@ def ensure_default_items(session: Session) -> None:
     session.add_all(SurveyItem(code=code, text_ar=ar, text_en=en, position=n, active=True, created_at=now)
                     for n, (code, ar, en) in enumerate(POLICY_ITEMS, start=1))
     try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
+        commit(session)
+    except IntegrityError:  # another request created them at that moment
+        pass
 
 
 def items(session: Session, active_only: bool = True) -> list[SurveyItem]:
@@ -175,14 +165,14 @@ class ItemData:
 
 def save_item(session: Session, actor: User, data: ItemData, item: SurveyItem | None = None) -> SurveyItem:
     """Add an item or change one. Answers already given keep the text they were given under."""
-    _require(actor, Action.SURVEY_SETUP)
+    require(actor, Action.SURVEY_SETUP)
     errors: Errors = {}
     for name in ("text_ar", "text_en"):
         value = _clean(getattr(data, name))
         if not value:
-            _add(errors, name, _l("This field is required."))
+            add_error(errors, name, _l("This field is required."))
         elif len(value) > MAX_ITEM:
-            _add(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_ITEM))
+            add_error(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_ITEM))
     if errors:
         raise ValidationFailed(errors)
     item = item or SurveyItem()
@@ -239,7 +229,7 @@ def find_survey(session: Session, site_id: int, day: date) -> Survey | None:
 def open_survey(session: Session, actor: User, site: Site, day: date | None = None) -> Survey:
     """Today's survey of the site, created as a draft if there is none. Two requests opening it
     at once end with one row: the second insert breaks the unique (site, day) and reads the first's."""
-    _require(actor, Action.SURVEY_RUN)
+    require(actor, Action.SURVEY_RUN)
     day = day or today()
     survey = find_survey(session, site.id, day)
     if survey is not None:
@@ -248,9 +238,8 @@ def open_survey(session: Session, actor: User, site: Site, day: date | None = No
                     opened_at=utcnow(), updated_at=utcnow())
     session.add(survey)
     try:
-        session.commit()
+        commit(session)
     except IntegrityError:
-        session.rollback()
         survey = find_survey(session, site.id, day)
         if survey is None:  # pragma: no cover - the row that broke the constraint is committed
             raise
@@ -258,7 +247,7 @@ def open_survey(session: Session, actor: User, site: Site, day: date | None = No
 
 
 def get_survey(session: Session, actor: User, survey_id: int) -> Survey:
-    _require(actor, Action.SURVEY_VIEW)
+    require(actor, Action.SURVEY_VIEW)
     survey = session.get(Survey, survey_id)
     if survey is None:
         raise NotFound()
@@ -278,11 +267,11 @@ class AnswerData:
 def _check_answer(errors: Errors, item_id: int, data: AnswerData, required: bool) -> None:
     state = _clean(data.state) or None
     if state is not None and state not in set(AnswerState):
-        _add(errors, f"state_{item_id}", _l("Choose one of the answers listed."))
+        add_error(errors, f"state_{item_id}", _l("Choose one of the answers listed."))
     elif state is None and required:
-        _add(errors, f"state_{item_id}", _l("Answer this item."))
+        add_error(errors, f"state_{item_id}", _l("Answer this item."))
     if len(_clean(data.note)) > MAX_NOTE:
-        _add(errors, f"note_{item_id}", _l("The text is too long (at most %(n)s characters).", n=MAX_NOTE))
+        add_error(errors, f"note_{item_id}", _l("The text is too long (at most %(n)s characters).", n=MAX_NOTE))
 
 
 def _lock_draft(session: Session, survey: Survey, **values) -> bool:
@@ -312,28 +301,24 @@ def already_submitted() -> ValidationFailed:
 
 def save_answer(session: Session, actor: User, survey: Survey, item: SurveyItem, data: AnswerData) -> SurveyAnswer:
     """Save one item's answer to a draft (the autosave): refused once the survey is submitted."""
-    _require(actor, Action.SURVEY_RUN)
+    require(actor, Action.SURVEY_RUN)
     errors: Errors = {}
     _check_answer(errors, item.id, data, required=False)
     if errors:
         raise ValidationFailed(errors)
     try:
-        if not _lock_draft(session, survey):
-            raise already_submitted()
-        answer = _write_answer(session, actor, survey, item, data)
-        session.commit()
+        with atomic(session):
+            if not _lock_draft(session, survey):
+                raise already_submitted()
+            answer = _write_answer(session, actor, survey, item, data)
     except IntegrityError:  # the same item's first answer saved twice at once: save over it
-        session.rollback()
         return save_answer(session, actor, survey, item, data)
-    except BaseException:
-        session.rollback()
-        raise
     return answer
 
 
 def save_draft(session: Session, actor: User, survey: Survey, answers: dict[int, AnswerData]) -> Survey:
     """Save every answer given (the page without JavaScript), still a draft."""
-    _require(actor, Action.SURVEY_RUN)
+    require(actor, Action.SURVEY_RUN)
     by_id = {item.id: item for item in items(session)}
     errors: Errors = {}
     for item_id, data in answers.items():
@@ -341,16 +326,12 @@ def save_draft(session: Session, actor: User, survey: Survey, answers: dict[int,
             _check_answer(errors, item_id, data, required=False)
     if errors:
         raise ValidationFailed(errors)
-    try:
+    with atomic(session):
         if not _lock_draft(session, survey):
             raise already_submitted()
         for item_id, data in answers.items():
             if item_id in by_id:
                 _write_answer(session, actor, survey, by_id[item_id], data)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     session.refresh(survey)
     return survey
 
@@ -360,7 +341,7 @@ def submit(session: Session, actor: User, survey: Survey, answers: dict[int, Ans
     """Submit the survey, once: every active item must be answered (``answers`` given now or
     saved before). Item 6's live figures are frozen into its answer. Of two simultaneous
     submits one wins; the other is refused (already_submitted) and changes nothing."""
-    _require(actor, Action.SURVEY_RUN)
+    require(actor, Action.SURVEY_RUN)
     now = now or utcnow()
     answers = dict(answers or {})
     active = items(session)
@@ -378,27 +359,23 @@ def submit(session: Session, actor: User, survey: Survey, answers: dict[int, Ans
         raise ValidationFailed(errors)
     figures = live_figures(session, actor, now)
     try:
-        # Claim the row first: a concurrent submit waits here, then matches nothing.
-        if not _lock_draft(session, survey, status=SurveyStatus.SUBMITTED, submitted_by_id=actor.id,
-                           submitted_at=now):
-            raise already_submitted()
-        for item in active:
-            if item.id in answers:
-                answer = _write_answer(session, actor, survey, item, answers[item.id])
-            else:
-                answer = session.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id,
-                                                                   SurveyAnswer.item_id == item.id))
-                # The text as it is at submission (an admin may have edited it since the draft).
-                answer.item_text_ar, answer.item_text_en, answer.position = item.text_ar, item.text_en, item.position
-            if item.code == ItemCode.COMPLAINTS:
-                answer.figures = figures
-        session.commit()
+        with atomic(session):
+            # Claim the row first: a concurrent submit waits here, then matches nothing.
+            if not _lock_draft(session, survey, status=SurveyStatus.SUBMITTED, submitted_by_id=actor.id,
+                               submitted_at=now):
+                raise already_submitted()
+            for item in active:
+                if item.id in answers:
+                    answer = _write_answer(session, actor, survey, item, answers[item.id])
+                else:
+                    answer = session.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id,
+                                                                       SurveyAnswer.item_id == item.id))
+                    # The text as it is at submission (an admin may have edited it since the draft).
+                    answer.item_text_ar, answer.item_text_en, answer.position = item.text_ar, item.text_en, item.position
+                if item.code == ItemCode.COMPLAINTS:
+                    answer.figures = figures
     except IntegrityError:
-        session.rollback()
-        raise already_submitted()
-    except BaseException:
-        session.rollback()
-        raise
+        raise already_submitted() from None
     session.refresh(survey)
     return survey
 
@@ -415,12 +392,13 @@ def add_photo(session: Session, actor: User, survey: Survey, item: SurveyItem, s
               filename: str, *, directory: str | os.PathLike, max_bytes: int) -> SurveyPhoto:
     """A photo on an item of a draft survey: only PNG, JPEG or WebP (by their bytes), written under
     a random name by desk.attachments' helpers; the answer row is created if needed."""
-    _require(actor, Action.SURVEY_RUN)
+    require(actor, Action.SURVEY_RUN)
     if stream is None or not _clean(filename):
         raise ValidationFailed({"file": [_l("Choose a file first.")]})
     stored = attachments.write_file(stream, directory=directory, max_bytes=max_bytes, accepted=attachments.IMAGES,
                                refusal=_l("Only a photo can be added here (PNG, JPEG or WebP)."))
-    try:
+    with atomic(session) as written:
+        written.append(stored.path)  # removed if the photo's row is not committed
         if not _lock_draft(session, survey):
             raise already_submitted()
         answer = session.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id,
@@ -432,16 +410,11 @@ def add_photo(session: Session, actor: User, survey: Survey, item: SurveyItem, s
                             stored_name=stored.stored_name, content_type=stored.content_type, size=stored.size,
                             sha256=stored.sha256)
         session.add(photo)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        stored.path.unlink(missing_ok=True)
-        raise
     return photo
 
 
 def get_photo(session: Session, actor: User, photo_id: int) -> SurveyPhoto:
-    _require(actor, Action.SURVEY_VIEW)
+    require(actor, Action.SURVEY_VIEW)
     photo = session.get(SurveyPhoto, photo_id)
     if photo is None:
         raise NotFound()
@@ -470,24 +443,24 @@ def record_emergency(session: Session, actor: User, data: EmergencyData, now: da
     """Record an emergency and the corrective action taken on the spot, and report it to every
     active general manager (outbox rows in the same transaction). It stays open until a general
     manager acknowledges it."""
-    _require(actor, Action.EMERGENCY_RECORD)
+    require(actor, Action.EMERGENCY_RECORD)
     now = now or utcnow()
     errors: Errors = {}
     site = session.get(Site, data.site_id) if data.site_id else None
     if site is None or not site.active:
-        _add(errors, "site_id", _l("Choose a site."))
+        add_error(errors, "site_id", _l("Choose a site."))
     if data.occurred_at is None:
-        _add(errors, "occurred_at", _l("Enter when it happened."))
+        add_error(errors, "occurred_at", _l("Enter when it happened."))
     elif data.occurred_at > now + timedelta(minutes=5):
-        _add(errors, "occurred_at", _l("This time is in the future."))
+        add_error(errors, "occurred_at", _l("This time is in the future."))
     for name in ("what_happened", "action_taken"):
         value = _clean(getattr(data, name))
         if not value:
-            _add(errors, name, _l("This field is required."))
+            add_error(errors, name, _l("This field is required."))
         elif len(value) > MAX_TEXT:
-            _add(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_TEXT))
+            add_error(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_TEXT))
     if data.severity not in set(Severity):
-        _add(errors, "severity", _l("Choose one of the answers listed."))
+        add_error(errors, "severity", _l("Choose one of the answers listed."))
     survey = session.get(Survey, data.survey_id) if data.survey_id else None
     if errors:
         raise ValidationFailed(errors)
@@ -497,13 +470,9 @@ def record_emergency(session: Session, actor: User, data: EmergencyData, now: da
         status=EmergencyStatus.OPEN, recorded_by_id=actor.id, created_at=now,
     )
     session.add(emergency)
-    try:
+    with atomic(session):
         session.flush()
         _report_to_managers(session, actor, emergency, site)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return emergency
 
 
@@ -518,7 +487,7 @@ def _report_to_managers(session: Session, actor: User, emergency: Emergency, sit
 
 def emergencies(session: Session, actor: User, limit: int = 200) -> list[Emergency]:
     """Open ones first (oldest open first: the longest waiting), then the rest, newest first."""
-    _require(actor, Action.EMERGENCY_VIEW)
+    require(actor, Action.EMERGENCY_VIEW)
     is_open = case((Emergency.status == EmergencyStatus.OPEN, 0), else_=1)
     return list(session.scalars(select(Emergency).order_by(is_open, Emergency.occurred_at.desc(), Emergency.id.desc())
                                 .limit(limit)))
@@ -530,7 +499,7 @@ def open_emergency_count(session: Session) -> int:
 
 
 def get_emergency(session: Session, actor: User, emergency_id: int) -> Emergency:
-    _require(actor, Action.EMERGENCY_VIEW)
+    require(actor, Action.EMERGENCY_VIEW)
     emergency = session.get(Emergency, emergency_id)
     if emergency is None:
         raise NotFound()
@@ -550,7 +519,7 @@ def acknowledge(session: Session, actor: User, emergency: Emergency, note: str =
         .values(status=EmergencyStatus.ACKNOWLEDGED, acknowledged_by_id=actor.id, acknowledged_at=now or utcnow(),
                 acknowledgement_note=note or None)
         .execution_options(synchronize_session=False)).rowcount
-    session.commit()
+    commit(session)
     session.refresh(emergency)
     if not done:
         raise ValidationFailed({"note": [_l("This emergency has already been acknowledged.")]})
@@ -562,15 +531,15 @@ def acknowledge(session: Session, actor: User, emergency: Emergency, note: str =
 def tap(session: Session, actor: User, site: Site, reason: str | None = None, reason_text: str = "",
         now: datetime | None = None) -> VisitorTap:
     """Count one walk-in visitor at the site (one row: who, when, site, reason)."""
-    _require(actor, Action.VISITOR_COUNT)
+    require(actor, Action.VISITOR_COUNT)
     if not site.active:
         raise NotFound()
     reason = _clean(reason) or None
     errors: Errors = {}
     if reason is not None and reason not in VISIT_REASONS:
-        _add(errors, "reason", _l("Choose one of the answers listed."))
+        add_error(errors, "reason", _l("Choose one of the answers listed."))
     if len(_clean(reason_text)) > MAX_REASON_TEXT:
-        _add(errors, "reason_text", _l("The text is too long (at most %(n)s characters).", n=MAX_REASON_TEXT))
+        add_error(errors, "reason_text", _l("The text is too long (at most %(n)s characters).", n=MAX_REASON_TEXT))
     if errors:
         raise ValidationFailed(errors)
     now = now or utcnow()
@@ -583,12 +552,12 @@ def tap(session: Session, actor: User, site: Site, reason: str | None = None, re
 
 def undo_tap(session: Session, actor: User, tap_id: int, now: datetime | None = None) -> bool:
     """Take back one's own tap within UNDO_SECONDS; False when there is nothing to undo."""
-    _require(actor, Action.VISITOR_COUNT)
+    require(actor, Action.VISITOR_COUNT)
     now = now or utcnow()
     done = session.execute(delete(VisitorTap).where(
         VisitorTap.id == tap_id, VisitorTap.recorded_by_id == actor.id,
         VisitorTap.created_at >= now - timedelta(seconds=UNDO_SECONDS))).rowcount
-    session.commit()
+    commit(session)
     return bool(done)
 
 
@@ -646,7 +615,7 @@ def survey_calendar(session: Session, actor: User, year: int, month: int, now: d
     from desk.sla.service import load_calendar
     from desk.text import hijri_date
 
-    _require(actor, Action.SURVEY_VIEW)
+    require(actor, Action.SURVEY_VIEW)
     business = load_calendar(session)
     first = date(year, month, 1)
     last = date(year, month, gregorian_calendar.monthrange(year, month)[1])

@@ -17,7 +17,7 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.forms import optional_id
 from desk.models import Association, ItemCode, SurveyItem, utcnow
-from desk.permissions import Action, can
+from desk.permissions import Action, can, require
 from desk.sla.forms import MONTHS
 from desk.survey import report, service
 from desk.survey.forms import (
@@ -30,11 +30,6 @@ bp = Blueprint("survey", __name__)
 
 VISITOR_SITE_KEY = "visitor_site"   # the counter's chosen site, remembered in the session
 LAST_TAP_KEY = "visitor_last_tap"
-
-
-def _require(action: Action) -> None:
-    if not can(current_user, action):
-        abort(404)
 
 
 @bp.context_processor
@@ -84,7 +79,7 @@ def _photo_dir() -> str:
 @bp.get("/survey")
 @login_required
 def index():
-    _require(Action.SURVEY_VIEW)
+    require(current_user, Action.SURVEY_VIEW)
     day = service.today()
     sites = service.sites(db.session)
     surveys = {site.id: service.find_survey(db.session, site.id, day) for site in sites}
@@ -95,7 +90,7 @@ def index():
 @bp.post("/survey/open")
 @login_required
 def open_today():
-    _require(Action.SURVEY_RUN)
+    require(current_user, Action.SURVEY_RUN)
     site = service.get_site(db.session, optional_id(request.form.get("site_id")))
     survey = service.open_survey(db.session, current_user, site)
     return go_to(url_for("survey.show", survey_id=survey.id))
@@ -139,7 +134,7 @@ def _answers_from(form, item_ids) -> dict[int, service.AnswerData]:
 @login_required
 def save(survey_id: int):
     """Without JavaScript: save every answer (draft) or submit."""
-    _require(Action.SURVEY_RUN)
+    require(current_user, Action.SURVEY_RUN)
     survey = service.get_survey(db.session, current_user, survey_id)
     active = service.items(db.session)
     answers = _answers_from(request.form, [item.id for item in active])
@@ -149,7 +144,6 @@ def save(survey_id: int):
             return go_to(url_for("survey.show", survey_id=survey.id), _("The survey is submitted."))
         service.save_draft(db.session, current_user, survey, answers)
     except ValidationFailed as failed:
-        db.session.rollback()
         values = {item_id: data for item_id, data in answers.items()}
         flash(_("The survey is not submitted yet: see the items marked below."), "error")
         return render_template("survey/show.html", **_survey_context(survey, failed.errors, values)), 422
@@ -160,7 +154,7 @@ def save(survey_id: int):
 @login_required
 def save_item_answer(survey_id: int, item_id: int):
     """The autosave of one item (htmx, on change): the item's status line."""
-    _require(Action.SURVEY_RUN)
+    require(current_user, Action.SURVEY_RUN)
     survey = service.get_survey(db.session, current_user, survey_id)
     item = service.get_item(db.session, item_id)
     data = _answers_from(request.form, [item_id]).get(item_id, service.AnswerData())
@@ -179,7 +173,7 @@ def save_item_answer(survey_id: int, item_id: int):
 @bp.post("/survey/<int:survey_id>/items/<int:item_id>/photos")
 @login_required
 def add_photo(survey_id: int, item_id: int):
-    _require(Action.SURVEY_RUN)
+    require(current_user, Action.SURVEY_RUN)
     survey = service.get_survey(db.session, current_user, survey_id)
     item = service.get_item(db.session, item_id)
     sent = request.files.get("file")
@@ -193,15 +187,14 @@ def add_photo(survey_id: int, item_id: int):
     return redirect(url_for("survey.show", survey_id=survey.id, _anchor=f"item-{item.id}"))
 
 
-@bp.app_errorhandler(RequestEntityTooLarge)
+@bp.errorhandler(RequestEntityTooLarge)
 def _too_large(error):
-    """A photo over the limit on the survey (the attachments module handles its own endpoint)."""
+    """A photo over the limit on the survey: said on the survey's page, by the item."""
     if request.endpoint == "survey.add_photo" and current_user.is_authenticated:
         flash(_("The file is too large (at most %(n)s MB).", n=f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"),
               "error")
         return redirect(url_for("survey.show", survey_id=request.view_args["survey_id"]))
-    from desk.attachments.views import _request_too_large
-    return _request_too_large(error)
+    return render_template("errors.html", error=None, status=413), 413
 
 
 @bp.get("/survey/photos/<int:photo_id>")
@@ -229,7 +222,7 @@ def _parse_month(text: str | None) -> tuple[int, int]:
 @bp.get("/survey/calendar")
 @login_required
 def calendar():
-    _require(Action.SURVEY_VIEW)
+    require(current_user, Action.SURVEY_VIEW)
     year, month = _parse_month(request.args.get("month"))
     grid = service.survey_calendar(db.session, current_user, year, month)
     template = "survey/_calendar.html" if is_htmx() else "survey/calendar.html"
@@ -246,7 +239,7 @@ def _parse_day(text: str | None, default: date) -> date:
 @bp.get("/survey/findings")
 @login_required
 def findings():
-    _require(Action.SURVEY_VIEW)
+    require(current_user, Action.SURVEY_VIEW)
     end = _parse_day(request.args.get("to"), service.today())
     start = _parse_day(request.args.get("from"), end - timedelta(days=30))
     if start > end:
@@ -285,7 +278,7 @@ def _parse_local(text: str | None) -> datetime | None:
 @bp.route("/emergencies/new", methods=["GET", "POST"])
 @login_required
 def emergency_new():
-    _require(Action.EMERGENCY_RECORD)
+    require(current_user, Action.EMERGENCY_RECORD)
     if request.method == "GET":
         form = EmergencyForm(formdata=None, site_id=request.args.get("site", ""),
                              occurred_at=to_riyadh(utcnow()).strftime("%Y-%m-%dT%H:%M"))
@@ -336,7 +329,7 @@ def emergency_print(emergency_id: int):
 @login_required
 def emergency_acknowledge(emergency_id: int):
     row = service.get_emergency(db.session, current_user, emergency_id)
-    _require(Action.EMERGENCY_ACKNOWLEDGE)
+    require(current_user, Action.EMERGENCY_ACKNOWLEDGE)
     form = AcknowledgeForm()
     if form.validate_on_submit():
         try:
@@ -369,7 +362,7 @@ def _counter_context_value() -> dict | None:
 @bp.get("/visitors")
 @login_required
 def visitors():
-    _require(Action.VISITOR_COUNT)
+    require(current_user, Action.VISITOR_COUNT)
     day = service.today()
     figures = report.visitor_figures(db.session, day - timedelta(days=6), day)
     return render_template("survey/visitors.html", figures=figures, day=day, **_counter_context())
@@ -386,7 +379,7 @@ def _after_counter(message: str | None = None, status: int = 200):
 @bp.post("/visitors/tap")
 @login_required
 def visitor_tap():
-    _require(Action.VISITOR_COUNT)
+    require(current_user, Action.VISITOR_COUNT)
     site = service.get_site(db.session, optional_id(request.form.get("site_id")))
     session[VISITOR_SITE_KEY] = site.id
     try:
@@ -399,7 +392,7 @@ def visitor_tap():
 @bp.post("/visitors/undo")
 @login_required
 def visitor_undo():
-    _require(Action.VISITOR_COUNT)
+    require(current_user, Action.VISITOR_COUNT)
     done = service.undo_tap(db.session, current_user, optional_id(request.form.get("tap_id")) or 0)
     if done:
         return _after_counter(_("The last count is taken back."))
@@ -412,7 +405,7 @@ def visitor_undo():
 @bp.route("/admin/sites/<int:site_id>", methods=["GET", "POST"])
 @login_required
 def sites(site_id: int | None = None):
-    _require(Action.SURVEY_SETUP)
+    require(current_user, Action.SURVEY_SETUP)
     site = service.get_site(db.session, site_id, active_only=False) if site_id else None
     if request.method == "GET":
         form = SiteForm(formdata=None, obj=site)
@@ -434,7 +427,7 @@ def sites(site_id: int | None = None):
 @bp.route("/admin/survey-items/<int:item_id>", methods=["GET", "POST"])
 @login_required
 def survey_items(item_id: int | None = None):
-    _require(Action.SURVEY_SETUP)
+    require(current_user, Action.SURVEY_SETUP)
     item: SurveyItem | None = service.get_item(db.session, item_id) if item_id else None
     rows = service.items(db.session, active_only=False)
     if request.method == "GET":

@@ -20,21 +20,22 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.errors import ValidationFailed
-from desk.models import Department, EventKind, Role, Status, Ticket, TicketEvent, User, UserRole, utcnow
+from desk.errors import ValidationFailed, required_text, too_long
+from desk.models import Department, EventKind, Status, Ticket, TicketEvent, User, utcnow
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
-from desk.permissions import QUEUE_ROLES, Action
-from desk.tickets.service import (
-    MAX_COMMENT, _check_version, _commit, _require, move_ticket, record, set_assignee,
-)
+from desk.permissions import Action
+from desk.portal.links import signed_link
+from desk.tickets.service import MAX_COMMENT, move_ticket, set_assignee
+from desk.tickets.workflow import change_status, check_version, record, require
+from desk.transaction import atomic
 
 
 def _required(field: str, raw: str | None, missing) -> str:
-    text = (raw or "").strip()
-    if not text:
-        raise ValidationFailed({field: [missing]})
-    if len(text) > MAX_COMMENT:
-        raise ValidationFailed({field: [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]})
+    """The text, or ValidationFailed by ``field``: empty (``missing``) or longer than MAX_COMMENT."""
+    errors: dict[str, list] = {}
+    text = required_text(errors, field, raw, missing, MAX_COMMENT)
+    if errors:
+        raise ValidationFailed(errors)
     return text
 
 
@@ -49,23 +50,17 @@ def _not_before_committee(ticket: Ticket, field: str) -> None:
         raise ValidationFailed({field: [_l("This request awaits the research committee's decision.")]})
 
 
-def intake_staff(session: Session) -> list[User]:
-    """Active intake staff (موظفو علاقات المستفيدين): told when a ticket comes back or is resolved."""
-    staff = select(UserRole.user_id).where(UserRole.role == Role.STAFF)
-    return list(session.scalars(select(User).where(User.active.is_(True), User.id.in_(staff)).order_by(User.id)))
-
-
 # Taking and assigning ----------------------------------------------------------------
 
 def take(session: Session, actor: User, ticket: Ticket, *, expected_version: int | None) -> bool:
     """Assign the ticket to oneself (a new ticket opens). False when it was already so."""
-    _require(actor, Action.TICKET_TAKE, ticket)
-    expected = _check_version(session, ticket, expected_version)
+    require(actor, Action.TICKET_TAKE, ticket)
+    seen = check_version(session, ticket, expected_version)
     _open(ticket, "take")
     if ticket.assignee_id == actor.id:
         return False
-    set_assignee(session, actor, ticket, actor, utcnow())
-    _commit(session, ticket, expected)
+    with atomic(session, ticket, seen):
+        set_assignee(session, actor, ticket, actor, utcnow())
     return True
 
 # Assigning to another member of the department is the assignee field change
@@ -77,9 +72,9 @@ def take(session: Session, actor: User, ticket: Ticket, *, expected_version: int
 def request_info(session: Session, actor: User, ticket: Ticket, message: str | None, *,
                  expected_version: int | None) -> TicketEvent:
     """Ask the beneficiary for what is missing (a public message); the ticket waits on them."""
-    _require(actor, Action.TICKET_REQUEST_INFO, ticket)
+    require(actor, Action.TICKET_REQUEST_INFO, ticket)
     text = _required("message", message, _l("Write what the beneficiary should send."))
-    expected = _check_version(session, ticket, expected_version)
+    seen = check_version(session, ticket, expected_version)
     _open(ticket, "message")
     _not_before_committee(ticket, "message")
     if ticket.status == Status.WAITING:
@@ -90,27 +85,24 @@ def request_info(session: Session, actor: User, ticket: Ticket, message: str | N
     if not reachable_on_portal and (ticket.anonymous or person is None or not (person.phone or person.email)):
         raise ValidationFailed({"message": [_l("There is no way to reach this beneficiary (no phone or email): "
                                                "the ticket would wait for an answer that cannot come.")]})
-    now = utcnow()
-    old = ticket.status
-    ticket.status = Status.WAITING
-    if ticket.first_response_at is None:
-        ticket.first_response_at = now
-    event = record(session, ticket, actor, EventKind.INFO_REQUESTED, old=old, new=Status.WAITING,
-                   body=text, public=True, at=now)
-    from desk.portal.service import signed_link  # the portal builds on tickets, not the reverse
-    notify_service.notify_beneficiary(session, "info_requested", ticket, note=text, link=signed_link(ticket))
-    _commit(session, ticket, expected)
+    with atomic(session, ticket, seen):
+        now = utcnow()
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        event = change_status(session, ticket, Status.WAITING, actor=actor, now=now,
+                              event=EventKind.INFO_REQUESTED, body=text, public=True)
+        notify_service.notify_beneficiary(session, "info_requested", ticket, note=text, link=signed_link(ticket))
     return event
 
 
 def refer(session: Session, actor: User, ticket: Ticket, note: str | None) -> TicketEvent:
     """Record a referral to the social research officer (مسؤول البحث الاجتماعي): handling
     step 3, done by phone. An internal record: it never conflicts."""
-    _require(actor, Action.TICKET_REFER, ticket)
+    require(actor, Action.TICKET_REFER, ticket)
     text = _required("note", note, _l("Write why the beneficiary is referred."))
     _open(ticket, "note")
-    event = record(session, ticket, actor, EventKind.REFERRED, body=text, bump=False)
-    _commit(session, ticket, ticket.version)
+    with atomic(session, ticket, ticket.version):
+        event = record(session, ticket, actor, EventKind.REFERRED, body=text, bump=False)
     return event
 
 
@@ -120,15 +112,16 @@ def return_to_queue(session: Session, actor: User, ticket: Ticket, reason: str |
                     expected_version: int | None) -> TicketEvent:
     """Send a misrouted ticket back to the shared queue (unrouted, unassigned: move_ticket);
     intake staff are told."""
-    _require(actor, Action.TICKET_RETURN, ticket)
+    require(actor, Action.TICKET_RETURN, ticket)
     text = _required("reason", reason, _l("Write why the ticket does not belong to this department."))
-    expected = _check_version(session, ticket, expected_version)
+    seen = check_version(session, ticket, expected_version)
     _open(ticket, "reason")
     if ticket.department_id is None:
         raise ValidationFailed({"reason": [_l("This ticket is already in the shared queue.")]})
-    event = move_ticket(session, actor, ticket, None, kind=EventKind.RETURNED, reason_text=text, at=utcnow())
-    notify_service.notify(session, "returned", ticket, intake_staff(session), actor=actor, note=text)
-    _commit(session, ticket, expected)
+    with atomic(session, ticket, seen):
+        event = move_ticket(session, actor, ticket, None, kind=EventKind.RETURNED, reason_text=text, at=utcnow())
+        notify_service.notify(session, "returned", ticket, notify_service.intake_staff(session), actor=actor,
+                              note=text)
     return event
 
 
@@ -136,7 +129,7 @@ def transfer(session: Session, actor: User, ticket: Ticket, department_id: str |
              reason: str | None, *, expected_version: int | None) -> TicketEvent:
     """Move the ticket to another active department, with a reason; its focal points are told.
     The assignee is cleared unless they serve the new department too (move_ticket)."""
-    _require(actor, Action.TICKET_TRANSFER, ticket)
+    require(actor, Action.TICKET_TRANSFER, ticket)
     errors: dict[str, list] = {}
     raw = str(department_id or "").strip()
     department = session.get(Department, int(raw)) if raw.isdigit() else None
@@ -150,10 +143,11 @@ def transfer(session: Session, actor: User, ticket: Ticket, department_id: str |
         errors.update(failed.errors)
     if errors:
         raise ValidationFailed(errors)
-    expected = _check_version(session, ticket, expected_version)
+    seen = check_version(session, ticket, expected_version)
     _open(ticket, "reason")
-    event = move_ticket(session, actor, ticket, department, kind=EventKind.TRANSFERRED, reason_text=text, at=utcnow())
-    _commit(session, ticket, expected)
+    with atomic(session, ticket, seen):
+        event = move_ticket(session, actor, ticket, department, kind=EventKind.TRANSFERRED, reason_text=text,
+                            at=utcnow())
     return event
 
 
@@ -168,33 +162,22 @@ def resolve(session: Session, actor: User, ticket: Ticket, action_taken: str | N
     ``message``, optional: what the beneficiary reads about the outcome (the action taken is
     the desk's own record): a public reply, shown on the portal and sent with the
     satisfaction survey (or alone when no survey goes out)."""
-    _require(actor, Action.TICKET_RESOLVE, ticket)
+    require(actor, Action.TICKET_RESOLVE, ticket)
     text = _required("action_taken", action_taken, _l("Write the action taken before resolving."))
     public_text = (message or "").strip()
     if len(public_text) > MAX_COMMENT:
-        raise ValidationFailed({"message": [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]})
-    expected = _check_version(session, ticket, expected_version)
+        raise ValidationFailed({"message": [too_long(MAX_COMMENT)]})
+    seen = check_version(session, ticket, expected_version)
     _open(ticket, "action_taken")
     _not_before_committee(ticket, "action_taken")
-    now = utcnow()
-    old = ticket.status
-    ticket.status = Status.RESOLVED
-    ticket.resolved_at = now
-    ticket.action_taken = text
-    if public_text:
-        record(session, ticket, actor, EventKind.REPLY, body=public_text, public=True, at=now, bump=False)
-        if ticket.first_response_at is None:
-            ticket.first_response_at = now
-    event = record(session, ticket, actor, EventKind.RESOLVED, old=old, new=Status.RESOLVED, body=text, at=now)
-    creator = ticket.created_by
-    if creator is not None and creator.has_role(*QUEUE_ROLES):
-        notify_service.notify(session, "resolved", ticket, [creator], actor=actor, note=text)
-    from desk.portal import satisfaction  # the portal builds on tickets, not the reverse
-    from desk.portal.service import signed_link
-    # قياس رضا المستفيد: the survey link to the beneficiary, with the outcome's message.
-    if satisfaction.send_survey(session, ticket, note=public_text) is None and public_text:
-        notify_service.notify_beneficiary(session, "reply", ticket, note=public_text, link=signed_link(ticket))
-    _commit(session, ticket, expected)
+    with atomic(session, ticket, seen):
+        now = utcnow()
+        if public_text:
+            record(session, ticket, actor, EventKind.REPLY, body=public_text, public=True, at=now, bump=False)
+            if ticket.first_response_at is None:
+                ticket.first_response_at = now
+        event = change_status(session, ticket, Status.RESOLVED, actor=actor, now=now, event=EventKind.RESOLVED,
+                              body=text, message=public_text)
     return event
 
 
@@ -214,10 +197,10 @@ def remind(session: Session, actor: User, ticket: Ticket, note: str | None = Non
     Intake staff, supervisors and admins only; an open, routed ticket only. The reminder is
     recorded even when none of them can be emailed (no address, reminders turned off): the
     caller says so."""
-    _require(actor, Action.TICKET_REMIND, ticket)
+    require(actor, Action.TICKET_REMIND, ticket)
     text = (note or "").strip()
     if len(text) > MAX_COMMENT:
-        raise ValidationFailed({"note": [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]})
+        raise ValidationFailed({"note": [too_long(MAX_COMMENT)]})
     _open(ticket, "note")
     recipients = notify_service.department_focal_points(session, ticket.department_id)
     if not recipients:
@@ -228,7 +211,7 @@ def remind(session: Session, actor: User, ticket: Ticket, note: str | None = Non
                                                    TicketEvent.kind == EventKind.REMINDER,
                                                    TicketEvent.created_at > since).limit(1)):
         raise ValidationFailed({"note": [_l("A reminder about this ticket was sent less than an hour ago.")]})
-    event = record(session, ticket, actor, EventKind.REMINDER, body=text or None, bump=False)
-    messages = notify_service.notify(session, "reminder", ticket, recipients, actor=actor, note=text)
-    _commit(session, ticket, ticket.version)
+    with atomic(session, ticket, ticket.version):
+        event = record(session, ticket, actor, EventKind.REMINDER, body=text or None, bump=False)
+        messages = notify_service.notify(session, "reminder", ticket, recipients, actor=actor, note=text)
     return Reminded(event, len(messages))

@@ -13,30 +13,22 @@ from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from desk.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
-from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
+from desk.channels.outgoing import documents_to_send
+from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import (
     KIND_LETTER, Category, Department, DepartmentMember, EventKind, Priority, ReferenceCounter, Role,
     RoutingRule, Status, Ticket, TicketEvent, User, UserRole, utcnow,
 )
-from desk.permissions import QUEUE_ROLES, Action, can, visible_tickets
-from desk.text import hijri_year
+from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
+from desk.permissions import Action, can, visible_tickets
+from desk.portal.links import signed_link
 from desk.sla import tickets as sla_tickets
-
-# Which status may follow which. Reopening is resolved/closed → open. Who may take each step
-# is narrower (status_refusal): resolving needs the action taken (actions.resolve), and only
-# the queue roles close a ticket that was never resolved (a duplicate, spam).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.NEW: frozenset({Status.OPEN, Status.WAITING, Status.RESOLVED, Status.CLOSED}),
-    Status.OPEN: frozenset({Status.WAITING, Status.RESOLVED, Status.CLOSED}),
-    Status.WAITING: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED}),
-    Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
-    Status.CLOSED: frozenset({Status.OPEN}),
-    # Into and out of it only through desk.committee (refer, decide): never by hand.
-    Status.AWAITING_COMMITTEE: frozenset(),
-}
+from desk.text import hijri_year
+from desk.tickets.workflow import (
+    TRANSITIONS, change_status, check_version, record, require, status_refusal,
+)
+from desk.transaction import atomic
 
 CHANGEABLE = {
     "status": Action.TICKET_STATUS,
@@ -93,16 +85,6 @@ def beneficiary_history(session: Session, actor: User, ticket: Ticket, limit: in
     ))
 
 
-def changes_since(session: Session, ticket: Ticket, version: int) -> list[TicketEvent]:
-    """Events that moved the ticket past ``version``: what a stale editor did not see."""
-    return list(session.scalars(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.version > version,
-               TicketEvent.kind != EventKind.NOTE)
-        .order_by(TicketEvent.id)
-    ))
-
-
 # References ------------------------------------------------------------------------
 
 def next_reference(session: Session, kind: str, when: datetime) -> str:
@@ -130,77 +112,31 @@ def next_reference(session: Session, kind: str, when: datetime) -> str:
     return f"{KIND_LETTER[kind]}-{year}-{seq:06d}"
 
 
-# Events ----------------------------------------------------------------------------
-
-def record(session: Session, ticket: Ticket, actor: User | None, kind: EventKind, *,
-           old: object = None, new: object = None, body: str | None = None, reason: str | None = None,
-           public: bool = False, bump: bool = True, at: datetime | None = None) -> TicketEvent:
-    """Append one timeline event; state changes bump the ticket's version."""
-    at = at or utcnow()
-    if bump:
-        ticket.version += 1
-    ticket.updated_at = at
-    event = TicketEvent(
-        ticket_id=ticket.id, actor_id=actor.id if actor else None, created_at=at, kind=kind,
-        old_value=None if old is None else str(old), new_value=None if new is None else str(new),
-        body=body, reason=reason, public=public, version=ticket.version,
-    )
-    session.add(event)
-    return event
-
-
-def _commit(session: Session, ticket: Ticket, expected_version: int) -> None:
-    try:
-        session.commit()
-    except StaleDataError:  # someone committed between our read and our write
-        session.rollback()
-        session.refresh(ticket)
-        raise StaleVersion(ticket.version, changes_since(session, ticket, expected_version))
-
-
-def _check_version(session: Session, ticket: Ticket, expected_version: int | None) -> int:
-    if expected_version is None or expected_version != ticket.version:
-        raise StaleVersion(ticket.version, changes_since(session, ticket, expected_version or 0))
-    return expected_version
-
-
-def _require(actor: User, action: Action, ticket: Ticket) -> None:
-    if not can(actor, Action.TICKET_VIEW, ticket):
-        raise NotFound()
-    if not can(actor, action, ticket):
-        raise Forbidden(_l("You may not do this on this ticket."))
-
-
 # Comments --------------------------------------------------------------------------
 
 def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, public: bool,
                 expected_version: int | None, send_files: Sequence[int] = ()) -> TicketEvent:
     """An internal note (never conflicts) or a public reply (refused when stale). A public reply
     may carry documents of the ticket (``send_files``: attachment ids) to the beneficiary's email."""
-    _require(actor, Action.TICKET_REPLY if public else Action.TICKET_NOTE, ticket)
+    require(actor, Action.TICKET_REPLY if public else Action.TICKET_NOTE, ticket)
     body = (body or "").strip()
     if not body:
         raise ValidationFailed({"body": [_l("Write the text first.")]})
     if len(body) > MAX_COMMENT:
-        raise ValidationFailed({"body": [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]})
-    from desk.channels.outgoing import documents_to_send  # issue 7: documents go with the reply
+        raise ValidationFailed({"body": [too_long(MAX_COMMENT)]})
     documents = documents_to_send(session, ticket, send_files) if public else []
-    if public:
-        expected = _check_version(session, ticket, expected_version)
-    else:
-        expected = ticket.version
-    now = utcnow()
-    event = record(session, ticket, actor, EventKind.REPLY if public else EventKind.NOTE,
-                   body=body, public=public, bump=public, at=now)
-    if public:
-        if ticket.first_response_at is None:
-            ticket.first_response_at = now
-        if ticket.status == Status.NEW:
-            set_status(session, actor, ticket, Status.OPEN, now)
-        from desk.portal.service import signed_link  # the portal builds on tickets, not the reverse
-        notify_service.notify_beneficiary(session, "reply", ticket, note=body, link=signed_link(ticket),
-                                          attachments=documents)
-    _commit(session, ticket, expected)
+    seen = check_version(session, ticket, expected_version) if public else ticket.version
+    with atomic(session, ticket, seen):
+        now = utcnow()
+        event = record(session, ticket, actor, EventKind.REPLY if public else EventKind.NOTE,
+                       body=body, public=public, bump=public, at=now)
+        if public:
+            if ticket.first_response_at is None:
+                ticket.first_response_at = now
+            if ticket.status == Status.NEW:
+                change_status(session, ticket, Status.OPEN, actor=actor, now=now)
+            notify_service.notify_beneficiary(session, "reply", ticket, note=body, link=signed_link(ticket),
+                                              attachments=documents)
     return event
 
 
@@ -210,30 +146,6 @@ def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, pub
 class Choice:
     value: str
     label: str
-
-
-def status_refusal(actor: User, ticket: Ticket, new: str) -> str | None:
-    """Why ``actor`` may not set the status ``new`` by hand (a message), or None.
-
-    Resolving is never a bare status change: it needs the action taken (actions.resolve).
-    Closing a ticket that was resolved is for anyone who may change the status; closing one
-    that was never resolved (a duplicate, spam) only for intake staff, supervisors and admins:
-    a focal point resolves it instead, with the action taken."""
-    if new not in TRANSITIONS.get(ticket.status, ()):
-        return _l("This status cannot follow the current one.")
-    if new == Status.RESOLVED:
-        return _l("To resolve, write the action taken in the resolve form.")
-    if new == Status.CLOSED and ticket.status != Status.RESOLVED and not actor.has_role(*QUEUE_ROLES):
-        return _l("Only a resolved ticket can be closed: resolve it first, with the action taken.")
-    return None
-
-
-def allowed_statuses(actor: User, ticket: Ticket) -> list[str]:
-    """The status list on the ticket page: the current one, what may follow, and "resolved"
-    (which opens the resolve form)."""
-    return [s.value for s in Status
-            if s == ticket.status or (s == Status.RESOLVED and s in TRANSITIONS[ticket.status])
-            or status_refusal(actor, ticket, s) is None]
 
 
 def assignable_users(session: Session, actor: User, ticket: Ticket) -> list[User]:
@@ -251,103 +163,103 @@ def active_departments(session: Session) -> list[Department]:
     return list(session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.code)))
 
 
-def set_status(session: Session, actor: User | None, ticket: Ticket, new: str, now: datetime,
-               reason: str | None = None) -> None:
-    """A status change by hand, or by the beneficiary's reply (actor None, ``reason``
-    "beneficiary_reply"); resolving is actions.resolve. Closing keeps ``resolved_at`` as it
-    was: None for a ticket closed without being resolved (it was not resolved)."""
-    old = ticket.status
-    ticket.status = new
-    if new == Status.CLOSED:
-        ticket.closed_at = now
-    elif old in (Status.RESOLVED, Status.CLOSED):  # reopened
-        ticket.resolved_at = None
-        ticket.closed_at = None
-    record(session, ticket, actor, EventKind.STATUS, old=old, new=new, at=now, reason=reason)
-
-
 def change_field(session: Session, actor: User, ticket: Ticket, field: str, raw: str | None, *,
                  expected_version: int | None) -> bool:
     """Change status, priority, department or assignee, or record the data verified or the
     applicant's attestation. False when the value was already so."""
     if field not in CHANGEABLE:
         raise ValidationFailed({"field": [_l("This field cannot be changed here.")]})
-    _require(actor, CHANGEABLE[field], ticket)
-    expected = _check_version(session, ticket, expected_version)
-    raw = (raw or "").strip()
-    now = utcnow()
+    require(actor, CHANGEABLE[field], ticket)
+    seen = check_version(session, ticket, expected_version)
+    with atomic(session, ticket, seen):
+        return _CHANGES[field](session, actor, ticket, field, (raw or "").strip(), utcnow())
 
-    if field == "status":
-        if raw == ticket.status:
-            return False
-        refusal = status_refusal(actor, ticket, raw)
-        if refusal is not None:
-            # One way to resolve: desk.tickets.actions.resolve, with the action taken.
-            needs_resolve = raw in TRANSITIONS.get(ticket.status, ()) and raw in (Status.RESOLVED, Status.CLOSED)
-            if needs_resolve and can(actor, Action.TICKET_RESOLVE, ticket):
-                raise UseActionForm({"status": [refusal]}, "resolve")
-            raise ValidationFailed({"status": [refusal]})
-        waited = ticket.status == Status.WAITING
-        set_status(session, actor, ticket, raw, now)
-        if waited:  # the clock runs again: the due times move by the time spent waiting
-            sla_tickets.apply_due_times(session, ticket, now=now)
 
-    elif field == "priority":
-        try:
-            value = Priority(int(raw))
-        except ValueError:
-            raise ValidationFailed({"priority": [_l("Choose a priority from the list.")]}) from None
-        if value == ticket.priority:
-            return False
-        old, ticket.priority = ticket.priority, int(value)
-        record(session, ticket, actor, EventKind.PRIORITY, old=old, new=int(value), at=now)
-        sla_tickets.apply_due_times(session, ticket, now=now)
-
-    elif field == "department":
-        department = None
-        if raw:
-            department = session.get(Department, int(raw)) if raw.isdigit() else None
-            if department is None or not department.active:
-                raise ValidationFailed({"department": [_l("Choose an active department.")]})
-        new_id = department.id if department else None
-        if new_id == ticket.department_id:
-            return False
-        if ticket.department_id is not None:
-            # Re-routing needs a reason, as every move does: the transfer or the return form.
-            if department is None:
-                raise UseActionForm({"department": [_l("To send the ticket back to the shared queue, write why in the return form.")]},
-                                    "return")
-            raise UseActionForm({"department": [_l("To move the ticket to another department, write the reason in the transfer form.")]},
-                                "transfer", {"department": str(new_id)})
-        move_ticket(session, actor, ticket, department, kind=EventKind.ROUTED, reason_code=REASON_STAFF, at=now)
-
-    elif field in ("verified", "attested"):
-        if raw != "1":
-            raise ValidationFailed({field: [_l("This can only be recorded, not undone.")]})
-        if field == "verified":
-            if ticket.verified_at is not None:
-                return False
-            ticket.verified_by_id, ticket.verified_at = actor.id, now
-            record(session, ticket, actor, EventKind.VERIFIED, at=now)
-        else:
-            if ticket.attested:
-                return False
-            ticket.attested, ticket.attested_at = True, now
-            record(session, ticket, actor, EventKind.ATTESTED, at=now)
-
-    elif field == "assignee":
-        new_id = None
-        if raw:
-            allowed = {u.id for u in assignable_users(session, actor, ticket)}
-            if not raw.isdigit() or int(raw) not in allowed:
-                raise ValidationFailed({"assignee": [_l("Choose someone who works on this department's tickets.")]})
-            new_id = int(raw)
-        if new_id == ticket.assignee_id:
-            return False
-        set_assignee(session, actor, ticket, session.get(User, new_id) if new_id else None, now)
-
-    _commit(session, ticket, expected)
+def _change_status(session: Session, actor: User, ticket: Ticket, field: str, raw: str, now: datetime) -> bool:
+    if raw == ticket.status:
+        return False
+    refusal = status_refusal(actor, ticket, raw)
+    if refusal is not None:
+        # One way to resolve: desk.tickets.actions.resolve, with the action taken.
+        needs_resolve = raw in TRANSITIONS.get(ticket.status, ()) and raw in (Status.RESOLVED, Status.CLOSED)
+        if needs_resolve and can(actor, Action.TICKET_RESOLVE, ticket):
+            raise UseActionForm({"status": [refusal]}, "resolve")
+        raise ValidationFailed({"status": [refusal]})
+    change_status(session, ticket, raw, actor=actor, now=now)
     return True
+
+
+def _change_priority(session: Session, actor: User, ticket: Ticket, field: str, raw: str, now: datetime) -> bool:
+    try:
+        value = Priority(int(raw))
+    except ValueError:
+        raise ValidationFailed({"priority": [_l("Choose a priority from the list.")]}) from None
+    if value == ticket.priority:
+        return False
+    old, ticket.priority = ticket.priority, int(value)
+    record(session, ticket, actor, EventKind.PRIORITY, old=old, new=int(value), at=now)
+    sla_tickets.apply_due_times(session, ticket, now=now)
+    return True
+
+
+def _change_department(session: Session, actor: User, ticket: Ticket, field: str, raw: str, now: datetime) -> bool:
+    department = None
+    if raw:
+        department = session.get(Department, int(raw)) if raw.isdigit() else None
+        if department is None or not department.active:
+            raise ValidationFailed({"department": [_l("Choose an active department.")]})
+    new_id = department.id if department else None
+    if new_id == ticket.department_id:
+        return False
+    if ticket.department_id is not None:
+        # Re-routing needs a reason, as every move does: the transfer or the return form.
+        if department is None:
+            raise UseActionForm({"department": [_l("To send the ticket back to the shared queue, write why in the return form.")]},
+                                "return")
+        raise UseActionForm({"department": [_l("To move the ticket to another department, write the reason in the transfer form.")]},
+                            "transfer", {"department": str(new_id)})
+    move_ticket(session, actor, ticket, department, kind=EventKind.ROUTED, reason_code=REASON_STAFF, at=now)
+    return True
+
+
+def _record_check(session: Session, actor: User, ticket: Ticket, field: str, raw: str, now: datetime) -> bool:
+    """Handling steps 2 and 4 done after intake: the data verified, the attestation signed."""
+    if raw != "1":
+        raise ValidationFailed({field: [_l("This can only be recorded, not undone.")]})
+    if field == "verified":
+        if ticket.verified_at is not None:
+            return False
+        ticket.verified_by_id, ticket.verified_at = actor.id, now
+        record(session, ticket, actor, EventKind.VERIFIED, at=now)
+    else:
+        if ticket.attested:
+            return False
+        ticket.attested, ticket.attested_at = True, now
+        record(session, ticket, actor, EventKind.ATTESTED, at=now)
+    return True
+
+
+def _change_assignee(session: Session, actor: User, ticket: Ticket, field: str, raw: str, now: datetime) -> bool:
+    new_id = None
+    if raw:
+        allowed = {u.id for u in assignable_users(session, actor, ticket)}
+        if not raw.isdigit() or int(raw) not in allowed:
+            raise ValidationFailed({"assignee": [_l("Choose someone who works on this department's tickets.")]})
+        new_id = int(raw)
+    if new_id == ticket.assignee_id:
+        return False
+    set_assignee(session, actor, ticket, session.get(User, new_id) if new_id else None, now)
+    return True
+
+
+_CHANGES = {
+    "status": _change_status,
+    "priority": _change_priority,
+    "department": _change_department,
+    "verified": _record_check,
+    "attested": _record_check,
+    "assignee": _change_assignee,
+}
 
 
 # Moving between departments ------------------------------------------------------------
@@ -363,6 +275,7 @@ REASON_EMAIL = "email"              # … by email (desk.channels, issue 7)
 REASON_WHATSAPP = "whatsapp"        # … by WhatsApp (desk.channels, issue 7)
 # The ways a beneficiary acts on a ticket themselves: events with no actor and one of these.
 BENEFICIARY_VIAS = (REASON_PORTAL, REASON_EMAIL, REASON_WHATSAPP)
+REASON_COMMITTEE = "committee"      # the research committee's decision moved the status (desk.committee)
 REASON_FOLLOWS = "follows"          # "follows:<ticket id>": a follow-up of that (earlier) ticket
 REASON_FOLLOWED = "followed_by"     # "followed_by:<ticket id>": continued in that (newer) ticket
 
@@ -446,6 +359,8 @@ def _describe(kind: str, name: str | None, code: str):
         return _l("by email")
     if kind == REASON_WHATSAPP:
         return _l("by WhatsApp")
+    if kind == REASON_COMMITTEE:
+        return _l("By the research committee's decision")
     if kind == REASON_FOLLOWS:
         return _l("Follow-up of request %(reference)s", reference=name or "—")
     if kind == REASON_FOLLOWED:
@@ -465,6 +380,6 @@ def set_assignee(session: Session, actor: User, ticket: Ticket, user: User | Non
     if user is None:
         return
     if ticket.status == Status.NEW:
-        set_status(session, actor, ticket, Status.OPEN, now)
+        change_status(session, ticket, Status.OPEN, actor=actor, now=now)
     if user.id != actor.id:
         notify_service.notify(session, "assigned", ticket, [user], actor=actor)
