@@ -40,4 +40,16 @@
   });
   document.addEventListener("DOMContentLoaded", syncIntake);
   document.addEventListener("htmx:afterSettle", syncIntake);
+  // The ticket page: the version of the ticket this page shows is the header's, which every
+  // htmx answer about the ticket refreshes. Every form's hidden version follows it, so a change
+  // made from one panel never makes another panel's form look stale: only a change someone
+  // else made (which this page has not shown) is refused as a conflict.
+  function syncVersions() {
+    var header = document.getElementById("ticket-header");
+    if (!header || !header.dataset.version) { return; }
+    document.querySelectorAll("input[data-ticket-version]").forEach(function (input) {
+      input.value = header.dataset.version;
+    });
+  }
+  document.addEventListener("htmx:afterSettle", syncVersions);
 })();
