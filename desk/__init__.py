@@ -1,11 +1,12 @@
 """The beneficiary relations desk."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, render_template, session
 from flask_login import current_user
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from desk import settings

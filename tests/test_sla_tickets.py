@@ -2,7 +2,7 @@
 change and when a wait ends; the queue's due column, its sort and the ticket's SLA panel."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -14,7 +14,7 @@ from desk.sla.service import ensure_default_targets, load_policy
 from desk.sla.tickets import apply_due_times, apply_due_times_to_open, sweep, ticket_state
 from desk.tickets.service import change_field
 
-UTC = timezone.utc
+UTC = UTC
 # Sunday 2026-11-01 09:00 in Riyadh (06:00 UTC): a working day, not a holiday.
 SUNDAY_9 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 

@@ -2,19 +2,29 @@
 whose every figure is counted by hand below (Riyadh days: UTC+3)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import render_template
 
-from desk.models import AnswerState, Channel, Emergency, EmergencyStatus, Site, Survey, SurveyAnswer, SurveyStatus, VisitorTap
+from desk.models import (
+    AnswerState,
+    Channel,
+    Emergency,
+    EmergencyStatus,
+    Site,
+    Survey,
+    SurveyAnswer,
+    SurveyStatus,
+    VisitorTap,
+)
 from desk.survey import report, service
 
 D0, D1, D2, D3 = date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 
 
 def utc(y, m, d, h, mi=0):
-    return datetime(y, m, d, h, mi, tzinfo=timezone.utc)
+    return datetime(y, m, d, h, mi, tzinfo=UTC)
 
 
 @pytest.fixture

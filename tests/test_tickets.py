@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from desk.models import Status, Ticket, TicketEvent
+from desk.models import Ticket, TicketEvent
 
 
 def events(db, ticket):

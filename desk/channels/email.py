@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import Message
@@ -264,7 +264,7 @@ def parse(raw: bytes, own_addresses: set[str] = frozenset(), own_domain: str | N
         text, documents, unreadable = "", [], [f"{type(error).__name__}"]
     try:
         date = parsedate_to_datetime(_header(message, "Date"))
-        date = date.astimezone(timezone.utc) if date.tzinfo else date.replace(tzinfo=timezone.utc)
+        date = date.astimezone(UTC) if date.tzinfo else date.replace(tzinfo=UTC)
     except Exception:
         date = None
     return ParsedEmail(

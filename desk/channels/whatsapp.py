@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import func, or_, select, update
@@ -29,7 +30,13 @@ from desk.channels import inbound
 from desk.channels.inbound import Incoming, Storage
 from desk.intake.service import IntakeData
 from desk.models import (
-    Channel, InboundMessage, InboundOutcome, OutboxMessage, SocialPlatform, Ticket, utcnow,
+    Channel,
+    InboundMessage,
+    InboundOutcome,
+    OutboxMessage,
+    SocialPlatform,
+    Ticket,
+    utcnow,
 )
 from desk.notify.mail import ConnectionFailed, DeliveryError
 from desk.text import InvalidPhone, parse_phone
@@ -69,7 +76,7 @@ class GraphClient:
             follow_redirects=False)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "GraphClient":
+    def from_config(cls, config: Mapping[str, Any]) -> GraphClient:
         return cls(config.get("DESK_GRAPH_API_URL") or "https://graph.facebook.com/v21.0",
                    config.get("DESK_WHATSAPP_TOKEN") or "", float(config.get("DESK_GRAPH_TIMEOUT") or 10))
 
@@ -134,7 +141,7 @@ class GraphSender:
         self.client, self.phone_id, self.template, self.language = client, phone_id, template, language
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "GraphSender":
+    def from_config(cls, config: Mapping[str, Any]) -> GraphSender:
         return cls(GraphClient.from_config(config), config.get("DESK_WHATSAPP_PHONE_ID") or "",
                    config.get("DESK_WHATSAPP_TEMPLATE") or "", config.get("DESK_WHATSAPP_TEMPLATE_LANGUAGE") or "ar")
 
@@ -154,7 +161,7 @@ class GraphSender:
         last = last_message_at(session, claimed.to_address)
         session.rollback()  # a read: hold nothing while the API answers
         if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=timezone.utc)
+            last = last.replace(tzinfo=UTC)
         reference = (claimed.meta or {}).get("reference") or ""
         if last is not None and now - last < WINDOW:
             try:
@@ -308,7 +315,7 @@ def take_message(session: Session, message: dict, names: dict[str, str], storage
     wa_id = str(message.get("from") or "")
     phone = _phone(wa_id)
     try:
-        sent_at = datetime.fromtimestamp(int(message.get("timestamp")), timezone.utc)
+        sent_at = datetime.fromtimestamp(int(message.get("timestamp")), UTC)
     except (TypeError, ValueError):
         sent_at = utcnow()
     incoming = Incoming(channel="whatsapp", key=key, source=phone_id, sender=phone, text=_text(message).strip(),

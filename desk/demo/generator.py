@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from bisect import bisect
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import accumulate
 
 from sqlalchemy import Integer, cast, func, insert, literal_column, select, text, update
@@ -20,8 +20,23 @@ from sqlalchemy.orm import Session
 
 from desk.intake.rules import ANONYMOUS_KINDS, RULES, Need
 from desk.models import (
-    KIND_LETTER, Beneficiary, Channel, Department, DepartmentMember, EventKind, Kind, Priority,
-    ReferenceCounter, Role, SatisfactionResponse, SocialPlatform, Status, Ticket, TicketEvent, User, UserRole,
+    KIND_LETTER,
+    Beneficiary,
+    Channel,
+    Department,
+    DepartmentMember,
+    EventKind,
+    Kind,
+    Priority,
+    ReferenceCounter,
+    Role,
+    SatisfactionResponse,
+    SocialPlatform,
+    Status,
+    Ticket,
+    TicketEvent,
+    User,
+    UserRole,
     utcnow,
 )
 from desk.text import hijri_year, national_id_check_digit, normalize_search
@@ -552,7 +567,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     srng = random.Random(seed * 7919 + 17)  # satisfaction answers: their own stream, the rest unchanged
     now = now or utcnow()
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     now_ts = int(now.timestamp())
     start_ts = now_ts - SPAN_DAYS * DAY
     is_pg = session.get_bind().dialect.name == "postgresql"
@@ -561,7 +576,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     t_sat = SatisfactionResponse.__table__
 
     def at(ts: int) -> datetime:
-        return datetime.fromtimestamp(ts, timezone.utc)
+        return datetime.fromtimestamp(ts, UTC)
 
     # -- What is there already ---------------------------------------------------------
     departments = session.execute(

@@ -6,15 +6,16 @@ import hashlib
 import hmac
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from pathlib import Path
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any
 
 from desk.models import OutboxMessage, utcnow
 
@@ -33,7 +34,7 @@ class MailSettings:
     attachment_dir: str = ""  # where documents sent with a reply are read from (DESK_ATTACHMENT_DIR)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "MailSettings":
+    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
         return cls(
             host=config["DESK_SMTP_HOST"], port=int(config["DESK_SMTP_PORT"]),
             user=config["DESK_SMTP_USER"], password=config["DESK_SMTP_PASSWORD"],
@@ -143,7 +144,7 @@ class SmtpSender:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "SmtpSender":
+    def __enter__(self) -> SmtpSender:
         return self
 
     def __exit__(self, *exc) -> None:

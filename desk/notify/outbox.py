@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from email.policy import compat32
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -60,7 +60,7 @@ class OutboxSettings:
     channels: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "OutboxSettings":
+    def from_config(cls, config: Mapping[str, Any]) -> OutboxSettings:
         return cls(
             channels={k: v for k, v in config.items() if k.startswith(("DESK_WHATSAPP_", "DESK_GRAPH_", "DESK_SMS_"))},
             mail=MailSettings.from_config(config),
@@ -106,7 +106,7 @@ class BatchResult:
         return (f"claimed {self.claimed}, sent {self.sent}, retry later {self.retried}, failed {self.failed}, "
                 f"server unreachable {self.postponed}, taken by another worker {self.skipped}")
 
-    def add(self, other: "BatchResult") -> None:
+    def add(self, other: BatchResult) -> None:
         for item in fields(self):
             setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
 

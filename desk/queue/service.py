@@ -5,20 +5,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from desk.models import (
-    OPEN_STATUSES, Channel, DepartmentMember, Kind, Priority, Role, Status, Ticket, TicketEvent, User, UserRole,
+    OPEN_STATUSES,
+    Channel,
+    DepartmentMember,
+    Kind,
+    Priority,
+    Role,
+    Status,
+    Ticket,
+    TicketEvent,
+    User,
+    UserRole,
     utcnow,
 )
 from desk.permissions import sees_all, visible_tickets
-from desk.tickets.search import search_condition
 from desk.text import to_ascii_digits
+from desk.tickets.search import search_condition
 
 VIEWS = ("open", "unassigned", "mine", "department", "overdue", "all")
 SORTS = {
@@ -70,7 +81,7 @@ class Filters:
             pairs.append(("dir", "desc" if self.desc else "asc"))
         return pairs
 
-    def with_(self, **changes: Any) -> "Filters":
+    def with_(self, **changes: Any) -> Filters:
         return replace(self, **changes)
 
 

@@ -24,11 +24,11 @@ Definitions (chosen, documented and tested in tests/test_sla_calendar.py):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from desk.text.dates import RIYADH, hijri_date
@@ -114,7 +114,7 @@ class BusinessCalendar:
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("naive datetime: give timezone-aware (UTC) datetimes")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def working_period(day: date, calendar: BusinessCalendar) -> tuple[datetime, datetime] | None:
@@ -122,8 +122,8 @@ def working_period(day: date, calendar: BusinessCalendar) -> tuple[datetime, dat
     if not calendar.is_working_day(day):
         return None
     start, end = calendar.hours_on(day)
-    return (datetime.combine(day, start, calendar.tz).astimezone(timezone.utc),
-            datetime.combine(day, end, calendar.tz).astimezone(timezone.utc))
+    return (datetime.combine(day, start, calendar.tz).astimezone(UTC),
+            datetime.combine(day, end, calendar.tz).astimezone(UTC))
 
 
 def _periods(moment: datetime, calendar: BusinessCalendar) -> Iterator[tuple[datetime, datetime]]:
@@ -213,7 +213,7 @@ def add_business_time(start: datetime, amount: float, unit: Unit | str, calendar
                 raise ValueError("the calendar has no working time (no work day, or holidays everywhere)")
     opens, closes = calendar.hours_on(day)
     clock = min(max(clock, opens), closes)
-    return datetime.combine(day, clock, calendar.tz).astimezone(timezone.utc)
+    return datetime.combine(day, clock, calendar.tz).astimezone(UTC)
 
 
 def business_time_between(a: datetime, b: datetime, calendar: BusinessCalendar) -> timedelta:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import calendar as gregorian_calendar
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Iterable
 
 from flask_babel import lazy_gettext as _l
 from hijridate import Gregorian, Hijri
@@ -27,7 +27,13 @@ from desk.errors import NotFound, ValidationFailed
 from desk.models import Holiday, Kind, Priority, ServiceTarget, User, WorkingTime, utcnow
 from desk.permissions import Action, can
 from desk.sla.calendar import (
-    DEFAULT_WORK_DAYS, SUNDAY_FIRST, BusinessCalendar, Unit, due_with_pauses, is_ramadan, risk_moment,
+    DEFAULT_WORK_DAYS,
+    SUNDAY_FIRST,
+    BusinessCalendar,
+    Unit,
+    due_with_pauses,
+    is_ramadan,
+    risk_moment,
 )
 from desk.text import hijri_date, strip_invisible, to_ascii_digits
 from desk.transaction import commit

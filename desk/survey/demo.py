@@ -9,8 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.models import (
-    AnswerState, Emergency, EmergencyStatus, ItemCode, Role, Severity, Site, Survey, SurveyAnswer, SurveyStatus, User,
-    UserRole, VisitorTap, utcnow,
+    AnswerState,
+    Emergency,
+    EmergencyStatus,
+    ItemCode,
+    Role,
+    Severity,
+    Site,
+    Survey,
+    SurveyAnswer,
+    SurveyStatus,
+    User,
+    UserRole,
+    VisitorTap,
+    utcnow,
 )
 from desk.survey import service
 from desk.text import RIYADH

@@ -19,10 +19,10 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy as sa
 
