@@ -15,7 +15,7 @@ from desk.models import Department, Role, User, utcnow
 
 desk_cli = AppGroup("desk", help="The desk's own commands.")
 
-DEMO_PASSWORD = "desk-demo-2026"
+DEMO_PASSWORD = "desk-demo-2026"  # noqa: S105 - the demo users' published password (README)
 DEMO_DEPARTMENTS = [
     ("SOCIAL", "البحث الاجتماعي", "Social research", "social@demo.desk.sa", "201"),
     ("AID", "المساعدات والدعم", "Aid and support", "aid@demo.desk.sa", "202"),
@@ -195,7 +195,7 @@ def create_department_command(code: str, name_ar: str, name_en: str, email: str 
         for field, messages in failed.errors.items():
             for message in messages:
                 click.echo(f"{field}: {message}", err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     click.echo(f"Created department {department.code} ({department.name_en}).")
 
 
@@ -217,7 +217,7 @@ def create_user_command(email, password, name, roles, departments, locale) -> No
         for field, messages in failed.errors.items():
             for message in messages:
                 click.echo(f"{field}: {message}", err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     click.echo(f"Created {user.email} ({', '.join(sorted(user.roles))}).")
 
 
@@ -317,7 +317,7 @@ def fetch_mail_command(once: bool, interval: float) -> None:
             return
     except SettingsError as error:
         click.echo(str(error), err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -215,12 +215,12 @@ def test_uses_existing_departments_and_users(session):
     session.flush()
     for u in users[:2]:
         session.add(UserRole(user_id=u.id, role=Role.STAFF))
-    for u, d in zip(users[2:5], deps):
+    for u, d in zip(users[2:5], deps, strict=True):
         session.add(UserRole(user_id=u.id, role=Role.FOCAL))
         session.add(DepartmentMember(user_id=u.id, department_id=d.id))
     session.commit()
     staff = {users[0].id, users[1].id}
-    focal = {d.id: {u.id} for u, d in zip(users[2:5], deps)}
+    focal = {d.id: {u.id} for u, d in zip(users[2:5], deps, strict=True)}
 
     seen = []
     assert generate(session, 300, seed=9, now=NOW, batch=100, progress=seen.append) == 300

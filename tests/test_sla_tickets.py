@@ -131,7 +131,7 @@ def _dues(db, make_ticket):
     values = [now + timedelta(hours=3), None, now - timedelta(hours=1), now + timedelta(hours=3), None,
               now + timedelta(days=2), now + timedelta(minutes=5)]
     tickets = [make_ticket() for _ in values]
-    for ticket, due in zip(tickets, values):
+    for ticket, due in zip(tickets, values, strict=True):
         _set(db, ticket, due_at=due, at_risk_at=None if due is None else due - timedelta(hours=1))
     return tickets, values
 
@@ -139,8 +139,8 @@ def _dues(db, make_ticket):
 @pytest.mark.parametrize("desc", [False, True])
 def test_queue_sorted_by_due_pages_with_nulls_last(db, people, make_ticket, targets, desc):
     tickets, values = _dues(db, make_ticket)
-    with_due = sorted(((v, t.id) for t, v in zip(tickets, values) if v is not None), reverse=desc)
-    without = sorted((t.id for t, v in zip(tickets, values) if v is None), reverse=desc)
+    with_due = sorted(((v, t.id) for t, v in zip(tickets, values, strict=True) if v is not None), reverse=desc)
+    without = sorted((t.id for t, v in zip(tickets, values, strict=True) if v is None), reverse=desc)
     expected = [i for _, i in with_due] + without
     f = queue.Filters(view="all", sort="due", desc=desc)
     seen, cursor = [], ""

@@ -64,7 +64,7 @@ def _race(app, fn, n=2):
             try:
                 barrier.wait(timeout=10)
                 results[i] = fn(_db.session)
-            except Exception as error:
+            except Exception as error:  # collected for the assertions
                 errors[i] = error
             finally:
                 _db.session.remove()
@@ -98,7 +98,7 @@ def test_two_simultaneous_opens_make_one_survey(app, db, people, site, monkeypat
     for round_ in range(4):
         the_day = day + timedelta(days=round_)
 
-        def open_it(session):
+        def open_it(session, the_day=the_day):
             return service.open_survey(session, session.get(User, supervisor_id), session.get(Site, site_id), the_day).id
 
         results, errors = _race(app, open_it)
@@ -135,7 +135,7 @@ def test_two_simultaneous_submits_make_one_submitted_survey(app, db, people, sit
         turn = iter(range(2))
         lock = threading.Lock()
 
-        def submit_it(session):
+        def submit_it(session, the_day=the_day, turn=turn, lock=lock):
             with lock:
                 me = ids[next(turn)]
             actor = session.get(User, me)

@@ -63,7 +63,7 @@ def fixture(db, people, make_ticket):
         row = Survey(site_id=site.id, day=day, status=status)
         db.session.add(row)
         db.session.flush()
-        for item, (state, note) in zip(items, states):
+        for item, (state, note) in zip(items, states, strict=True):
             db.session.add(SurveyAnswer(survey_id=row.id, item_id=item.id, item_text_ar=item.text_ar,
                                         item_text_en=item.text_en, position=item.position, state=state, note=note))
         return row

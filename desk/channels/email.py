@@ -71,7 +71,7 @@ def _header(message: Message, name: str) -> str:
     if "=?" in value:
         try:
             value = str(make_header(decode_header(value)))
-        except Exception:
+        except Exception:  # noqa: S110 - a malformed encoded word: keep the header as it came
             pass
     return " ".join(value.split())
 
@@ -206,7 +206,7 @@ def _filename(part: Message) -> str | None:
     if name and "=?" in name:
         try:
             name = str(make_header(decode_header(name)))
-        except Exception:
+        except Exception:  # noqa: S110 - a malformed encoded word: keep the name as it came
             pass
     return name
 

@@ -372,11 +372,11 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
         values = [int(v or 0) for v in row[len(DIMENSIONS):]]
         dep, channel, kind, category = row[:len(DIMENSIONS)]
         total[:] = map(add, total, values)
-        for fold, key in zip(folds, (channel, kind, int(dep or 0), int(category or 0))):
+        for fold, key in zip(folds, (channel, kind, int(dep or 0), int(category or 0)), strict=True):
             into = fold[key]
             into[:] = map(add, into, values)
-    named = lambda fold: {k: dict(zip(COUNTS, v)) for k, v in fold.items()}  # noqa: E731
-    totals = dict(zip(COUNTS, total))
+    named = lambda fold: {k: dict(zip(COUNTS, v, strict=True)) for k, v in fold.items()}  # noqa: E731
+    totals = dict(zip(COUNTS, total, strict=True))
     by_channel, by_kind, by_department, by_category = (named(f) for f in folds)
 
     histograms: dict[str, dict[int | None, dict[int, int]]] = {
