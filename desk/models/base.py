@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -48,3 +49,8 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+    if TYPE_CHECKING:
+        # SQLAlchemy types __table__ as any FromClause, since a class may be mapped to a select;
+        # every desk model is mapped to a Table, so its insert(), delete() and columns are there.
+        __table__: ClassVar[Table]
