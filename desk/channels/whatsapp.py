@@ -18,10 +18,10 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,12 +116,12 @@ class GraphClient:
         text = f"{response.status_code} {response.text[:500]}"
         if response.status_code in (401, 403):
             raise ConnectionFailed(text)  # our token: every message waits until it is fixed
-        error = GraphError(text, permanent=400 <= response.status_code < 500 and response.status_code != 429)
+        failure = GraphError(text, permanent=400 <= response.status_code < 500 and response.status_code != 429)
         try:
-            error.code = int(response.json()["error"]["code"])
+            failure.code = int(response.json()["error"]["code"])
         except (ValueError, KeyError, TypeError):
             pass
-        raise error
+        raise failure
 
 
 class GraphError(DeliveryError):
@@ -197,11 +197,11 @@ def _advance(session: Session, outbox_id: int, status: str, error: str | None) -
     values: dict[str, Any] = {"delivery_status": status}
     if error:
         values["last_error"] = error[:1000]
-    return bool(session.execute(
+    return bool(cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
         update(OutboxMessage)
         .where(OutboxMessage.id == outbox_id,
                or_(OutboxMessage.delivery_status.is_(None), OutboxMessage.delivery_status.in_(lower)))
-        .values(**values).execution_options(synchronize_session=False)).rowcount)
+        .values(**values).execution_options(synchronize_session=False))).rowcount)
 
 
 def record_status(session: Session, status: dict) -> str:
@@ -315,8 +315,8 @@ def take_message(session: Session, message: dict, names: dict[str, str], storage
     wa_id = str(message.get("from") or "")
     phone = _phone(wa_id)
     try:
-        sent_at = datetime.fromtimestamp(int(message.get("timestamp")), UTC)
-    except (TypeError, ValueError):
+        sent_at = datetime.fromtimestamp(int(message["timestamp"]), UTC)
+    except (KeyError, TypeError, ValueError):
         sent_at = utcnow()
     incoming = Incoming(channel="whatsapp", key=key, source=phone_id, sender=phone, text=_text(message).strip(),
                         received_at=sent_at)
