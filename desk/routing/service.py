@@ -234,7 +234,8 @@ def propose(session: Session, kind: str, channel: str, category_id: int | None, 
     winner = first_match(load_rules(session), sample)
     if winner is not None:
         rule = session.get(RoutingRule, winner.id)
-        return Proposal(rule.department, rule, Reason.RULE, checks=explain(winner, sample))
+        if rule is not None:  # (None only when deleted since load_rules read it: then as if unmatched)
+            return Proposal(rule.department, rule, Reason.RULE, checks=explain(winner, sample))
     category = session.get(Category, category_id) if category_id else None
     if category is not None and category.kind == kind:
         department = category.default_department

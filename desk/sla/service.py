@@ -359,6 +359,8 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
     if not name_en:
         _add(errors, "name_en", _l("Enter the English name."))
     entered_as = data.entered_as if data.entered_as in (GREGORIAN, HIJRI) else None
+    first: date | None = None
+    last: date | None = None
     if entered_as is None:
         _add(errors, "entered_as", _l("Choose Hijri or Gregorian."))
     else:
@@ -377,7 +379,7 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
                     _add(errors, "first_day", _l("These days overlap the holiday “%(name)s” (%(first)s – %(last)s).",
                                                  name=clash.name_ar + " / " + clash.name_en,
                                                  first=clash.first_day.isoformat(), last=clash.last_day.isoformat()))
-    if errors:
+    if errors or entered_as is None or first is None or last is None:  # (each None has its error)
         raise ValidationFailed(errors)
     if holiday is None:
         holiday = Holiday()
@@ -468,7 +470,7 @@ def save_target(session: Session, actor: User, data: TargetData, target: Service
             same = same.where(ServiceTarget.id != target.id)
         if session.scalar(same) is not None:
             _add(errors, "priority", _l("This kind of request already has a target for this priority: edit that one."))
-    if errors:
+    if errors or kind is None:  # (a None kind has its error)
         raise ValidationFailed(errors)
     if target is None:
         target = ServiceTarget()

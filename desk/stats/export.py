@@ -95,7 +95,8 @@ def to_xlsx(tables: list[Table], title: str, period: str, rtl: bool) -> bytes:
     from openpyxl.styles import Font
 
     book = Workbook()
-    book.remove(book.active)
+    if book.active is not None:  # a new workbook's empty first sheet: each table adds its own
+        book.remove(book.active)
     used: set[str] = set()
     bold = Font(bold=True)
     for table in tables:
