@@ -161,10 +161,11 @@ def _demo_routing() -> None:
         if member is None:
             db.session.add(DepartmentMember(user_id=user.id, department_id=codes[code].id, position=Position(position)))
     existing = set(db.session.execute(select(Category.kind, Category.name_ar)).all())
-    for i, (kind, name_ar, name_en, code) in enumerate(DEMO_CATEGORIES):
+    for i, (kind, name_ar, name_en, default_code) in enumerate(DEMO_CATEGORIES):
         if (kind, name_ar) not in existing:
+            default = codes.get(default_code) if default_code else None
             db.session.add(Category(kind=kind, name_ar=name_ar, name_en=name_en, position=i + 1,
-                                    default_department_id=codes[code].id if code in codes else None))
+                                    default_department_id=default.id if default else None))
     names = set(db.session.scalars(select(RoutingRule.name)))
     last = db.session.scalar(select(func.max(RoutingRule.position))) or 0
     for name, kinds, channels, keywords, code in DEMO_RULES:

@@ -108,8 +108,8 @@ PLATFORMS = _Pick([
 PRIORITIES = _Pick([(int(Priority.LOW), 12), (int(Priority.NORMAL), 66), (int(Priority.HIGH), 17),
                     (int(Priority.URGENT), 5)])
 # The intake rules decide what each kind needs; the generator follows them.
-NEEDS_BENEFICIARY = {k.value for k, r in RULES.items() if r.beneficiary == Need.REQUIRED}
-NEEDS_NATIONAL_ID = {k.value for k, r in RULES.items() if r.national_id == Need.REQUIRED}
+NEEDS_BENEFICIARY = {str(k) for k, r in RULES.items() if r.beneficiary == Need.REQUIRED}
+NEEDS_NATIONAL_ID = {str(k) for k, r in RULES.items() if r.national_id == Need.REQUIRED}
 MAY_BE_ANONYMOUS = {k.value for k in ANONYMOUS_KINDS}
 
 # Hot-loop constants (a plain str compares faster than an enum member's ``.value``).
@@ -580,18 +580,18 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
         return datetime.fromtimestamp(ts, UTC)
 
     # -- What is there already ---------------------------------------------------------
-    departments = session.execute(
-        select(Department.id, Department.code).where(Department.active.is_(True)).order_by(Department.id)).all()
+    every_department = select(Department.id, Department.code).order_by(Department.id)
+    departments = session.execute(every_department.where(Department.active.is_(True))).all()
     if not departments:
-        departments = session.execute(select(Department.id, Department.code).order_by(Department.id)).all()
+        departments = session.execute(every_department).all()
     created_departments = False
     if not departments:
         next_dep = _max_id(session, t_dep) + 1
-        rows = [dict(id=next_dep + i, code=code, name_ar=ar, name_en=en, email=f"{code.lower()}@example.org",
-                     phone_ext=ext, active=True, created_at=at(start_ts - 30 * DAY))
-                for i, (code, ar, en, ext) in enumerate(DEFAULT_DEPARTMENTS)]
-        session.execute(insert(t_dep), rows)
-        departments = [(r["id"], r["code"]) for r in rows]
+        session.execute(insert(t_dep), [
+            dict(id=next_dep + i, code=code, name_ar=ar, name_en=en, email=f"{code.lower()}@example.org",
+                 phone_ext=ext, active=True, created_at=at(start_ts - 30 * DAY))
+            for i, (code, ar, en, ext) in enumerate(DEFAULT_DEPARTMENTS)])
+        departments = session.execute(every_department).all()  # (there were none: these are the new ones)
         created_departments = True
     dep_ids = [d for d, _ in departments]
     dep_by_code = {(c or "").upper(): d for d, c in departments}
@@ -785,6 +785,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                 assignee = rng.choice(focal_by_dep[department])
             creator = None if channel in (C_WEBSITE, C_TAWASUL) or not intake_users \
                 else rng.choice(intake_users)
+            desk_user: int | None
             if creator is not None and creator in staff_set:
                 desk_user = creator
             else:
@@ -959,7 +960,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                 department_id=department, assignee_id=assignee, created_by_id=creator,
                 created_at=created_at, updated_at=at(last_ts), version=version,
                 verified_by_id=verified_by, verified_at=None if verified_ts is None else at(verified_ts),
-                attested=attested, attested_at=None if not attested else at(verified_ts),
+                attested=attested, attested_at=None if not attested or verified_ts is None else at(verified_ts),
                 due_at=None if due_ts is None else at(due_ts), first_response_at=None if first_reply_ts is None else at(first_reply_ts),
                 resolved_at=None if resolved_ts is None else at(resolved_ts), action_taken=action_taken,
                 closed_at=None if closed_ts is None else at(closed_ts), meta=meta,

@@ -38,7 +38,7 @@ class Kind(StrEnum):
 
 
 # The letter that starts a reference number, e.g. C-1447-000123.
-KIND_LETTER = {
+KIND_LETTER: dict[str, str] = {  # keyed by the kind's value (a Kind is one)
     Kind.COMPLAINT: "C", Kind.INQUIRY: "I", Kind.SUGGESTION: "S", Kind.SUPPORT: "R",
     Kind.COMPENSATION: "K", Kind.DISPUTE: "D", Kind.THANKS: "T",
 }
