@@ -26,6 +26,12 @@ run: setup
 test: setup
 	bash tests/run.sh
 
+# ruff over the tree and mypy over desk/, as configured in pyproject.toml (.ci/run: before the tests).
+.PHONY: lint
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy desk
+
 bench: setup
 	$(PY) -m tests.bench $(BENCH_ARGS)
 

@@ -1,11 +1,12 @@
 """The beneficiary relations desk."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, render_template, session
 from flask_login import current_user
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from desk import settings
@@ -73,10 +74,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def _load_user(session_id: str):
         return load_session_user(db.session, session_id)
 
+    import desk.admin.users
+    import desk.admin.views  # noqa: F401
     from desk import web
     from desk.accounts.views import bp as accounts_bp
-    import desk.admin.users  # noqa: F401  (its routes are on the admin blueprint)
-    import desk.admin.views  # noqa: F401
     from desk.admin.blueprint import bp as admin_bp
     from desk.beneficiaries.views import bp as beneficiaries_bp
     from desk.intake.views import bp as intake_bp

@@ -25,7 +25,8 @@ def refuse(failed: ValidationFailed, names: dict[str, str] | None = None) -> NoR
             click.echo(f"{(names or {}).get(field, field)}: {message}", err=True)
     raise SystemExit(2)
 
-DEMO_PASSWORD = "desk-demo-2026"
+
+DEMO_PASSWORD = "desk-demo-2026"  # noqa: S105 - the demo users' published password (README)
 DEMO_DEPARTMENTS = [
     ("SOCIAL", "البحث الاجتماعي", "Social research", "social@demo.desk.sa", "201"),
     ("AID", "المساعدات والدعم", "Aid and support", "aid@demo.desk.sa", "202"),
@@ -171,10 +172,11 @@ def _demo_routing() -> None:
         if member is None:
             db.session.add(DepartmentMember(user_id=user.id, department_id=codes[code].id, position=Position(position)))
     existing = set(db.session.execute(select(Category.kind, Category.name_ar)).all())
-    for i, (kind, name_ar, name_en, code) in enumerate(DEMO_CATEGORIES):
+    for i, (kind, name_ar, name_en, default_code) in enumerate(DEMO_CATEGORIES):
         if (kind, name_ar) not in existing:
+            default = codes.get(default_code) if default_code else None
             db.session.add(Category(kind=kind, name_ar=name_ar, name_en=name_en, position=i + 1,
-                                    default_department_id=codes[code].id if code in codes else None))
+                                    default_department_id=default.id if default else None))
     names = set(db.session.scalars(select(RoutingRule.name)))
     last = db.session.scalar(select(func.max(RoutingRule.position))) or 0
     for name, kinds, channels, keywords, code in DEMO_RULES:
@@ -321,7 +323,7 @@ def fetch_mail_command(once: bool, interval: float) -> None:
             return
     except SettingsError as error:
         click.echo(str(error), err=True)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -108,7 +108,7 @@ def visible_tickets(actor: User) -> ColumnElement[bool]:
         return false()
     if sees_all(actor) or actor.has_role(Role.GENERAL_MANAGER):  # the manager reads every ticket
         return true()
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     if actor.has_role(Role.FOCAL) and actor.department_ids:
         clauses.append(Ticket.department_id.in_(sorted(actor.department_ids)))
     if actor.has_role(Role.COMMITTEE):

@@ -16,17 +16,17 @@ os.environ["DESK_SECRET_KEY"] = "test-secret-key"
 os.environ["DESK_INSTANCE_PATH"] = _INSTANCE
 os.environ["DESK_DATABASE_URL"] = os.environ.get("DESK_TEST_DATABASE_URL") or f"sqlite:///{_INSTANCE}/test.db"
 
-import desk.models.accounts  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+import desk.models.accounts  # noqa: E402
 from desk import create_app  # noqa: E402
 from desk.accounts.service import create_user  # noqa: E402
+from desk.beneficiaries.service import NewBeneficiary  # noqa: E402
 from desk.cli import ensure_department  # noqa: E402
 from desk.extensions import db as _db  # noqa: E402
 from desk.extensions import limiter  # noqa: E402
 from desk.intake.service import IntakeData, create_ticket  # noqa: E402
-from desk.beneficiaries.service import NewBeneficiary  # noqa: E402
 from desk.models import Base, Channel, Kind  # noqa: E402
 
 PASSWORD = "correct-horse-battery"

@@ -81,7 +81,7 @@ class Dovecot:
         self.users: dict[str, str] = {}
         self._fresh = iter(range(1, 201))
 
-    def start(self) -> "Dovecot":
+    def start(self) -> Dovecot:
         if os.geteuid() == 0:  # mail processes may not run as root: Debian's "dovecot" user owns the mail
             account = pwd.getpwnam("dovecot")
             uid, gid, users = account.pw_uid, account.pw_gid, ""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
 from desk.accounts.service import create_user
 from desk.cli import ensure_department

@@ -569,7 +569,7 @@ def test_demo_is_safe_twice_with_categories_rules_and_a_deputy(app, db):
 
     assert count(db, ServiceTarget) == len(DEFAULT_TARGETS)
     names = [h.name_en for h in db.session.scalars(select(Holiday))]
-    assert names and len(names) == len(set(zip(names, [h.first_day for h in db.session.scalars(select(Holiday))])))
+    assert names and len(names) == len(set(zip(names, [h.first_day for h in db.session.scalars(select(Holiday))], strict=True)))
     assert any("National Day" in n for n in names)
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from desk.models import DepartmentMember, EventKind, Position, TicketEvent, User
-from tests.conftest import Browser, PASSWORD
+from tests.conftest import PASSWORD, Browser
 
 NEW_PASSWORD = "a-long-new-secret-1"
 
@@ -129,7 +129,7 @@ def test_create_user_who_can_then_sign_in(admin, en, db, app, htmx):
 
 
 def test_first_focal_point_of_a_new_department_is_primary(admin, db):
-    from desk.cli import ensure_department  # noqa: PLC0415
+    from desk.cli import ensure_department
     ensure_department("HR", "الموارد البشرية", "Human resources")
     assert admin.post("/admin/users/new", new_user_data(department_codes=["HR"])).status_code == 302
     db.session.expire_all()
@@ -264,7 +264,7 @@ def test_admin_cannot_deactivate_self_or_drop_own_admin_role(admin, en, db):
 
 
 def test_admin_may_remove_another_admins_role(admin, en, db):
-    from desk.accounts.service import create_user  # noqa: PLC0415
+    from desk.accounts.service import create_user
     other = create_user(db.session, "admin2@example.org", PASSWORD, "Other", ["admin"])
     assert admin.post(f"/admin/users/{other.id}", edit_data(other, roles=["staff"])).status_code == 302
     assert fresh(db, other.id).roles == {"staff"}

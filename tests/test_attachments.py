@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from desk.accounts.service import create_user
-from desk.beneficiaries.service import NewBeneficiary
 from desk.attachments import service
+from desk.beneficiaries.service import NewBeneficiary
 from desk.errors import Forbidden, NotFound, ValidationFailed
 from desk.models import Attachment, EventKind, Kind, Status, TicketEvent
 from desk.permissions import Action, can

@@ -14,10 +14,19 @@ from sqlalchemy import func, select
 from desk.channels import imap
 from desk.channels.email import html_to_text, parse, strip_quoted
 from desk.models import (
-    Attachment, Beneficiary, ChannelState, EventKind, InboundMessage, OutboxMessage, Status, Ticket,
-    TicketEvent, utcnow,
+    Attachment,
+    Beneficiary,
+    ChannelState,
+    EventKind,
+    InboundMessage,
+    OutboxMessage,
+    Status,
+    Ticket,
+    TicketEvent,
+    utcnow,
 )
-from desk.notify.mail import MailSettings, message_id as our_message_id
+from desk.notify.mail import MailSettings
+from desk.notify.mail import message_id as our_message_id
 from desk.notify.outbox import deliver
 from tests.mailserver import dovecot  # noqa: F401  (the fixture)
 from tests.test_outbox import SmtpServer, free_port, outbox_settings

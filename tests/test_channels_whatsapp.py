@@ -14,8 +14,17 @@ import pytest
 from sqlalchemy import func, select
 
 from desk.models import (
-    Attachment, Beneficiary, Channel, ChannelState, EventKind, InboundMessage, Kind, OutboxMessage,
-    OutboxStatus, Ticket, TicketEvent, utcnow,
+    Attachment,
+    Channel,
+    ChannelState,
+    EventKind,
+    InboundMessage,
+    Kind,
+    OutboxMessage,
+    OutboxStatus,
+    Ticket,
+    TicketEvent,
+    utcnow,
 )
 from desk.notify.outbox import deliver
 from tests.conftest import Browser

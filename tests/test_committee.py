@@ -2,7 +2,7 @@
 decision, service delivered, the beneficiary told, and who may see and do what."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import count
 
 import pytest
@@ -73,7 +73,7 @@ def test_expected_decision_falls_back_to_ten_business_days(db, support):
     ticket = support()
     policy = load_policy(db.session)
     bare = SlaPolicy(policy.calendar, {})
-    created = datetime(2026, 11, 1, 6, 0, tzinfo=timezone.utc)  # a Sunday, 09:00 in Riyadh
+    created = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)  # a Sunday, 09:00 in Riyadh
     ticket.created_at = created
     due = service.expected_decision(ticket, bare)
     assert due == add_business_time(created, 10, Unit.DAYS, policy.calendar)
@@ -253,7 +253,7 @@ def test_committee_sees_only_its_tickets(db, people, support, make_ticket, commi
 
 def test_awaiting_list_oldest_first(db, people, support, committee):
     first, second = support(), support()
-    first.created_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    first.created_at = datetime(2026, 1, 1, tzinfo=UTC)
     db.session.commit()
     _refer(db, people.staff, second)
     _refer(db, people.staff, first)

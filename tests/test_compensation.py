@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from desk.accounts.service import create_user
+from desk.beneficiaries.service import NewBeneficiary
 from desk.compensation import service
 from desk.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
-from desk.models import Attachment, CompensationClaim, EventKind, Kind, TicketEvent
+from desk.models import Attachment, CompensationClaim, EventKind, Kind, Ticket, TicketEvent
 from desk.permissions import Action, can, visible_tickets
-from desk.models import Ticket
-from desk.beneficiaries.service import NewBeneficiary
 from tests.conftest import PASSWORD
 from tests.test_committee import _national_id
 

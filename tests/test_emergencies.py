@@ -3,7 +3,7 @@ to every general manager through the outbox in the same transaction, open until 
 manager acknowledges; a printable report. And the desk's visitor counter."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -36,7 +36,7 @@ def managers(db):
 
 def _data(site, **overrides):
     data = service.EmergencyData(
-        site_id=site.id, occurred_at=datetime.now(timezone.utc) - timedelta(minutes=30),
+        site_id=site.id, occurred_at=datetime.now(UTC) - timedelta(minutes=30),
         what_happened="سقوط مراجع مسن في صالة الانتظار، رقم جواله 0551234567",
         action_taken="إسعافه في الحال والاتصال بذويه", severity="high")
     for key, value in overrides.items():
@@ -73,7 +73,7 @@ def test_a_refused_emergency_writes_no_message(db, people, site, managers):
     assert set(refused.value.errors) == {"action_taken", "site_id"}
     with pytest.raises(ValidationFailed) as future:
         service.record_emergency(db.session, people.supervisor,
-                                 _data(site, occurred_at=datetime.now(timezone.utc) + timedelta(hours=2)))
+                                 _data(site, occurred_at=datetime.now(UTC) + timedelta(hours=2)))
     assert "occurred_at" in future.value.errors
     assert db.session.scalars(select(OutboxMessage)).all() == []
     assert db.session.scalars(select(Emergency)).all() == []
@@ -83,7 +83,7 @@ def test_a_refused_emergency_writes_no_message(db, people, site, managers):
 
 
 def test_the_list_shows_open_ones_first(db, people, site, managers):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old_open = service.record_emergency(db.session, people.supervisor, _data(site, occurred_at=now - timedelta(days=3)))
     closed = service.record_emergency(db.session, people.supervisor, _data(site, occurred_at=now - timedelta(hours=1)))
     new_open = service.record_emergency(db.session, people.supervisor, _data(site, occurred_at=now - timedelta(hours=2)))
@@ -105,7 +105,7 @@ def test_the_emergency_flow_through_the_web(as_user, db, people, site, managers)
     assert saved.status_code == 302
     emergency = db.session.scalar(select(Emergency))
     # Typed in Riyadh time, stored in UTC.
-    assert emergency.occurred_at == datetime(2026, 11, 1, 6, 15, tzinfo=timezone.utc)
+    assert emergency.occurred_at == datetime(2026, 11, 1, 6, 15, tzinfo=UTC)
     assert as_user(people.staff).get(f"/emergencies/{emergency.id}").status_code == 404
     assert as_user(people.focal).get("/emergencies").status_code == 404
     # The printable report: the association's name from the settings (no profile row yet), both dates.
@@ -132,7 +132,7 @@ def test_the_emergency_flow_through_the_web(as_user, db, people, site, managers)
 # The visitor counter -------------------------------------------------------------------------
 
 def test_each_tap_is_a_row_and_the_last_can_be_undone_within_a_minute(db, people, site):
-    now = datetime(2026, 11, 23, 21, 30, tzinfo=timezone.utc)  # 00:30 on the 24th in Riyadh
+    now = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 00:30 on the 24th in Riyadh
     first = service.tap(db.session, people.staff, site, "inquiry", "", now=now)
     assert first.day.isoformat() == "2026-11-24" and first.recorded_by_id == people.staff.id
     second = service.tap(db.session, people.staff, site, None, "  استلام شيك  ", now=now + timedelta(seconds=5))

@@ -96,7 +96,7 @@ def test_board_page_for_staff_supervisors_and_admins(as_user, people, spread, ro
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" in html
     assert people.social.name_ar in html and people.aid.name_ar in html and "قسم سابق" not in html
-    row = re.search(r'<tr class="desk-followup-row" id="followup-%d">(.*?)</tr>' % people.social.id, html, re.S).group(1)
+    row = re.search(rf'<tr class="desk-followup-row" id="followup-{people.social.id}">(.*?)</tr>', html, re.S).group(1)
     assert [c.strip() for c in re.findall(r"<td>([^<]*)</td>", row)][:4] == ["٣", "١", "٢", "٩"]
     assert "هـ" in row and "م" in row                                  # Hijri and Gregorian
     assert f"/tickets?department={people.social.id}&amp;dir=asc" in row  # the queue, oldest first

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -11,12 +11,26 @@ from sqlalchemy.orm import Session
 
 from desk.demo.generator import generate
 from desk.models import (
-    KIND_LETTER, OPEN_STATUSES, Base, Beneficiary, Channel, Department, DepartmentMember, EventKind, Kind,
-    ReferenceCounter, Role, Status, Ticket, TicketEvent, User, UserRole,
+    KIND_LETTER,
+    OPEN_STATUSES,
+    Base,
+    Beneficiary,
+    Channel,
+    Department,
+    DepartmentMember,
+    EventKind,
+    Kind,
+    ReferenceCounter,
+    Role,
+    Status,
+    Ticket,
+    TicketEvent,
+    User,
+    UserRole,
 )
 from desk.text import hijri_year, parse_national_id
 
-NOW = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
 N = 500
 REFERENCE = re.compile(r"^([CISRKDT])-(1[45]\d\d)-(\d{6})$")
 
@@ -201,12 +215,12 @@ def test_uses_existing_departments_and_users(session):
     session.flush()
     for u in users[:2]:
         session.add(UserRole(user_id=u.id, role=Role.STAFF))
-    for u, d in zip(users[2:5], deps):
+    for u, d in zip(users[2:5], deps, strict=True):
         session.add(UserRole(user_id=u.id, role=Role.FOCAL))
         session.add(DepartmentMember(user_id=u.id, department_id=d.id))
     session.commit()
     staff = {users[0].id, users[1].id}
-    focal = {d.id: {u.id} for u, d in zip(users[2:5], deps)}
+    focal = {d.id: {u.id} for u, d in zip(users[2:5], deps, strict=True)}
 
     seen = []
     assert generate(session, 300, seed=9, now=NOW, batch=100, progress=seen.append) == 300

@@ -11,7 +11,6 @@ from desk.models import DepartmentMember, OutboxMessage, OutboxStatus, Position,
 from desk.notify.messages import scrub
 from desk.notify.service import KINDS, department_focal_points, notify
 from desk.settings import SettingsError, load
-
 from desk.text import to_ascii_digits
 from tests.conftest import PASSWORD, VALID_NID
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from desk.models import OutboxMessage, OutboxStatus, utcnow
-from desk.notify.mail import MailSettings, message_id
 from desk.notify import outbox as outbox_module
+from desk.notify.mail import MailSettings, message_id
 from desk.notify.outbox import OutboxSettings, backoff, claim, deliver, run
 from desk.settings import SettingsError
 
@@ -62,7 +62,7 @@ class SmtpServer:
         self.handler = Recorder()
         self.controller: Controller | None = None
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
         self.controller.start()
         return self

@@ -11,8 +11,16 @@ import pytest
 from sqlalchemy import func, select
 
 from desk.models import (
-    Association, Attachment, Beneficiary, EventKind, OutboxMessage, SatisfactionResponse, Status, Ticket,
-    TicketEvent, utcnow,
+    Association,
+    Attachment,
+    Beneficiary,
+    EventKind,
+    OutboxMessage,
+    SatisfactionResponse,
+    Status,
+    Ticket,
+    TicketEvent,
+    utcnow,
 )
 from desk.portal import satisfaction, tracking
 from desk.tickets import actions
@@ -312,8 +320,9 @@ def test_everything_typed_is_escaped_everywhere(db, people, visitor, as_user):
         assert "onerror=alert" not in html.replace("onerror=alert(1)&gt;", ""), name
         assert "&lt;script&gt;" in html or "&lt;svg" in html or name.startswith("queue"), name
     # Messages leave as text/plain: a payload in them is text, never markup.
-    from desk.notify.mail import MailSettings, build
     from flask import current_app
+
+    from desk.notify.mail import MailSettings, build
     settings = MailSettings.from_config(current_app.config)
     messages = db.session.scalars(select(OutboxMessage)).all()
     assert messages and all(build(m, settings).get_content_type() == "text/plain" for m in messages)
@@ -621,9 +630,10 @@ def test_the_outcome_message_reaches_the_beneficiary_with_the_survey(db, people,
 
 
 def test_a_status_the_reply_changed_is_not_credited_to_the_beneficiary(db, people, visitor):
-    from desk.portal.service import public_timeline
-    from desk.portal import profile
     from flask import current_app
+
+    from desk.portal import profile
+    from desk.portal.service import public_timeline
     v = visitor()
     ticket, _ = _submitted(db, v)
     ticket = _resolve(db, people.staff, db.session.get(Ticket, ticket.id))

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
-from desk.models import Channel, Kind, Status, Ticket
+from desk.models import Channel, Kind
 from desk.tickets import service as tickets
 
 ROW_REF = re.compile(r'class="desk-ref" href="/tickets/([A-Z]-\d{4}-\d{6})"')

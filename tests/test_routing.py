@@ -12,9 +12,17 @@ from sqlalchemy import func, select
 from desk.intake.service import IntakeData, create_ticket
 from desk.models import Category, EventKind, OutboxMessage, RoutingRule, Ticket, TicketEvent
 from desk.routing.service import (
-    Reason, RuleSpec, Sample, explain, first_match, keyword_problem, load_rules, matches, parse_keywords, propose,
+    Reason,
+    RuleSpec,
+    Sample,
+    explain,
+    first_match,
+    keyword_problem,
+    load_rules,
+    matches,
+    parse_keywords,
+    propose,
 )
-
 
 # The pure matcher ----------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ validation by the field with the input kept, the month in both calendars, loadin
 calendar from the database and the default targets."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy import event, func, select
@@ -402,7 +402,7 @@ def test_load_policy_in_three_queries_and_due_times(db, app):
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert len(statements) == 3
-    created = datetime(2026, 9, 22, 10, tzinfo=RIYADH).astimezone(timezone.utc)  # Tuesday, National Day next
+    created = datetime(2026, 9, 22, 10, tzinfo=RIYADH).astimezone(UTC)  # Tuesday, National Day next
     times = policy.due_times(Kind.COMPLAINT, Priority.NORMAL, created)
     assert times.first_response_due.astimezone(RIYADH).replace(tzinfo=None) == datetime(2026, 9, 24, 10)
     assert times.resolution_due.astimezone(RIYADH).replace(tzinfo=None) == datetime(2026, 9, 30, 10)

@@ -4,14 +4,25 @@ Dates below are Riyadh-local; 2026-11-22 is a Sunday, 2026-11-26 a Thursday, 202
 Friday. Ramadan 1447 runs 2026-02-18 … 2026-03-19 (Umm al-Qura)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from desk.sla.calendar import (
-    BusinessCalendar, SlaState, Unit, add_business_time, business_time_between, due_with_pauses,
-    is_ramadan, is_working_time, next_working_moment, pauses_from_status_changes, risk_moment, sla_state,
+    BusinessCalendar,
+    SlaState,
+    Unit,
+    add_business_time,
+    business_time_between,
+    due_with_pauses,
+    is_ramadan,
+    is_working_time,
+    next_working_moment,
+    pauses_from_status_changes,
+    risk_moment,
+    sla_state,
     working_period,
 )
 from desk.text.dates import RIYADH
@@ -22,7 +33,7 @@ RAMADAN_CAL = BusinessCalendar(ramadan_start=time(10, 0), ramadan_end=time(15, 0
 
 def r(*args) -> datetime:
     """A Riyadh wall-clock time as an aware datetime (converted to UTC like the desk stores it)."""
-    return datetime(*args, tzinfo=RIYADH).astimezone(timezone.utc)
+    return datetime(*args, tzinfo=RIYADH).astimezone(UTC)
 
 
 def local(moment: datetime) -> datetime:
@@ -48,7 +59,7 @@ def test_the_saudi_week_and_hours():
     assert not is_working_time(r(2026, 11, 28, 10, 0), CAL)   # Saturday
     assert working_period(date(2026, 11, 27), CAL) is None
     start, end = working_period(date(2026, 11, 22), CAL)
-    assert (start, end) == (r(2026, 11, 22, 8), r(2026, 11, 22, 16)) and start.tzinfo == timezone.utc
+    assert (start, end) == (r(2026, 11, 22, 8), r(2026, 11, 22, 16)) and start.tzinfo == UTC
 
 
 def test_next_working_moment():
@@ -57,7 +68,7 @@ def test_next_working_moment():
     assert local(next_working_moment(r(2026, 11, 26, 16, 0), CAL)) == datetime(2026, 11, 29, 8, 0)  # Thu end → Sun
     assert local(next_working_moment(r(2026, 11, 27, 12, 0), CAL)) == datetime(2026, 11, 29, 8, 0)  # Friday
     # Late at night UTC is already the next day in Riyadh (UTC+3).
-    assert local(next_working_moment(datetime(2026, 11, 25, 22, 0, tzinfo=timezone.utc), CAL)) == datetime(2026, 11, 26, 8, 0)
+    assert local(next_working_moment(datetime(2026, 11, 25, 22, 0, tzinfo=UTC), CAL)) == datetime(2026, 11, 26, 8, 0)
 
 
 def test_naive_datetimes_are_refused():
@@ -240,7 +251,7 @@ def test_sla_state():
 
 def _moments():
     return st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31),
-                        timezones=st.just(timezone.utc))
+                        timezones=st.just(UTC))
 
 
 @st.composite
@@ -282,7 +293,7 @@ PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthC
 @given(cal=calendars(), start=_moments(), amount=st.integers(1, 60), unit=st.sampled_from(list(Unit)), data=st.data())
 def test_due_times_are_in_working_time(cal, start, amount, unit, data):
     result = add_business_time(start, amount, unit, cal)
-    assert result >= start and result.tzinfo == timezone.utc
+    assert result >= start and result.tzinfo == UTC
     assert _at_working_time_or_period_end(result, cal)
     paused = due_with_pauses(start, amount, unit, cal, data.draw(pause_lists(start)))
     assert paused is not None and paused >= result

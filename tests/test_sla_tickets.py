@@ -2,7 +2,7 @@
 change and when a wait ends; the queue's due column, its sort and the ticket's SLA panel."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -14,7 +14,7 @@ from desk.sla.service import ensure_default_targets, load_policy
 from desk.sla.tickets import apply_due_times, apply_due_times_to_open, sweep, ticket_state
 from desk.tickets.service import change_field
 
-UTC = timezone.utc
+UTC = UTC
 # Sunday 2026-11-01 09:00 in Riyadh (06:00 UTC): a working day, not a holiday.
 SUNDAY_9 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 
@@ -131,7 +131,7 @@ def _dues(db, make_ticket):
     values = [now + timedelta(hours=3), None, now - timedelta(hours=1), now + timedelta(hours=3), None,
               now + timedelta(days=2), now + timedelta(minutes=5)]
     tickets = [make_ticket() for _ in values]
-    for ticket, due in zip(tickets, values):
+    for ticket, due in zip(tickets, values, strict=True):
         _set(db, ticket, due_at=due, at_risk_at=None if due is None else due - timedelta(hours=1))
     return tickets, values
 
@@ -139,8 +139,8 @@ def _dues(db, make_ticket):
 @pytest.mark.parametrize("desc", [False, True])
 def test_queue_sorted_by_due_pages_with_nulls_last(db, people, make_ticket, targets, desc):
     tickets, values = _dues(db, make_ticket)
-    with_due = sorted(((v, t.id) for t, v in zip(tickets, values) if v is not None), reverse=desc)
-    without = sorted((t.id for t, v in zip(tickets, values) if v is None), reverse=desc)
+    with_due = sorted(((v, t.id) for t, v in zip(tickets, values, strict=True) if v is not None), reverse=desc)
+    without = sorted((t.id for t, v in zip(tickets, values, strict=True) if v is None), reverse=desc)
     expected = [i for _, i in with_due] + without
     f = queue.Filters(view="all", sort="due", desc=desc)
     seen, cursor = [], ""

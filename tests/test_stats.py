@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_babel import gettext
@@ -19,12 +19,12 @@ from desk.stats.service import DateRange
 from tests.conftest import PASSWORD
 
 JAN = DateRange(date(2026, 1, 1), date(2026, 1, 31))
-NOW = datetime(2026, 2, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 H = 3600
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -335,7 +335,7 @@ def test_neutralise():
 def test_the_field_work_is_in_the_report_and_its_exports_but_not_a_focal_points_view(app, db, people):
     """Part A of issue 8 in part B: visitors counted, emergencies and findings reach the general
     manager's figures (and the XLSX/CSV), never a focal point's department view."""
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     from desk.models import Emergency, Site, VisitorTap
     from desk.stats import service, tables
@@ -344,8 +344,8 @@ def test_the_field_work_is_in_the_report_and_its_exports_but_not_a_focal_points_
     db.session.flush()
     day = date(2026, 10, 5)
     db.session.add_all([VisitorTap(site_id=site.id, day=day, recorded_by_id=people.staff.id,
-                                   created_at=datetime(2026, 10, 5, 7, tzinfo=timezone.utc)) for _ in range(3)])
-    db.session.add(Emergency(site_id=site.id, occurred_at=datetime(2026, 10, 5, 9, tzinfo=timezone.utc),
+                                   created_at=datetime(2026, 10, 5, 7, tzinfo=UTC)) for _ in range(3)])
+    db.session.add(Emergency(site_id=site.id, occurred_at=datetime(2026, 10, 5, 9, tzinfo=UTC),
                              what_happened="انقطاع الكهرباء", action_taken="تشغيل المولد", recorded_by_id=people.supervisor.id))
     db.session.commit()
     r = service.DateRange(date(2026, 10, 1), date(2026, 10, 31))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +14,15 @@ from desk.accounts.service import create_user
 from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db as _db
 from desk.models import (
-    AnswerState, Channel, ItemCode, Site, Survey, SurveyAnswer, SurveyItem, SurveyPhoto, SurveyStatus, User,
+    AnswerState,
+    Channel,
+    ItemCode,
+    Site,
+    Survey,
+    SurveyItem,
+    SurveyPhoto,
+    SurveyStatus,
+    User,
 )
 from desk.survey import service
 from tests.conftest import PASSWORD
@@ -56,7 +64,7 @@ def _race(app, fn, n=2):
             try:
                 barrier.wait(timeout=10)
                 results[i] = fn(_db.session)
-            except Exception as error:  # noqa: BLE001 - collected for the assertions
+            except Exception as error:  # collected for the assertions
                 errors[i] = error
             finally:
                 _db.session.remove()
@@ -90,7 +98,7 @@ def test_two_simultaneous_opens_make_one_survey(app, db, people, site, monkeypat
     for round_ in range(4):
         the_day = day + timedelta(days=round_)
 
-        def open_it(session):
+        def open_it(session, the_day=the_day):
             return service.open_survey(session, session.get(User, supervisor_id), session.get(Site, site_id), the_day).id
 
         results, errors = _race(app, open_it)
@@ -127,7 +135,7 @@ def test_two_simultaneous_submits_make_one_submitted_survey(app, db, people, sit
         turn = iter(range(2))
         lock = threading.Lock()
 
-        def submit_it(session):
+        def submit_it(session, the_day=the_day, turn=turn, lock=lock):
             with lock:
                 me = ids[next(turn)]
             actor = session.get(User, me)
@@ -204,7 +212,7 @@ def test_an_item_changed_later_does_not_rewrite_history(db, people, site):
 def test_overdue_figures_count_tickets_past_due(db, people, site, make_ticket):
     late = make_ticket()
     make_ticket(department_id=people.aid.id)
-    late.due_at = datetime.now(timezone.utc) - timedelta(hours=1)
+    late.due_at = datetime.now(UTC) - timedelta(hours=1)
     db.session.commit()
     figures = service.live_figures(db.session, people.supervisor)
     by_department = {d["id"]: d for d in figures["departments"]}
@@ -285,7 +293,7 @@ def test_calendar_shows_submitted_draft_and_missing(as_user, db, people, site):
     submitted_day, draft_day = date(2026, 3, 2), date(2026, 3, 3)  # a Monday and a Tuesday
     service.submit_for_day(db.session, people.supervisor, site, submitted_day, all_ok(db.session))
     service.open_survey(db.session, people.supervisor, site, draft_day)
-    grid = service.survey_calendar(db.session, people.supervisor, 2026, 3, now=datetime(2026, 3, 10, tzinfo=timezone.utc))
+    grid = service.survey_calendar(db.session, people.supervisor, 2026, 3, now=datetime(2026, 3, 10, tzinfo=UTC))
     cells = {d.day: grid.cell(site, d)[0] for d in grid.days}
     assert cells[submitted_day] == "submitted" and cells[draft_day] == "draft"
     assert cells[date(2026, 3, 4)] == "missing"

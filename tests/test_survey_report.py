@@ -2,19 +2,29 @@
 whose every figure is counted by hand below (Riyadh days: UTC+3)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import render_template
 
-from desk.models import AnswerState, Channel, Emergency, EmergencyStatus, Site, Survey, SurveyAnswer, SurveyStatus, VisitorTap
+from desk.models import (
+    AnswerState,
+    Channel,
+    Emergency,
+    EmergencyStatus,
+    Site,
+    Survey,
+    SurveyAnswer,
+    SurveyStatus,
+    VisitorTap,
+)
 from desk.survey import report, service
 
 D0, D1, D2, D3 = date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 
 
 def utc(y, m, d, h, mi=0):
-    return datetime(y, m, d, h, mi, tzinfo=timezone.utc)
+    return datetime(y, m, d, h, mi, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -53,7 +63,7 @@ def fixture(db, people, make_ticket):
         row = Survey(site_id=site.id, day=day, status=status)
         db.session.add(row)
         db.session.flush()
-        for item, (state, note) in zip(items, states):
+        for item, (state, note) in zip(items, states, strict=True):
             db.session.add(SurveyAnswer(survey_id=row.id, item_id=item.id, item_text_ar=item.text_ar,
                                         item_text_en=item.text_en, position=item.position, state=state, note=note))
         return row

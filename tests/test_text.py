@@ -1,7 +1,7 @@
 """Tests for desk.text: Arabic normalisation, digits, national IDs, phones, dates."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import assume, given
@@ -272,7 +272,7 @@ def test_mask_phone():
 
 # --------------------------------------------------------------------------- dates
 
-APRIL_24 = datetime(2025, 4, 24, 11, 5, tzinfo=timezone.utc)  # 14:05 in Riyadh (UTC+3)
+APRIL_24 = datetime(2025, 4, 24, 11, 5, tzinfo=UTC)  # 14:05 in Riyadh (UTC+3)
 
 
 def test_known_conversion():
@@ -284,7 +284,7 @@ def test_known_conversion():
 
 
 def test_riyadh_day_boundary():
-    late = datetime(2025, 4, 24, 21, 30, tzinfo=timezone.utc)
+    late = datetime(2025, 4, 24, 21, 30, tzinfo=UTC)
     local = to_riyadh(late)
     assert local.date() == date(2025, 4, 25)
     assert local.utcoffset() == timedelta(hours=3)
@@ -294,7 +294,7 @@ def test_riyadh_day_boundary():
 
 
 def test_naive_is_utc():
-    assert to_riyadh(datetime(2025, 4, 24, 21, 30)) == to_riyadh(datetime(2025, 4, 24, 21, 30, tzinfo=timezone.utc))
+    assert to_riyadh(datetime(2025, 4, 24, 21, 30)) == to_riyadh(datetime(2025, 4, 24, 21, 30, tzinfo=UTC))
     assert to_riyadh(datetime(2025, 4, 24, 21, 30)).hour == 0
 
 
@@ -321,12 +321,12 @@ def test_month_names():
 
 
 def test_outside_umm_al_qura_range():
-    old = datetime(1900, 1, 1, tzinfo=timezone.utc)
+    old = datetime(1900, 1, 1, tzinfo=UTC)
     assert plain(format_hijri(old)) == ""
     assert plain(format_both(old, "en", with_time=False)) == "01/01/1900"
-    assert plain(format_both(datetime(2100, 1, 1, 6, 0, tzinfo=timezone.utc))) == "٠١ / ٠١ / ٢١٠٠ م، ٠٩:٠٠"
+    assert plain(format_both(datetime(2100, 1, 1, 6, 0, tzinfo=UTC))) == "٠١ / ٠١ / ٢١٠٠ م، ٠٩:٠٠"
     assert hijri_year(old) == 1317  # 1 Jan 1900 ≈ 29 Shaban 1317 (tabular fallback)
-    assert hijri_year(datetime(2100, 1, 1, tzinfo=timezone.utc)) == 1523
+    assert hijri_year(datetime(2100, 1, 1, tzinfo=UTC)) == 1523
 
 
 @given(st.dates(min_value=date(1924, 9, 1), max_value=date(2077, 10, 1)))

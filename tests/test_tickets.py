@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from desk.models import Status, Ticket, TicketEvent
+from desk.models import Ticket, TicketEvent
 
 
 def events(db, ticket):
@@ -156,7 +156,7 @@ def test_the_department_list_of_a_routed_ticket_leads_to_the_transfer_or_return_
     assert response.status_code == 422 and ("<html" in html) is not htmx
     if target == "aid":
         assert 'id="action-transfer" open' in html
-        assert re.search(r'<option value="%d" selected>' % people.aid.id, html)  # the department chosen
+        assert re.search(rf'<option value="{people.aid.id}" selected>', html)  # the department chosen
     else:
         assert 'id="action-return" open' in html
     assert "invalid-feedback" in html  # the message by the list

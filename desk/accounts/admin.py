@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from desk.accounts.service import MIN_PASSWORD, create_user, password_errors  # noqa: F401  (MIN_PASSWORD: the screens show it)
 from desk.errors import NotFound, ValidationFailed, add_error
-from desk.permissions import Action, require
 from desk.models import Department, DepartmentMember, Position, Role, Ticket, User, UserRole, utcnow
+from desk.permissions import Action, require
 from desk.tickets.service import set_assignee
 from desk.transaction import atomic, commit
 

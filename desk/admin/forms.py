@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from desk import labels

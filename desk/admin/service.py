@@ -6,25 +6,36 @@ transaction; a refused change raises ValidationFailed (field → messages) and w
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from desk.errors import NotFound, ValidationFailed, add_error
 from desk.models import (
-    Category, Channel, Department, DepartmentMember, EventKind, Kind, Position, Role,
-    RoutingRule, Ticket, User, UserRole, utcnow,
+    Category,
+    Channel,
+    Department,
+    DepartmentMember,
+    EventKind,
+    Kind,
+    Position,
+    Role,
+    RoutingRule,
+    Ticket,
+    User,
+    UserRole,
+    utcnow,
 )
 from desk.notify import service as notify_service
-from desk.permissions import Action, can, require
+from desk.permissions import Action, require
 from desk.routing.service import MIN_KEYWORD, RuleSpec, catch_alls, keyword_problem, parse_keywords
-from desk.tickets.service import REASON_DEACTIVATED, move_ticket, set_assignee
 from desk.text import to_ascii_digits
+from desk.tickets.service import REASON_DEACTIVATED, move_ticket, set_assignee
 from desk.transaction import atomic, commit
 
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")

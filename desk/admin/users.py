@@ -12,11 +12,10 @@ from wtforms.validators import Length
 
 from desk import labels
 from desk.accounts import admin as service
-from desk.forms import ServiceMultiSelect
 from desk.admin.blueprint import bp
 from desk.errors import ValidationFailed
 from desk.extensions import db
-from desk.forms import ServiceSelect
+from desk.forms import ServiceMultiSelect, ServiceSelect
 from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment
 
 

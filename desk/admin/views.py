@@ -2,7 +2,7 @@
 rules and the rule tester. Everyone but an admin gets 404: for them these pages do not exist."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,15 +10,12 @@ from desk.admin import service
 from desk.admin.blueprint import bp
 from desk.admin.forms import CategoryForm, DepartmentForm, MemberForm, PositionForm, RuleForm, optional_int
 from desk.errors import ValidationFailed
-from desk.extensions import db, login_manager
+from desk.extensions import db
 from desk.forms import optional_id
 from desk.models import Kind
-from desk.permissions import Action, can
 from desk.routing import service as routing
 from desk.tickets.service import active_departments
-from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment, role_gate
-
-
+from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment
 
 
 @bp.get("/")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Set
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
@@ -71,7 +72,7 @@ def _header(message: Message, name: str) -> str:
     if "=?" in value:
         try:
             value = str(make_header(decode_header(value)))
-        except Exception:
+        except Exception:  # noqa: S110 - a malformed encoded word: keep the header as it came
             pass
     return " ".join(value.split())
 
@@ -146,7 +147,7 @@ def strip_quoted(text: str) -> str:
 _BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@")
 
 
-def noise(message: Message, from_address: str, own_addresses: set[str], own_domain: str | None) -> str | None:
+def noise(message: Message, from_address: str, own_addresses: Set[str], own_domain: str | None) -> str | None:
     """Why this message must not become a ticket nor be answered, or None.
 
     RFC 3834 auto-replies (Auto-Submitted other than "no", X-Autoreply, X-Autorespond, the
@@ -185,11 +186,13 @@ def noise(message: Message, from_address: str, own_addresses: set[str], own_doma
 
 # Parsing ----------------------------------------------------------------------------------
 
-def _text_of(part: Message) -> str:
+def _text_of(part: EmailMessage) -> str:
     try:
         content = part.get_content()
     except Exception:
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):  # (None: nothing to decode)
+            payload = b""
         charset = part.get_content_charset() or "utf-8"
         try:
             content = payload.decode(charset, "replace")
@@ -206,12 +209,12 @@ def _filename(part: Message) -> str | None:
     if name and "=?" in name:
         try:
             name = str(make_header(decode_header(name)))
-        except Exception:
+        except Exception:  # noqa: S110 - a malformed encoded word: keep the name as it came
             pass
     return name
 
 
-def _body_and_documents(message: Message) -> tuple[str, list[Document], list[str]]:
+def _body_and_documents(message: EmailMessage) -> tuple[str, list[Document], list[str]]:
     plain: list[str] = []
     html: list[str] = []
     documents: list[Document] = []
@@ -229,7 +232,7 @@ def _body_and_documents(message: Message) -> tuple[str, list[Document], list[str
                 data = part.get_payload(decode=True)
             except Exception:
                 data = None
-            if data is None:
+            if not isinstance(data, bytes):  # (None: nothing to decode)
                 unreadable.append(filename or content_type)
                 continue
             documents.append(Document(filename or f"document.{content_type.rpartition('/')[2] or 'bin'}", data))
@@ -244,10 +247,11 @@ def _body_and_documents(message: Message) -> tuple[str, list[Document], list[str
     return text.replace("\r\n", "\n").strip(), documents, unreadable
 
 
-def parse(raw: bytes, own_addresses: set[str] = frozenset(), own_domain: str | None = None) -> ParsedEmail:
+def parse(raw: bytes, own_addresses: Set[str] = frozenset(), own_domain: str | None = None) -> ParsedEmail:
     """Read one message (its raw RFC 5322 bytes). Never raises on malformed MIME."""
     message = message_from_bytes(raw, policy=policy.default)
-    message_id = (_ids(_header(message, "Message-ID")) or [None])[0]
+    ids = _ids(_header(message, "Message-ID"))
+    message_id = ids[0] if ids else None
     key = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
     try:
         addresses = getaddresses([_header(message, "From")])
@@ -264,7 +268,7 @@ def parse(raw: bytes, own_addresses: set[str] = frozenset(), own_domain: str | N
         text, documents, unreadable = "", [], [f"{type(error).__name__}"]
     try:
         date = parsedate_to_datetime(_header(message, "Date"))
-        date = date.astimezone(timezone.utc) if date.tzinfo else date.replace(tzinfo=timezone.utc)
+        date = date.astimezone(UTC) if date.tzinfo else date.replace(tzinfo=UTC)
     except Exception:
         date = None
     return ParsedEmail(

@@ -22,9 +22,9 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -131,14 +131,15 @@ def _ok(response: tuple[str, list], what: str) -> list:
 
 def _mark(conn: imaplib.IMAP4, uid: bytes, box: MailboxSettings) -> None:
     """Flag (or move) a message whose outcome is committed."""
-    _ok(conn.uid("STORE", uid, "+FLAGS", f"(\\Seen {FLAG})"), "STORE")
+    u = uid.decode()  # the UID's ASCII digits: imaplib sends a str as the same bytes
+    _ok(conn.uid("STORE", u, "+FLAGS", f"(\\Seen {FLAG})"), "STORE")
     if box.move_to:
         if b"MOVE" in b" ".join(conn.capabilities if isinstance(conn.capabilities[0], bytes) else
                                 [c.encode() for c in conn.capabilities]):
-            _ok(conn.uid("MOVE", uid, _quote(box.move_to)), "MOVE")
+            _ok(conn.uid("MOVE", u, _quote(box.move_to)), "MOVE")
         else:
-            _ok(conn.uid("COPY", uid, _quote(box.move_to)), "COPY")
-            _ok(conn.uid("STORE", uid, "+FLAGS", "(\\Deleted)"), "STORE")
+            _ok(conn.uid("COPY", u, _quote(box.move_to)), "COPY")
+            _ok(conn.uid("STORE", u, "+FLAGS", "(\\Deleted)"), "STORE")
             conn.expunge()
 
 
@@ -148,14 +149,15 @@ def _quote(folder: str) -> str:
 
 def _message(conn: imaplib.IMAP4, uid: bytes, max_bytes: int) -> bytes:
     """The raw message; past ``max_bytes`` only its header and a note (read it in the mailbox)."""
-    data = _ok(conn.uid("FETCH", uid, "(RFC822.SIZE)"), "FETCH SIZE")
+    u = uid.decode()  # the UID's ASCII digits: imaplib sends a str as the same bytes
+    data = _ok(conn.uid("FETCH", u, "(RFC822.SIZE)"), "FETCH SIZE")
     size = 0
     for item in data:
         text = item.decode() if isinstance(item, bytes) else str(item)
         if "RFC822.SIZE" in text:
             size = int(text.split("RFC822.SIZE", 1)[1].strip(" ()").split()[0].rstrip(")"))
     part = "BODY.PEEK[]" if size <= max_bytes else "BODY.PEEK[HEADER]"
-    data = _ok(conn.uid("FETCH", uid, f"({part})"), "FETCH")
+    data = _ok(conn.uid("FETCH", u, f"({part})"), "FETCH")
     raw = next((item[1] for item in data if isinstance(item, tuple)), None)
     if raw is None:
         raise imaplib.IMAP4.error(f"FETCH {uid!r}: no message")
@@ -187,7 +189,7 @@ def fetch_mailbox(session: Session, box: MailboxSettings, storage: Storage, mail
     conn = connect(box, timeout)
     try:
         _ok(conn.select(_quote(box.folder)), "SELECT")
-        uids = _ok(conn.uid("SEARCH", None, "UNDELETED", "UNKEYWORD", FLAG), "SEARCH")[0].split()
+        uids = _ok(conn.uid("SEARCH", "UNDELETED", "UNKEYWORD", FLAG), "SEARCH")[0].split()
         result.waiting = max(0, len(uids) - batch)
         for uid in uids[:batch]:
             try:
@@ -248,7 +250,7 @@ def fetch_all(session: Session, config: Mapping[str, Any], **options) -> dict[st
 
 
 def run(session: Session, config: Mapping[str, Any], *, once: bool, interval: float,
-        should_stop: Callable[[], bool] = lambda: False, sleep: Callable[[float], None] = time.sleep,
+        should_stop: Callable[[], bool] = lambda: False, sleep: Callable[[float], object] = time.sleep,
         echo: Callable[[str], None] = print) -> None:
     while not should_stop():
         for name, result in fetch_all(session, config).items():

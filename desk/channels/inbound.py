@@ -12,10 +12,11 @@ import hashlib
 import hmac
 import io
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -43,7 +44,7 @@ class Storage:
     reopen_days: int = 14
 
     @classmethod
-    def from_config(cls, session: Session, config: Mapping[str, Any]) -> "Storage":
+    def from_config(cls, session: Session, config: Mapping[str, Any]) -> Storage:
         return cls(config["DESK_ATTACHMENT_DIR"], int(config["DESK_ATTACHMENT_MAX_MB"] * 1024 * 1024),
                    profile.get(session, config).reopen_days)
 

@@ -5,7 +5,8 @@ DeliveryError or ConnectionFailed), ``sent(session, outbox_id, provider_id)`` ca
 outcome is committed, and ``close()``."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def sender_for(channel: str, config: Mapping[str, Any]):

@@ -21,10 +21,17 @@ from desk.channels.email import ParsedEmail, strip_quoted
 from desk.channels.inbound import Incoming, Storage
 from desk.intake.service import IntakeData
 from desk.models import (
-    Beneficiary, Channel, InboundMessage, Kind, OutboxMessage, Ticket, utcnow,
+    Beneficiary,
+    Channel,
+    InboundMessage,
+    Kind,
+    OutboxMessage,
+    Ticket,
+    utcnow,
 )
 from desk.notify import service as notify_service
-from desk.notify.mail import MailSettings, message_id as our_message_id
+from desk.notify.mail import MailSettings
+from desk.notify.mail import message_id as our_message_id
 from desk.portal import tracking
 from desk.portal.links import key_link
 from desk.tickets.service import REASON_EMAIL

@@ -15,8 +15,9 @@ counted). Without DESK_SMS_URL nothing is ever queued for SMS.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session
@@ -44,7 +45,7 @@ class SmsSender:
                                  transport=transport or httpx.HTTPTransport(retries=2))
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "SmsSender":
+    def from_config(cls, config: Mapping[str, Any]) -> SmsSender:
         return cls(config.get("DESK_SMS_URL") or "", config.get("DESK_SMS_TOKEN") or "",
                    config.get("DESK_SMS_SENDER") or "", float(config.get("DESK_SMS_TIMEOUT") or 10))
 

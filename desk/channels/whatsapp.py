@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,13 @@ from desk.channels import inbound
 from desk.channels.inbound import Incoming, Storage
 from desk.intake.service import IntakeData
 from desk.models import (
-    Channel, InboundMessage, InboundOutcome, OutboxMessage, SocialPlatform, Ticket, utcnow,
+    Channel,
+    InboundMessage,
+    InboundOutcome,
+    OutboxMessage,
+    SocialPlatform,
+    Ticket,
+    utcnow,
 )
 from desk.notify.mail import ConnectionFailed, DeliveryError
 from desk.text import InvalidPhone, parse_phone
@@ -70,7 +77,7 @@ class GraphClient:
             follow_redirects=False)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "GraphClient":
+    def from_config(cls, config: Mapping[str, Any]) -> GraphClient:
         return cls(config.get("DESK_GRAPH_API_URL") or "https://graph.facebook.com/v21.0",
                    config.get("DESK_WHATSAPP_TOKEN") or "", float(config.get("DESK_GRAPH_TIMEOUT") or 10))
 
@@ -110,12 +117,12 @@ class GraphClient:
         text = f"{response.status_code} {response.text[:500]}"
         if response.status_code in (401, 403):
             raise ConnectionFailed(text)  # our token: every message waits until it is fixed
-        error = GraphError(text, permanent=400 <= response.status_code < 500 and response.status_code != 429)
+        failure = GraphError(text, permanent=400 <= response.status_code < 500 and response.status_code != 429)
         try:
-            error.code = int(response.json()["error"]["code"])
+            failure.code = int(response.json()["error"]["code"])
         except (ValueError, KeyError, TypeError):
             pass
-        raise error
+        raise failure
 
 
 class GraphError(DeliveryError):
@@ -135,7 +142,7 @@ class GraphSender:
         self.client, self.phone_id, self.template, self.language = client, phone_id, template, language
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "GraphSender":
+    def from_config(cls, config: Mapping[str, Any]) -> GraphSender:
         return cls(GraphClient.from_config(config), config.get("DESK_WHATSAPP_PHONE_ID") or "",
                    config.get("DESK_WHATSAPP_TEMPLATE") or "", config.get("DESK_WHATSAPP_TEMPLATE_LANGUAGE") or "ar")
 
@@ -155,7 +162,7 @@ class GraphSender:
         last = last_message_at(session, claimed.to_address)
         discard(session)  # a read: hold nothing while the API answers
         if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=timezone.utc)
+            last = last.replace(tzinfo=UTC)
         reference = (claimed.meta or {}).get("reference") or ""
         if last is not None and now - last < WINDOW:
             try:
@@ -191,11 +198,11 @@ def _advance(session: Session, outbox_id: int, status: str, error: str | None) -
     values: dict[str, Any] = {"delivery_status": status}
     if error:
         values["last_error"] = error[:1000]
-    return bool(session.execute(
+    return bool(cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
         update(OutboxMessage)
         .where(OutboxMessage.id == outbox_id,
                or_(OutboxMessage.delivery_status.is_(None), OutboxMessage.delivery_status.in_(lower)))
-        .values(**values).execution_options(synchronize_session=False)).rowcount)
+        .values(**values).execution_options(synchronize_session=False))).rowcount)
 
 
 def record_status(session: Session, status: dict) -> str:
@@ -309,8 +316,8 @@ def take_message(session: Session, message: dict, names: dict[str, str], storage
     wa_id = str(message.get("from") or "")
     phone = _phone(wa_id)
     try:
-        sent_at = datetime.fromtimestamp(int(message.get("timestamp")), timezone.utc)
-    except (TypeError, ValueError):
+        sent_at = datetime.fromtimestamp(int(message["timestamp"]), UTC)
+    except (KeyError, TypeError, ValueError):
         sent_at = utcnow()
     incoming = Incoming(channel="whatsapp", key=key, source=phone_id, sender=phone, text=_text(message).strip(),
                         received_at=sent_at)

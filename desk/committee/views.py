@@ -3,7 +3,8 @@ the ticket page (refer, decide, service delivered) and the printable notice for 
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
-from flask_babel import force_locale, lazy_gettext as _l
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from desk.committee import service

@@ -19,8 +19,17 @@ from sqlalchemy.orm import Session
 
 from desk.errors import ValidationFailed, required_text, too_long
 from desk.models import (
-    Attachment, ClaimOutcome, CompensationClaim, CompensationCondition, ConditionState, EventKind,
-    EvidenceKind, Ticket, TicketEvent, User, utcnow,
+    Attachment,
+    ClaimOutcome,
+    CompensationClaim,
+    CompensationCondition,
+    ConditionState,
+    EventKind,
+    EvidenceKind,
+    Ticket,
+    TicketEvent,
+    User,
+    utcnow,
 )
 from desk.models.compensation import CONDITIONS, EVIDENCE_CONDITION
 from desk.permissions import Action

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from bisect import bisect
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import accumulate
 
 from sqlalchemy import Integer, cast, func, insert, literal_column, select, text, update
@@ -20,8 +20,23 @@ from sqlalchemy.orm import Session
 
 from desk.intake.rules import ANONYMOUS_KINDS, RULES, Need
 from desk.models import (
-    KIND_LETTER, Beneficiary, Channel, Department, DepartmentMember, EventKind, Kind, Priority,
-    ReferenceCounter, Role, SatisfactionResponse, SocialPlatform, Status, Ticket, TicketEvent, User, UserRole,
+    KIND_LETTER,
+    Beneficiary,
+    Channel,
+    Department,
+    DepartmentMember,
+    EventKind,
+    Kind,
+    Priority,
+    ReferenceCounter,
+    Role,
+    SatisfactionResponse,
+    SocialPlatform,
+    Status,
+    Ticket,
+    TicketEvent,
+    User,
+    UserRole,
     utcnow,
 )
 from desk.text import hijri_year, national_id_check_digit, normalize_search
@@ -94,8 +109,8 @@ PLATFORMS = _Pick([
 PRIORITIES = _Pick([(int(Priority.LOW), 12), (int(Priority.NORMAL), 66), (int(Priority.HIGH), 17),
                     (int(Priority.URGENT), 5)])
 # The intake rules decide what each kind needs; the generator follows them.
-NEEDS_BENEFICIARY = {k.value for k, r in RULES.items() if r.beneficiary == Need.REQUIRED}
-NEEDS_NATIONAL_ID = {k.value for k, r in RULES.items() if r.national_id == Need.REQUIRED}
+NEEDS_BENEFICIARY = {str(k) for k, r in RULES.items() if r.beneficiary == Need.REQUIRED}
+NEEDS_NATIONAL_ID = {str(k) for k, r in RULES.items() if r.national_id == Need.REQUIRED}
 MAY_BE_ANONYMOUS = {k.value for k in ANONYMOUS_KINDS}
 
 # Hot-loop constants (a plain str compares faster than an enum member's ``.value``).
@@ -549,11 +564,12 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     """Insert ``n`` realistic tickets (with beneficiaries and timelines); returns how many."""
     if n <= 0:
         return 0
-    rng = random.Random(seed)
-    srng = random.Random(seed * 7919 + 17)  # satisfaction answers: their own stream, the rest unchanged
+    rng = random.Random(seed)  # noqa: S311 - seeded demo data, reproducible on purpose; no secret
+    # The satisfaction answers: their own stream, the rest unchanged.
+    srng = random.Random(seed * 7919 + 17)  # noqa: S311 - seeded demo data
     now = now or utcnow()
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     now_ts = int(now.timestamp())
     start_ts = now_ts - SPAN_DAYS * DAY
     is_pg = session.get_bind().dialect.name == "postgresql"
@@ -562,21 +578,21 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     t_sat = SatisfactionResponse.__table__
 
     def at(ts: int) -> datetime:
-        return datetime.fromtimestamp(ts, timezone.utc)
+        return datetime.fromtimestamp(ts, UTC)
 
     # -- What is there already ---------------------------------------------------------
-    departments = session.execute(
-        select(Department.id, Department.code).where(Department.active.is_(True)).order_by(Department.id)).all()
+    every_department = select(Department.id, Department.code).order_by(Department.id)
+    departments = session.execute(every_department.where(Department.active.is_(True))).all()
     if not departments:
-        departments = session.execute(select(Department.id, Department.code).order_by(Department.id)).all()
+        departments = session.execute(every_department).all()
     created_departments = False
     if not departments:
         next_dep = _max_id(session, t_dep) + 1
-        rows = [dict(id=next_dep + i, code=code, name_ar=ar, name_en=en, email=f"{code.lower()}@example.org",
-                     phone_ext=ext, active=True, created_at=at(start_ts - 30 * DAY))
-                for i, (code, ar, en, ext) in enumerate(DEFAULT_DEPARTMENTS)]
-        session.execute(insert(t_dep), rows)
-        departments = [(r["id"], r["code"]) for r in rows]
+        session.execute(insert(t_dep), [
+            dict(id=next_dep + i, code=code, name_ar=ar, name_en=en, email=f"{code.lower()}@example.org",
+                 phone_ext=ext, active=True, created_at=at(start_ts - 30 * DAY))
+            for i, (code, ar, en, ext) in enumerate(DEFAULT_DEPARTMENTS)])
+        departments = session.execute(every_department).all()  # (there were none: these are the new ones)
         created_departments = True
     dep_ids = [d for d, _ in departments]
     dep_by_code = {(c or "").upper(): d for d, c in departments}
@@ -770,6 +786,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                 assignee = rng.choice(focal_by_dep[department])
             creator = None if channel in (C_WEBSITE, C_TAWASUL) or not intake_users \
                 else rng.choice(intake_users)
+            desk_user: int | None
             if creator is not None and creator in staff_set:
                 desk_user = creator
             else:
@@ -944,7 +961,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
                 department_id=department, assignee_id=assignee, created_by_id=creator,
                 created_at=created_at, updated_at=at(last_ts), version=version,
                 verified_by_id=verified_by, verified_at=None if verified_ts is None else at(verified_ts),
-                attested=attested, attested_at=None if not attested else at(verified_ts),
+                attested=attested, attested_at=None if not attested or verified_ts is None else at(verified_ts),
                 due_at=None if due_ts is None else at(due_ts), first_response_at=None if first_reply_ts is None else at(first_reply_ts),
                 resolved_at=None if resolved_ts is None else at(resolved_ts), action_taken=action_taken,
                 closed_at=None if closed_ts is None else at(closed_ts), meta=meta,
@@ -974,5 +991,5 @@ def _bump_sequences(session: Session, is_pg: bool, tables: list[str]) -> None:
         return
     for table in tables:  # fixed table names, never user input
         session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - table names fixed in code
             f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))

@@ -11,13 +11,25 @@ from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
 from desk.errors import Forbidden, ValidationFailed, add_error
 from desk.intake.rules import Need, may_be_anonymous, rule_for
-from desk.models import Beneficiary, Category, Channel, Department, EventKind, Kind, Priority, Status, Ticket, User, utcnow
+from desk.models import (
+    Beneficiary,
+    Category,
+    Channel,
+    Department,
+    EventKind,
+    Kind,
+    Priority,
+    Status,
+    Ticket,
+    User,
+    utcnow,
+)
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
 from desk.permissions import Action, can
 from desk.routing import service as routing
+from desk.sla import tickets as sla_tickets
 from desk.tickets.search import ticket_search_text
 from desk.tickets.service import next_reference, record
-from desk.sla import tickets as sla_tickets
 from desk.transaction import atomic
 
 

@@ -2,23 +2,47 @@
 from desk.models.accounts import Department, DepartmentMember, Position, Role, User, UserRole
 from desk.models.attachments import Attachment
 from desk.models.base import Base, utcnow
-from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
 from desk.models.beneficiaries import Beneficiary
+from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
 from desk.models.compensation import (
-    ClaimOutcome, CompensationClaim, CompensationCondition, ConditionState, EvidenceKind,
+    ClaimOutcome,
+    CompensationClaim,
+    CompensationCondition,
+    ConditionState,
+    EvidenceKind,
 )
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, SatisfactionResponse, SurveySource
 from desk.models.routing import Category, RoutingRule
-from desk.models.survey import (
-    AnswerState, Emergency, EmergencyStatus, ItemCode, Severity, Site, Survey, SurveyAnswer, SurveyItem,
-    SurveyPhoto, SurveyStatus, VisitorTap,
-)
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
 from desk.models.stats import StatsDuration, StatsRollup, StatsRollupState
+from desk.models.survey import (
+    AnswerState,
+    Emergency,
+    EmergencyStatus,
+    ItemCode,
+    Severity,
+    Site,
+    Survey,
+    SurveyAnswer,
+    SurveyItem,
+    SurveyPhoto,
+    SurveyStatus,
+    VisitorTap,
+)
 from desk.models.tickets import (
-    KIND_LETTER, OPEN_STATUSES, STATUS_EVENTS, Channel, EventKind, Kind, Priority, ReferenceCounter,
-    SocialPlatform, Status, Ticket, TicketEvent,
+    KIND_LETTER,
+    OPEN_STATUSES,
+    STATUS_EVENTS,
+    Channel,
+    EventKind,
+    Kind,
+    Priority,
+    ReferenceCounter,
+    SocialPlatform,
+    Status,
+    Ticket,
+    TicketEvent,
 )
 
 __all__ = [

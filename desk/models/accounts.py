@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from desk.models.base import Base, utcnow
 
 # werkzeug's default (scrypt). The test suite lowers the cost so hashing does not dominate it.
-PASSWORD_METHOD = "scrypt"
+PASSWORD_METHOD = "scrypt"  # noqa: S105 - the name of a hashing method, not a password
 
 
 class Role(StrEnum):
@@ -98,7 +98,7 @@ class User(UserMixin, Base):
         return f"{self.id}:{self.session_version}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     # Roles -----------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Declarative base, the UTC datetime type and the naming convention for constraints."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -17,7 +18,7 @@ NAMING = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -31,15 +32,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -48,3 +49,8 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+    if TYPE_CHECKING:
+        # SQLAlchemy types __table__ as any FromClause, since a class may be mapped to a select;
+        # every desk model is mapped to a Table, so its insert(), delete() and columns are there.
+        __table__: ClassVar[Table]

@@ -55,7 +55,7 @@ class CompensationClaim(Base):
 
     proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
-    conditions: Mapped[list["CompensationCondition"]] = relationship(
+    conditions: Mapped[list[CompensationCondition]] = relationship(
         order_by="CompensationCondition.number", lazy="selectin", cascade="all, delete-orphan")
 
 

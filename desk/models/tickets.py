@@ -5,7 +5,19 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ColumnElement, ForeignKey, Index, Integer, SmallInteger, String, Text, bindparam, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    bindparam,
+    text,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,7 +38,7 @@ class Kind(StrEnum):
 
 
 # The letter that starts a reference number, e.g. C-1447-000123.
-KIND_LETTER = {
+KIND_LETTER: dict[str, str] = {  # keyed by the kind's value (a Kind is one)
     Kind.COMPLAINT: "C", Kind.INQUIRY: "I", Kind.SUGGESTION: "S", Kind.SUPPORT: "R",
     Kind.COMPENSATION: "K", Kind.DISPUTE: "D", Kind.THANKS: "T",
 }

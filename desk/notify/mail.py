@@ -6,17 +6,21 @@ import hashlib
 import hmac
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from pathlib import Path
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Any, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from desk.models import OutboxMessage, utcnow
+
+if TYPE_CHECKING:
+    from desk.notify.outbox import Claimed
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class MailSettings:
     attachment_dir: str = ""  # where documents sent with a reply are read from (DESK_ATTACHMENT_DIR)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "MailSettings":
+    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
         return cls(
             host=config["DESK_SMTP_HOST"], port=int(config["DESK_SMTP_PORT"]),
             user=config["DESK_SMTP_USER"], password=config["DESK_SMTP_PASSWORD"],
@@ -58,7 +62,7 @@ def message_id(outbox_id: int, settings: MailSettings) -> str:
     return f"<desk.outbox.{outbox_id}.{mac}@{settings.domain}>"
 
 
-def build(message: OutboxMessage, settings: MailSettings) -> Message:
+def build(message: OutboxMessage | Claimed, settings: MailSettings) -> Message:
     """A plain-text UTF-8 message, multipart when documents go with it (``meta["attachments"]``,
     read from ``settings.attachment_dir``; a missing file raises). (The compat32 classes: a
     tenth of the cost of ``EmailMessage``'s header registry, which dominated delivery time.)"""
@@ -77,7 +81,8 @@ def build(message: OutboxMessage, settings: MailSettings) -> Message:
             email.attach(part)
     email["From"] = formataddr((settings.from_name, settings.from_address), charset="utf-8")
     email["To"] = message.to_address
-    email["Subject"] = Header(message.subject, "utf-8")
+    # compat32 takes a Header for any field; typeshed's Message says str only.
+    email["Subject"] = Header(message.subject, "utf-8")  # type: ignore[assignment]
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = message_id(message.id, settings)
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to us
@@ -143,17 +148,18 @@ class SmtpSender:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "SmtpSender":
+    def __enter__(self) -> SmtpSender:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def connect(self) -> None:
-        """Open the connection unless it is open: greeting, TLS, EHLO, sign-in. Raises
-        ``ConnectionFailed``."""
+    def connect(self) -> smtplib.SMTP:
+        """Open the connection unless it is open: greeting, TLS, EHLO, sign-in; returns it.
+        Raises ``ConnectionFailed``."""
         if self._smtp is None:
             self._smtp = self._connect()
+        return self._smtp
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -178,9 +184,9 @@ class SmtpSender:
         """Send one message (``build(…).as_bytes()``) to one recipient. Raises
         ``ConnectionFailed`` when the connection cannot be opened or is lost, another
         ``DeliveryError`` when the server refuses this message."""
-        self.connect()
+        smtp = self.connect()
         try:
-            self._smtp.sendmail(self.settings.from_address, [to_address], payload)
+            smtp.sendmail(self.settings.from_address, [to_address], payload)
         except (smtplib.SMTPException, OSError) as error:  # (an SMTPException is an OSError)
             failure = classify(error)
             if isinstance(failure, ConnectionFailed):

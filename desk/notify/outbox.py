@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from email.policy import compat32
-from typing import Any, Mapping
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import CursorResult, and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from desk.models import OutboxMessage, OutboxStatus, utcnow
@@ -61,7 +61,7 @@ class OutboxSettings:
     channels: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "OutboxSettings":
+    def from_config(cls, config: Mapping[str, Any]) -> OutboxSettings:
         return cls(
             channels={k: v for k, v in config.items() if k.startswith(("DESK_WHATSAPP_", "DESK_GRAPH_", "DESK_SMS_"))},
             mail=MailSettings.from_config(config),
@@ -107,7 +107,7 @@ class BatchResult:
         return (f"claimed {self.claimed}, sent {self.sent}, retry later {self.retried}, failed {self.failed}, "
                 f"server unreachable {self.postponed}, taken by another worker {self.skipped}")
 
-    def add(self, other: "BatchResult") -> None:
+    def add(self, other: BatchResult) -> None:
         for item in fields(self):
             setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
 
@@ -164,13 +164,13 @@ def renew(session: Session, settings: OutboxSettings, claimed: Claimed, now: dat
     has taken it since our lease ran out). Compare-and-set: the row must still carry our
     lease and our attempt."""
     lease = now + settings.lease
-    done = session.execute(
+    done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
         update(OutboxMessage)
         .where(OutboxMessage.id == claimed.id, OutboxMessage.status == OutboxStatus.SENDING,
                OutboxMessage.locked_until == claimed.lease, OutboxMessage.attempts == claimed.attempts)
         .values(locked_until=lease)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     commit(session)
     return replace(claimed, lease=lease) if done else None
 
@@ -183,13 +183,13 @@ def _finish(session: Session, claimed: Claimed, **values: Any) -> bool:
     server itself could forget the last outcomes, whose messages would then go out again."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    done = session.execute(
+    done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
         update(OutboxMessage)
         .where(OutboxMessage.id == claimed.id, OutboxMessage.status == OutboxStatus.SENDING,
                OutboxMessage.locked_until == claimed.lease, OutboxMessage.attempts == claimed.attempts)
         .values(locked_until=None, **values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     commit(session)
     return bool(done)
 
@@ -344,7 +344,7 @@ def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Cl
 
 
 def run(session: Session, settings: OutboxSettings, *, once: bool = False, interval: float = 10.0,
-        should_stop: Callable[[], bool] = lambda: False, sleep: Callable[[float], None] = time.sleep) -> BatchResult:
+        should_stop: Callable[[], bool] = lambda: False, sleep: Callable[[float], object] = time.sleep) -> BatchResult:
     """The worker loop. ``once``: deliver everything due now, then return. Otherwise batch after
     batch, sleeping ``interval`` seconds when the outbox has nothing more due, until
     ``should_stop()``. Returns the totals."""

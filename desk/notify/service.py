@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 from desk.channels import sms
 from desk.errors import NotFound, ValidationFailed
 from desk.models import (
-    DepartmentMember, InboundMessage, OutboxMessage, OutboxStatus, Position, Role, Ticket, User, UserRole, utcnow,
+    DepartmentMember,
+    InboundMessage,
+    OutboxMessage,
+    OutboxStatus,
+    Position,
+    Role,
+    Ticket,
+    User,
+    UserRole,
+    utcnow,
 )
 from desk.notify import messages
 from desk.notify.messages import scrub  # noqa: F401  (where callers have always found it)

@@ -2,7 +2,7 @@
 portal's policy (staff names on replies, the reopen window). /admin/association."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,10 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FileField, StringField
 from wtforms.validators import Email, Length, Optional
 
-from desk.errors import ValidationFailed
-from desk.extensions import db, login_manager
 from desk.admin.forms import optional_int
-from desk.permissions import Action, can
+from desk.errors import ValidationFailed
+from desk.extensions import db
+from desk.permissions import Action
 from desk.portal import profile
 from desk.web import merge_errors, role_gate
 

@@ -17,8 +17,8 @@ from desk.errors import Forbidden, ValidationFailed
 from desk.models import Channel, EventKind, SatisfactionResponse, Status, SurveySource, Ticket, User, utcnow
 from desk.permissions import Action, can
 from desk.portal.links import survey_answer
-from desk.tickets.service import REASON_PORTAL
 from desk.tickets import workflow
+from desk.tickets.service import REASON_PORTAL
 from desk.transaction import atomic
 
 EDIT_DAYS = 7

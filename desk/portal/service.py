@@ -20,14 +20,23 @@ from desk.attachments import service as attachments
 from desk.attachments.service import Upload
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
+from desk.committee.service import expected_decision
 from desk.errors import ValidationFailed, add_error
 from desk.intake.rules import Need, may_be_anonymous, rule_for
 from desk.intake.service import IntakeData, add_ticket
 from desk.models import (
-    STATUS_EVENTS, Association, Attachment, Channel, Department, EventKind, Kind, Status, Ticket, TicketEvent,
+    STATUS_EVENTS,
+    Association,
+    Attachment,
+    Channel,
+    Department,
+    EventKind,
+    Kind,
+    Status,
+    Ticket,
+    TicketEvent,
     utcnow,
 )
-from desk.committee.service import expected_decision
 from desk.notify import service as notify_service
 from desk.portal import tracking
 from desk.portal.links import key_link

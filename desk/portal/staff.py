@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 
 from desk.errors import ValidationFailed
 from desk.extensions import db
-from desk.permissions import Action, can
 from desk.notify import service as notify_service
+from desk.permissions import Action, can
 from desk.portal import links, satisfaction
 from desk.portal.forms import SurveyForm
 from desk.tickets import service as tickets

@@ -5,20 +5,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from desk.models import (
-    OPEN_STATUSES, Channel, DepartmentMember, Kind, Priority, Role, Status, Ticket, TicketEvent, User, UserRole,
+    OPEN_STATUSES,
+    Channel,
+    DepartmentMember,
+    Kind,
+    Priority,
+    Role,
+    Status,
+    Ticket,
+    TicketEvent,
+    User,
+    UserRole,
     utcnow,
 )
 from desk.permissions import sees_all, visible_tickets
-from desk.tickets.search import search_condition
 from desk.text import to_ascii_digits
+from desk.tickets.search import search_condition
 
 VIEWS = ("open", "unassigned", "mine", "department", "overdue", "all")
 SORTS = {
@@ -70,7 +81,7 @@ class Filters:
             pairs.append(("dir", "desc" if self.desc else "asc"))
         return pairs
 
-    def with_(self, **changes: Any) -> "Filters":
+    def with_(self, **changes: Any) -> Filters:
         return replace(self, **changes)
 
 
@@ -115,9 +126,13 @@ def parse_filters(args: Mapping[str, Any], default: str = "open") -> Filters:
 
 
 def _view_condition(view: str, actor: User, now: datetime) -> ColumnElement[bool] | None:
-    is_open = Ticket.is_open
-    if view == "all":
-        return None
+    """The saved view's condition: none for "all", else a view of open tickets."""
+    return None if view == "all" else _open_view_condition(view, actor, now)
+
+
+def _open_view_condition(view: str, actor: User, now: datetime) -> ColumnElement[bool]:
+    """A view of open tickets: "unassigned", "mine", "department", "overdue", else "open"."""
+    is_open = Ticket.is_open.expression  # (the condition itself, as a query would use it)
     if view == "unassigned":
         return and_(is_open, Ticket.assignee_id.is_(None))
     if view == "mine":
@@ -249,7 +264,7 @@ def view_counts(session: Session, actor: User, now: datetime | None = None) -> d
     views = [v for v in ("open", "unassigned", "mine", "department", "overdue")
              if v != "department" or actor.department_ids]
     counts = [select(func.count()).select_from(Ticket)
-              .where(visible_tickets(actor), _view_condition(v, actor, now)).scalar_subquery().label(v)
+              .where(visible_tickets(actor), _open_view_condition(v, actor, now)).scalar_subquery().label(v)
               for v in views]
     row = session.execute(select(*counts)).one()
     return {v: row[i] or 0 for i, v in enumerate(views)}
@@ -271,7 +286,7 @@ def department_counts(session: Session, actor: User, now: datetime | None = None
         "new": Ticket.status == Status.NEW,
         "open": Ticket.status == Status.OPEN,
         "waiting": Ticket.status == Status.WAITING,
-        "overdue": _view_condition("overdue", actor, now),
+        "overdue": _open_view_condition("overdue", actor, now),
     }
     counts = [select(func.count()).select_from(Ticket).where(mine, condition).scalar_subquery().label(name)
               for name, condition in conditions.items()]

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from desk.extensions import db
+from desk.models import utcnow
 from desk.permissions import sees_all
 from desk.queue import service
-from desk.models import utcnow
 from desk.sla import tickets as sla_tickets
 from desk.tickets.service import active_departments
 from desk.web import is_htmx

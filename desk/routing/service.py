@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Iterable, Sequence
 
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
@@ -68,7 +68,7 @@ class RuleSpec:
     @classmethod
     def of(cls, *, kinds: Iterable[str] = (), channels: Iterable[str] = (), category_ids: Iterable[int] = (),
            keywords: Iterable[str] = (), id: int | None = None, name: str = "",
-           department_id: int | None = None) -> "RuleSpec":
+           department_id: int | None = None) -> RuleSpec:
         return cls(frozenset(kinds or ()), frozenset(channels or ()), frozenset(int(c) for c in category_ids or ()),
                    tuple(keywords or ()), id, name, department_id)
 
@@ -87,7 +87,7 @@ class Sample:
     text: str
 
     @classmethod
-    def of(cls, kind: str, channel: str, category_id: int | None, subject: str, body: str) -> "Sample":
+    def of(cls, kind: str, channel: str, category_id: int | None, subject: str, body: str) -> Sample:
         return cls(kind or "", channel or "", category_id, normalize_search(f"{subject or ''} {body or ''}"))
 
 
@@ -234,7 +234,8 @@ def propose(session: Session, kind: str, channel: str, category_id: int | None, 
     winner = first_match(load_rules(session), sample)
     if winner is not None:
         rule = session.get(RoutingRule, winner.id)
-        return Proposal(rule.department, rule, Reason.RULE, checks=explain(winner, sample))
+        if rule is not None:  # (None only when deleted since load_rules read it: then as if unmatched)
+            return Proposal(rule.department, rule, Reason.RULE, checks=explain(winner, sample))
     category = session.get(Category, category_id) if category_id else None
     if category is not None and category.kind == kind:
         department = category.default_department

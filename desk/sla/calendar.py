@@ -24,11 +24,11 @@ Definitions (chosen, documented and tested in tests/test_sla_calendar.py):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from desk.text.dates import RIYADH, hijri_date
@@ -88,9 +88,10 @@ class BusinessCalendar:
             raise ValueError("working hours must end after they start")
         if (self.ramadan_start is None) != (self.ramadan_end is None):
             raise ValueError("Ramadan hours need both a start and an end")
-        if self.ramadan_start is not None and not self.ramadan_end > self.ramadan_start:
+        if (self.ramadan_start is not None and self.ramadan_end is not None
+                and not self.ramadan_end > self.ramadan_start):
             raise ValueError("Ramadan hours must end after they start")
-        days = set()
+        days: set[date] = set()
         for first, last in self.holidays:
             if last < first:
                 raise ValueError("a holiday cannot end before it starts")
@@ -106,15 +107,15 @@ class BusinessCalendar:
 
     def hours_on(self, day: date) -> tuple[time, time]:
         """The clock hours of ``day`` (whether or not it is a working day)."""
-        if self.ramadan_start is not None and is_ramadan(day):
-            return self.ramadan_start, self.ramadan_end  # type: ignore[return-value]
+        if self.ramadan_start is not None and self.ramadan_end is not None and is_ramadan(day):
+            return self.ramadan_start, self.ramadan_end
         return self.start, self.end
 
 
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("naive datetime: give timezone-aware (UTC) datetimes")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def working_period(day: date, calendar: BusinessCalendar) -> tuple[datetime, datetime] | None:
@@ -122,8 +123,8 @@ def working_period(day: date, calendar: BusinessCalendar) -> tuple[datetime, dat
     if not calendar.is_working_day(day):
         return None
     start, end = calendar.hours_on(day)
-    return (datetime.combine(day, start, calendar.tz).astimezone(timezone.utc),
-            datetime.combine(day, end, calendar.tz).astimezone(timezone.utc))
+    return (datetime.combine(day, start, calendar.tz).astimezone(UTC),
+            datetime.combine(day, end, calendar.tz).astimezone(UTC))
 
 
 def _periods(moment: datetime, calendar: BusinessCalendar) -> Iterator[tuple[datetime, datetime]]:
@@ -166,7 +167,7 @@ def _walk(start: datetime, seconds: float, calendar: BusinessCalendar,
         cursor = max(p_start, start)
         while cursor < p_end:
             # Skip the pauses that are over, then work up to the next one (or the period end).
-            while pause_index < len(pauses) and pauses[pause_index][1] is not None and pauses[pause_index][1] <= cursor:
+            while pause_index < len(pauses) and (until := pauses[pause_index][1]) is not None and until <= cursor:
                 pause_index += 1
             if pause_index < len(pauses) and pauses[pause_index][0] <= cursor:
                 paused_until = pauses[pause_index][1]
@@ -199,7 +200,7 @@ def add_business_time(start: datetime, amount: float, unit: Unit | str, calendar
     unit = _check_target(amount, unit)
     start = next_working_moment(start, calendar)
     if unit is Unit.HOURS:
-        return _walk(start, amount * 3600, calendar)  # type: ignore[return-value]
+        return _walk(start, amount * 3600, calendar)  # type: ignore[return-value]  # no pauses: never None
     local = start.astimezone(calendar.tz)
     clock, day, left = local.timetz().replace(tzinfo=None), local.date(), int(amount)
     idle = 0
@@ -213,7 +214,7 @@ def add_business_time(start: datetime, amount: float, unit: Unit | str, calendar
                 raise ValueError("the calendar has no working time (no work day, or holidays everywhere)")
     opens, closes = calendar.hours_on(day)
     clock = min(max(clock, opens), closes)
-    return datetime.combine(day, clock, calendar.tz).astimezone(timezone.utc)
+    return datetime.combine(day, clock, calendar.tz).astimezone(UTC)
 
 
 def business_time_between(a: datetime, b: datetime, calendar: BusinessCalendar) -> timedelta:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectMultipleField, StringField
+from wtforms import SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
 from desk import labels

@@ -14,9 +14,9 @@ from __future__ import annotations
 import calendar as gregorian_calendar
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Iterable
 
 from flask_babel import lazy_gettext as _l
 from hijridate import Gregorian, Hijri
@@ -25,9 +25,15 @@ from sqlalchemy.orm import Session
 
 from desk.errors import NotFound, ValidationFailed, add_error
 from desk.models import Holiday, Kind, Priority, ServiceTarget, User, WorkingTime, utcnow
-from desk.permissions import Action, can, require
+from desk.permissions import Action, require
 from desk.sla.calendar import (
-    DEFAULT_WORK_DAYS, SUNDAY_FIRST, BusinessCalendar, Unit, due_with_pauses, is_ramadan, risk_moment,
+    DEFAULT_WORK_DAYS,
+    SUNDAY_FIRST,
+    BusinessCalendar,
+    Unit,
+    due_with_pauses,
+    is_ramadan,
+    risk_moment,
 )
 from desk.text import hijri_date, strip_invisible, to_ascii_digits
 from desk.transaction import commit
@@ -343,6 +349,8 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
     if not name_en:
         add_error(errors, "name_en", _l("Enter the English name."))
     entered_as = data.entered_as if data.entered_as in (GREGORIAN, HIJRI) else None
+    first: date | None = None
+    last: date | None = None
     if entered_as is None:
         add_error(errors, "entered_as", _l("Choose Hijri or Gregorian."))
     else:
@@ -361,7 +369,7 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
                     add_error(errors, "first_day", _l("These days overlap the holiday “%(name)s” (%(first)s – %(last)s).",
                                                  name=clash.name_ar + " / " + clash.name_en,
                                                  first=clash.first_day.isoformat(), last=clash.last_day.isoformat()))
-    if errors:
+    if errors or entered_as is None or first is None or last is None:  # (each None has its error)
         raise ValidationFailed(errors)
     if holiday is None:
         holiday = Holiday()
@@ -452,7 +460,7 @@ def save_target(session: Session, actor: User, data: TargetData, target: Service
             same = same.where(ServiceTarget.id != target.id)
         if session.scalar(same) is not None:
             add_error(errors, "priority", _l("This kind of request already has a target for this priority: edit that one."))
-    if errors:
+    if errors or kind is None:  # (a None kind has its error)
         raise ValidationFailed(errors)
     if target is None:
         target = ServiceTarget()

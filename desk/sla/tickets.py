@@ -31,15 +31,24 @@ queue's change token moves) and notifies the department's focal points, then the
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from desk.models import (
-    OPEN_STATUSES, STATUS_EVENTS, EventKind, Role, Status, Ticket, TicketEvent, User, UserRole, utcnow,
+    OPEN_STATUSES,
+    STATUS_EVENTS,
+    EventKind,
+    Role,
+    Status,
+    Ticket,
+    TicketEvent,
+    User,
+    UserRole,
+    utcnow,
 )
 from desk.sla.calendar import SlaState, pauses_from_status_changes, sla_state
 from desk.sla.service import SlaPolicy, load_policy, working_time
@@ -165,7 +174,7 @@ def refresh_open_due_times(session: Session, policy: SlaPolicy | None = None, no
         rows = []
         for row in session.execute(select(Ticket.id, Ticket.version, Ticket.kind, Ticket.priority, Ticket.created_at,
                                           Ticket.status, *columns).where(Ticket.id.in_(chunk))):
-            current = dict(zip(_DUE_COLUMNS, row[6:]))
+            current = dict(zip(_DUE_COLUMNS, row[6:], strict=True))
             values = {**current, **_due_values(policy, row.kind, row.priority, row.created_at, row.status,
                                                current["breached_at"], current["first_response_breached_at"],
                                                history[row.id], now)}

@@ -3,14 +3,14 @@ calendars), its holidays and working hours, and /admin/service-levels. Everyone 
 gets 404: for them these pages do not exist."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from desk.errors import ValidationFailed
-from desk.extensions import db, login_manager
+from desk.extensions import db
 from desk.models import utcnow
-from desk.permissions import Action, can
+from desk.permissions import Action
 from desk.sla import service
 from desk.sla.calendar import SUNDAY_FIRST
 from desk.sla.forms import MONTHS, UNITS, WEEKDAYS, HolidayForm, TargetForm, WorkingTimeForm

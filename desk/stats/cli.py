@@ -54,7 +54,7 @@ def report_command(start: str, end: str, fmt: str, output: str, locale: str) -> 
             for field, messages in failed.errors.items():
                 for message in messages:
                     click.echo(f"--{'from' if field == 'start' else 'to'}: {message}", err=True)
-            raise SystemExit(2)
+            raise SystemExit(2) from None
         body = report_file(fmt, r, locale)
     Path(output).write_bytes(body)
     click.echo(f"Report {r.first} … {r.last} written to {output} ({len(body):,} bytes).")

@@ -95,7 +95,8 @@ def to_xlsx(tables: list[Table], title: str, period: str, rtl: bool) -> bytes:
     from openpyxl.styles import Font
 
     book = Workbook()
-    book.remove(book.active)
+    if book.active is not None:  # a new workbook's empty first sheet: each table adds its own
+        book.remove(book.active)
     used: set[str] = set()
     bold = Font(bold=True)
     for table in tables:
@@ -112,7 +113,7 @@ def to_xlsx(tables: list[Table], title: str, period: str, rtl: bool) -> bytes:
             cell.font = bold
         for row in table.rows + ([table.total] if table.total else []):
             sheet.append([plain(value) for value in row])
-            for value, cell in zip(row, sheet[sheet.max_row]):
+            for value, cell in zip(row, sheet[sheet.max_row], strict=True):
                 if isinstance(value, Percent):
                     cell.number_format = "0.0%"
                 elif isinstance(value, datetime):

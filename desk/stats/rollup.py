@@ -10,7 +10,7 @@ exact to the bucket (the hour under two days, six hours under a week, the day un
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -78,8 +78,8 @@ def _seconds(later, earlier, dialect: str):
 
 def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """[start of ``first``, start of the day after ``last``) in Riyadh, as UTC times."""
-    lo = datetime.combine(first, time(0), RIYADH).astimezone(timezone.utc)
-    hi = datetime.combine(last + timedelta(days=1), time(0), RIYADH).astimezone(timezone.utc)
+    lo = datetime.combine(first, time(0), RIYADH).astimezone(UTC)
+    hi = datetime.combine(last + timedelta(days=1), time(0), RIYADH).astimezone(UTC)
     return lo, hi
 
 

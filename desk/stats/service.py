@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from operator import add
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import add
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 
 from desk.errors import NotFound, ValidationFailed
 from desk.models import (
-    OPEN_STATUSES, Category, CompensationClaim, Department, Role, SatisfactionResponse, StatsDuration, StatsRollup, Ticket, User,
+    OPEN_STATUSES,
+    Category,
+    CompensationClaim,
+    Department,
+    Role,
+    SatisfactionResponse,
+    StatsDuration,
+    StatsRollup,
+    Ticket,
+    User,
     utcnow,
 )
 from desk.models.stats import Grain
@@ -175,7 +184,7 @@ class Stats:
     department_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # id → (Arabic, English)
     # The field work (desk.survey.report): visitors counted, emergencies, the survey's findings.
     # None for a focal point's scope: it belongs to the sites, not to a department.
-    field_work: "FieldWork | None" = None
+    field_work: FieldWork | None = None
     category_names: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
@@ -363,11 +372,11 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
         values = [int(v or 0) for v in row[len(DIMENSIONS):]]
         dep, channel, kind, category = row[:len(DIMENSIONS)]
         total[:] = map(add, total, values)
-        for fold, key in zip(folds, (channel, kind, int(dep or 0), int(category or 0))):
+        for fold, key in zip(folds, (channel, kind, int(dep or 0), int(category or 0)), strict=True):
             into = fold[key]
             into[:] = map(add, into, values)
-    named = lambda fold: {k: dict(zip(COUNTS, v)) for k, v in fold.items()}  # noqa: E731
-    totals = dict(zip(COUNTS, total))
+    named = lambda fold: {k: dict(zip(COUNTS, v, strict=True)) for k, v in fold.items()}  # noqa: E731
+    totals = dict(zip(COUNTS, total, strict=True))
     by_channel, by_kind, by_department, by_category = (named(f) for f in folds)
 
     histograms: dict[str, dict[int | None, dict[int, int]]] = {

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from desk.errors import NotFound, ValidationFailed
-from desk.extensions import db, login_manager
+from desk.extensions import db
 from desk.models import Association
 from desk.permissions import Action, can
 from desk.sla.service import HIJRI, format_day

@@ -9,8 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.models import (
-    AnswerState, Emergency, EmergencyStatus, ItemCode, Role, Severity, Site, Survey, SurveyAnswer, SurveyStatus, User,
-    UserRole, VisitorTap, utcnow,
+    AnswerState,
+    Emergency,
+    EmergencyStatus,
+    ItemCode,
+    Role,
+    Severity,
+    Site,
+    Survey,
+    SurveyAnswer,
+    SurveyStatus,
+    User,
+    UserRole,
+    VisitorTap,
+    utcnow,
 )
 from desk.survey import service
 from desk.text import RIYADH
@@ -21,7 +33,7 @@ SITES = (
     ("المكتب الفرعي - حي النسيم", "Branch office - Al-Naseem"),
     ("المكتب الفرعي - حي الروضة", "Branch office - Al-Rawdah"),
 )
-NOTES = {
+NOTES: dict[str, str] = {  # by item code
     ItemCode.PUBLIC_ORDER: "ازدحام في صالة الانتظار وقت الذروة، تم تنظيم الدور.",
     ItemCode.GUIDELINES: "لوحة الإرشادات عند المدخل غير واضحة، طلبنا طباعتها من جديد.",
     ItemCode.OFFICES: "مكتب الاستقبال الثاني بدون موظف بعد الساعة ١٢.",
@@ -33,7 +45,7 @@ def load(session: Session, now: datetime | None = None) -> bool:
     if session.scalar(select(Site.id).limit(1)) is not None:
         return False
     now = now or utcnow()
-    rng = random.Random(1447)
+    rng = random.Random(1447)  # noqa: S311 - seeded demo data, reproducible on purpose; no secret
     sites = [Site(name_ar=ar, name_en=en, position=n, active=True) for n, (ar, en) in enumerate(SITES, start=1)]
     session.add_all(sites)
     session.flush()
@@ -61,11 +73,12 @@ def load(session: Session, now: datetime | None = None) -> bool:
             session.add(survey)
             session.flush()
             for item in items:
-                attention = item.code in NOTES and rng.random() < 0.12
+                note = NOTES.get(item.code) if item.code else None
+                attention = note is not None and rng.random() < 0.12
                 session.add(SurveyAnswer(
                     survey_id=survey.id, item_id=item.id, item_text_ar=item.text_ar, item_text_en=item.text_en,
                     position=item.position, state=AnswerState.ATTENTION if attention else AnswerState.OK,
-                    note=NOTES[item.code] if attention else None, answered_by_id=survey.opened_by_id, answered_at=at))
+                    note=note if attention else None, answered_by_id=survey.opened_by_id, answered_at=at))
         for site in sites:
             for _ in range(rng.randint(4, 25) if site.position == 1 else rng.randint(1, 10)):
                 at = datetime.combine(day, datetime.min.time(), tzinfo=RIYADH) + timedelta(minutes=rng.randint(480, 900))

@@ -24,8 +24,24 @@ from sqlalchemy.orm import Session
 from desk.attachments import service as attachments
 from desk.errors import Forbidden, NotFound, ValidationFailed, add_error
 from desk.models import (
-    AnswerState, Department, Emergency, EmergencyStatus, ItemCode, Role, Severity, Site, Survey, SurveyAnswer,
-    SurveyItem, SurveyPhoto, SurveyStatus, Ticket, User, UserRole, VisitorTap, utcnow,
+    AnswerState,
+    Department,
+    Emergency,
+    EmergencyStatus,
+    ItemCode,
+    Role,
+    Severity,
+    Site,
+    Survey,
+    SurveyAnswer,
+    SurveyItem,
+    SurveyPhoto,
+    SurveyStatus,
+    Ticket,
+    User,
+    UserRole,
+    VisitorTap,
+    utcnow,
 )
 from desk.notify.messages import scrub
 from desk.notify.service import notify_users

@@ -21,7 +21,13 @@ from desk.permissions import Action, can, require
 from desk.sla.forms import MONTHS
 from desk.survey import report, service
 from desk.survey.forms import (
-    SEVERITIES, STATES, VISIT_REASON_LABELS, AcknowledgeForm, EmergencyForm, ItemForm, SiteForm,
+    SEVERITIES,
+    STATES,
+    VISIT_REASON_LABELS,
+    AcknowledgeForm,
+    EmergencyForm,
+    ItemForm,
+    SiteForm,
 )
 from desk.text import RIYADH, hijri_month_name, to_riyadh
 from desk.web import current_locale, go_to, is_htmx, merge_errors, safe_next

@@ -60,7 +60,7 @@ for _src, _dst in {
     "ک": "ك",  # Persian keheh (U+06A9)
 }.items():
     _SEARCH_TABLE[ord(_src)] = _dst
-for _i, (_a, _e) in enumerate(zip(_ARABIC_INDIC, _EXTENDED_INDIC)):
+for _i, (_a, _e) in enumerate(zip(_ARABIC_INDIC, _EXTENDED_INDIC, strict=True)):
     _SEARCH_TABLE[ord(_a)] = _ASCII[_i]
     _SEARCH_TABLE[ord(_e)] = _ASCII[_i]
 

@@ -1,7 +1,7 @@
 """Dates for display in Asia/Riyadh: Umm al-Qura Hijri and Gregorian, Arabic and English."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from hijridate import Gregorian
@@ -40,7 +40,7 @@ def _is_ar(locale: str) -> bool:
 def to_riyadh(dt: datetime) -> datetime:
     """Convert to Asia/Riyadh; a naive datetime is taken to be UTC."""
     if dt.tzinfo is None or dt.utcoffset() is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(RIYADH)
 
 

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import force_locale, lazy_gettext as _l
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,8 +18,21 @@ from sqlalchemy.orm import Session
 from desk.channels.outgoing import documents_to_send
 from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import (
-    KIND_LETTER, Category, Department, DepartmentMember, EventKind, Priority, ReferenceCounter, Role,
-    RoutingRule, Status, Ticket, TicketEvent, User, UserRole, utcnow,
+    KIND_LETTER,
+    Category,
+    Department,
+    DepartmentMember,
+    EventKind,
+    Priority,
+    ReferenceCounter,
+    Role,
+    RoutingRule,
+    Status,
+    Ticket,
+    TicketEvent,
+    User,
+    UserRole,
+    utcnow,
 )
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
 from desk.permissions import Action, can, visible_tickets
@@ -26,7 +40,12 @@ from desk.portal.links import signed_link
 from desk.sla import tickets as sla_tickets
 from desk.text import hijri_year
 from desk.tickets.workflow import (
-    TRANSITIONS, change_status, check_version, record, require, status_refusal,
+    TRANSITIONS,
+    change_status,
+    check_version,
+    record,
+    require,
+    status_refusal,
 )
 from desk.transaction import atomic
 

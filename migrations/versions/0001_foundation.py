@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-23 09:15:06.488423
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'cd8bf81ba480'

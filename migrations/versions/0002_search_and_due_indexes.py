@@ -20,7 +20,6 @@ Create Date: 2026-11-23 17:00:00
 """
 from alembic import op
 
-
 revision = "0002_search_due"
 down_revision = "cd8bf81ba480"
 branch_labels = None

@@ -9,9 +9,8 @@ Revises: 0002_search_due
 Create Date: 2026-11-23 16:55:28.876483
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003_routing_outbox'

@@ -9,9 +9,8 @@ Revises: 0003_routing_outbox
 Create Date: 2026-11-23 17:28:02.765490
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0004_event_reason'

@@ -8,9 +8,8 @@ Revises: 0004_event_reason
 Create Date: 2026-11-23 17:30:23.498805
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005_sla_calendar'

@@ -12,9 +12,8 @@ Revises: 0005_sla_calendar
 Create Date: 2026-11-23 18:04:14.567168
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0006_ticket_sla'

@@ -8,9 +8,8 @@ Revises: 0006_ticket_sla
 Create Date: 2026-11-23 18:23:53.285809
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_attachments'

@@ -7,9 +7,8 @@ Revises: 0007_attachments
 Create Date: 2026-11-23 18:30:55.061479
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0008_compensation'

@@ -9,9 +9,8 @@ Revises: 0008_compensation
 Create Date: 2026-11-23 19:23:20.778816
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0009_portal'

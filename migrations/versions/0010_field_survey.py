@@ -10,11 +10,10 @@ Revises: 0009_portal
 Create Date: 2026-11-23 19:25:25.281915
 
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_field_survey'
@@ -164,7 +163,7 @@ def upgrade():
         sa.column('text_en', sa.String), sa.column('position', sa.Integer),
         sa.column('active', sa.Boolean), sa.column('created_at', sa.DateTime(timezone=True)),
     )
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     op.bulk_insert(items, [
         {'code': code, 'text_ar': text_ar, 'text_en': text_en, 'position': n, 'active': True,
          'created_at': now}

@@ -8,8 +8,8 @@ Revises: 0010_field_survey
 Create Date: 2026-11-23 19:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 # The open statuses, spelled out as in migration 0006 (desk.models.tickets.OPEN_DUE_WHERE).
 OPEN_DUE_WHERE = "status IN ('new', 'open', 'waiting', 'awaiting_committee')"

@@ -9,9 +9,8 @@ Revises: 0011_statistics
 Create Date: 2026-11-23 20:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0012_channels'

@@ -10,9 +10,8 @@ Revises: 0012_channels
 Create Date: 2026-11-23 19:52:11.864049
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_sla_policy'

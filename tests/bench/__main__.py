@@ -19,10 +19,10 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy as sa
 
@@ -166,7 +166,7 @@ def measure(app, tickets: int, runs: int) -> tuple[list[dict], dict, float]:
         if uid is not None:
             remove_bench_rows(app, uid)
     rows = [case.stats() for case in cases]
-    by_name = {c.name: r for c, r in zip(cases, rows)}
+    by_name = {c.name: r for c, r in zip(cases, rows, strict=True)}
     ratio = by_name["unchanged refresh (204)"]["median_ms"] / by_name["queue first page (HX fragment)"]["median_ms"]
     return rows, search, round(ratio, 3)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -83,6 +83,7 @@ def ticket_count(app: Flask) -> int:
 
 def _build(app: Flask, kind: str, n: int) -> dict:
     from flask_migrate import upgrade
+
     from desk.accounts.service import create_user
     from desk.demo.generator import generate
     from desk.extensions import db
@@ -111,7 +112,7 @@ def _build(app: Flask, kind: str, n: int) -> dict:
         db.session.remove()
     return {"tickets": n, "seed": SEED, "generate_s": round(generate_s, 1), "analyze_s": round(analyze_s, 1),
             "total_s": round(time.perf_counter() - started, 1),
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def prepare(kind: str, n: int, cache: Path, rebuild: bool = False) -> tuple[Flask, dict]:

@@ -15,8 +15,8 @@ import argparse
 import os
 import socket
 import statistics
-import sys
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import replace

@@ -23,7 +23,6 @@ import json
 import math
 import statistics
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from tests.bench import build
@@ -56,8 +55,9 @@ def _rollup(app) -> dict:
         elapsed = time.perf_counter() - started
         if before is None:
             refresh_statistics(db.session)  # the planner's statistics for the new tables
-        from desk.models import StatsDuration, StatsRollup
         import sqlalchemy as sa
+
+        from desk.models import StatsDuration, StatsRollup
         rows = db.session.scalar(sa.select(sa.func.count()).select_from(StatsRollup))
         spans = db.session.scalar(sa.select(sa.func.count()).select_from(StatsDuration))
         db.session.remove()

@@ -20,7 +20,7 @@ except ImportError as error:  # the skip-or-fail decision is the same as for a m
     pytest.skip(f"playwright cannot be imported ({error})", allow_module_level=True)
 
 from desk.models import Channel, Ticket
-from tests.conftest import PASSWORD, VALID_NID
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
