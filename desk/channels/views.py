@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from desk.channels import inbound, service, whatsapp
+from desk.channels.graph import GraphClient
 from desk.channels.inbound import Storage
 from desk.extensions import csrf, db
 from desk.models import OutboxMessage, OutboxStatus
@@ -54,7 +55,7 @@ def whatsapp_verify():
 @csrf.exempt
 def whatsapp_hook():
     payload = _signed_json("DESK_WHATSAPP_APP_SECRET", "X-Hub-Signature-256")
-    client = whatsapp.GraphClient.from_config(current_app.config)
+    client = GraphClient.from_config(current_app.config)
     try:
         taken = whatsapp.handle(db.session, payload if isinstance(payload, dict) else {}, current_app.config, client)
     except Exception as error:  # Meta calls again later

@@ -1,15 +1,11 @@
 """WhatsApp Business (Cloud API): the webhook's signature and handshake, messages in (a
-ticket per conversation), status updates on our messages, and the outbox's sender.
+ticket per conversation) and the status updates on our messages (applied by
+desk.channels.graph, which also holds the Graph API client and the outbox's sender).
 
 Every webhook call is authenticated by ``X-Hub-Signature-256``: the HMAC-SHA256 of the raw
 body under the app secret, compared in constant time. Each message is taken in exactly once
 (its id is committed with the ticket or reply, desk.channels.inbound); Meta retries a call we
 did not answer with 200, and a replayed call finds every key already recorded.
-
-Status updates may come in any order and more than once: a message's delivery status only
-moves forward (sent → delivered → read; failed is final). One that comes before the worker
-recorded the message's id is kept (an InboundMessage of channel "whatsapp_status") and applied
-when the worker records it.
 """
 from __future__ import annotations
 
@@ -17,37 +13,30 @@ import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
-from sqlalchemy import CursorResult, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from desk.beneficiaries import service as beneficiaries
 from desk.channels import inbound
+from desk.channels.graph import GraphClient, record_status
 from desk.channels.inbound import Incoming, Storage
 from desk.intake.service import IntakeData
 from desk.models import (
     Channel,
-    InboundMessage,
-    InboundOutcome,
-    OutboxMessage,
     SocialPlatform,
     Ticket,
     utcnow,
 )
-from desk.notify.mail import ConnectionFailed, DeliveryError
 from desk.text import InvalidPhone, parse_phone
 from desk.tickets.service import REASON_WHATSAPP
-from desk.transaction import commit, discard
+from desk.transaction import discard
 
 log = logging.getLogger("desk.channels.whatsapp")
 
-WINDOW = timedelta(hours=24)  # after the customer's last message, free-form messages may be sent
-STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
-OUTSIDE_WINDOW_CODES = {131047}  # "re-engagement message": more than 24 hours since they wrote
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 
@@ -66,174 +55,6 @@ def handshake(config: Mapping[str, Any], mode: str | None, token: str | None, ch
 
 
 # The Graph API ---------------------------------------------------------------------------------
-
-class GraphClient:
-    """The Graph API over HTTPS with timeouts; the transport retries a failed connection twice."""
-
-    def __init__(self, base_url: str, token: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None):
-        self.http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(timeout), transport=transport or httpx.HTTPTransport(retries=2),
-            follow_redirects=False)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> GraphClient:
-        return cls(config.get("DESK_GRAPH_API_URL") or "https://graph.facebook.com/v21.0",
-                   config.get("DESK_WHATSAPP_TOKEN") or "", float(config.get("DESK_GRAPH_TIMEOUT") or 10))
-
-    def close(self) -> None:
-        self.http.close()
-
-    def media(self, media_id: str, max_bytes: int) -> tuple[bytes, str]:
-        """A media's bytes and type: its URL from the Graph API, then the download (with the
-        token), stopped past ``max_bytes`` (ValueError)."""
-        info = self.http.get(f"/{media_id}")
-        info.raise_for_status()
-        data = info.json()
-        with self.http.stream("GET", data["url"]) as response:
-            response.raise_for_status()
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ValueError("too large")
-                chunks.append(chunk)
-        return b"".join(chunks), (data.get("mime_type") or "").split(";")[0].strip().lower()
-
-    def send(self, phone_id: str, payload: dict) -> str:
-        """POST a message; the wamid. Raises DeliveryError (ConnectionFailed when the API cannot
-        be reached or refuses our credentials: not the message's fault)."""
-        try:
-            response = self.http.post(f"/{phone_id}/messages", json=payload)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            raise ConnectionFailed(f"{type(error).__name__}: {error}") from error
-        except httpx.HTTPError as error:  # read timeout, protocol error: maybe sent, retried later
-            raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error
-        if response.status_code == 200:
-            try:
-                return str(response.json()["messages"][0]["id"])
-            except (ValueError, KeyError, IndexError, TypeError) as error:
-                raise DeliveryError(f"unexpected answer: {response.text[:300]}", permanent=False) from error
-        text = f"{response.status_code} {response.text[:500]}"
-        if response.status_code in (401, 403):
-            raise ConnectionFailed(text)  # our token: every message waits until it is fixed
-        failure = GraphError(text, permanent=400 <= response.status_code < 500 and response.status_code != 429)
-        try:
-            failure.code = int(response.json()["error"]["code"])
-        except (ValueError, KeyError, TypeError):
-            pass
-        raise failure
-
-
-class GraphError(DeliveryError):
-    code: int | None = None
-
-
-# The outbox's sender --------------------------------------------------------------------------
-
-def last_message_at(session: Session, phone: str) -> datetime | None:
-    """When this number last wrote to us (the 24-hour window runs from it)."""
-    return session.scalar(select(func.max(func.coalesce(InboundMessage.received_at, InboundMessage.created_at)))
-                          .where(InboundMessage.channel == "whatsapp", InboundMessage.sender == phone))
-
-
-class GraphSender:
-    def __init__(self, client: GraphClient, phone_id: str, template: str, language: str):
-        self.client, self.phone_id, self.template, self.language = client, phone_id, template, language
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> GraphSender:
-        return cls(GraphClient.from_config(config), config.get("DESK_WHATSAPP_PHONE_ID") or "",
-                   config.get("DESK_WHATSAPP_TEMPLATE") or "", config.get("DESK_WHATSAPP_TEMPLATE_LANGUAGE") or "ar")
-
-    def _text(self, to: str, body: str) -> dict:
-        return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
-                "text": {"preview_url": False, "body": body[:4096]}}
-
-    def _template(self, to: str, reference: str) -> dict:
-        return {"messaging_product": "whatsapp", "to": to, "type": "template",
-                "template": {"name": self.template, "language": {"code": self.language},
-                             "components": [{"type": "body", "parameters": [{"type": "text", "text": reference}]}]}}
-
-    def send(self, session: Session, claimed, now: datetime) -> str:
-        if not self.phone_id:
-            raise ConnectionFailed("DESK_WHATSAPP_PHONE_ID is not set")
-        to = claimed.to_address.lstrip("+")
-        last = last_message_at(session, claimed.to_address)
-        discard(session)  # a read: hold nothing while the API answers
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=UTC)
-        reference = (claimed.meta or {}).get("reference") or ""
-        if last is not None and now - last < WINDOW:
-            try:
-                return self.client.send(self.phone_id, self._text(to, claimed.body_text))
-            except GraphError as error:
-                if error.code not in OUTSIDE_WINDOW_CODES or not self.template:
-                    raise
-        if not self.template:
-            raise DeliveryError("outside the 24-hour window and no template (DESK_WHATSAPP_TEMPLATE) is set",
-                                permanent=True)
-        return self.client.send(self.phone_id, self._template(to, reference))
-
-    def sent(self, session: Session, outbox_id: int, wamid: str) -> None:
-        """Apply the status updates that came before we knew this message's id."""
-        early = session.scalars(select(InboundMessage.reason).where(
-            InboundMessage.channel == "whatsapp_status", InboundMessage.sender == wamid)).all()
-        for status in early:
-            _advance(session, outbox_id, status or "", None)
-        commit(session)
-
-    def close(self) -> None:
-        self.client.close()
-
-
-# Status updates ------------------------------------------------------------------------------
-
-def _advance(session: Session, outbox_id: int, status: str, error: str | None) -> bool:
-    """Move the message's delivery status forward to ``status`` (never back)."""
-    rank = STATUS_RANK.get(status)
-    if rank is None:
-        return False
-    lower = [s for s, r in STATUS_RANK.items() if r < rank]
-    values: dict[str, Any] = {"delivery_status": status}
-    if error:
-        values["last_error"] = error[:1000]
-    return bool(cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id,
-               or_(OutboxMessage.delivery_status.is_(None), OutboxMessage.delivery_status.in_(lower)))
-        .values(**values).execution_options(synchronize_session=False))).rowcount)
-
-
-def record_status(session: Session, status: dict) -> str:
-    """One status update; commits. "applied", "kept" (its message is not known yet), "stale"."""
-    wamid, value = str(status.get("id") or ""), str(status.get("status") or "")
-    if not wamid or value not in STATUS_RANK:
-        return "stale"
-    errors = status.get("errors") or []
-    error = "; ".join(f"{e.get('code')} {e.get('title') or e.get('message') or ''}".strip() for e in errors
-                      if isinstance(e, dict)) or None
-    outbox_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.external_id == wamid))
-    if outbox_id is None:
-        session.add(InboundMessage(channel="whatsapp_status", key=f"{wamid}:{value}"[:255], source="",
-                                   sender=wamid[:254], outcome=InboundOutcome.STATUS, reason=value,
-                                   created_at=utcnow()))
-        try:
-            commit(session)
-        except IntegrityError:  # the same update delivered twice at once: one row is enough
-            pass
-        # The worker may have recorded the id between our look-up and our commit, after it
-        # applied the kept updates: look once more, so this one is not left behind.
-        outbox_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.external_id == wamid))
-        if outbox_id is None:
-            discard(session)
-            return "kept"
-    applied = _advance(session, outbox_id, value, error)
-    commit(session)
-    return "applied" if applied else "stale"
-
-
-# Messages in ----------------------------------------------------------------------------------
 
 @dataclass
 class Taken:

@@ -8,6 +8,7 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
@@ -15,12 +16,9 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from desk.models import OutboxMessage, utcnow
-
-if TYPE_CHECKING:
-    from desk.notify.outbox import Claimed
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,22 @@ class MailSettings:
     @property
     def domain(self) -> str:
         return self.from_address.rpartition("@")[2] or "localhost"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a worker needs of a claimed outbox row, read before the claim commits (desk.notify.outbox),
+    and what every channel's sender is handed."""
+
+    id: int
+    to_address: str
+    subject: str
+    body_text: str
+    attempts: int          # including this one
+    lease: datetime        # our locked_until: the outcome is written only while it matches
+    created_at: datetime | None = None
+    channel: str = "email"   # "whatsapp", "sms": delivered by their senders (desk.channels.senders), not SMTP
+    meta: dict | None = None  # threading headers and the like (OutboxMessage.meta)
 
 
 def message_id(outbox_id: int, settings: MailSettings) -> str:

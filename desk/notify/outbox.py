@@ -35,8 +35,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from desk.channels.senders import sender_for
 from desk.models import OutboxMessage, OutboxStatus, utcnow
-from desk.notify.mail import ConnectionFailed, DeliveryError, MailSettings, SmtpSender, build
+from desk.notify.mail import Claimed, ConnectionFailed, DeliveryError, MailSettings, SmtpSender, build
 from desk.settings import LEASE_TIMEOUTS, check_outbox_lease
 from desk.transaction import commit, discard
 
@@ -77,21 +78,6 @@ class OutboxSettings:
     def renew_below(self) -> timedelta:
         """Renew a lease before a send when less than this is left of it."""
         return max(self.lease / 2, timedelta(seconds=LEASE_TIMEOUTS * self.mail.timeout))
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """What a worker needs of a claimed row, read before the claim commits."""
-
-    id: int
-    to_address: str
-    subject: str
-    body_text: str
-    attempts: int          # including this one
-    lease: datetime        # our locked_until: the outcome is written only while it matches
-    created_at: datetime | None = None
-    channel: str = "email"   # "whatsapp": delivered by desk.channels.whatsapp, not SMTP
-    meta: dict | None = None  # threading headers and the like (OutboxMessage.meta)
 
 
 @dataclass
@@ -281,8 +267,6 @@ def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Cl
     """Messages of the other channels (WhatsApp), each through its channel's sender, with the
     same leases, attempts, backoff and outage rule as email. A sender's ``send`` returns the
     provider's id for the message (kept in ``external_id``) or raises a DeliveryError."""
-    from desk.channels.senders import sender_for  # the channels build on the outbox, not the reverse
-
     senders: dict[str, Any] = {}
     down: dict[str, ConnectionFailed] = {}
     for claimed in batch:
