@@ -18,7 +18,7 @@ os.environ["DESK_DATABASE_URL"] = os.environ.get("DESK_TEST_DATABASE_URL") or f"
 
 import desk.models.accounts  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from desk import create_app  # noqa: E402
 from desk.accounts.service import create_user  # noqa: E402
@@ -27,7 +27,9 @@ from desk.extensions import db as _db  # noqa: E402
 from desk.extensions import limiter  # noqa: E402
 from desk.intake.service import IntakeData, create_ticket  # noqa: E402
 from desk.beneficiaries.service import NewBeneficiary  # noqa: E402
-from desk.models import Base, Channel, Kind  # noqa: E402
+from desk.models import Base, Channel, Kind, utcnow  # noqa: E402
+from desk.sla.service import ensure_default_targets, load_policy  # noqa: E402
+from desk.sla.tickets import refresh_if_policy_changed  # noqa: E402
 
 PASSWORD = "correct-horse-battery"
 desk.models.accounts.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing for tests only
@@ -127,6 +129,34 @@ def make_ticket(db, people):
         return create_ticket(db.session, actor or people.staff, data)
 
     return make
+
+
+@pytest.fixture
+def en(db, people):
+    """Everyone reads English here (the new strings' Arabic arrives when the catalogs are merged)."""
+    for user in (people.staff, people.focal, people.other_focal, people.supervisor, people.admin):
+        user.locale = "en"
+    db.session.commit()
+    return people
+
+
+@pytest.fixture
+def admin(as_user, en):
+    """A signed-in admin who reads English."""
+    return as_user(en.admin)
+
+
+@pytest.fixture
+def targets(db):
+    """The default service levels, taken as applied: the sweep recomputes nothing until they change."""
+    ensure_default_targets(db.session)
+    refresh_if_policy_changed(db.session, load_policy(db.session), utcnow())
+
+
+def count(db, model, *where) -> int:
+    """How many rows of ``model`` match ``where``, read afresh (nothing cached in the session)."""
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

@@ -7,26 +7,7 @@ from sqlalchemy import func, select
 
 from desk.accounts.service import create_user
 from desk.models import Category, Department, DepartmentMember, EventKind, RoutingRule, Status, Ticket, TicketEvent
-from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def en(db, people):
-    """Everyone reads English here (the new strings' Arabic arrives when the catalogs are merged)."""
-    for user in (people.staff, people.focal, people.other_focal, people.supervisor, people.admin):
-        user.locale = "en"
-    db.session.commit()
-    return people
-
-
-@pytest.fixture
-def admin(as_user, en):
-    return as_user(en.admin)
-
-
-def count(db, model, *where):
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+from tests.conftest import PASSWORD, count
 
 
 # Who may enter -------------------------------------------------------------------------

@@ -204,14 +204,6 @@ def test_two_hundred_rules_decide_fast(db, people):
 # Routing at intake --------------------------------------------------------------------
 # The people read English here: the new strings' Arabic arrives when the catalogs are merged.
 
-@pytest.fixture
-def en(db, people):
-    for user in (people.staff, people.focal, people.other_focal, people.supervisor, people.admin):
-        user.locale = "en"
-    db.session.commit()
-    return people
-
-
 def form(**overrides):
     data = {"kind": "complaint", "channel": "phone", "subject": "تأخر صرف السلة الغذائية", "body": "لم تصل منذ شهرين",
             "priority": "2", "department_id": "", "b_name": "عبدالله سعد", "b_phone": "0501234567"}
