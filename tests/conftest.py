@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No property test may fail for taking long: Hypothesis' default deadline (200 ms an example)
+# and its too-slow health check are timed assertions, and fail on a busy machine.
+settings.register_profile("desk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("desk")
 
 _INSTANCE = tempfile.mkdtemp(prefix="desk-test-")
 os.environ["DESK_ENV"] = "testing"
