@@ -1,9 +1,12 @@
 # The desk's two everyday commands: `make run` (set up from nothing, run on SQLite with demo
-# data) and `make test` (every test). See README.md.
+# data) and `make test` (every test: SQLite, then PostgreSQL). See README.md.
+# `make test-sqlite` / `make test-postgres` run one pass; TEST_ARGS goes to pytest, e.g.
+# `make test-sqlite TEST_ARGS="tests/test_admin.py -k keyword"`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 PYTHON ?= python3
+TEST_ARGS ?=
 
 .PHONY: setup run test test-sqlite test-postgres bench translations extract-messages clean
 
@@ -24,7 +27,14 @@ run: setup
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: setup
-	bash tests/run.sh
+	PY=$(PY) bash tests/run.sh $(TEST_ARGS)
+
+test-sqlite: setup
+	PY=$(PY) bash tests/run.sh --sqlite $(TEST_ARGS)
+
+# Empties the database at DESK_TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test).
+test-postgres: setup
+	PY=$(PY) bash tests/run.sh --postgres $(TEST_ARGS)
 
 # ruff over the tree and mypy over desk/, as configured in pyproject.toml (.ci/run: before the tests).
 .PHONY: lint

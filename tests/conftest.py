@@ -2,13 +2,21 @@
 emptied after every test. ``DESK_TEST_DATABASE_URL`` runs the same suite on PostgreSQL."""
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No property test may fail for taking long: Hypothesis' default deadline (200 ms an example)
+# and its too-slow health check are timed assertions, and fail on a busy machine.
+settings.register_profile("desk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("desk")
 
 _INSTANCE = tempfile.mkdtemp(prefix="desk-test-")
 os.environ["DESK_ENV"] = "testing"
@@ -17,7 +25,7 @@ os.environ["DESK_INSTANCE_PATH"] = _INSTANCE
 os.environ["DESK_DATABASE_URL"] = os.environ.get("DESK_TEST_DATABASE_URL") or f"sqlite:///{_INSTANCE}/test.db"
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
 import desk.models.accounts  # noqa: E402
 from desk import create_app  # noqa: E402
@@ -27,7 +35,14 @@ from desk.cli import ensure_department  # noqa: E402
 from desk.extensions import db as _db  # noqa: E402
 from desk.extensions import limiter  # noqa: E402
 from desk.intake.service import IntakeData, create_ticket  # noqa: E402
-from desk.models import Base, Channel, Kind  # noqa: E402
+from desk.models import (  # noqa: E402
+    Base, Beneficiary, Channel, EventKind, Kind, Priority, Status, Ticket, TicketEvent, utcnow,
+)
+from desk.sla.service import ensure_default_targets, load_policy  # noqa: E402
+from desk.sla.tickets import refresh_if_policy_changed  # noqa: E402
+from desk.text import normalize_search  # noqa: E402
+from desk.tickets.search import ticket_search_text  # noqa: E402
+from desk.tickets.service import next_reference  # noqa: E402
 
 PASSWORD = "correct-horse-battery"
 desk.models.accounts.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing for tests only
@@ -112,8 +127,16 @@ def people(db) -> People:
 
 
 @pytest.fixture
-def make_ticket(db, people):
-    counter = iter(range(1, 10_000))
+def ticket_numbers():
+    """One numbering per test for the made-up tickets' subjects, names and phones, shared by
+    ``make_ticket`` and ``make_tickets`` (intake refuses a new beneficiary on a known phone)."""
+    return itertools.count(1)
+
+
+@pytest.fixture
+def make_ticket(db, people, ticket_numbers):
+    """``make_ticket(actor=None, **IntakeData fields)``: one ticket through the real intake."""
+    counter = ticket_numbers
 
     def make(actor=None, **overrides):
         n = next(counter)
@@ -125,6 +148,98 @@ def make_ticket(db, people):
         for key, value in overrides.items():
             setattr(data, key, value)
         return create_ticket(db.session, actor or people.staff, data)
+
+    return make
+
+
+@pytest.fixture
+def en(db, people):
+    """Everyone reads English here (the new strings' Arabic arrives when the catalogs are merged)."""
+    for user in (people.staff, people.focal, people.other_focal, people.supervisor, people.admin):
+        user.locale = "en"
+    db.session.commit()
+    return people
+
+
+@pytest.fixture
+def admin(as_user, en):
+    """A signed-in admin who reads English."""
+    return as_user(en.admin)
+
+
+@pytest.fixture
+def targets(db):
+    """The default service levels, taken as applied: the sweep recomputes nothing until they change."""
+    ensure_default_targets(db.session)
+    refresh_if_policy_changed(db.session, load_policy(db.session), utcnow())
+
+
+def count(db, model, *where) -> int:
+    """How many rows of ``model`` match ``where``, read afresh (nothing cached in the session)."""
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture
+def make_tickets(db, people, ticket_numbers):
+    """``make_tickets(n, actor=None, **columns)``: ``n`` tickets written at once, for tests that
+    need many rows (the intake takes a transaction per ticket).
+
+    Like ``make_ticket``'s: a new complaint by phone for SOCIAL, each with its own beneficiary,
+    recorded by ``actor`` (intake staff by default); ``columns`` set any Ticket column on every
+    row (``subject``, ``body``, ``department_id``, ``status``, ``created_at``…). The reference comes
+    from the real counter (``next_reference``), the search text from ``ticket_search_text``, as
+    at intake; each ticket gets its CREATED event (and ROUTED, "staff", when it has a
+    department). Not done: routing rules, due times, notifications. Creation times rise by a
+    microsecond per ticket, after every ticket made before (unless ``created_at`` is given: then
+    from there), so "the latest" are the last made. Returns the tickets in the order made."""
+    tickets, events, beneficiaries = Ticket.__table__, TicketEvent.__table__, Beneficiary.__table__
+    last: list[datetime] = []
+
+    def make(n: int, actor=None, **columns) -> list[Ticket]:
+        unknown = set(columns) - set(tickets.c.keys())
+        assert not unknown, f"not Ticket columns: {unknown}"
+        session, actor = db.session, actor or people.staff
+        start = columns.pop("created_at", None)
+        if start is None:
+            start = utcnow()
+            if last and start <= last[0]:
+                start = last[0] + timedelta(microseconds=1)
+        numbers = [next(ticket_numbers) for _ in range(n)]
+        names = [f"أحمد محمد {k}" for k in numbers]
+        anonymous = columns.get("anonymous", False)
+        beneficiary_ids = [None] * n if anonymous else session.execute(
+            insert(beneficiaries).returning(beneficiaries.c.id, sort_by_parameter_order=True),
+            [dict(name=name, phone=f"+9665{k:08d}", search_name=normalize_search(name), created_at=start,
+                  created_by_id=actor.id) for name, k in zip(names, numbers)]).scalars().all()
+        rows = []
+        for i, (k, name, beneficiary_id) in enumerate(zip(numbers, names, beneficiary_ids)):
+            at = start + timedelta(microseconds=i)
+            row = dict(kind=Kind.COMPLAINT.value, channel=Channel.PHONE.value, status=Status.NEW.value,
+                       priority=int(Priority.NORMAL), subject=f"تأخر صرف السلة الغذائية {k}",
+                       body="لم تصل السلة الغذائية لهذا الشهر", beneficiary_id=beneficiary_id,
+                       department_id=people.social.id, created_by_id=actor.id, created_at=at, updated_at=at,
+                       version=1, meta={}) | columns
+            row["subject"], row["body"] = row["subject"].strip(), row["body"].strip()
+            row["reference"] = next_reference(session, row["kind"], at)
+            row["search_text"] = ticket_search_text(row["reference"], row["subject"], row["body"],
+                                                    None if anonymous else name)
+            rows.append(row)
+        ids = session.execute(insert(tickets).returning(tickets.c.id, sort_by_parameter_order=True),
+                              rows).scalars().all()
+        timeline = []  # every row with the same keys: executemany takes its columns from the first
+        for ticket_id, row in zip(ids, rows):
+            event = dict(ticket_id=ticket_id, actor_id=actor.id, created_at=row["created_at"], old_value=None,
+                         public=False, version=1)
+            timeline.append(event | dict(kind=EventKind.CREATED.value, new_value=Status.NEW.value, reason=None))
+            if row["department_id"] is not None:
+                timeline.append(event | dict(kind=EventKind.ROUTED.value, new_value=str(row["department_id"]),
+                                             reason="staff"))
+        session.execute(insert(events), timeline)
+        session.commit()
+        if rows:
+            last[:] = [max([rows[-1]["created_at"], *last])]
+        return list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)))
 
     return make
 

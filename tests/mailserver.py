@@ -100,7 +100,9 @@ class Dovecot:
         config.write_text(CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port, users=users))
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
-        for _ in range(200):  # until it listens (or gives up): readiness, not a timed assertion
+        # Until it listens: readiness, not a timed assertion. The limit (about two minutes) only
+        # stops a hang, far above a start on a busy machine (it was 10 s).
+        for _ in range(2400):
             if self.process.poll() is not None:
                 raise RuntimeError(f"dovecot exited: {self.process.stderr.read().decode()[:2000]}")
             try:

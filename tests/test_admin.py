@@ -7,26 +7,7 @@ from sqlalchemy import func, select
 
 from desk.accounts.service import create_user
 from desk.models import Category, Department, DepartmentMember, EventKind, RoutingRule, Status, Ticket, TicketEvent
-from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def en(db, people):
-    """Everyone reads English here (the new strings' Arabic arrives when the catalogs are merged)."""
-    for user in (people.staff, people.focal, people.other_focal, people.supervisor, people.admin):
-        user.locale = "en"
-    db.session.commit()
-    return people
-
-
-@pytest.fixture
-def admin(as_user, en):
-    return as_user(en.admin)
-
-
-def count(db, model, *where):
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+from tests.conftest import PASSWORD, count
 
 
 # Who may enter -------------------------------------------------------------------------
@@ -355,15 +336,10 @@ def test_a_keyword_that_would_match_everything_is_refused_naming_it(admin, peopl
     assert count(db, RoutingRule) == 0
 
 
-def _tickets(make_ticket, n, subject):
-    for _ in range(n):
-        make_ticket(subject=subject, body="")
-
-
-def test_a_keyword_found_in_most_recent_tickets_is_refused_naming_it_and_the_share(admin, people, db, make_ticket):
+def test_a_keyword_found_in_most_recent_tickets_is_refused_naming_it_and_the_share(admin, people, db, make_tickets):
     # 60 tickets, 30 of them "said" or "paid" something: "aid" would catch half of them
-    _tickets(make_ticket, 30, "I said I paid the rent")
-    _tickets(make_ticket, 30, "شكوى تأخر الرد")
+    make_tickets(30, subject="I said I paid the rent", body="")
+    make_tickets(30, subject="شكوى تأخر الرد", body="")
     response = admin.post("/admin/rules/new", rule_form(people.aid, keywords_text="إعانة\naid"), htmx=True)
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="keywords_text-msg"' in html
@@ -384,22 +360,22 @@ def test_a_keyword_found_in_most_recent_tickets_is_refused_naming_it_and_the_sha
     assert count(db, RoutingRule) == 2
 
 
-def test_keyword_share_up_to_thirty_percent_and_too_few_tickets_pass(admin, people, db, make_ticket):
-    _tickets(make_ticket, 49, "I said so")  # fewer than 50 tickets: no share is judged yet
+def test_keyword_share_up_to_thirty_percent_and_too_few_tickets_pass(admin, people, db, make_tickets):
+    make_tickets(49, subject="I said so", body="")  # fewer than 50 tickets: no share is judged yet
     assert admin.post("/admin/rules/new", rule_form(people.aid, name="one", keywords_text="said")).status_code == 302
-    _tickets(make_ticket, 116, "شكوى تأخر الرد")  # 49 of the latest 165 = 29.7%
+    make_tickets(116, subject="شكوى تأخر الرد", body="")  # 49 of the latest 165 = 29.7%
     assert admin.post("/admin/rules/new", rule_form(people.aid, name="two", keywords_text="said")).status_code == 302
-    _tickets(make_ticket, 1, "I said so")  # 50 of 166 = 30.1%
+    make_tickets(1, subject="I said so", body="")  # 50 of 166 = 30.1%
     response = admin.post("/admin/rules/new", rule_form(people.aid, name="three", keywords_text="said"), htmx=True)
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and '"said" is found in 31% of the latest 166 tickets' in html  # rounded up: never "30%"
 
 
-def test_only_the_latest_500_tickets_are_counted(db, people, make_ticket):
+def test_only_the_latest_500_tickets_are_counted(db, people, make_tickets):
     from desk.routing.service import keyword_shares
 
-    _tickets(make_ticket, 3, "I said so")
-    _tickets(make_ticket, 50, "شكوى تأخر الرد")
+    make_tickets(3, subject="I said so", body="")
+    make_tickets(50, subject="شكوى تأخر الرد", body="")
     shares = keyword_shares(db.session, ["said", "تاخر", "zzz"], latest=50)
     assert shares == {"said": (0, 50), "تاخر": (50, 50), "zzz": (0, 50)}
     # the ticket reference (in every ticket's search text) is not part of what the rules match

@@ -12,19 +12,6 @@ from tests.conftest import PASSWORD, Browser
 NEW_PASSWORD = "a-long-new-secret-1"
 
 
-@pytest.fixture
-def en(db, people):
-    for user in (people.staff, people.focal, people.other_focal, people.supervisor, people.admin):
-        user.locale = "en"
-    db.session.commit()
-    return people
-
-
-@pytest.fixture
-def admin(as_user, en):
-    return as_user(en.admin)
-
-
 def fresh(db, user_id) -> User:
     db.session.expire_all()
     return db.session.get(User, user_id)

@@ -80,9 +80,9 @@ def smtp():
     server.stop()
 
 
-def outbox_settings(port: int, **overrides) -> OutboxSettings:
+def outbox_settings(port: int, timeout: float = 5, **overrides) -> OutboxSettings:
     mail = MailSettings(host="127.0.0.1", port=port, mail_from="desk@example.org", from_name="جمعية البر",
-                        timeout=5, secret="test-secret-key")
+                        timeout=timeout, secret="test-secret-key")
     return OutboxSettings(mail=mail, **overrides)
 
 
@@ -435,30 +435,43 @@ def test_concurrent_claims_never_overlap(db):
 
 @needs_postgresql
 def test_two_workers_on_postgresql_never_send_the_same_message_twice(db, smtp):
+    """Each worker talks to its own mail server. A's first message is held until B has sent
+    one, so both deliver a share however the threads are scheduled on a busy machine."""
     engine = db.engine
-    settings = outbox_settings(smtp.port, batch=10)
+    other = SmtpServer(free_port()).start()
+    servers = {"A": smtp, "B": other}
+    settings = {"A": outbox_settings(smtp.port, timeout=120, lease=timedelta(minutes=12), batch=10),
+                "B": outbox_settings(other.port, batch=10)}  # A's client waits out the hold below
     ids = queue(db.session, 300)
     db.session.close()
-    totals: list = []
+    totals: dict = {}
     errors: list = []
+    b_sent = threading.Event()
+    other.handler.on_data = lambda message: b_sent.set()
+    smtp.handler.on_data = lambda message: b_sent.wait(timeout=60)  # returns at once after B's first
 
-    def worker():
+    def worker(name):
         try:
             with Session(engine) as session:
-                totals.append(run(session, settings, once=True))
+                totals[name] = run(session, settings[name], once=True)
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    threads = [threading.Thread(target=worker, args=(name,)) for name in servers]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=600)
+    finally:
+        other.stop()
     assert not errors, errors
-    sent_ids = smtp.handler.ids()
+    sent_ids = smtp.handler.ids() + other.handler.ids()
     assert len(sent_ids) == len(set(sent_ids)) == 300
-    assert set(sent_ids) == {message_id(i, settings.mail) for i in ids}
-    assert all(t.sent > 0 for t in totals), "both workers should have delivered a share"
+    assert set(sent_ids) == {message_id(i, settings["A"].mail) for i in ids}
+    assert sorted(totals) == ["A", "B"] and all(t.sent > 0 for t in totals.values()), \
+        "both workers should have delivered a share"
+    assert (totals["A"].sent, totals["B"].sent) == (len(smtp.handler.ids()), len(other.handler.ids()))
     with Session(engine) as session:
         assert session.scalar(select(func.count()).where(OutboxMessage.status == OutboxStatus.SENT)) == 300
 

@@ -1,5 +1,8 @@
 """With DESK_RATELIMIT_STORAGE_URL pointing at Redis, the portal's limits are shared by every
-desk process (several gunicorn instances count together): two processes, one limit."""
+desk process (several gunicorn instances count together): two processes, one limit.
+
+Needs Redis on 127.0.0.1:6379: skipped without it on a workstation, a failure under CI
+(``CI=true``), where .ci/run starts one."""
 from __future__ import annotations
 
 import os
@@ -16,7 +19,9 @@ SCRIPT = r'''
 import sys
 from flask_migrate import upgrade
 from desk import create_app
-app = create_app({"DESK_PORTAL_TRACK_LIMIT": "3 per minute"})
+# Per hour, not per minute: the window opens at the first attempt, and the second process
+# (starting Python and the migrations) may come more than a minute later on a busy machine.
+app = create_app({"DESK_PORTAL_TRACK_LIMIT": "3 per hour"})
 with app.app_context():
     upgrade()
 client = app.test_client()
@@ -39,7 +44,10 @@ def _redis_up() -> bool:
 
 def test_two_processes_share_one_limit_through_redis(tmp_path):
     if not _redis_up():
-        pytest.skip("Redis is not reachable on 127.0.0.1:6379")
+        message = f"Redis is not reachable on {REDIS[0]}:{REDIS[1]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI=true: the shared rate-limit test is required)", pytrace=False)
+        pytest.skip(message)
     prefix = f"desk-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DESK_ENV": "testing", "DESK_SECRET_KEY": "x", "DESK_INSTANCE_PATH": str(tmp_path),
            "DESK_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "DESK_RATELIMIT_KEY_PREFIX": prefix,
@@ -47,7 +55,7 @@ def test_two_processes_share_one_limit_through_redis(tmp_path):
 
     def run(n: int) -> list[int]:
         done = subprocess.run([sys.executable, "-c", SCRIPT, str(n)], env=env, capture_output=True, text=True,
-                              timeout=120)
+                              timeout=600)  # a guard against a hang, far above any busy machine's time
         assert done.returncode == 0, done.stderr[-2000:]
         return [int(c) for c in done.stdout.split()]
 

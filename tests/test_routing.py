@@ -193,32 +193,26 @@ def test_propose_loads_rules_with_one_query(db, people, app):
     assert len([s for s in statements if "routing_rules" in s]) == 1 and len(statements) == 1
 
 
-def test_two_hundred_rules_decide_fast(db, people):
-    import time
-
+def test_two_hundred_rules_are_all_read_and_only_the_last_one_matches(db, people):
+    """How fast 200 rules decide is measured by the benchmark harness (tests/bench/routing.py,
+    `make bench`), never asserted here: a timed assertion fails on a busy machine."""
     for i in range(200):
         db.session.add(RoutingRule(name=f"r{i}", department_id=people.social.id, position=i,
                                    kinds=["complaint"], channels=["phone"], category_ids=[],
                                    keywords=[f"كلمه{i}", f"عباره رقم {i}"]))
+    last = RoutingRule(name="last", department_id=people.aid.id, position=200, kinds=["complaint"],
+                       channels=["phone"], category_ids=[], keywords=parse_keywords("رمضان"))
+    db.session.add(last)
     db.session.commit()
     rules = load_rules(db.session)
-    s = sample(subject="تأخر صرف السلة الغذائية لشهر رمضان " * 5, body="لم تصل السلة " * 40)
-    started = time.perf_counter()
-    for _ in range(100):
-        assert first_match(rules, s) is None
-    assert (time.perf_counter() - started) / 100 < 0.005  # the pure matching part, generously
+    assert [r.id for r in rules][-1] == last.id and len(rules) == 201
+    long_text = dict(subject="تأخر صرف السلة الغذائية لشهر رمضان " * 5, body="لم تصل السلة " * 40)
+    assert first_match(rules[:-1], sample(**long_text)) is None  # none of the 200 matches by mistake
+    assert first_match(rules, sample(**long_text)).id == last.id  # the scan reaches the 201st rule
 
 
 # Routing at intake --------------------------------------------------------------------
 # The people read English here: the new strings' Arabic arrives when the catalogs are merged.
-
-@pytest.fixture
-def en(db, people):
-    for user in (people.staff, people.focal, people.other_focal, people.supervisor, people.admin):
-        user.locale = "en"
-    db.session.commit()
-    return people
-
 
 def form(**overrides):
     data = {"kind": "complaint", "channel": "phone", "subject": "تأخر صرف السلة الغذائية", "body": "لم تصل منذ شهرين",

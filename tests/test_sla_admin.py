@@ -6,32 +6,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from desk.errors import NotFound, ValidationFailed
 from desk.models import Holiday, Kind, Priority, ServiceTarget, WorkingTime
 from desk.sla import service
 from desk.sla.calendar import Unit
 from desk.text.dates import RIYADH
-
-
-@pytest.fixture
-def en(db, people):
-    """Everyone reads English here (the new strings' Arabic arrives when the catalogs are merged)."""
-    for user in (people.staff, people.focal, people.other_focal, people.supervisor, people.admin):
-        user.locale = "en"
-    db.session.commit()
-    return people
-
-
-@pytest.fixture
-def admin(as_user, en):
-    return as_user(en.admin)
-
-
-def count(db, model, *where):
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+from tests.conftest import count
 
 
 def holiday(db, name="اليوم الوطني", first=date(2026, 9, 23), last=None, entered_as="gregorian"):

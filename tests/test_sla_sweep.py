@@ -10,17 +10,7 @@ from sqlalchemy import func, select, update
 from desk.cli import desk_cli
 from desk.models import EventKind, OutboxMessage, Status, Ticket, TicketEvent, utcnow
 from desk.queue import service as queue
-from desk.sla.service import ensure_default_targets
 from desk.sla.tickets import sweep
-
-
-@pytest.fixture
-def targets(db):
-    """The default service levels, taken as applied: the sweep recomputes nothing until they change."""
-    ensure_default_targets(db.session)
-    from desk.sla.service import load_policy
-    from desk.sla.tickets import refresh_if_policy_changed
-    refresh_if_policy_changed(db.session, load_policy(db.session), utcnow())
 
 
 def _set(db, ticket, **values):

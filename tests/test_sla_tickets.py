@@ -10,22 +10,13 @@ from sqlalchemy import select, update
 from desk.models import EventKind, Kind, Priority, ServiceTarget, Status, Ticket, TicketEvent, utcnow
 from desk.queue import service as queue
 from desk.sla.calendar import SlaState
-from desk.sla.service import ensure_default_targets, load_policy
+from desk.sla.service import load_policy
 from desk.sla.tickets import apply_due_times, apply_due_times_to_open, sweep, ticket_state
 from desk.tickets.service import change_field
 
 UTC = UTC
 # Sunday 2026-11-01 09:00 in Riyadh (06:00 UTC): a working day, not a holiday.
 SUNDAY_9 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def targets(db):
-    """The default service levels, taken as applied: the sweep recomputes nothing until they change."""
-    ensure_default_targets(db.session)
-    from desk.sla.service import load_policy
-    from desk.sla.tickets import refresh_if_policy_changed
-    refresh_if_policy_changed(db.session, load_policy(db.session), utcnow())
 
 
 def _set(db, ticket, **values):

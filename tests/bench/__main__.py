@@ -3,6 +3,10 @@
 Each case is warmed up, then measured ``--runs`` times in interleaved rounds (one request of
 every case per round), so a noisy neighbour slows all cases alike instead of one burst.
 Server time is the Flask test client call, in-process: no network, no browser.
+
+After the pages, the routing decision at ``--routing-rules`` active rules (200 by default) is
+timed on each database by tests/bench/routing.py and reported with the rest: the figure the
+test suite must never assert on.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.bench import routing
 from tests.bench.build import BENCH_EMAIL, BENCH_PASSWORD, bench_user_id, prepare, remove_bench_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,6 +222,15 @@ def markdown(result: dict) -> str:
             out.append(f"| {r['case']} | {r['median_ms']:.1f} | {r['p95_ms']:.1f} | {r['min_ms']:.1f} | {r['runs']} "
                        f"| < {r['target_ms']:.0f} | {'PASS' if r['pass'] else '**FAIL**'} |")
         out += ["", f"Unchanged refresh / full fragment (medians): {db_result['refresh_to_fragment_ratio']:.3f}"]
+    if result.get("routing"):
+        first = result["routing"][0]
+        out += ["", f"## Routing decision, {first['rules']} active rules ({first['calls']} calls; tests/bench/routing.py)", "",
+                "| database | propose() median ms | propose() p95 ms | first_match() alone median ms | first_match() p95 ms "
+                "| target | result |", "|---|---:|---:|---:|---:|---:|---|"]
+        for r in result["routing"]:
+            m = r["first_match"]
+            out.append(f"| {r['database']} | {r['median']:.2f} | {r['p95']:.2f} | {m['median']:.3f} | {m['p95']:.3f} "
+                       f"| p95 < {r['target_ms']:.0f} | {'PASS' if r['pass'] else '**FAIL**'} |")
     return "\n".join(out) + "\n"
 
 
@@ -228,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     parser.add_argument("--cache", type=Path, default=ROOT / "instance" / "bench")
     parser.add_argument("--rebuild", action="store_true", help="build the databases again even if reusable")
+    parser.add_argument("--routing-rules", type=int, default=200,
+                        help="time the routing decision at this many active rules (0: skip)")
+    parser.add_argument("--routing-calls", type=int, default=2000)
     args = parser.parse_args(argv)
     args.cache = args.cache.resolve()
 
@@ -237,6 +254,14 @@ def main(argv: list[str] | None = None) -> int:
         result["databases"].append(db_result)
         if kind == "postgres":
             result["postgres_version"] = db_result["version"]
+    if args.routing_rules > 0:
+        print(f"\n== routing decision, {args.routing_rules} active rules", flush=True)
+        result["routing"] = []
+        for kind in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
+            measured = routing.measure("postgresql" if kind == "postgres" else kind, args.routing_rules,
+                                       args.routing_calls)
+            print("  " + routing.line(measured), flush=True)
+            result["routing"].append(measured)
     result["machine"]["loadavg_end"] = _load()
     report = markdown(result)
     print("\n" + report)
@@ -246,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.output / f"{name}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     (args.output / f"{name}.md").write_text(report)
     print(f"Wrote {args.output / name}.json and .md")
-    return 0 if all(r["pass"] for d in result["databases"] for r in d["cases"]) else 1
+    return 0 if (all(r["pass"] for d in result["databases"] for r in d["cases"])
+                 and all(r["pass"] for r in result.get("routing", []))) else 1
 
 
 if __name__ == "__main__":
