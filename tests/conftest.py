@@ -36,7 +36,16 @@ from desk.extensions import db as _db  # noqa: E402
 from desk.extensions import limiter  # noqa: E402
 from desk.intake.service import IntakeData, create_ticket  # noqa: E402
 from desk.models import (  # noqa: E402
-    Base, Beneficiary, Channel, EventKind, Kind, Priority, Status, Ticket, TicketEvent, utcnow,
+    Base,
+    Beneficiary,
+    Channel,
+    EventKind,
+    Kind,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+    utcnow,
 )
 from desk.sla.service import ensure_default_targets, load_policy  # noqa: E402
 from desk.sla.tickets import refresh_if_policy_changed  # noqa: E402
@@ -211,9 +220,9 @@ def make_tickets(db, people, ticket_numbers):
         beneficiary_ids = [None] * n if anonymous else session.execute(
             insert(beneficiaries).returning(beneficiaries.c.id, sort_by_parameter_order=True),
             [dict(name=name, phone=f"+9665{k:08d}", search_name=normalize_search(name), created_at=start,
-                  created_by_id=actor.id) for name, k in zip(names, numbers)]).scalars().all()
+                  created_by_id=actor.id) for name, k in zip(names, numbers, strict=True)]).scalars().all()
         rows = []
-        for i, (k, name, beneficiary_id) in enumerate(zip(numbers, names, beneficiary_ids)):
+        for i, (k, name, beneficiary_id) in enumerate(zip(numbers, names, beneficiary_ids, strict=True)):
             at = start + timedelta(microseconds=i)
             row = dict(kind=Kind.COMPLAINT.value, channel=Channel.PHONE.value, status=Status.NEW.value,
                        priority=int(Priority.NORMAL), subject=f"تأخر صرف السلة الغذائية {k}",
@@ -228,7 +237,7 @@ def make_tickets(db, people, ticket_numbers):
         ids = session.execute(insert(tickets).returning(tickets.c.id, sort_by_parameter_order=True),
                               rows).scalars().all()
         timeline = []  # every row with the same keys: executemany takes its columns from the first
-        for ticket_id, row in zip(ids, rows):
+        for ticket_id, row in zip(ids, rows, strict=True):
             event = dict(ticket_id=ticket_id, actor_id=actor.id, created_at=row["created_at"], old_value=None,
                          public=False, version=1)
             timeline.append(event | dict(kind=EventKind.CREATED.value, new_value=Status.NEW.value, reason=None))

@@ -9,7 +9,6 @@ from desk.accounts.service import create_user
 from desk.models import Category, Department, DepartmentMember, EventKind, RoutingRule, Status, Ticket, TicketEvent
 from tests.conftest import PASSWORD, count
 
-
 # Who may enter -------------------------------------------------------------------------
 
 PAGES = ["/admin/", "/admin/departments", "/admin/departments/new", "/admin/categories", "/admin/categories/new",
