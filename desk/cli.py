@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from desk.demo import DEMO_DEPARTMENTS
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.maintenance import refresh_statistics
@@ -27,14 +28,6 @@ def refuse(failed: ValidationFailed, names: dict[str, str] | None = None) -> NoR
 
 
 DEMO_PASSWORD = "desk-demo-2026"  # noqa: S105 - the demo users' published password (README)
-DEMO_DEPARTMENTS = [
-    ("SOCIAL", "البحث الاجتماعي", "Social research", "social@demo.desk.sa", "201"),
-    ("AID", "المساعدات والدعم", "Aid and support", "aid@demo.desk.sa", "202"),
-    ("HEALTH", "الشؤون الصحية", "Health affairs", "health@demo.desk.sa", "203"),
-    ("EDU", "التعليم والتدريب", "Education and training", "edu@demo.desk.sa", "204"),
-    ("FIN", "الشؤون المالية", "Finance", "finance@demo.desk.sa", "205"),
-    ("VOL", "التطوع", "Volunteering", "volunteer@demo.desk.sa", "206"),
-]
 # email, name, roles, departments
 DEMO_USERS = [
     ("admin@demo.desk.sa", "مدير النظام", [Role.ADMIN], []),
@@ -123,7 +116,7 @@ def demo(tickets: int) -> None:
     from desk.survey import demo as survey_demo
     survey_demo.load(db.session)  # sites, a fortnight of field surveys and visitor counts (issue 8)
     from desk.stats.rollup import catch_up
-    from desk.stats.service import today_riyadh
+    from desk.text import today_riyadh
     catch_up(db.session, today_riyadh())  # the statistics' roll-ups up to yesterday
     refresh_statistics(db.session)
     click.echo(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}")

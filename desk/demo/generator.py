@@ -18,9 +18,9 @@ from itertools import accumulate
 from sqlalchemy import Integer, cast, func, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
+from desk.demo import DEMO_DEPARTMENTS
 from desk.intake.rules import ANONYMOUS_KINDS, RULES, Need
 from desk.models import (
-    KIND_LETTER,
     Beneficiary,
     Channel,
     Department,
@@ -37,6 +37,7 @@ from desk.models import (
     TicketEvent,
     User,
     UserRole,
+    format_reference,
     utcnow,
 )
 from desk.text import hijri_year, national_id_check_digit, normalize_search
@@ -125,17 +126,6 @@ K_SUPPORT = Kind.SUPPORT.value
 # Departments
 # ------------------------------------------------------------------------------------
 
-DEFAULT_DEPARTMENTS = [
-    # code, Arabic, English, phone extension
-    ("SOCIAL", "البحث الاجتماعي", "Social Research", "201"),
-    ("AID", "المساعدات", "Aid Programmes", "202"),
-    ("HEALTH", "الشؤون الصحية", "Health Affairs", "203"),
-    ("EDU", "التعليم والتدريب", "Education and Training", "204"),
-    ("FIN", "الشؤون المالية", "Finance", "205"),
-    ("VOL", "التطوع", "Volunteering", "206"),
-    ("MEDIA", "الإعلام والتواصل", "Media and Communication", "207"),
-    ("ADMIN", "الشؤون الإدارية", "Administration", "208"),
-]
 
 
 # ------------------------------------------------------------------------------------
@@ -589,9 +579,9 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
     if not departments:
         next_dep = _max_id(session, t_dep) + 1
         session.execute(insert(t_dep), [
-            dict(id=next_dep + i, code=code, name_ar=ar, name_en=en, email=f"{code.lower()}@example.org",
+            dict(id=next_dep + i, code=code, name_ar=ar, name_en=en, email=email,
                  phone_ext=ext, active=True, created_at=at(start_ts - 30 * DAY))
-            for i, (code, ar, en, ext) in enumerate(DEFAULT_DEPARTMENTS)])
+            for i, (code, ar, en, email, ext) in enumerate(DEMO_DEPARTMENTS)])
         departments = session.execute(every_department).all()  # (there were none: these are the new ones)
         created_departments = True
     dep_ids = [d for d, _ in departments]
@@ -900,7 +890,7 @@ def generate(session: Session, n: int, *, seed: int = 1, now: datetime | None = 
             years_touched.add(hy)
             seq = counters.get(hy, 0) + 1
             counters[hy] = seq
-            reference = f"{KIND_LETTER[kind]}-{hy}-{seq:06d}"
+            reference = format_reference(kind, hy, seq)
             tid = ticket_id
             ticket_id += 1
 

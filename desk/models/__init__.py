@@ -43,11 +43,12 @@ from desk.models.tickets import (
     Status,
     Ticket,
     TicketEvent,
+    format_reference,
 )
 
 __all__ = [
     "Base", "utcnow", "User", "UserRole", "Role", "Department", "DepartmentMember",
-    "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER",
+    "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "STATUS_EVENTS", "Priority", "EventKind",
     "Position", "Category", "RoutingRule", "OutboxMessage", "OutboxStatus",
     "WorkingTime", "Holiday", "ServiceTarget", "Attachment",

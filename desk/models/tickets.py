@@ -44,6 +44,11 @@ KIND_LETTER: dict[str, str] = {  # keyed by the kind's value (a Kind is one)
 }
 
 
+def format_reference(kind: str, hijri_year: int, seq: int) -> str:
+    """``C-1447-000123``: the kind's letter, the Hijri year, the year's sequence number."""
+    return f"{KIND_LETTER[kind]}-{hijri_year}-{seq:06d}"
+
+
 class Channel(StrEnum):
     VISIT = "visit"                    # المقابلة، الحضور الشخصي
     PHONE = "phone"                    # الاتصالات الهاتفية

@@ -19,7 +19,7 @@ def stats_rollup_command(full: bool, lookback: int) -> None:
     """Roll the statistics up to yesterday (Asia/Riyadh). Run it nightly (cron); today and any
     day not yet rolled up are computed live, so a missed night only makes the dashboard slower."""
     from desk.stats import rollup
-    from desk.stats.service import today_riyadh
+    from desk.text import today_riyadh
 
     started = time.perf_counter()
     done = rollup.catch_up(db.session, today_riyadh(), lookback_days=lookback, full=full,

@@ -10,14 +10,14 @@ exact to the bucket (the hour under two days, six hours under a week, the day un
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from desk.models import SatisfactionResponse, StatsDuration, StatsRollup, StatsRollupState, Ticket, utcnow
 from desk.models.stats import Grain
-from desk.text import RIYADH, to_riyadh
+from desk.text import riyadh_midnight, to_riyadh
 from desk.transaction import commit
 
 COUNTS = ("received", "resolved", "actioned", "responded", "sla_targets", "sla_met", "breached", "answers",
@@ -78,8 +78,8 @@ def _seconds(later, earlier, dialect: str):
 
 def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """[start of ``first``, start of the day after ``last``) in Riyadh, as UTC times."""
-    lo = datetime.combine(first, time(0), RIYADH).astimezone(UTC)
-    hi = datetime.combine(last + timedelta(days=1), time(0), RIYADH).astimezone(UTC)
+    lo = riyadh_midnight(first).astimezone(UTC)
+    hi = riyadh_midnight(last + timedelta(days=1)).astimezone(UTC)
     return lo, hi
 
 

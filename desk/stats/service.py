@@ -39,7 +39,7 @@ from desk.sla.service import GREGORIAN, HIJRI, parse_day
 from desk.sla.tickets import running_statuses
 from desk.stats import rollup
 from desk.stats.rollup import COUNTS, DIMENSIONS, RESOLUTION, RESPONSE, bucket_bounds
-from desk.text import to_riyadh
+from desk.text import today_riyadh
 
 MAX_YEARS = 5
 PRESETS = ("this_month", "last_month", "this_quarter", "this_year", "hijri_year", "last_12_months")
@@ -55,10 +55,6 @@ class DateRange:
     @property
     def days(self) -> int:
         return (self.last - self.first).days + 1
-
-
-def today_riyadh(now: datetime | None = None) -> date:
-    return to_riyadh(now or utcnow()).date()
 
 
 def _add_years(day: date, years: int) -> date:

@@ -25,7 +25,7 @@ from desk.models import (
     utcnow,
 )
 from desk.survey import service
-from desk.text import RIYADH
+from desk.text import RIYADH, today_riyadh
 from desk.transaction import commit
 
 SITES = (
@@ -56,7 +56,7 @@ def load(session: Session, now: datetime | None = None) -> bool:
     items = service.items(session)
     from desk.sla.service import load_calendar
     calendar = load_calendar(session)
-    today = service.today(now)
+    today = today_riyadh(now)
     for back in range(1, 15):
         day = today - timedelta(days=back)
         if not calendar.is_working_day(day):

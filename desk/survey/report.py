@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from desk.models import AnswerState, Channel, Emergency, Site, Survey, SurveyAnswer, SurveyStatus, Ticket, VisitorTap
-from desk.survey.service import day_start
+from desk.text import riyadh_midnight
 
 
 @dataclass
@@ -84,8 +84,8 @@ def _visit_tickets_per_day(session: Session, start: date, end: date) -> dict[dat
     day = riyadh_day(session, Ticket.created_at)
     rows = session.execute(
         select(day, func.count())
-        .where(Ticket.channel == Channel.VISIT, Ticket.created_at >= day_start(start),
-               Ticket.created_at < day_start(end + timedelta(days=1)))
+        .where(Ticket.channel == Channel.VISIT, Ticket.created_at >= riyadh_midnight(start),
+               Ticket.created_at < riyadh_midnight(end + timedelta(days=1)))
         .group_by(day)).all()
     return {d if isinstance(d, date) else date.fromisoformat(str(d)): int(n) for d, n in rows}
 
@@ -94,8 +94,8 @@ def emergencies_between(session: Session, start: date, end: date) -> list[Emerge
     """Emergencies that happened in the range (Riyadh days), oldest first, each with its site,
     what happened, the corrective action, and its acknowledgement (who, when, note) if any."""
     return list(session.scalars(
-        select(Emergency).where(Emergency.occurred_at >= day_start(start),
-                                Emergency.occurred_at < day_start(end + timedelta(days=1)))
+        select(Emergency).where(Emergency.occurred_at >= riyadh_midnight(start),
+                                Emergency.occurred_at < riyadh_midnight(end + timedelta(days=1)))
         .order_by(Emergency.occurred_at, Emergency.id)))
 
 

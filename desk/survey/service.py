@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from flask_babel import lazy_gettext as _l
@@ -46,7 +46,7 @@ from desk.models import (
 from desk.notify.messages import scrub
 from desk.notify.service import notify_users
 from desk.permissions import Action, can, require, visible_tickets
-from desk.text import RIYADH, to_riyadh
+from desk.text import RIYADH, riyadh_midnight, today_riyadh
 from desk.transaction import atomic, commit
 
 MAX_NAME = 120
@@ -85,15 +85,6 @@ def _clean(text: str | None) -> str:
 
 
 # Days in Riyadh ------------------------------------------------------------------------
-
-def today(now: datetime | None = None) -> date:
-    return to_riyadh(now or utcnow()).date()
-
-
-def day_start(day: date) -> datetime:
-    """Riyadh midnight at the start of ``day``, as an aware datetime (compares with UTC columns)."""
-    return datetime.combine(day, time(0, 0), tzinfo=RIYADH)
-
 
 # Sites -----------------------------------------------------------------------------------
 
@@ -206,7 +197,7 @@ def live_figures(session: Session, actor: User, now: datetime | None = None) -> 
     00:00 (Riyadh), and open and overdue tickets per department now. Two GROUP BY queries.
     Plain JSON-able values, so the answer can keep them as the supervisor saw them."""
     now = now or utcnow()
-    since = day_start(today(now) - timedelta(days=1))
+    since = riyadh_midnight(today_riyadh(now) - timedelta(days=1))
     channels = dict(session.execute(
         select(Ticket.channel, func.count()).where(Ticket.created_at >= since, visible_tickets(actor))
         .group_by(Ticket.channel)).all())
@@ -246,7 +237,7 @@ def open_survey(session: Session, actor: User, site: Site, day: date | None = No
     """Today's survey of the site, created as a draft if there is none. Two requests opening it
     at once end with one row: the second insert breaks the unique (site, day) and reads the first's."""
     require(actor, Action.SURVEY_RUN)
-    day = day or today()
+    day = day or today_riyadh()
     survey = find_survey(session, site.id, day)
     if survey is not None:
         return survey
@@ -559,7 +550,7 @@ def tap(session: Session, actor: User, site: Site, reason: str | None = None, re
     if errors:
         raise ValidationFailed(errors)
     now = now or utcnow()
-    row = VisitorTap(site_id=site.id, day=today(now), created_at=now, recorded_by_id=actor.id, reason=reason,
+    row = VisitorTap(site_id=site.id, day=today_riyadh(now), created_at=now, recorded_by_id=actor.id, reason=reason,
                      reason_text=_clean(reason_text) or None)
     session.add(row)
     commit(session)
@@ -587,7 +578,7 @@ def last_tap(session: Session, actor: User, now: datetime | None = None) -> Visi
 
 def taps_today(session: Session, day: date | None = None) -> dict[int, int]:
     """Visitors counted per site on ``day`` (today)."""
-    day = day or today()
+    day = day or today_riyadh()
     return dict(session.execute(select(VisitorTap.site_id, func.count()).where(VisitorTap.day == day)
                                 .group_by(VisitorTap.site_id)).all())
 
@@ -635,7 +626,7 @@ def survey_calendar(session: Session, actor: User, year: int, month: int, now: d
     business = load_calendar(session)
     first = date(year, month, 1)
     last = date(year, month, gregorian_calendar.monthrange(year, month)[1])
-    current = today(now)
+    current = today_riyadh(now)
     days, hijri_months = [], []
     for n in range(1, last.day + 1):
         day = date(year, month, n)

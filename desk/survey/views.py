@@ -29,7 +29,7 @@ from desk.survey.forms import (
     ItemForm,
     SiteForm,
 )
-from desk.text import RIYADH, hijri_month_name, to_riyadh
+from desk.text import RIYADH, hijri_month_name, to_riyadh, today_riyadh
 from desk.web import current_locale, go_to, is_htmx, merge_errors, safe_next
 
 bp = Blueprint("survey", __name__)
@@ -86,7 +86,7 @@ def _photo_dir() -> str:
 @login_required
 def index():
     require(current_user, Action.SURVEY_VIEW)
-    day = service.today()
+    day = today_riyadh()
     sites = service.sites(db.session)
     surveys = {site.id: service.find_survey(db.session, site.id, day) for site in sites}
     return render_template("survey/index.html", day=day, sites=sites, surveys=surveys,
@@ -222,7 +222,7 @@ def photo(photo_id: int):
 
 def _parse_month(text: str | None) -> tuple[int, int]:
     from desk.sla.service import parse_month
-    return parse_month(text, service.today())
+    return parse_month(text, today_riyadh())
 
 
 @bp.get("/survey/calendar")
@@ -232,7 +232,7 @@ def calendar():
     year, month = _parse_month(request.args.get("month"))
     grid = service.survey_calendar(db.session, current_user, year, month)
     template = "survey/_calendar.html" if is_htmx() else "survey/calendar.html"
-    return render_template(template, grid=grid, today=service.today())
+    return render_template(template, grid=grid, today=today_riyadh())
 
 
 def _parse_day(text: str | None, default: date) -> date:
@@ -246,7 +246,7 @@ def _parse_day(text: str | None, default: date) -> date:
 @login_required
 def findings():
     require(current_user, Action.SURVEY_VIEW)
-    end = _parse_day(request.args.get("to"), service.today())
+    end = _parse_day(request.args.get("to"), today_riyadh())
     start = _parse_day(request.args.get("from"), end - timedelta(days=30))
     if start > end:
         start, end = end, start
@@ -369,7 +369,7 @@ def _counter_context_value() -> dict | None:
 @login_required
 def visitors():
     require(current_user, Action.VISITOR_COUNT)
-    day = service.today()
+    day = today_riyadh()
     figures = report.visitor_figures(db.session, day - timedelta(days=6), day)
     return render_template("survey/visitors.html", figures=figures, day=day, **_counter_context())
 

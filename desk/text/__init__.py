@@ -13,7 +13,9 @@ from desk.text.dates import (
     hijri_date,
     hijri_month_name,
     hijri_year,
+    riyadh_midnight,
     to_riyadh,
+    today_riyadh,
 )
 from desk.text.ids import InvalidNationalId, mask_national_id, national_id_check_digit, parse_national_id
 from desk.text.phones import InvalidPhone, mask_phone, parse_phone
@@ -28,6 +30,8 @@ __all__ = [
     "hijri_date",
     "hijri_month_name",
     "hijri_year",
+    "riyadh_midnight",
+    "today_riyadh",
     "mask_national_id",
     "mask_phone",
     "national_id_check_digit",

@@ -1,7 +1,7 @@
 """Dates for display in Asia/Riyadh: Umm al-Qura Hijri and Gregorian, Arabic and English."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from hijridate import Gregorian
@@ -11,6 +11,8 @@ from desk.text.arabic import to_arabic_digits
 __all__ = [
     "RIYADH",
     "to_riyadh",
+    "today_riyadh",
+    "riyadh_midnight",
     "hijri_date",
     "hijri_year",
     "hijri_month_name",
@@ -42,6 +44,16 @@ def to_riyadh(dt: datetime) -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(RIYADH)
+
+
+def today_riyadh(now: datetime | None = None) -> date:
+    """The day it is in Riyadh (``now`` or the clock's)."""
+    return to_riyadh(now or datetime.now(UTC)).date()
+
+
+def riyadh_midnight(day: date) -> datetime:
+    """Riyadh midnight at the start of ``day``, as an aware datetime (compares with UTC columns)."""
+    return datetime.combine(day, time(0, 0), tzinfo=RIYADH)
 
 
 def _local_date(value: datetime | date) -> date:

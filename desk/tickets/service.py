@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from desk.channels.outgoing import documents_to_send
 from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import (
-    KIND_LETTER,
     Category,
     Department,
     DepartmentMember,
@@ -32,6 +31,7 @@ from desk.models import (
     TicketEvent,
     User,
     UserRole,
+    format_reference,
     utcnow,
 )
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
@@ -128,7 +128,7 @@ def next_reference(session: Session, kind: str, when: datetime) -> str:
             seq = 1
         except IntegrityError:  # another intake created the year's row first
             seq = session.execute(bump).scalar_one()
-    return f"{KIND_LETTER[kind]}-{year}-{seq:06d}"
+    return format_reference(kind, year, seq)
 
 
 # Comments --------------------------------------------------------------------------

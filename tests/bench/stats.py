@@ -46,7 +46,7 @@ def _rollup(app) -> dict:
     from desk.extensions import db
     from desk.maintenance import refresh_statistics
     from desk.stats import rollup
-    from desk.stats.service import today_riyadh
+    from desk.text import today_riyadh
     with app.app_context():
         today = today_riyadh()
         before = rollup.rolled_through(db.session)
@@ -66,7 +66,8 @@ def _rollup(app) -> dict:
 
 
 def _cases(app) -> dict[str, tuple[str, bool]]:
-    from desk.stats.service import preset_range, today_riyadh
+    from desk.stats.service import preset_range
+    from desk.text import today_riyadh
     with app.app_context():
         today = today_riyadh()
     year = preset_range("last_12_months", today)
