@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, BinaryIO, cast
+from typing import IO, Any, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, case, delete, func, select, update
@@ -403,8 +403,8 @@ def submit_for_day(session: Session, actor: User, site: Site, day: date, answers
 
 # Photos ------------------------------------------------------------------------------------
 
-def add_photo(session: Session, actor: User, survey: Survey, item: SurveyItem, stream: BinaryIO | None,
-              filename: str, *, directory: str | os.PathLike, max_bytes: int) -> SurveyPhoto:
+def add_photo(session: Session, actor: User, survey: Survey, item: SurveyItem, stream: IO[bytes] | None,
+              filename: str | None, *, directory: str | os.PathLike, max_bytes: int) -> SurveyPhoto:
     """A photo on an item of a draft survey: only PNG, JPEG or WebP (by their bytes), written under
     a random name by desk.attachments' helpers; the answer row is created if needed."""
     require(actor, Action.SURVEY_RUN)
