@@ -182,13 +182,13 @@ def _save_department(session: Session, actor: User | None, data: DepartmentData,
     return department
 
 
-def _move_open_tickets(session: Session, actor: User, source: Department, target: Department | None) -> int:
+def _move_open_tickets(session: Session, actor: User | None, source: Department, target: Department | None) -> int:
     """Each open ticket of ``source`` → ``target`` (None: the shared queue, unrouted), each by
     move_ticket: a timeline event with the reason code "deactivated:<source id>" (translated
     for each reader), and unassigned unless the assignee serves the target too. The target's
     focal points are told once for the whole deactivation, with the first ticket moved and
     how many there were; a move to the shared queue tells nobody (intake staff see it there).
-    The caller commits."""
+    ``actor`` None: the desk itself (``flask desk create-department``). The caller commits."""
     tickets = list(session.scalars(
         select(Ticket).where(Ticket.department_id == source.id, Ticket.is_open).order_by(Ticket.id)))
     kind = EventKind.TRANSFERRED if target else EventKind.RETURNED
@@ -216,7 +216,7 @@ def _move_open_tickets(session: Session, actor: User, source: Department, target
 # Focal points -------------------------------------------------------------------------
 
 def members(session: Session, department: Department) -> list[tuple[DepartmentMember, User]]:
-    order = {Position.PRIMARY: 0, Position.DEPUTY: 1, Position.MEMBER: 2}
+    order: dict[str, int] = {Position.PRIMARY: 0, Position.DEPUTY: 1, Position.MEMBER: 2}
     rows = session.execute(
         select(DepartmentMember, User).join(User, User.id == DepartmentMember.user_id)
         .where(DepartmentMember.department_id == department.id)).all()
@@ -255,7 +255,7 @@ def add_member(session: Session, actor: User, department: Department, user_id: i
             DepartmentMember.department_id == department.id, DepartmentMember.user_id == user.id)):
         add_error(errors, "user_id", _l("This user is already a focal point of this department."))
     errors.update(_check_position(session, department, position, None))
-    if errors:
+    if errors or user is None:  # user is None only with its error: this narrows it
         raise ValidationFailed(errors)
     with atomic(session):
         member = DepartmentMember(department_id=department.id, user_id=user.id, position=position)
@@ -449,7 +449,7 @@ def check_rule(session: Session, data: RuleData, rule: RoutingRule | None = None
 def save_rule(session: Session, actor: User, data: RuleData, rule: RoutingRule | None = None) -> RoutingRule:
     require(actor, Action.ADMIN_MANAGE)
     errors = check_rule(session, data, rule)
-    if errors:
+    if errors or data.department_id is None:  # no department is one of check_rule's errors: this narrows it
         raise ValidationFailed(errors)
     with atomic(session):
         if rule is None:

@@ -15,7 +15,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -50,10 +50,11 @@ _FORBIDDEN = set('<>:"/\\|?*')
 
 @dataclass(frozen=True)
 class Upload:
-    """What the person sent: the bytes (a readable binary stream), the name they had, a description."""
+    """What the person sent: the bytes (a readable binary stream), the name they had, a description.
+    No stream or no name: nothing was sent, which ``store`` refuses ("Choose a file first.")."""
 
-    stream: BinaryIO
-    filename: str
+    stream: IO[bytes] | None
+    filename: str | None
     description: str = ""
 
 
@@ -118,7 +119,7 @@ def too_big(max_bytes: int) -> ValidationFailed:
         _l("The file is too large (at most %(n)s MB).", n=f"{max_bytes / (1024 * 1024):g}")]})
 
 
-def write_capped(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[int, str]:
+def write_capped(stream: IO[bytes], target: Path, max_bytes: int) -> tuple[int, str]:
     """Copy the stream to ``target`` (which must not exist), stopping past ``max_bytes``."""
     digest, size = hashlib.sha256(), 0
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -156,7 +157,7 @@ class Stored:
     content_type: str
 
 
-def write_file(stream: BinaryIO | None, *, directory: str | os.PathLike, max_bytes: int,
+def write_file(stream: IO[bytes] | None, *, directory: str | os.PathLike, max_bytes: int,
           accepted: frozenset[str] | None = None, refusal=None) -> Stored:
     """Write the uploaded bytes under a random name in ``directory`` and sniff what they are.
 

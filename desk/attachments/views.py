@@ -61,7 +61,7 @@ def _refused(ticket, form, errors):
 def _request_too_large(error):
     """A request over MAX_CONTENT_LENGTH is refused before any view runs: on the upload
     endpoint say so by the file field, as for any file over the limit."""
-    if request.endpoint != "attachments.upload" or not current_user.is_authenticated:
+    if request.endpoint != "attachments.upload" or request.view_args is None or not current_user.is_authenticated:
         return render_template("errors.html", error=None, status=413), 413
     try:
         ticket = tickets.get_ticket(db.session, current_user, request.view_args["reference"])

@@ -205,7 +205,7 @@ def take_form(session: Session, payload: dict, storage: Storage, source: str = "
     key = str(payload["id"]).strip()
     seen = inbound.already(session, "webhook", key)
     if seen is not None and seen.ticket_id is not None:
-        return session.get(Ticket, seen.ticket_id), False
+        return session.get_one(Ticket, seen.ticket_id), False
     phone = parse_phone(payload["phone"]) if payload.get("phone") else None
     address = (payload.get("email") or "").strip().lower() or None
     name = (payload.get("name") or "").strip()
@@ -220,7 +220,9 @@ def take_form(session: Session, payload: dict, storage: Storage, source: str = "
         meta={"contact": {"name": name, "phone": phone, "email": address}, "locale": "ar", "source": "webhook"},
     )
     ticket = inbound.open_ticket(session, incoming, intake, beneficiary, storage, via=REASON_PORTAL)
-    if ticket is None:  # a concurrent delivery of the same id won
+    if ticket is None:  # a concurrent delivery of the same id won (open_ticket found its row)
         seen = inbound.already(session, "webhook", key)
-        return session.get(Ticket, seen.ticket_id), False
+        if seen is None or seen.ticket_id is None:  # never: that delivery made a ticket, and tickets are kept
+            raise RuntimeError(f"webhook delivery {key!r} is recorded without its ticket")
+        return session.get_one(Ticket, seen.ticket_id), False
     return ticket, True

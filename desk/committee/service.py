@@ -31,7 +31,7 @@ from desk.notify import service as notify_service
 from desk.permissions import Action, committee_tickets, visible_tickets
 from desk.portal.links import signed_link
 from desk.sla.calendar import Unit, add_business_time
-from desk.sla.service import load_policy
+from desk.sla.service import SlaPolicy, load_policy
 from desk.tickets.service import MAX_COMMENT, REASON_COMMITTEE
 from desk.tickets.workflow import change_status, check_version, record, require
 from desk.transaction import atomic
@@ -42,12 +42,17 @@ SERVICE_LABEL = _l("Service that follows")  # in the decision's body, after the 
 DEFAULT_DECISION_DAYS = 10  # "within about two weeks" when no service level is set for support requests
 
 
-def expected_decision(ticket: Ticket, policy=None, session: Session | None = None) -> datetime | None:
+def expected_decision(ticket: Ticket, policy: SlaPolicy | None = None,
+                      session: Session | None = None) -> datetime | None:
     """When the committee's decision is due: the support requests' resolution target from the
-    service levels (desk.sla) counted from intake, else 10 business days. None for other kinds."""
+    service levels (desk.sla) counted from intake, else 10 business days. None for other kinds.
+    The policy is loaded with ``session`` when not given: one of the two is needed."""
     if ticket.kind != Kind.SUPPORT:
         return None
-    policy = policy or load_policy(session)
+    if policy is None:
+        if session is None:
+            raise TypeError("expected_decision needs a policy or a session")
+        policy = load_policy(session)
     due = policy.due_times(ticket.kind, ticket.priority, ticket.created_at, []).resolution_due
     return due or add_business_time(ticket.created_at, DEFAULT_DECISION_DAYS, Unit.DAYS, policy.calendar)
 

@@ -122,7 +122,7 @@ def assess(session: Session, actor: User, ticket: Ticket, number: str | int | No
     if (number == EVIDENCE_CONDITION and state == ConditionState.MET and not errors
             and (evidence is None or kind is None)):
         errors["evidence"] = [_l("This condition is met only with evidence: the association's admission or a final ruling, attached to the ticket.")]
-    if errors:
+    if errors or state is None:  # state is None only with its error: this narrows it
         raise ValidationFailed(errors)
     seen = check_version(session, ticket, expected_version)
     with atomic(session, ticket, seen):
@@ -193,7 +193,7 @@ def decide(session: Session, actor: User, ticket: Ticket, decision: str | None, 
         note = _optional(note, "decision_note")
     except ValidationFailed as failed:
         errors.update(failed.errors)
-    if errors:
+    if errors or decision is None:  # decision is None only with its error: this narrows it
         raise ValidationFailed(errors)
     claim = claim_of(session, ticket)
     if claim is None or claim.proposed_by_id is None:

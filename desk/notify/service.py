@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, case, func, select, update
 from sqlalchemy.orm import Session
 
 from desk.channels import sms
@@ -206,7 +207,7 @@ def reply_headers(session: Session, ticket: Ticket) -> dict[str, str] | None:
         .where(InboundMessage.channel == "email", InboundMessage.ticket_id == ticket.id,
                InboundMessage.message_id.is_not(None), InboundMessage.outcome != "ignored")
         .order_by(InboundMessage.id.desc()).limit(1))
-    if last is None:
+    if last is None or last.message_id is None:  # the query asks for a message id: narrows the type
         return None
     references = [*(last.references or "").split(), last.message_id]
     references = references[-20:]  # RFC 5322 lets us trim the middle; keep the newest
@@ -294,11 +295,12 @@ def outbox_counts(session: Session) -> dict[str, int]:
 def outbox_rows(session: Session, statuses: Iterable[str], limit: int = 200) -> list:
     """Messages in ``statuses`` with their ticket's reference: failed first, then by due time."""
     statuses = list(statuses)
+    order: tuple[ColumnElement[Any], ...]
     if statuses == [OutboxStatus.SENT]:
         order = (OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
     else:
         first = case({OutboxStatus.FAILED: 0, OutboxStatus.SENDING: 1}, value=OutboxMessage.status, else_=2)
-        order = (first, OutboxMessage.next_attempt_at, OutboxMessage.id)
+        order = (first, OutboxMessage.next_attempt_at.asc(), OutboxMessage.id.asc())
     return list(session.execute(
         select(OutboxMessage, Ticket.reference)
         .outerjoin(Ticket, Ticket.id == OutboxMessage.ticket_id)
@@ -324,14 +326,14 @@ def retry_now(session: Session, message_id: int, now: datetime | None = None) ->
 
     A message being sent or already sent is left alone (the update matches nothing)."""
     now = now or utcnow()
-    done = session.execute(
+    done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id,
                OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED)))
         .values(status=OutboxStatus.PENDING, next_attempt_at=now, locked_until=None,
                 attempts=case((OutboxMessage.status == OutboxStatus.FAILED, 0), else_=OutboxMessage.attempts))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     commit(session)
     message = session.get(OutboxMessage, message_id)
     if message is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -46,7 +46,7 @@ class ProfileData:
     reopen_days: int = 14
 
 
-def save(session: Session, actor: User, config, data: ProfileData, logo: BinaryIO | None = None,
+def save(session: Session, actor: User, config, data: ProfileData, logo: IO[bytes] | None = None,
          remove_logo: bool = False) -> Association:
     """Save the profile (and the logo, a PNG, JPEG or WebP up to 1 MB) in one transaction."""
     errors: dict[str, list[str]] = {}

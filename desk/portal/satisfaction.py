@@ -42,16 +42,19 @@ def editable(response: SatisfactionResponse | None, now: datetime | None = None)
     return response is None or (now or utcnow()) - response.created_at <= timedelta(days=EDIT_DAYS)
 
 
-def _check(answer: Answer) -> None:
+def _check(answer: Answer) -> int:
+    """The answer's rating (1 to 5) once the answer is valid; ValidationFailed with every problem otherwise."""
     errors: dict[str, list[str]] = {}
-    if answer.rating not in (1, 2, 3, 4, 5):
+    rating = answer.rating if answer.rating in (1, 2, 3, 4, 5) else None
+    if rating is None:
         errors["rating"] = [_l("Choose how satisfied you are.")]
     if answer.solved is None:
         errors["solved"] = [_l("Answer yes or no.")]
     if len(answer.comment or "") > MAX_COMMENT:
         errors["comment"] = [_l("The text is too long (at most %(n)s characters).", n=MAX_COMMENT)]
-    if errors:
+    if errors or rating is None:  # rating is None only with its error: this narrows it
         raise ValidationFailed(errors)
+    return int(rating)
 
 
 def record(session: Session, ticket: Ticket, answer: Answer, *, actor: User | None = None,
@@ -68,7 +71,7 @@ def record(session: Session, ticket: Ticket, answer: Answer, *, actor: User | No
                                                   "other beneficiaries answer it themselves.")]})
     if not open_for_answers(ticket):
         raise ValidationFailed({"rating": [_l("The survey opens once the request is resolved.")]})
-    _check(answer)
+    rating = _check(answer)
     existing = survey_answer(session, ticket)
     if existing is not None:
         if not editable(existing, now):
@@ -79,7 +82,7 @@ def record(session: Session, ticket: Ticket, answer: Answer, *, actor: User | No
         with atomic(session):
             response = existing or SatisfactionResponse(ticket_id=ticket.id, created_at=now)
             old = existing.rating if existing is not None else None
-            response.rating, response.solved = int(answer.rating), bool(answer.solved)
+            response.rating, response.solved = rating, bool(answer.solved)
             response.comment = (answer.comment or "").strip() or None
             response.source = SurveySource.STAFF if actor is not None else SurveySource.BENEFICIARY
             response.recorded_by_id = actor.id if actor is not None else None

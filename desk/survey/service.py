@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import IO, Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import CursorResult, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -283,9 +283,9 @@ def _check_answer(errors: Errors, item_id: int, data: AnswerData, required: bool
 
 def _lock_draft(session: Session, survey: Survey, **values) -> bool:
     """Touch the survey row if it is still a draft (taking its row lock): False if submitted."""
-    done = session.execute(
+    done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
         update(Survey).where(Survey.id == survey.id, Survey.status == SurveyStatus.DRAFT)
-        .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False)).rowcount
+        .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False))).rowcount
     return bool(done)
 
 
@@ -374,9 +374,8 @@ def submit(session: Session, actor: User, survey: Survey, answers: dict[int, Ans
             for item in active:
                 if item.id in answers:
                     answer = _write_answer(session, actor, survey, item, answers[item.id])
-                else:
-                    answer = session.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id,
-                                                                       SurveyAnswer.item_id == item.id))
+                else:  # saved before: an item neither answered now nor saved was refused above
+                    answer = saved[item.id]
                     # The text as it is at submission (an admin may have edited it since the draft).
                     answer.item_text_ar, answer.item_text_en, answer.position = item.text_ar, item.text_en, item.position
                 if item.code == ItemCode.COMPLAINTS:
@@ -395,8 +394,8 @@ def submit_for_day(session: Session, actor: User, site: Site, day: date, answers
 
 # Photos ------------------------------------------------------------------------------------
 
-def add_photo(session: Session, actor: User, survey: Survey, item: SurveyItem, stream: BinaryIO | None,
-              filename: str, *, directory: str | os.PathLike, max_bytes: int) -> SurveyPhoto:
+def add_photo(session: Session, actor: User, survey: Survey, item: SurveyItem, stream: IO[bytes] | None,
+              filename: str | None, *, directory: str | os.PathLike, max_bytes: int) -> SurveyPhoto:
     """A photo on an item of a draft survey: only PNG, JPEG or WebP (by their bytes), written under
     a random name by desk.attachments' helpers; the answer row is created if needed."""
     require(actor, Action.SURVEY_RUN)
@@ -469,7 +468,7 @@ def record_emergency(session: Session, actor: User, data: EmergencyData, now: da
     if data.severity not in set(Severity):
         add_error(errors, "severity", _l("Choose one of the answers listed."))
     survey = session.get(Survey, data.survey_id) if data.survey_id else None
-    if errors:
+    if errors or site is None:  # site is None only with its error: this narrows it
         raise ValidationFailed(errors)
     emergency = Emergency(
         site_id=site.id, survey_id=survey.id if survey else None, occurred_at=data.occurred_at,
@@ -521,11 +520,11 @@ def acknowledge(session: Session, actor: User, emergency: Emergency, note: str =
     note = _clean(note)
     if len(note) > MAX_NOTE:
         raise ValidationFailed({"note": [_l("The text is too long (at most %(n)s characters).", n=MAX_NOTE)]})
-    done = session.execute(
+    done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
         update(Emergency).where(Emergency.id == emergency.id, Emergency.status == EmergencyStatus.OPEN)
         .values(status=EmergencyStatus.ACKNOWLEDGED, acknowledged_by_id=actor.id, acknowledged_at=now or utcnow(),
                 acknowledgement_note=note or None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     commit(session)
     session.refresh(emergency)
     if not done:
@@ -561,9 +560,9 @@ def undo_tap(session: Session, actor: User, tap_id: int, now: datetime | None = 
     """Take back one's own tap within UNDO_SECONDS; False when there is nothing to undo."""
     require(actor, Action.VISITOR_COUNT)
     now = now or utcnow()
-    done = session.execute(delete(VisitorTap).where(
+    done = cast(CursorResult, session.execute(delete(VisitorTap).where(  # what a DELETE returns; typed as any Result
         VisitorTap.id == tap_id, VisitorTap.recorded_by_id == actor.id,
-        VisitorTap.created_at >= now - timedelta(seconds=UNDO_SECONDS))).rowcount
+        VisitorTap.created_at >= now - timedelta(seconds=UNDO_SECONDS)))).rowcount
     commit(session)
     return bool(done)
 

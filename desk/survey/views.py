@@ -196,7 +196,7 @@ def add_photo(survey_id: int, item_id: int):
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(error):
     """A photo over the limit on the survey: said on the survey's page, by the item."""
-    if request.endpoint == "survey.add_photo" and current_user.is_authenticated:
+    if request.endpoint == "survey.add_photo" and request.view_args is not None and current_user.is_authenticated:
         flash(_("The file is too large (at most %(n)s MB).", n=f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"),
               "error")
         return redirect(url_for("survey.show", survey_id=request.view_args["survey_id"]))

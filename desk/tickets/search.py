@@ -48,10 +48,12 @@ def search_condition(session: Session, typed: str) -> ColumnElement[bool] | None
     # queue in its order until a page is full (LIKE), than by sorting thousands of matches.
     phrase = '"' + text.replace('"', '""') + '"'
     matches = select(_fts.c.rowid).where(literal_column(SQLITE_FTS_TABLE).op("MATCH")(phrase))
-    many = session.scalar(select(func.count()).select_from(matches.limit(SQLITE_MANY + 1).subquery()))
+    many = session.execute(select(func.count()).select_from(matches.limit(SQLITE_MANY + 1).subquery())).scalar_one()
     return like if many > SQLITE_MANY else Ticket.id.in_(matches)
 
 
 def is_search_index(name: str | None) -> bool:
     """Schema objects migration 0002 makes outside the models (for autogenerate and its test)."""
-    return bool(name) and (name == POSTGRES_TRGM_INDEX or name.startswith(SQLITE_FTS_TABLE))
+    if not name:
+        return False
+    return name == POSTGRES_TRGM_INDEX or name.startswith(SQLITE_FTS_TABLE)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -171,7 +171,7 @@ def assignable_users(session: Session, actor: User, ticket: Ticket) -> list[User
     """Who the actor may assign this ticket to: the department's focal points, and for
     queue roles also intake staff and supervisors."""
     members = select(DepartmentMember.user_id).where(DepartmentMember.department_id == ticket.department_id)
-    condition = User.id.in_(members)
+    condition: ColumnElement[bool] = User.id.in_(members)
     if can(actor, Action.TICKET_DEPARTMENT, ticket):  # a queue role
         queue_users = select(UserRole.user_id).where(UserRole.role.in_([Role.STAFF, Role.SUPERVISOR]))
         condition = condition | User.id.in_(queue_users)
@@ -390,9 +390,10 @@ def _describe(kind: str, name: str | None, code: str):
     return code  # a code this version does not know: shown as stored
 
 
-def set_assignee(session: Session, actor: User, ticket: Ticket, user: User | None, now: datetime) -> None:
+def set_assignee(session: Session, actor: User | None, ticket: Ticket, user: User | None, now: datetime) -> None:
     """Assign (or unassign) within the caller's transaction: the event, a new ticket opened,
-    and the new assignee told when someone else assigned them."""
+    and the new assignee told when someone else assigned them. ``actor`` None: the desk did it
+    (a ticket moved by a department's deactivation)."""
     old = ticket.assignee_id
     ticket.assignee = user
     record(session, ticket, actor, EventKind.ASSIGNEE, old=old, new=user.id if user else None, at=now)
@@ -400,5 +401,5 @@ def set_assignee(session: Session, actor: User, ticket: Ticket, user: User | Non
         return
     if ticket.status == Status.NEW:
         change_status(session, ticket, Status.OPEN, actor=actor, now=now)
-    if user.id != actor.id:
+    if actor is None or user.id != actor.id:
         notify_service.notify(session, "assigned", ticket, [user], actor=actor)
