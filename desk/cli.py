@@ -328,6 +328,32 @@ def fetch_mail_command(once: bool, interval: float) -> None:
             signal.signal(sig, handler)
 
 
+@desk_cli.command("sweep-files")
+@click.option("--older-than", "hours", type=float, default=24.0, show_default=True,
+              help="Leave alone files younger than this many hours (an upload may be under way).")
+@click.option("--dry-run", is_flag=True, help="Say what would be done, change nothing.")
+def sweep_files_command(hours: float, dry_run: bool) -> None:
+    """Finish what a crash left in the stored files: rename committed uploads into place, remove
+    files no row names, and list rows whose file is missing (exit 1 if any). Run it daily."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from desk.files import sweep
+
+    report = sweep(db.session, current_app.config, older_than=timedelta(hours=hours), dry_run=dry_run)
+    verb = "would be" if dry_run else "were"
+    missing = 0
+    for store, swept in report.items():
+        click.echo(f"{store}: {len(swept.recovered)} {verb} renamed into place, {len(swept.removed)} {verb} "
+                   f"removed, {len(swept.missing)} missing")
+        for name in swept.missing:
+            click.echo(f"  missing: {name}", err=True)
+        missing += len(swept.missing)
+    if missing:
+        raise SystemExit(1)
+
+
 def register(app: Flask) -> None:
     from desk.stats.cli import report_command, stats_rollup_command
     desk_cli.add_command(stats_rollup_command)

@@ -3,10 +3,13 @@
 Everything a use case writes — rows, the files stored with them, the ticket's version — is
 kept together or dropped together:
 
-- on success the session commits;
+- on success the session commits, then every file the block staged takes its final name;
 - on any failure (a refusal raised inside the block, a database error, a crash of the commit
   itself) the session rolls back, so it is never left half-applied for its next use, and every
-  file the block wrote is removed: nothing half-written, neither in the database nor on disk;
+  file the block wrote is removed: nothing half-written, neither in the database nor on disk.
+  A file is written under a temporary name and renamed only once its row is committed, so a
+  process killed half-way leaves at most a temporary file, which ``flask desk sweep-files``
+  removes (or, when its row was committed just before the kill, renames into place);
 - a ticket changed inside the block is written only if nobody committed a newer version
   meanwhile (its version is the optimistic lock): otherwise the refusal is ``StaleVersion``,
   carrying the changes the user did not see.
@@ -16,6 +19,8 @@ they join the caller's.
 """
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +31,31 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from desk.errors import StaleVersion
 from desk.models import EventKind, Ticket, TicketEvent
+
+log = logging.getLogger("desk.transaction")
+
+
+class Files(list[Path]):
+    """The files a transaction writes: removed if it does not commit.
+
+    ``stage(temporary, final)``: a file written under a temporary name, renamed to ``final``
+    once the transaction has committed. ``append(path)``: a file already at its final name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.staged: list[tuple[Path, Path]] = []
+
+    def stage(self, temporary: Path, final: Path) -> None:
+        self.append(temporary)
+        self.staged.append((temporary, final))
+
+    def put_in_place(self) -> None:
+        for temporary, final in self.staged:
+            try:
+                os.replace(temporary, final)
+            except OSError as error:  # committed: the row stands; sweep-files finishes the rename
+                log.error("a committed file stayed under its temporary name %s (%s): run `flask desk "
+                          "sweep-files`", temporary.name, type(error).__name__)
 
 
 def changes_since(session: Session, ticket: Ticket, version: int) -> list[TicketEvent]:
@@ -44,13 +74,14 @@ def stale(session: Session, ticket: Ticket, seen: int | None) -> StaleVersion:
 
 
 @contextmanager
-def atomic(session: Session, ticket: Ticket | None = None, seen: int | None = None) -> Iterator[list[Path]]:
+def atomic(session: Session, ticket: Ticket | None = None, seen: int | None = None) -> Iterator[Files]:
     """One transaction: commit at the end of the block, or roll back on any failure.
 
-    The block appends the path of every file it writes to the list it is given; they are
-    removed if the transaction does not commit. With ``ticket`` (and the version the user
-    ``seen``), a concurrent commit of the same ticket turns into ``StaleVersion``."""
-    written: list[Path] = []
+    The block stages every file it writes in the ``Files`` it is given (``stage`` or
+    ``append``); they are removed if the transaction does not commit, put in place if it
+    does. With ``ticket`` (and the version the user ``seen``), a concurrent commit of the
+    same ticket turns into ``StaleVersion``."""
+    written = Files()
     try:
         yield written
         session.commit()
@@ -63,6 +94,7 @@ def atomic(session: Session, ticket: Ticket | None = None, seen: int | None = No
     except BaseException:
         _undo(session, written)
         raise
+    written.put_in_place()
 
 
 def discard(session: Session) -> None:
@@ -71,7 +103,7 @@ def discard(session: Session) -> None:
     session.rollback()
 
 
-def _undo(session: Session, written: list[Path]) -> None:
+def _undo(session: Session, written: Files) -> None:
     session.rollback()
     for path in written:
         path.unlink(missing_ok=True)

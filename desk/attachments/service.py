@@ -26,7 +26,7 @@ from desk.models import Attachment, EventKind, Ticket, User
 from desk.permissions import Action
 from desk.tickets import service as tickets
 from desk.tickets.workflow import record, require
-from desk.transaction import atomic
+from desk.transaction import Files, atomic
 
 MAX_DESCRIPTION = 500
 MAX_FILENAME = 200
@@ -146,29 +146,42 @@ NOT_ACCEPTED = _l("This kind of file is not accepted: attach a PDF, an image (PN
 IMAGES = frozenset({PNG, JPEG, WEBP})
 
 
+# A file being written, or written but not yet committed, carries this suffix after its random
+# name (desk.transaction.Files.stage renames it once its row is committed).
+PENDING_SUFFIX = ".pending"
+
+
 @dataclass(frozen=True)
 class Stored:
-    """A file written by ``write_file``: its random name and path, size, SHA-256 and sniffed type."""
+    """A file written by ``write_file``: its random name, where it is (``temporary``, under
+    PENDING_SUFFIX) and where it goes once committed (``path``), size, SHA-256 and sniffed type."""
 
     stored_name: str
     path: Path
     size: int
     sha256: str
     content_type: str
+    temporary: Path
+
+    def stage(self, written: Files) -> None:
+        """Into the caller's transaction: renamed to ``path`` on commit, removed otherwise."""
+        written.stage(self.temporary, self.path)
 
 
 def write_file(stream: IO[bytes] | None, *, directory: str | os.PathLike, max_bytes: int,
           accepted: frozenset[str] | None = None, refusal=None) -> Stored:
-    """Write the uploaded bytes under a random name in ``directory`` and sniff what they are.
+    """Write the uploaded bytes under a random temporary name in ``directory`` and sniff what
+    they are. The caller stages the file in its transaction (``Stored.stage``): it takes its
+    final name only once its row is committed.
 
     Refused (ValidationFailed on "file", nothing left on disk): no stream, an empty file, one
     over ``max_bytes``, one whose bytes are not an accepted type (``accepted``: any type
-    ``sniff`` knows when None; ``refusal`` is the message then). The caller removes
-    ``Stored.path`` if anything fails after this returns."""
+    ``sniff`` knows when None; ``refusal`` is the message then)."""
     if stream is None:
         raise ValidationFailed({"file": [_l("Choose a file first.")]})
     stored_name = secrets.token_hex(16)
-    target = directory_of(directory) / stored_name
+    folder = directory_of(directory)
+    target = folder / (stored_name + PENDING_SUFFIX)
     try:
         size, sha256 = write_capped(stream, target, max_bytes)
         if size == 0:
@@ -179,7 +192,7 @@ def write_file(stream: IO[bytes] | None, *, directory: str | os.PathLike, max_by
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    return Stored(stored_name, target, size, sha256, content_type)
+    return Stored(stored_name, folder / stored_name, size, sha256, content_type, target)
 
 
 def add(session: Session, actor: User, ticket: Ticket, upload: Upload, *, directory: str | os.PathLike,
@@ -193,10 +206,10 @@ def add(session: Session, actor: User, ticket: Ticket, upload: Upload, *, direct
 
 
 def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, *, directory: str | os.PathLike,
-          max_bytes: int, written: list[Path], field: str = "file", reason: str | None = None) -> Attachment:
+          max_bytes: int, written: Files, field: str = "file", reason: str | None = None) -> Attachment:
     """Write one document and add its row and ATTACHMENT event to the caller's transaction
     (not committed; the caller checks who may attach). The file's path is appended to
-    ``written`` as soon as it exists, so the caller removes it if the transaction fails.
+    ``written`` (staged: renamed into place when the caller commits, removed if it does not).
     ``actor`` None: the beneficiary (the portal).
 
     Refused (ValidationFailed on ``field``): no file, an empty file, one over ``max_bytes``,
@@ -211,7 +224,7 @@ def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, 
         stored = write_file(upload.stream, directory=directory, max_bytes=max_bytes)
     except ValidationFailed as error:  # (nothing left on disk)
         raise ValidationFailed({field: error.errors["file"]}) from None
-    written.append(stored.path)
+    stored.stage(written)
     content_type = stored.content_type
     filename = clean_filename(upload.filename)
     extension = filename.rpartition(".")[2].lower() if "." in filename else ""

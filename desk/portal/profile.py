@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from desk.attachments.service import IMAGES, directory_of, write_file
 from desk.errors import ValidationFailed
+from desk.files import branding_dir
 from desk.models import Association, User, utcnow
 from desk.transaction import atomic
 
@@ -57,7 +58,7 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: IO[byte
     if errors:
         raise ValidationFailed(errors)
     row = session.get(Association, 1) or Association(id=1)
-    directory = directory_of(Path(config["INSTANCE_PATH"]) / "branding")
+    directory = directory_of(branding_dir(config))
     old_logo = row.logo_stored_name
     with atomic(session) as written:
         if logo is not None:
@@ -69,7 +70,7 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: IO[byte
                 too_big = error.errors["file"] != [refusal]
                 raise ValidationFailed({"logo": [_l("The logo is too large (at most 1 MB).") if too_big
                                                  else refusal]}) from None
-            written.append(stored.path)
+            stored.stage(written)
             row.logo_stored_name, row.logo_content_type = stored.stored_name, stored.content_type
         elif remove_logo:
             row.logo_stored_name = row.logo_content_type = None
@@ -88,5 +89,5 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: IO[byte
 def logo_path(config, row: Association) -> Path | None:
     if not row.logo_stored_name:
         return None
-    path = Path(config["INSTANCE_PATH"]) / "branding" / row.logo_stored_name
+    path = branding_dir(config) / row.logo_stored_name
     return path if path.is_file() else None

@@ -404,7 +404,7 @@ def add_photo(session: Session, actor: User, survey: Survey, item: SurveyItem, s
     stored = attachments.write_file(stream, directory=directory, max_bytes=max_bytes, accepted=attachments.IMAGES,
                                refusal=_l("Only a photo can be added here (PNG, JPEG or WebP)."))
     with atomic(session) as written:
-        written.append(stored.path)  # removed if the photo's row is not committed
+        stored.stage(written)  # in place once the photo's row is committed, removed otherwise
         if not _lock_draft(session, survey):
             raise already_submitted()
         answer = session.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id,

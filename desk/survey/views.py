@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from desk.errors import ValidationFailed
 from desk.extensions import db
+from desk.files import survey_photo_dir
 from desk.forms import optional_id
 from desk.models import Association, ItemCode, SurveyItem, utcnow
 from desk.permissions import Action, can, require
@@ -77,7 +78,7 @@ def _photo_max_bytes() -> int:
 
 
 def _photo_dir() -> str:
-    return current_app.config.get("DESK_SURVEY_PHOTO_DIR") or f"{current_app.instance_path}/survey-photos"
+    return str(survey_photo_dir(current_app.config))
 
 
 # Today's surveys ------------------------------------------------------------------------------
