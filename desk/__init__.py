@@ -9,8 +9,8 @@ from flask import Flask, render_template, session
 from flask_login import current_user
 from sqlalchemy.engine import Engine
 
-from desk import settings
-from desk.extensions import babel, csrf, db, limiter, login_manager, migrate
+from desk import ratelimits, settings
+from desk.extensions import babel, csrf, db, login_manager, migrate
 from desk.settings import PROJECT_ROOT
 from desk.transaction import discard
 
@@ -60,7 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimits.init_app(app)  # limiter.init_app, and its store may fail without failing the desk
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=str(PROJECT_ROOT / "desk" / "translations"))
     login_manager.init_app(app)
@@ -147,13 +147,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
+        """Each component's state. 503 ("down") only when the database does not answer: nothing
+        works without it. A component that only makes the desk faster or shared may fail while
+        the desk still serves everyone: "degraded", 200, so a load balancer keeps the instance."""
+        database = "ok"
         try:
             db.session.execute(sa.text("SELECT 1"))  # (the name `text` is the desk.text package here)
-            return {"status": "ok"}, 200
         except Exception as error:  # the database is down or unreachable
             app.logger.warning("healthz: database unreachable (%s)", type(error).__name__)
             discard(db.session)
-            return {"status": "database unreachable"}, 503
+            database = "unreachable"
+        rate_limits = ratelimits.state()
+        if database != "ok":
+            status = "down"
+        elif rate_limits in ("ok", "disabled"):
+            status = "ok"
+        else:
+            status = "degraded"
+        return {"status": status, "database": database, "rate_limits": rate_limits}, 503 if status == "down" else 200
 
     @app.get("/")
     def home():

@@ -127,6 +127,15 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_ENABLED": _bool(env.get("DESK_RATELIMIT_ENABLED"), True),
         # Several desks (or a staging copy) sharing one Redis keep their counters apart.
         "RATELIMIT_KEY_PREFIX": env.get("DESK_RATELIMIT_KEY_PREFIX", "desk"),
+        # Redis makes the limits shared; it must not be what the desk stands on. When the store
+        # does not answer, each process counts the same limits in its own memory and goes back
+        # to the store once it answers again (desk.ratelimits); an error the fallback does not
+        # cover (one between checking a limit and spending it) is logged, never a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # Seconds a request waits on the store (to connect, and for each reply) before counting
+        # in memory: a store that hangs would otherwise hang every sign-in with it.
+        "DESK_RATELIMIT_TIMEOUT": float(env.get("DESK_RATELIMIT_TIMEOUT") or 1),
         "DESK_LOGIN_LIMIT": env.get("DESK_LOGIN_LIMIT", "10 per minute;50 per hour"),
         "DESK_ASSOCIATION_NAME": env.get("DESK_ASSOCIATION_NAME", "جمعية البر الخيرية"),
         "DESK_ASSOCIATION_NAME_EN": env.get("DESK_ASSOCIATION_NAME_EN", "Al-Birr Charity Association"),

@@ -9,8 +9,10 @@ from flask import current_app
 config = context.config
 
 # Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# This line sets up loggers basically. Without disable_existing_loggers=False it would silence
+# every logger made before the migrations ran: a process that upgrades in place (the tests, a
+# script) would then never log the desk's warnings (desk.*) nor Flask-Limiter's.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

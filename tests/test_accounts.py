@@ -100,7 +100,8 @@ def test_security_headers_on_pages(as_user, people):
 
 def test_healthz_ok(browser):
     response = browser.get("/healthz")
-    assert response.status_code == 200 and response.json["status"] == "ok"
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "rate_limits": "ok"}
 
 
 def test_healthz_503_when_database_unreachable(app, monkeypatch):
@@ -112,6 +113,7 @@ def test_healthz_503_when_database_unreachable(app, monkeypatch):
     monkeypatch.setattr(db.session, "execute", broken)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
+    assert response.json == {"status": "down", "database": "unreachable", "rate_limits": "ok"}
 
 
 def test_a_second_focal_point_of_a_department_is_not_a_second_primary(db, people):
