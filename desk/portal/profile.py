@@ -21,6 +21,11 @@ LOGO_MAX_BYTES = 1024 * 1024
 MAX_REOPEN_DAYS = 365
 
 
+def branding_dir(config) -> Path:
+    """Where the logo is stored: <instance>/branding (backed up with the other stored files)."""
+    return Path(config["INSTANCE_PATH"]) / "branding"
+
+
 def get(session: Session, config) -> Association:
     """The profile row, or an unsaved one filled from the settings (never None)."""
     row = session.get(Association, 1)
@@ -57,7 +62,7 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: IO[byte
     if errors:
         raise ValidationFailed(errors)
     row = session.get(Association, 1) or Association(id=1)
-    directory = directory_of(Path(config["INSTANCE_PATH"]) / "branding")
+    directory = directory_of(branding_dir(config))
     old_logo = row.logo_stored_name
     with atomic(session) as written:
         if logo is not None:
@@ -88,5 +93,5 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: IO[byte
 def logo_path(config, row: Association) -> Path | None:
     if not row.logo_stored_name:
         return None
-    path = Path(config["INSTANCE_PATH"]) / "branding" / row.logo_stored_name
+    path = branding_dir(config) / row.logo_stored_name
     return path if path.is_file() else None

@@ -77,7 +77,7 @@ def _photo_max_bytes() -> int:
 
 
 def _photo_dir() -> str:
-    return current_app.config.get("DESK_SURVEY_PHOTO_DIR") or f"{current_app.instance_path}/survey-photos"
+    return current_app.config["DESK_SURVEY_PHOTO_DIR"]
 
 
 # Today's surveys ------------------------------------------------------------------------------
