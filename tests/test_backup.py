@@ -9,6 +9,7 @@ dropped by the `target` fixture)."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import io
 import json
@@ -211,6 +212,21 @@ def test_an_existing_output_is_kept_unless_overwrite_is_given(app, source, tmp_p
     assert replaced.exit_code == 0, replaced.output
     assert backup.verify_archive(archive).row_counts["tickets"] == 2
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+
+
+def test_one_backup_at_a_time_into_a_folder(app, source, tmp_path):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    assert run(app, "backup", "--output", str(tmp_path / "nowhere" / "desk.tar")).exit_code == 2
+    held = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a backup running in another process holds it
+        busy = run(app, "backup", "--output", str(folder / "desk.tar"))
+        assert busy.exit_code == 1 and "Another backup is being written" in busy.output
+    finally:
+        os.close(held)
+    assert os.listdir(folder) == []
+    assert run(app, "backup", "--output", str(folder / "desk.tar")).exit_code == 0
 
 
 # Damage and mismatches ---------------------------------------------------------------------
