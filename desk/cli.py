@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -352,6 +353,72 @@ def sweep_files_command(hours: float, dry_run: bool) -> None:
         missing += len(swept.missing)
     if missing:
         raise SystemExit(1)
+
+
+@desk_cli.command("backup")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The archive to write, e.g. /var/backups/desk/desk-2026-05-01.tar.")
+@click.option("--overwrite", is_flag=True, help="Replace a file already at --output.")
+def backup_command(output: Path, overwrite: bool) -> None:
+    """Write one archive (mode 0600: it holds personal data) with the database and every stored
+    file, and a manifest to check them by. Safe while the desk runs. See README, "Backups"."""
+    from flask import current_app
+
+    from desk import backup
+
+    started = time.perf_counter()
+    try:
+        result = backup.backup(db.session, current_app.config, output, overwrite=overwrite)
+    except ValidationFailed as failed:
+        refuse(failed, {"output": "--output"})
+    except backup.BackupError as error:
+        click.echo(f"Backup failed, nothing written: {error}", err=True)
+        raise SystemExit(1) from None
+    if result.manifest.missing_files:
+        click.echo(f"Warning: {len(result.manifest.missing_files)} stored files named by the database were not on disk "
+                   f"(they are not in the backup): {', '.join(result.manifest.missing_files[:10])}", err=True)
+    click.echo(f"Backup written to {result.path} ({result.size / 1024 / 1024:,.1f} MB): "
+               f"{backup.describe(result.manifest)}, in {time.perf_counter() - started:.1f} s.")
+
+
+@desk_cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Empty a database and stored-file folders that are not empty first: what they hold is lost.")
+def restore_command(archive: Path, force: bool) -> None:
+    """Restore a backup into this desk's (empty) database and stored-file folders, then check
+    every table's row count and every file's SHA-256 against the backup's manifest. Stop the
+    desk, its workers and cron jobs first."""
+    from flask import current_app
+
+    from desk import backup
+
+    try:
+        result = backup.restore(db.session, current_app.config, archive, force=force)
+    except ValidationFailed as failed:
+        refuse(failed)
+    except backup.BackupError as error:
+        click.echo(f"Restore failed: {error}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"Restored from {archive} and checked against its manifest: {backup.describe(result.manifest)}.")
+    if [result.manifest.alembic_revision] != result.code_revisions:
+        click.echo(f"The backup's schema is at revision {result.manifest.alembic_revision}; this code's migrations "
+                   f"are at {', '.join(result.code_revisions)}: run `flask --app wsgi db upgrade` before starting the desk.")
+
+
+@desk_cli.command("verify-backup")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_backup_command(archive: Path) -> None:
+    """Check an archive against its manifest (every member's size and SHA-256) without restoring
+    it: for each copy kept off the machine."""
+    from desk import backup
+
+    try:
+        manifest = backup.verify_archive(archive)
+    except backup.BackupError as error:
+        click.echo(f"Verification failed: {error}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"{archive} matches its manifest: a {manifest.dialect} backup of {backup.describe(manifest)}.")
 
 
 def register(app: Flask) -> None:

@@ -35,10 +35,11 @@ RENAME_GRACE = timedelta(minutes=5)
 
 
 def survey_photo_dir(config: Mapping[str, Any]) -> Path:
-    return Path(config.get("DESK_SURVEY_PHOTO_DIR") or Path(config["INSTANCE_PATH"]) / "survey-photos")
+    return Path(config["DESK_SURVEY_PHOTO_DIR"])
 
 
 def branding_dir(config: Mapping[str, Any]) -> Path:
+    """Where the logo is stored: <instance>/branding."""
     return Path(config["INSTANCE_PATH"]) / "branding"
 
 

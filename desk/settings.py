@@ -160,6 +160,11 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # The whole request's limit: the largest attachment and room for the form's other fields.
         "MAX_CONTENT_LENGTH": int((float(env.get("DESK_ATTACHMENT_MAX_MB") or 10) + 1) * 1024 * 1024),
         "DESK_ATTACHMENT_DIR": str(Path(env.get("DESK_ATTACHMENT_DIR") or instance_path / "attachments").resolve()),
+        # The field survey's photos (desk.survey); the association's logo stays in <instance>/branding.
+        "DESK_SURVEY_PHOTO_DIR": str(Path(env.get("DESK_SURVEY_PHOTO_DIR") or instance_path / "survey-photos").resolve()),
+        # Where `desk backup` and `desk restore` look first for pg_dump and pg_restore of the
+        # server's major version (then /usr/lib/postgresql/<major>/bin and the like, then PATH).
+        "DESK_PG_BIN_DIR": env.get("DESK_PG_BIN_DIR", "").strip(),
         # The beneficiary portal (desk.portal): up to PORTAL_FILES documents per request, each at
         # most DESK_ATTACHMENT_MAX_MB; rate limits per IP address, per mobile number and per ticket.
         "DESK_PORTAL_MAX_REQUEST": int((PORTAL_FILES * float(env.get("DESK_ATTACHMENT_MAX_MB") or 10) + 1) * 1024 * 1024),

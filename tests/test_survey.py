@@ -269,24 +269,21 @@ def test_the_survey_page_autosaves_with_htmx_and_submits_without_js(as_user, db,
         assert as_user(user).get("/survey/calendar").status_code == 404
 
 
-def test_photos_are_images_only_and_served_to_those_allowed(as_user, app, db, people, site, tmp_path):
-    app.config["DESK_SURVEY_PHOTO_DIR"] = str(tmp_path)
-    try:
-        supervisor = as_user(people.supervisor)
-        survey = service.open_survey(db.session, people.supervisor, site)
-        item = service.items(db.session)[0]
-        url = f"/survey/{survey.id}/items/{item.id}/photos"
-        supervisor.post(url, data={"file": (io.BytesIO(PNG), "door.png")}, content_type="multipart/form-data")
-        supervisor.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 x"), "x.png")}, content_type="multipart/form-data")
-        photos = db.session.scalars(select(SurveyPhoto)).all()
-        assert len(photos) == 1 and photos[0].content_type == "image/png"
-        assert sorted(p.name for p in tmp_path.iterdir()) == [photos[0].stored_name]  # the PDF left nothing
-        shown = supervisor.get(f"/survey/photos/{photos[0].id}")
-        assert shown.status_code == 200 and shown.data == PNG
-        assert shown.headers["X-Content-Type-Options"] == "nosniff"
-        assert as_user(people.staff).get(f"/survey/photos/{photos[0].id}").status_code == 404
-    finally:
-        app.config.pop("DESK_SURVEY_PHOTO_DIR", None)
+def test_photos_are_images_only_and_served_to_those_allowed(as_user, app, db, people, site, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "DESK_SURVEY_PHOTO_DIR", str(tmp_path))
+    supervisor = as_user(people.supervisor)
+    survey = service.open_survey(db.session, people.supervisor, site)
+    item = service.items(db.session)[0]
+    url = f"/survey/{survey.id}/items/{item.id}/photos"
+    supervisor.post(url, data={"file": (io.BytesIO(PNG), "door.png")}, content_type="multipart/form-data")
+    supervisor.post(url, data={"file": (io.BytesIO(b"%PDF-1.4 x"), "x.png")}, content_type="multipart/form-data")
+    photos = db.session.scalars(select(SurveyPhoto)).all()
+    assert len(photos) == 1 and photos[0].content_type == "image/png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [photos[0].stored_name]  # the PDF left nothing
+    shown = supervisor.get(f"/survey/photos/{photos[0].id}")
+    assert shown.status_code == 200 and shown.data == PNG
+    assert shown.headers["X-Content-Type-Options"] == "nosniff"
+    assert as_user(people.staff).get(f"/survey/photos/{photos[0].id}").status_code == 404
 
 
 def test_calendar_shows_submitted_draft_and_missing(as_user, db, people, site):
