@@ -1,0 +1,89 @@
+"""The database schema and its migrations: each migration all or nothing.
+
+``migrations/env.py`` runs every migration in a transaction of its own (on PostgreSQL, whose DDL
+is transactional, and on SQLite through :func:`sqlite_transactional_ddl`), so a migration that
+fails half-way leaves the database as the previous one left it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+VERSION_TABLE = "alembic_version"  # Alembic's default: env.py names no other
+CURRENT_REVISIONS = sa.text("SELECT version_num FROM alembic_version")
+
+
+# -- Each migration all or nothing (migrations/env.py) -------------------------------------------
+
+def _begin(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")  # a migration writes: take the write lock now
+
+
+@contextmanager
+def sqlite_transactional_ddl(connection: sa.Connection) -> Iterator[None]:
+    """Make ``connection`` (SQLite, pysqlite) run DDL inside the transactions SQLAlchemy begins,
+    for as long as the block lasts; the connection is handed back as it was.
+
+    Python's sqlite3 (before 3.12's ``autocommit=False``) opens a transaction only before an
+    INSERT, UPDATE or DELETE: a CREATE TABLE, ALTER TABLE or DROP TABLE outside one is committed
+    at once, so a migration that fails half-way used to leave its first tables behind. Here the
+    driver's own transaction handling is switched off (``isolation_level = None``) and every
+    SQLAlchemy ``begin`` emits ``BEGIN`` itself — SQLAlchemy's recipe for pysqlite ("Enabling
+    Non-Legacy SQLite Transactional Modes"). SQLite's DDL is transactional, so a ROLLBACK now
+    takes back the new tables and a batch "move and copy" (new table, copy, drop, rename) whole.
+
+    Foreign keys are off meanwhile, as SQLite's own procedure for rebuilding a table asks
+    (https://www.sqlite.org/lang_altertable.html, "other kinds of table schema changes"): with
+    them on, dropping the old table in a move and copy deletes its rows first, and with them
+    every row that refers to it through ON DELETE CASCADE (a ticket's events, attachments…) or
+    SET NULL. ``PRAGMA foreign_keys`` has no effect inside a transaction, so it is set here,
+    before the first BEGIN; :func:`check_foreign_keys` then checks each migration's result
+    before its COMMIT.
+    """
+    raw: Any = connection.connection.driver_connection  # the sqlite3.Connection
+    if connection.in_transaction() or raw.in_transaction:
+        raise RuntimeError("sqlite_transactional_ddl needs a connection outside any transaction")
+    isolation_level = raw.isolation_level
+    foreign_keys = raw.execute("PRAGMA foreign_keys").fetchone()[0]
+    raw.execute("PRAGMA foreign_keys = OFF")
+    raw.isolation_level = None
+    sa.event.listen(connection, "begin", _begin)
+    try:
+        yield
+    finally:
+        sa.event.remove(connection, "begin", _begin)
+        if connection.in_transaction():  # whatever ran after the last migration's COMMIT
+            connection.rollback()
+        if raw.in_transaction:
+            raw.rollback()
+        raw.isolation_level = isolation_level
+        raw.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+
+
+def check_foreign_keys(connection: sa.Connection, revision: str) -> None:
+    """Refuse (before its COMMIT) a migration that left rows pointing at rows that do not exist:
+    on SQLite the foreign keys are not enforced while migrations run (see above)."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        where = ", ".join(sorted({f"{row[0]} → {row[2]}" for row in broken}))
+        raise RuntimeError(f"migration {revision} would leave {len(broken)} row(s) referring to rows that "
+                           f"do not exist ({where}; `PRAGMA foreign_key_check` lists them): it was rolled back")
+
+
+# -- What the database records -------------------------------------------------------------------
+
+def database_revisions(connection: sa.Connection) -> set[str]:
+    """The revisions ``alembic_version`` records: one query, and none recorded (an empty set)
+    when the table is missing (a database no migration has run on)."""
+    try:
+        return set(connection.execute(CURRENT_REVISIONS).scalars())
+    except sa.exc.DBAPIError:
+        connection.rollback()  # PostgreSQL refuses anything more in a failed transaction
+        if sa.inspect(connection).has_table(VERSION_TABLE):
+            raise  # not a missing table: let the real error show
+        return set()
