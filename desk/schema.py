@@ -1,8 +1,15 @@
-"""The database schema and its migrations: each migration all or nothing.
+"""The database schema and its migrations: each migration all or nothing, and no desk started on
+a database the migrations have not brought to their head.
 
 ``migrations/env.py`` runs every migration in a transaction of its own (on PostgreSQL, whose DDL
 is transactional, and on SQLite through :func:`sqlite_transactional_ddl`), so a migration that
 fails half-way leaves the database as the previous one left it.
+
+:func:`check_at_start` (from ``create_app``) compares the database's ``alembic_version`` with
+the head of the migration scripts: in production (``DESK_ENV=production``) a desk refuses to
+start on a database that is behind (or ahead of) this code, naming the command to run; in
+development it logs a warning and starts; tests are left alone. ``flask db …`` (Flask-Migrate)
+is never refused: it is how the database is brought up to date.
 """
 from __future__ import annotations
 
@@ -10,10 +17,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import click
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from flask import Flask
 
+UPGRADE_COMMAND = ".venv/bin/flask --app wsgi db upgrade"
 VERSION_TABLE = "alembic_version"  # Alembic's default: env.py names no other
 CURRENT_REVISIONS = sa.text("SELECT version_num FROM alembic_version")
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is not at the head of the migrations this code carries."""
 
 
 # -- Each migration all or nothing (migrations/env.py) -------------------------------------------
@@ -75,7 +91,7 @@ def check_foreign_keys(connection: sa.Connection, revision: str) -> None:
                            f"do not exist ({where}; `PRAGMA foreign_key_check` lists them): it was rolled back")
 
 
-# -- What the database records -------------------------------------------------------------------
+# -- Is the database at head? ----------------------------------------------------------------------
 
 def database_revisions(connection: sa.Connection) -> set[str]:
     """The revisions ``alembic_version`` records: one query, and none recorded (an empty set)
@@ -87,3 +103,79 @@ def database_revisions(connection: sa.Connection) -> set[str]:
         if sa.inspect(connection).has_table(VERSION_TABLE):
             raise  # not a missing table: let the real error show
         return set()
+
+
+def schema_problem(connection: sa.Connection, directory: str) -> str | None:
+    """Why the database at ``connection`` is not at the head of ``directory``'s migrations, or
+    None when it is."""
+    script = ScriptDirectory(directory)
+    heads = set(script.get_heads())
+    current = database_revisions(connection)
+    if current == heads:
+        return None
+    shown = ", ".join(sorted(heads))
+    if not current:
+        return (f"The database has no schema yet (no alembic_version: no migration has run on it; "
+                f"this code's head is {shown}). Run `{UPGRADE_COMMAND}` to build it.")
+    unknown = sorted(revision for revision in current if not _known(script, revision))
+    if unknown:
+        return (f"The database is at revision {', '.join(unknown)}, which this version of the desk does "
+                f"not know (its head is {shown}): a newer version has upgraded it. Run that version, "
+                f"or first its own `.venv/bin/flask --app wsgi db downgrade {shown}`.")
+    return (f"The database is at revision {', '.join(sorted(current))}, behind this code's head "
+            f"{shown}. Back it up, then run `{UPGRADE_COMMAND}`.")
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:  # no such revision among the scripts
+        return False
+
+
+def require_current(app: Flask, refused: str = "The desk will not start") -> None:
+    """Refuse (production: SchemaNotCurrent, its message starting with ``refused``) or warn
+    about (development) a database that is not at the head of the migrations; tests
+    (``DESK_ENV=testing``) are not checked."""
+    mode = app.config["DESK_ENV"]
+    if mode == "testing":
+        return
+    from desk.extensions import db
+
+    directory = app.extensions["migrate"].directory
+    with app.app_context():
+        try:
+            with db.engine.connect() as connection:
+                problem = schema_problem(connection, directory)
+        except sa.exc.DBAPIError as error:
+            problem = (f"The database could not be reached to check its schema "
+                       f"({type(error.orig).__name__}: {error.orig}).")
+    if problem is None:
+        return
+    if mode == "production":
+        raise SchemaNotCurrent(f"{refused}: {problem}")
+    app.logger.warning("%s", problem)
+
+
+def check_at_start(app: Flask) -> None:
+    """``create_app``'s check. A WSGI server (gunicorn) or a script starting the desk, and
+    ``flask run``, are checked here. The other ``flask`` commands load the app before anyone
+    knows which command will run: ``flask db …`` must work on any database (it is what brings
+    the schema up to date), ``flask shell`` is how a person looks at a database in whatever
+    state it is, ``flask routes`` reads none, and ``flask desk …`` checks in its own group
+    (desk.cli)."""
+    context = click.get_current_context(silent=True)
+    if context is not None and not _running_the_server(context):
+        return
+    require_current(app)
+
+
+def _running_the_server(context: click.Context) -> bool:
+    from flask.cli import run_command
+
+    node: click.Context | None = context
+    while node is not None:
+        if node.command is run_command:
+            return True
+        node = node.parent
+    return False

@@ -1,20 +1,32 @@
 """The migrations build exactly the schema the models describe (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import logging
+import os
+import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import has_app_context
+from flask import Flask, has_app_context
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 
+from desk import create_app
 from desk.extensions import db
 from desk.models import Base
-from desk.schema import database_revisions, sqlite_transactional_ddl
+from desk.schema import (
+    UPGRADE_COMMAND,
+    SchemaNotCurrent,
+    database_revisions,
+    schema_problem,
+    sqlite_transactional_ddl,
+)
 from desk.settings import PROJECT_ROOT
 from desk.tickets.search import is_search_index
 
@@ -56,8 +68,6 @@ def test_search_index_is_there_and_kept_in_step(db, make_ticket, monkeypatch):
 def test_sqlite_tickets_rebuild_keeps_the_planner_statistics(app, tmp_path):
     """Migration 0003 rebuilds `tickets` on SQLite; an analysed database must stay analysed, or
     the queue's first page sorts every open ticket (see desk/maintenance.py)."""
-    from desk import create_app
-
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
             pytest.skip("SQLite's planner statistics")
@@ -79,7 +89,7 @@ def test_sqlite_tickets_rebuild_keeps_the_planner_statistics(app, tmp_path):
     assert rows, "the rebuilt tickets table lost its statistics"
 
 
-# Each migration all or nothing (desk/schema.py) ------------------------------------------------
+# Each migration all or nothing, and no desk started on a database behind them (desk/schema.py) --
 
 MIGRATIONS = str(PROJECT_ROOT / "migrations")
 HEAD = ScriptDirectory(MIGRATIONS).get_current_head()
@@ -212,6 +222,10 @@ def test_a_migration_that_fails_half_way_leaves_nothing_behind(db, make_ticket, 
                              .where(TicketEvent.ticket_id == ticket.id)) == events
     assert _found("الكهرباء") == [ticket.id]  # SQLite: the search triggers came back with the table
     db.session.remove()
+    # The desk's check knows a database a newer chain upgraded, and a chain it is behind.
+    with db.engine.connect() as connection:
+        assert "9001_kept, which this version of the desk does not know" in schema_problem(connection, MIGRATIONS)
+        assert "behind this code's head 9002_half_way" in schema_problem(connection, chain)
 
     downgrade(directory=chain, revision=HEAD)
     assert _revisions() == {HEAD} and "kept" not in _tables()
@@ -283,3 +297,101 @@ def test_every_migration_goes_down_and_up_again(db, make_ticket, back_to_head):
         assert compare_metadata(context, Base.metadata) == []
     assert db.session.scalar(select(sa.func.count()).select_from(Base.metadata.tables["tickets"])) == 0
 
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    """``python -m COMMAND`` in the checkout, as production runs it, on the session's database
+    (DESK_DATABASE_URL, set by conftest). Each ends by itself: the timeout only stops a gunicorn
+    that started when it should not have (and so serves until stopped)."""
+    env = {**os.environ, "DESK_ENV": "production", "DESK_BASE_URL": "https://desk.example.org"}
+    return subprocess.run([sys.executable, "-m", *command], cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def _started(config: dict) -> Flask:
+    """create_app(config), its engine let go of at once (create_app may have connected)."""
+    started = create_app(config)
+    with started.app_context():
+        db.engine.dispose()
+    return started
+
+
+PRODUCTION = {"DESK_ENV": "production", "DESK_BASE_URL": "https://desk.example.org"}
+
+
+def test_production_refuses_a_database_behind_the_migrations(app, back_to_head, caplog):
+    """A production desk does not start on a database one migration behind, and says what to
+    run; that command (`flask db upgrade`) is never refused, and after it the desk starts.
+    Development starts with a warning; tests are not checked."""
+    previous = ScriptDirectory(MIGRATIONS).get_revision(HEAD).down_revision
+    with app.app_context():
+        downgrade(revision=previous)
+
+        # gunicorn, as the README starts it: the worker cannot boot, and gunicorn stops, saying why.
+        served = _run("gunicorn", "--workers", "1", "--bind", "127.0.0.1:0", "wsgi:app")
+        assert served.returncode == 3, served.stderr
+        assert f"The desk will not start: The database is at revision {previous}, behind this code's head {HEAD}" \
+            in served.stderr
+        assert f"run `{UPGRADE_COMMAND}`" in served.stderr
+
+        with pytest.raises(SchemaNotCurrent, match=re.escape(UPGRADE_COMMAND)):
+            create_app(PRODUCTION)
+        logger = logging.getLogger("desk")  # (env.py's fileConfig took caplog's handler off the root)
+        logger.addHandler(caplog.handler)
+        try:
+            _started({"DESK_ENV": "development"})
+        finally:
+            logger.removeHandler(caplog.handler)
+        assert f"behind this code's head {HEAD}" in caplog.text and UPGRADE_COMMAND in caplog.text
+        _started({"DESK_ENV": "testing"})
+
+        refused = _run("flask", "--app", "wsgi", "desk", "analyze")
+        assert refused.returncode == 1 and "The command will not run" in refused.stderr, refused.stderr
+        assert UPGRADE_COMMAND in refused.stderr
+        assert _run("flask", "--app", "wsgi", "db", "current").stdout.strip().startswith(previous)
+
+        upgraded = _run("flask", "--app", "wsgi", "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        assert _revisions() == {HEAD}
+        assert _started(PRODUCTION).test_client().get("/healthz").status_code == 200
+        assert _run("flask", "--app", "wsgi", "desk", "analyze").returncode == 0
+
+
+def test_a_database_no_migration_ran_on_is_refused(app, back_to_head):
+    """No alembic_version at all (an empty database): refused with the command that builds it
+    (on PostgreSQL the failed query must not leave its transaction aborted)."""
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE alembic_version RENAME TO alembic_version_aside"))
+        try:
+            with db.engine.connect() as connection:
+                problem = schema_problem(connection, MIGRATIONS)
+                assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+            assert problem is not None and "no schema yet" in problem and UPGRADE_COMMAND in problem
+            with pytest.raises(SchemaNotCurrent, match="no schema yet"):
+                create_app(PRODUCTION)
+        finally:
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("ALTER TABLE alembic_version_aside RENAME TO alembic_version"))
+
+
+def test_the_start_check_is_one_query(app):
+    with app.app_context(), db.engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))  # connected, the dialect initialised
+        statements: list[str] = []
+        sa.event.listen(connection, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
+        assert schema_problem(connection, MIGRATIONS) is None
+    assert statements == ["SELECT version_num FROM alembic_version"]
+
+
+def test_production_refuses_to_start_when_it_cannot_tell(tmp_path, caplog):
+    """A database that cannot be reached cannot be checked: production does not start on it."""
+    unreachable = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'no-such-folder' / 'desk.db'}"}
+    with pytest.raises(SchemaNotCurrent, match="could not be reached to check its schema"):
+        create_app({**PRODUCTION, **unreachable})
+    logger = logging.getLogger("desk")
+    logger.addHandler(caplog.handler)
+    try:
+        _started({"DESK_ENV": "development", **unreachable})
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "could not be reached" in caplog.text
