@@ -173,4 +173,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from desk.cli import register
     register(app)
+
+    # Last: production refuses to start on a database behind the migrations (desk/schema.py).
+    from desk.schema import check_at_start
+    check_at_start(app)
     return app

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from desk.demo import DEMO_DEPARTMENTS
@@ -15,9 +15,21 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.maintenance import refresh_statistics
 from desk.models import Department, Role, User, utcnow
+from desk.schema import SchemaNotCurrent, require_current
 from desk.transaction import commit
 
-desk_cli = AppGroup("desk", help="The desk's own commands.")
+
+@click.group("desk", cls=AppGroup)
+@with_appcontext
+def desk_cli() -> None:
+    """The desk's own commands."""
+    # Every one of them reads or writes the tables: like a desk starting (desk.schema), none
+    # runs in production on a database the migrations have not brought to their head.
+    # (`flask db …`, Flask-Migrate's own group, is what brings it there, and is never refused.)
+    try:
+        require_current(current_app, refused="The command will not run")
+    except SchemaNotCurrent as refused:
+        raise click.ClickException(str(refused)) from None
 
 
 def refuse(failed: ValidationFailed, names: dict[str, str] | None = None) -> NoReturn:

@@ -1,4 +1,5 @@
 import logging
+from contextlib import nullcontext
 from logging.config import fileConfig
 
 from alembic import context
@@ -66,7 +67,8 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True,
+        transaction_per_migration=True,  # as online: each migration's SQL between its own BEGIN/COMMIT
     )
 
     with context.begin_transaction():
@@ -116,17 +118,33 @@ def run_migrations_online():
         conf_args["render_item"] = render_item
     conf_args.setdefault("include_object", include_object)
 
+    # Each migration all or nothing (desk/schema.py): its own transaction, committed with its
+    # alembic_version row, so one that fails half-way leaves the database as the previous one
+    # left it. PostgreSQL's DDL is transactional as it is; SQLite's becomes so on this
+    # connection (sqlite_transactional_ddl), batch "move and copy" included.
+    from desk.schema import check_foreign_keys, sqlite_transactional_ddl
+
+    def foreign_keys_hold(ctx, step, heads, run_args):
+        revision = step.up_revision_id if step.is_upgrade else f"{step.up_revision_id} (downgrade)"
+        check_foreign_keys(ctx.connection, revision)
+
+    conf_args["transaction_per_migration"] = True
+    conf_args["on_version_apply"] = [foreign_keys_hold]
+
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        with sqlite_transactional_ddl(connection) if sqlite else nullcontext():
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                transactional_ddl=True,
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
 
 
 if context.is_offline_mode():
