@@ -57,6 +57,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if request.path.startswith("/portal/"):
             request.max_content_length = app.config["DESK_PORTAL_MAX_REQUEST"]
 
+    # Control characters and invalid UTF-8 are refused (or removed from a form, which comes back
+    # with a message) before the rate limiter's keys and the CSRF check read the request.
+    from desk import input_guard
+    input_guard.init_app(app)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -106,7 +106,10 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance_path),
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {},
+        # hide_parameters: a failed statement's message (logged, and kept as a channel's last
+        # error) names the statement, never the values it carried (national IDs, health details).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True} | (
+            {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {}),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("DESK_SECURE_COOKIES"), production),

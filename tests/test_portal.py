@@ -176,7 +176,7 @@ def test_documents_are_stored_by_their_bytes_and_served_as_downloads(app, db, pe
     response = submit(v, files=[("تقرير.pdf", PDF), ("photo.png", PNG)])
     assert response.status_code == 303, response.get_data(as_text=True)[:400]
     ticket = _only_ticket(db)
-    files = db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
+    files = db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)).all()
     assert [(f.filename, f.content_type, f.uploaded_by_id) for f in files] == [
         ("تقرير.pdf", "application/pdf", None), ("photo.png", "image/png", None)]
     assert all(re.fullmatch(r"[0-9a-f]{32}", f.stored_name) for f in files)

@@ -3,12 +3,11 @@ these parse what was typed and keep it for the re-render."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from desk import labels
-from desk.forms import ServiceMultiSelect, ServiceSelect
+from desk.forms import DeskForm, ServiceMultiSelect, ServiceSelect
 from desk.models import Position
 from desk.text import parse_int
 
@@ -20,7 +19,7 @@ def optional_int(value) -> int | None:
         return None
 
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(DeskForm):
     code = StringField(_l("Code"), validators=[Length(max=32)], description=_l("Latin capitals, e.g. AID. Used by scripts and exports."))
     name_ar = StringField(_l("Arabic name"), validators=[Length(max=120)])
     name_en = StringField(_l("English name"), validators=[Length(max=120)])
@@ -39,7 +38,7 @@ class DepartmentForm(FlaskForm):
             SelectChoice(str(d.id), d.name(locale)) for d in departments]
 
 
-class MemberForm(FlaskForm):
+class MemberForm(DeskForm):
     user_id = ServiceSelect(_l("User"), validators=[Optional()])
     position = ServiceSelect(_l("Position"), default=Position.MEMBER)
 
@@ -48,13 +47,13 @@ class MemberForm(FlaskForm):
         self.position.choices = [SelectChoice(p.value, label) for p, label in labels.POSITIONS.items()]
 
 
-class PositionForm(FlaskForm):
+class PositionForm(DeskForm):
     """A focal point's new position (the list is drawn by templates/admin/_members.html)."""
 
     position = ServiceSelect(_l("Position"))
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(DeskForm):
     kind = ServiceSelect(_l("Kind of request"), validators=[Optional()])
     name_ar = StringField(_l("Arabic name"), validators=[Length(max=120)])
     name_en = StringField(_l("English name"), validators=[Length(max=120)])
@@ -69,7 +68,7 @@ class CategoryForm(FlaskForm):
             SelectChoice(str(d.id), d.name(locale)) for d in departments]
 
 
-class RuleForm(FlaskForm):
+class RuleForm(DeskForm):
     name = StringField(_l("Rule name"), validators=[Length(max=120)])
     kinds = ServiceMultiSelect(_l("Kinds of request"))
     channels = ServiceMultiSelect(_l("Channels"))

@@ -6,7 +6,6 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, StringField
 from wtforms.validators import Length
 
@@ -15,11 +14,11 @@ from desk.accounts import admin as service
 from desk.admin.blueprint import bp
 from desk.errors import ValidationFailed
 from desk.extensions import db
-from desk.forms import ServiceMultiSelect, ServiceSelect
+from desk.forms import DeskForm, ServiceMultiSelect, ServiceSelect
 from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment
 
 
-class UserForm(FlaskForm):
+class UserForm(DeskForm):
     name = StringField(_l("Name"), validators=[Length(max=service.NAME_MAX)])
     email = StringField(_l("Email"), validators=[Length(max=254)])
     locale = ServiceSelect(_l("Language"), default="ar")
@@ -41,7 +40,7 @@ class UserForm(FlaskForm):
                                 password=self.password.data or "", active=bool(self.active.data))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(DeskForm):
     password = PasswordField(_l("New password"),
                              description=_l("At least %(n)s characters. The user is signed out everywhere.", n=service.MIN_PASSWORD))
 

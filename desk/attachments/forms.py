@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import FileField, StringField
 
+from desk.forms import DeskForm
 
-class AttachmentForm(FlaskForm):
+
+class AttachmentForm(DeskForm):
     """One file and an optional description; desk.attachments.service checks both."""
 
     file = FileField(_l("Document"))

@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 
+from desk.forms import DeskForm
 
-class CommitteeForm(FlaskForm):
+
+class CommitteeForm(DeskForm):
     """The committee's forms (refer, decide, deliver); each reads the fields it needs and the
     service checks them (required, length). ``version`` is the ticket version the user saw."""
 

@@ -1,8 +1,9 @@
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 
+from desk.forms import DeskForm
 
-class CompensationForm(FlaskForm):
+
+class CompensationForm(DeskForm):
     """The claim panel's forms (assess a condition, negotiation note, propose, decide); each
     reads the fields it needs and the service checks them. ``version``: the ticket version seen."""
 

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from desk import labels
-from desk.forms import ServiceSelect, optional_id
+from desk.forms import DeskForm, ServiceSelect, optional_id
 from desk.intake.rules import RULES, Need
 from desk.models import Priority
 from desk.text import InvalidNationalId, InvalidPhone, parse_national_id, parse_phone
@@ -48,7 +47,7 @@ AS_PROPOSED = ""
 UNROUTED = "none"
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(DeskForm):
     kind = SelectField(_l("Kind of request"), validators=[DataRequired(_l("Choose the kind of request."))])
     channel = SelectField(_l("Channel"), validators=[DataRequired(_l("Choose the channel it came from."))])
     platform = SelectField(_l("Platform"), validators=[Optional()])

@@ -6,13 +6,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, FileField, StringField
 from wtforms.validators import Email, Length, Optional
 
 from desk.admin.forms import optional_int
 from desk.errors import ValidationFailed
 from desk.extensions import db
+from desk.forms import DeskForm
 from desk.permissions import Action
 from desk.portal import profile
 from desk.web import merge_errors, role_gate
@@ -20,7 +20,7 @@ from desk.web import merge_errors, role_gate
 bp = Blueprint("portal_admin", __name__, url_prefix="/admin")
 
 
-class AssociationForm(FlaskForm):
+class AssociationForm(DeskForm):
     name_ar = StringField(_l("Arabic name"), validators=[Length(max=160)])
     name_en = StringField(_l("English name"), validators=[Length(max=160)])
     logo = FileField(_l("Logo (PNG, JPEG or WebP, at most 1 MB)"))

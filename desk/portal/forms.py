@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, MultipleFileField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from desk import labels
+from desk.forms import DeskForm
 from desk.intake.forms import national_id_check, phone_check
 from desk.portal.service import MAX_BODY, MAX_REPLY, PORTAL_KINDS
 from desk.text import to_ascii_digits
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(DeskForm):
     kind = RadioField(_l("What would you like to send?"), validators=[DataRequired(_l("Choose what you would like to send."))])
     anonymous = BooleanField(_l("Send without my name (complaints and suggestions only)"))
     name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
@@ -33,7 +33,7 @@ class SubmitForm(FlaskForm):
         self.kind.choices = [SelectChoice(str(k), labels.KINDS[k]) for k in PORTAL_KINDS]
 
 
-class TrackForm(FlaskForm):
+class TrackForm(DeskForm):
     reference = StringField(_l("Reference number"), validators=[
         DataRequired(_l("Enter the reference number.")), Length(max=20)],
         filters=[lambda v: to_ascii_digits(v).strip().upper() if v else v])
@@ -41,12 +41,12 @@ class TrackForm(FlaskForm):
         DataRequired(_l("Enter the mobile number you gave with the request.")), phone_check])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(DeskForm):
     body = TextAreaField(_l("Your message"), validators=[Length(max=MAX_REPLY)])
     files = MultipleFileField(_l("Documents (optional)"))
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(DeskForm):
     rating = RadioField(_l("Overall, how satisfied are you with the service?"), coerce=int,
                         choices=[SelectChoice(n, labels.RATINGS[n]) for n in (5, 4, 3, 2, 1)],
                         validators=[DataRequired(_l("Choose how satisfied you are."))])

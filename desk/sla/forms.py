@@ -4,12 +4,11 @@ desk/sla/service.py."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
 from desk import labels
-from desk.forms import ServiceMultiSelect, ServiceSelect
+from desk.forms import DeskForm, ServiceMultiSelect, ServiceSelect
 from desk.sla.calendar import SUNDAY_FIRST, Unit
 
 WEEKDAYS = {
@@ -25,7 +24,7 @@ UNITS = {Unit.HOURS: _l("business hours"), Unit.DAYS: _l("business days")}
 CALENDARS = {"gregorian": _l("Gregorian"), "hijri": _l("Hijri (Umm al-Qura)")}
 
 
-class WorkingTimeForm(FlaskForm):
+class WorkingTimeForm(DeskForm):
     work_days = ServiceMultiSelect(_l("Working days"), choices=[SelectChoice(str(d), WEEKDAYS[d]) for d in SUNDAY_FIRST])
     day_start = StringField(_l("Working hours start"), validators=[Length(max=8)])
     day_end = StringField(_l("Working hours end"), validators=[Length(max=8)])
@@ -34,7 +33,7 @@ class WorkingTimeForm(FlaskForm):
                               description=_l("Leave both Ramadan fields empty to keep the normal hours in Ramadan."))
 
 
-class HolidayForm(FlaskForm):
+class HolidayForm(DeskForm):
     name_ar = StringField(_l("Arabic name"), validators=[Length(max=120)])
     name_en = StringField(_l("English name"), validators=[Length(max=120)])
     entered_as = ServiceSelect(_l("Dates typed in"), choices=[SelectChoice(k, v) for k, v in CALENDARS.items()], default="gregorian")
@@ -42,7 +41,7 @@ class HolidayForm(FlaskForm):
     last_day = StringField(_l("Last day"), validators=[Length(max=20)], description=_l("The last day off, included."))
 
 
-class TargetForm(FlaskForm):
+class TargetForm(DeskForm):
     kind = ServiceSelect(_l("Kind of request"))
     priority = ServiceSelect(_l("Priority"))
     first_response_amount = StringField(_l("First response within"), validators=[Length(max=8)])

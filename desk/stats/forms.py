@@ -3,11 +3,10 @@ It keeps what was typed; desk.stats.service.parse_range decides what it means.""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, StringField
 from wtforms.validators import Length
 
-from desk.forms import ServiceSelect
+from desk.forms import DeskForm, ServiceSelect
 from desk.sla.forms import CALENDARS
 
 PRESET_LABELS = {
@@ -21,7 +20,7 @@ PRESET_LABELS = {
 }
 
 
-class RangeForm(FlaskForm):
+class RangeForm(DeskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 

@@ -4,11 +4,10 @@ note_<id>) and is read straight from the request (see views.answers_from)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from desk.forms import ServiceSelect
+from desk.forms import DeskForm, ServiceSelect
 from desk.models import AnswerState, Severity
 
 STATES = {
@@ -27,21 +26,21 @@ VISIT_REASON_LABELS = {
 }
 
 
-class SiteForm(FlaskForm):
+class SiteForm(DeskForm):
     name_ar = StringField(_l("Name in Arabic"), validators=[Length(max=200)])
     name_en = StringField(_l("Name in English"), validators=[Length(max=200)])
     position = IntegerField(_l("Order"), validators=[Optional()], default=0)
     active = BooleanField(_l("Active"), default=True)
 
 
-class ItemForm(FlaskForm):
+class ItemForm(DeskForm):
     text_ar = TextAreaField(_l("Text in Arabic"), validators=[Length(max=1000)])
     text_en = TextAreaField(_l("Text in English"), validators=[Length(max=1000)])
     position = IntegerField(_l("Order"), validators=[Optional()], default=0)
     active = BooleanField(_l("Active"), default=True)
 
 
-class EmergencyForm(FlaskForm):
+class EmergencyForm(DeskForm):
     site_id = ServiceSelect(_l("Site"), choices=[])
     occurred_at = StringField(_l("When it happened"), validators=[Length(max=20)])
     severity = ServiceSelect(_l("Severity"), choices=[SelectChoice(k.value, v) for k, v in SEVERITIES.items()],
@@ -50,5 +49,5 @@ class EmergencyForm(FlaskForm):
     action_taken = TextAreaField(_l("Corrective action taken on the spot"), validators=[Length(max=8000)])
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(DeskForm):
     note = TextAreaField(_l("Note (optional)"), validators=[Length(max=4000)])

@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length
 
+from desk.forms import DeskForm
 
-class CommentForm(FlaskForm):
+
+class CommentForm(DeskForm):
     """An internal note or a public reply. ``version`` is the ticket version the writer saw."""
 
     body = TextAreaField(_l("Text"), validators=[Length(max=20_000)])
@@ -13,14 +14,14 @@ class CommentForm(FlaskForm):
     version = HiddenField()
 
 
-class ChangeForm(FlaskForm):
+class ChangeForm(DeskForm):
     """One property change: the field comes from the URL, the value and version from the form."""
 
     value = HiddenField()
     version = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(DeskForm):
     """The fields of the ticket actions (take, request info, refer, return, transfer, resolve,
     remind); each action reads the ones it needs. Lengths are checked by the service."""
 

@@ -19,6 +19,15 @@
   document.addEventListener("htmx:responseError", function (event) {
     showError(document.body.dataset.msgFailed + " (" + event.detail.xhr.status + ")");
   });
+  // A request the server refused with a message for #flashes (desk.input_guard: characters it
+  // does not take) shows that message; the form the request came from keeps what was typed.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status === 400 && xhr.getResponseHeader("HX-Retarget") === "#flashes") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:sendError", function () {
     showError(document.body.dataset.msgOffline);
   });
