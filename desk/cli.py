@@ -433,6 +433,24 @@ def verify_backup_command(archive: Path) -> None:
     click.echo(f"{archive} matches its manifest: a {manifest.dialect} backup of {backup.describe(manifest)}.")
 
 
+@desk_cli.command("sweep-submissions")
+@click.option("--older-than", "hours", type=float, default=24.0, show_default=True,
+              help="Forget forms used more than this many hours ago.")
+def sweep_submissions_command(hours: float) -> None:
+    """Forget the one-time tokens of forms used long ago (desk.submissions): a form sent again
+    within the window gets its first answer back; after it, the token is unknown. Run it daily."""
+    from datetime import timedelta
+
+    from desk.submissions import sweep
+
+    if hours < 1:
+        click.echo("--older-than: at least 1 hour (a form may be sent again a while after the first time).",
+                   err=True)
+        raise SystemExit(2)
+    removed = sweep(db.session, older_than=timedelta(hours=hours))
+    click.echo(f"Form tokens: {removed} older than {hours:g} h forgotten.")
+
+
 def register(app: Flask) -> None:
     from desk.stats.cli import report_command, stats_rollup_command
     desk_cli.add_command(stats_rollup_command)

@@ -1,14 +1,27 @@
 """What every view shares: HTMX detection, fragment rendering, safe redirects, headers."""
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, g, make_response, redirect, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+)
 from flask_babel import get_locale
 from flask_login import current_user
 
-from desk import labels
+from desk import labels, submissions
 from desk.extensions import login_manager
 from desk.permissions import Action, can
 from desk.text import format_both, format_gregorian, format_hijri, mask_national_id, mask_phone, to_arabic_digits
@@ -49,6 +62,31 @@ def go_to(target: str, message: str | None = None):
         response.headers["HX-Redirect"] = target
         return response
     return redirect(target)
+
+
+ONCE_SCOPE = "once_scope"  # the session's key: a visitor's own scope for form tokens
+
+
+def once_token() -> str:
+    """A fresh token for the hidden field of a form that creates something (the ``once()``
+    macro). A visitor without an account gets a random id in their session, rendered with the
+    form, so both requests of a double click carry it: their tokens are bound to it."""
+    if not current_user.is_authenticated and ONCE_SCOPE not in session:
+        session[ONCE_SCOPE] = secrets.token_urlsafe(16)
+    return submissions.new_token()
+
+
+def posted_once(kind: str) -> submissions.Once | None:
+    """The posted form's token, bound to whoever sent it: the signed-in user, else the visitor's
+    session. None (the form is taken unprotected) when the form has no token, or a visitor's
+    session has no id (cookies refused: nothing could tell two requests of theirs apart)."""
+    if current_user.is_authenticated:
+        scope, user_id = f"user:{current_user.id}", current_user.id
+    elif session.get(ONCE_SCOPE):
+        scope, user_id = f"visitor:{session[ONCE_SCOPE]}", None
+    else:
+        return None
+    return submissions.bind(kind, request.form.get(submissions.FIELD), scope, user_id)
 
 
 def merge_errors(form, errors: dict[str, list[str]]) -> None:
@@ -109,6 +147,7 @@ def current_locale() -> str:
 
 def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
+    app.add_template_global(once_token)
 
     @app.template_filter("both_dates")
     def both_dates(value, with_time: bool = True) -> str:

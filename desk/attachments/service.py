@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import Attachment, EventKind, Ticket, User
 from desk.permissions import Action
+from desk.submissions import Once, take
 from desk.tickets import service as tickets
 from desk.tickets.workflow import record, require
 from desk.transaction import Files, atomic
@@ -196,12 +197,16 @@ def write_file(stream: IO[bytes] | None, *, directory: str | os.PathLike, max_by
 
 
 def add(session: Session, actor: User, ticket: Ticket, upload: Upload, *, directory: str | os.PathLike,
-        max_bytes: int) -> Attachment:
+        max_bytes: int, once: Once | None = None) -> Attachment:
     """Attach one document to the ticket, with an ATTACHMENT event, in one transaction (see
-    ``store`` for what is refused)."""
+    ``store`` for what is refused); with the form's token (``once``: desk.submissions) the same
+    form sent again attaches nothing more."""
     require(actor, Action.ATTACHMENT_ADD, ticket)
     with atomic(session) as written:
+        taken = take(session, once)
         attachment = store(session, actor, ticket, upload, directory=directory, max_bytes=max_bytes, written=written)
+        session.flush()
+        taken.done(ticket, attachment=attachment.id)
     return attachment
 
 

@@ -10,9 +10,10 @@ from desk.attachments import service
 from desk.attachments.forms import AttachmentForm
 from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
+from desk.submissions import AlreadyTaken, Kind, first
 from desk.tickets import service as tickets
 from desk.tickets.page import context
-from desk.web import is_htmx, merge_errors, send_download
+from desk.web import is_htmx, merge_errors, posted_once, send_download
 
 bp = Blueprint("attachments", __name__)
 
@@ -35,14 +36,24 @@ def upload(reference: str):
     form = AttachmentForm()
     if not form.validate_on_submit():  # only the CSRF token can fail here (CSRFProtect refuses first)
         abort(400)
+    once = posted_once(Kind.ATTACHMENT)
+    if first(db.session, once) is not None:  # attached already (a double click, a retry): the same answer
+        return _attached(ticket)
     sent = request.files.get("file")
     upload = service.Upload(stream=sent.stream if sent else None, filename=sent.filename if sent else "",
                             description=form.description.data or "")
     try:
         service.add(db.session, current_user, ticket, upload,
-                    directory=current_app.config["DESK_ATTACHMENT_DIR"], max_bytes=_max_bytes())
+                    directory=current_app.config["DESK_ATTACHMENT_DIR"], max_bytes=_max_bytes(), once=once)
+    except AlreadyTaken:  # the same form, sent at the same moment, was saved by the other request
+        return _attached(ticket)
     except ValidationFailed as failed:
         return _refused(ticket, form, failed.errors)
+    return _attached(ticket)
+
+
+def _attached(ticket):
+    """After a document is attached: the panel with it (and the timeline), or the ticket page."""
     done = _("The document is attached.")
     if is_htmx():
         return render_template("attachments/_after_upload.html", **context(ticket), done=done)

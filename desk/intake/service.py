@@ -28,6 +28,7 @@ from desk.notify import service as notify_service  # called as notify_service.no
 from desk.permissions import Action, can
 from desk.routing import service as routing
 from desk.sla import tickets as sla_tickets
+from desk.submissions import Once, take
 from desk.tickets.search import ticket_search_text
 from desk.tickets.service import next_reference, record
 from desk.transaction import atomic
@@ -129,14 +130,18 @@ def routing_decision(session: Session, data: IntakeData) -> tuple[int | None, ro
     return department_id, proposal
 
 
-def create_ticket(session: Session, actor: User, data: IntakeData) -> Ticket:
+def create_ticket(session: Session, actor: User, data: IntakeData, once: Once | None = None) -> Ticket:
+    """Record a ticket at intake; with the form's token (``once``: desk.submissions), the same
+    form sent again makes no second ticket (AlreadyTaken when it races the first)."""
     if not can(actor, Action.TICKET_CREATE):
         raise Forbidden(_l("You may not record tickets."))
     beneficiary, errors = check(session, data)
     if errors:
         raise ValidationFailed(errors)
     with atomic(session):  # nothing half-written: the beneficiary, ticket and events go together
+        taken = take(session, once)
         ticket = add_ticket(session, actor, data, beneficiary)
+        taken.done(ticket)
     return ticket
 
 

@@ -16,8 +16,9 @@ from desk.intake.rules import RULES, Need, may_be_anonymous
 from desk.models import Beneficiary, Channel
 from desk.permissions import Action, can
 from desk.routing import service as routing
+from desk.submissions import AlreadyTaken, Kind, first
 from desk.tickets.service import active_departments
-from desk.web import current_locale, go_to, is_htmx
+from desk.web import current_locale, go_to, is_htmx, posted_once
 
 bp = Blueprint("intake", __name__)
 
@@ -102,13 +103,22 @@ def new():
         return _render(form)
     if request.form.get("action") == "search":  # the no-JavaScript beneficiary search
         return _render(form, results=beneficiaries.search(db.session, form.beneficiary_q.data or ""))
+    once = posted_once(Kind.INTAKE)
+    answered = first(db.session, once)
+    if answered is not None and answered.ticket is not None:  # saved already (a double click, a retry)
+        return go_to(url_for("tickets.show", reference=answered.ticket.reference))
     if not form.validate_on_submit():
         # Still check the kind's rules, so every message shows at once.
         _, rule_errors = service.check(db.session, _data(form)) if form.kind.data and form.channel.data else (None, {})
         _merge(form, rule_errors)
         return _render(form, 422)
     try:
-        ticket = service.create_ticket(db.session, current_user, _data(form))
+        ticket = service.create_ticket(db.session, current_user, _data(form), once=once)
+    except AlreadyTaken:  # the same form, sent at the same moment, was saved by the other request
+        answered = first(db.session, once)
+        if answered is None or answered.ticket is None:
+            raise
+        return go_to(url_for("tickets.show", reference=answered.ticket.reference))
     except ValidationFailed as failed:
         _merge(form, failed.errors)
         same_phone = getattr(form.b_phone, "parsed", None)

@@ -16,6 +16,7 @@ from desk.models.portal import Association, SatisfactionResponse, SurveySource
 from desk.models.routing import Category, RoutingRule
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
 from desk.models.stats import StatsDuration, StatsRollup, StatsRollupState
+from desk.models.submissions import FormSubmission
 from desk.models.survey import (
     AnswerState,
     Emergency,
@@ -58,4 +59,5 @@ __all__ = [
     "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
     "StatsRollup", "StatsDuration", "StatsRollupState",
     "InboundMessage", "InboundOutcome", "ChannelState",
+    "FormSubmission",
 ]

@@ -41,6 +41,7 @@ from desk.notify import service as notify_service
 from desk.portal import tracking
 from desk.portal.links import key_link
 from desk.settings import PORTAL_FILES as MAX_FILES
+from desk.submissions import Once, take
 from desk.text import normalize_search
 from desk.tickets import workflow
 from desk.tickets.service import BENEFICIARY_VIAS, REASON_FOLLOWED, REASON_FOLLOWS, REASON_PORTAL
@@ -119,8 +120,11 @@ def _beneficiary(session: Session, data: Submission):
     return None, NewBeneficiary(name=data.name.strip(), phone=data.phone, email=data.email)
 
 
-def submit(session: Session, data: Submission, *, directory: str | os.PathLike, max_bytes: int) -> Submitted:
-    """Record the request, its documents and the confirmation message in one transaction."""
+def submit(session: Session, data: Submission, *, directory: str | os.PathLike, max_bytes: int,
+           once: Once | None = None) -> Submitted:
+    """Record the request, its documents and the confirmation message in one transaction, and
+    with them the form's token (``once``: desk.submissions), so the same form sent again makes
+    nothing new (AlreadyTaken when it races a request carrying the same form)."""
     errors = check(data)
     if errors:
         raise ValidationFailed(errors)
@@ -131,6 +135,7 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
     if data.anonymous:
         data.name, data.phone, data.email, data.national_id = "", None, None, None
     with atomic(session) as written:
+        taken = take(session, once)
         beneficiary, new = (None, None) if data.anonymous else _beneficiary(session, data)
         contact = {} if data.anonymous else {"name": data.name.strip(), "phone": data.phone, "email": data.email,
                                              "national_id": data.national_id}
@@ -145,6 +150,7 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
         _store_files(session, ticket, data.uploads, directory, max_bytes, written)
         notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key),
                                           expected=expected_date(session, ticket))
+        taken.done(ticket, secret=key)  # the key: shown again to the same visitor only
     return Submitted(ticket, key)
 
 
@@ -234,6 +240,10 @@ def expected_date(session: Session, ticket: Ticket) -> datetime | None:
 
 # Writing back --------------------------------------------------------------------------
 
+# What became of a reply (kept with its form's token, to answer a resubmitted form the same way).
+REPLY_SENT, REPLY_REOPENED, REPLY_FOLLOWED = "sent", "reopened", "followed"
+
+
 @dataclass(frozen=True)
 class Replied:
     ticket: Ticket              # where the reply went: the same ticket, or the new linked one
@@ -244,7 +254,7 @@ class Replied:
 
 def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *, reopen_days: int,
           directory: str | os.PathLike, max_bytes: int, now: datetime | None = None,
-          via: str = REASON_PORTAL, channel: str = Channel.WEBSITE) -> Replied:
+          via: str = REASON_PORTAL, channel: str = Channel.WEBSITE, once: Once | None = None) -> Replied:
     """The beneficiary writes on their ticket (issue 6 item 3, issue 5 item 6), ``via`` the
     portal or, for the channels of issue 7, by email or WhatsApp (the events say which; a new
     linked ticket gets ``channel``):
@@ -253,7 +263,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
     - resolved or closed within ``reopen_days`` of resolution → reopened, with an event;
     - later than that (or closed without a resolution), or a support request the research
       committee decided (only the committee reverses its decision) → a new linked ticket.
-    The department's focal points (or the assignee) are told. One transaction."""
+    The department's focal points (or the assignee) are told. One transaction, with the form's
+    token (``once``: desk.submissions) when the reply came from the portal's form."""
     text = (body or "").strip()
     errors: dict[str, list[str]] = {}
     if not text and not uploads:
@@ -266,10 +277,12 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
         raise ValidationFailed(errors)
     now = now or utcnow()
     with atomic(session) as written:
+        taken = take(session, once)
         if ticket.status in (Status.RESOLVED, Status.CLOSED) and (
                 not _within(ticket, reopen_days, now) or committee_decided(ticket)):
             follow = _follow_up(session, ticket, text, now, via, channel)
             _store_files(session, follow.ticket, uploads, directory, max_bytes, written, via)
+            taken.done(follow.ticket, secret=follow.follow_up_key, outcome=REPLY_FOLLOWED)
         else:
             follow = None
             reopened, woke = ticket.status in (Status.RESOLVED, Status.CLOSED), ticket.status == Status.WAITING
@@ -280,6 +293,7 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
                                reason=via, at=now, bump=False)
             _store_files(session, ticket, uploads, directory, max_bytes, written, via)
             _tell_staff(session, ticket, text)
+            taken.done(ticket, outcome=REPLY_REOPENED if reopened else REPLY_SENT)
     if follow is not None:
         return follow
     return Replied(ticket, reopened=reopened, woke=woke)

@@ -7,8 +7,21 @@ get the same answer.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -19,7 +32,9 @@ from desk.extensions import db, limiter
 from desk.models import Attachment
 from desk.portal import links, profile, satisfaction, service, tracking
 from desk.portal.forms import ReplyForm, SubmitForm, SurveyForm, TrackForm
-from desk.web import current_locale, merge_errors
+from desk.submissions import AlreadyTaken, Answered, Kind, first
+from desk.transaction import discard
+from desk.web import current_locale, merge_errors, posted_once
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -55,6 +70,34 @@ def _not_granted() -> bool:
     ticket's own allowance (a stranger could otherwise silence its beneficiary)."""
     ticket = service.by_reference(db.session, (request.view_args or {}).get("reference", ""))
     return ticket is None or not tracking.granted(session, ticket.id)
+
+
+def _sent_already(kind: Kind) -> bool:
+    """This visitor's form was recorded already: it is answered again (the same confirmation),
+    never refused as one attempt too many — a double click at the limit still shows it. (Asked
+    by the limiter, which takes any error here for its store failing: a database error means
+    "no", and the view meets it.)"""
+    try:
+        return first(db.session, posted_once(kind)) is not None
+    except SQLAlchemyError:
+        discard(db.session)
+        return False
+
+
+def _request_sent_already() -> bool:
+    return _sent_already(Kind.PORTAL_REQUEST)
+
+
+def _no_phone_or_sent_already() -> bool:
+    return _no_phone() or _request_sent_already()
+
+
+def _reply_sent_already() -> bool:
+    return _sent_already(Kind.PORTAL_REPLY)
+
+
+def _not_granted_or_sent_already() -> bool:
+    return _not_granted() or _reply_sent_already()
 
 
 def _max_file_bytes() -> int:
@@ -114,13 +157,16 @@ def logo():
 
 def _recorded(response) -> bool:
     """Only a request that was recorded spends the allowance: someone correcting their
-    mistakes (a 422 answer) is never locked out; nothing is written for them anyway."""
-    return response.status_code < 400
+    mistakes (a 422 answer) is never locked out, nor someone whose form was sent twice (the
+    second answer repeats the first); nothing is written for them anyway."""
+    return response.status_code < 400 and not g.get("portal_answered_again")
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@limiter.limit(_limit("DESK_PORTAL_SUBMIT_LIMIT"), methods=["POST"], deduct_when=_recorded)
-@limiter.limit(_limit("DESK_PORTAL_PHONE_LIMIT"), methods=["POST"], key_func=_typed_phone, exempt_when=_no_phone,
+@limiter.limit(_limit("DESK_PORTAL_SUBMIT_LIMIT"), methods=["POST"], deduct_when=_recorded,
+               exempt_when=_request_sent_already)
+@limiter.limit(_limit("DESK_PORTAL_PHONE_LIMIT"), methods=["POST"], key_func=_typed_phone,
+               exempt_when=_no_phone_or_sent_already,
                deduct_when=_recorded)
 def new():
     form = SubmitForm()
@@ -131,6 +177,10 @@ def new():
     if form.leave_empty.data:  # the honeypot: a bot filled in the hidden field; nothing is recorded
         current_app.logger.info("portal: honeypot filled, submission dropped")
         return render_template("portal/received.html", ticket=None)
+    once = posted_once(Kind.PORTAL_REQUEST)
+    answered = first(db.session, once)
+    if answered is not None:  # this form was sent already (a double click, a retry): the same answer
+        return _received_again(answered)
     valid = form.validate()
     data = service.Submission(
         kind=form.kind.data or "", subject=form.subject.data or "", body=form.body.data or "",
@@ -146,14 +196,38 @@ def new():
         return render_template("portal/new.html", form=form), 422
     try:
         done = service.submit(db.session, data, directory=current_app.config["DESK_ATTACHMENT_DIR"],
-                              max_bytes=_max_file_bytes())
+                              max_bytes=_max_file_bytes(), once=once)
     except ValidationFailed as failed:
         merge_errors(form, failed.errors)
         return render_template("portal/new.html", form=form), 422
-    tracking.grant(session, done.ticket.id)
-    # The key is shown on the confirmation page (after the redirect) and never stored on the server.
-    session["portal_new"] = {"reference": done.ticket.reference, "key": done.key}
-    return redirect(url_for("portal.received", reference=done.ticket.reference), 303)
+    except AlreadyTaken:  # the same form, sent at the same moment, was recorded by the other request
+        return _received_again(_answered(once))
+    return _to_confirmation(done.ticket, done.key)
+
+
+def _to_confirmation(ticket, key: str | None):
+    """To the request's confirmation page, with access to it granted in this session. The key is
+    shown there (after the redirect); the server keeps it only sealed with the form's token."""
+    tracking.grant(session, ticket.id)
+    session["portal_new"] = {"reference": ticket.reference, "key": key}
+    return redirect(url_for("portal.received", reference=ticket.reference), 303)
+
+
+def _answered(once) -> Answered:
+    """The first answer to a form that another request took first (it committed: it is there)."""
+    answered = first(db.session, once)
+    if answered is None:
+        raise AlreadyTaken()
+    return answered
+
+
+def _received_again(answered: Answered):
+    """A request sent twice: the first one's confirmation, as if this were the first answer
+    (the second request may carry a session from before the first answer's cookie)."""
+    g.portal_answered_again = True
+    if answered.ticket is None:
+        abort(404)
+    return _to_confirmation(answered.ticket, answered.secret)
 
 
 @bp.get("/received/<reference>")
@@ -252,17 +326,24 @@ def show(reference: str):
 
 
 @bp.post("/t/<reference>/reply")
-@limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"))
-@limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), key_func=_ticket_key, exempt_when=_not_granted)
+@limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), exempt_when=_reply_sent_already)
+@limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), key_func=_ticket_key, exempt_when=_not_granted_or_sent_already)
 def reply(reference: str):
     ticket = _granted_ticket(reference)
+    once = posted_once(Kind.PORTAL_REPLY)
+    answered = first(db.session, once)
+    if answered is not None:  # this reply was sent already (a double click, a retry): the same answer
+        return _replied_again(answered)
     form = ReplyForm()
     if not form.validate():
         return render_template("portal/show.html", **_show_context(ticket, form)), 422
     try:
         done = service.reply(db.session, ticket, form.body.data or "", _uploads(),
                              reopen_days=_profile().reopen_days,
-                             directory=current_app.config["DESK_ATTACHMENT_DIR"], max_bytes=_max_file_bytes())
+                             directory=current_app.config["DESK_ATTACHMENT_DIR"], max_bytes=_max_file_bytes(),
+                             once=once)
+    except AlreadyTaken:  # the same reply, sent at the same moment, was recorded by the other request
+        return _replied_again(_answered(once))
     except ValidationFailed as failed:
         merge_errors(form, failed.errors)
         return render_template("portal/show.html", **_show_context(ticket, form)), 422
@@ -272,14 +353,26 @@ def reply(reference: str):
                               "(choose your documents again).")]
         return render_template("portal/show.html", **_show_context(ticket, form)), 409
     if done.ticket.id != ticket.id:
-        tracking.grant(session, done.ticket.id)
-        session["portal_new"] = {"reference": done.ticket.reference, "key": done.follow_up_key}
+        return _replied(done.ticket, service.REPLY_FOLLOWED, done.follow_up_key)
+    return _replied(ticket, service.REPLY_REOPENED if done.reopened else service.REPLY_SENT)
+
+
+def _replied(ticket, outcome: str, follow_up_key: str | None = None):
+    """After a reply: its request's page, or the new linked request's confirmation."""
+    if outcome == service.REPLY_FOLLOWED:
         flash(_("Your request was closed some time ago, so your message started a new request, %(reference)s, "
-                "linked to the earlier one.", reference=done.ticket.reference), "info")
-        return redirect(url_for("portal.received", reference=done.ticket.reference), 303)
-    flash(_("Your request was reopened and your message sent to the department.") if done.reopened
+                "linked to the earlier one.", reference=ticket.reference), "info")
+        return _to_confirmation(ticket, follow_up_key)
+    flash(_("Your request was reopened and your message sent to the department.") if outcome == service.REPLY_REOPENED
           else _("Your message was sent to the department."), "success")
     return redirect(url_for("portal.show", reference=ticket.reference), 303)
+
+
+def _replied_again(answered: Answered):
+    """A reply sent twice: the first one's answer."""
+    if answered.ticket is None:
+        abort(404)
+    return _replied(answered.ticket, answered.result.get("outcome", service.REPLY_SENT), answered.secret)
 
 
 @bp.get("/t/<reference>/files/<int:attachment_id>")

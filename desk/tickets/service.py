@@ -38,6 +38,7 @@ from desk.notify import service as notify_service  # called as notify_service.no
 from desk.permissions import Action, can, visible_tickets
 from desk.portal.links import signed_link
 from desk.sla import tickets as sla_tickets
+from desk.submissions import Once, take
 from desk.text import hijri_year
 from desk.tickets.workflow import (
     TRANSITIONS,
@@ -134,9 +135,10 @@ def next_reference(session: Session, kind: str, when: datetime) -> str:
 # Comments --------------------------------------------------------------------------
 
 def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, public: bool,
-                expected_version: int | None, send_files: Sequence[int] = ()) -> TicketEvent:
+                expected_version: int | None, send_files: Sequence[int] = (), once: Once | None = None) -> TicketEvent:
     """An internal note (never conflicts) or a public reply (refused when stale). A public reply
-    may carry documents of the ticket (``send_files``: attachment ids) to the beneficiary's email."""
+    may carry documents of the ticket (``send_files``: attachment ids) to the beneficiary's email.
+    With the form's token (``once``: desk.submissions) the same form sent again adds nothing."""
     require(actor, Action.TICKET_REPLY if public else Action.TICKET_NOTE, ticket)
     body = (body or "").strip()
     if not body:
@@ -146,6 +148,7 @@ def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, pub
     documents = documents_to_send(session, ticket, send_files) if public else []
     seen = check_version(session, ticket, expected_version) if public else ticket.version
     with atomic(session, ticket, seen):
+        taken = take(session, once)
         now = utcnow()
         event = record(session, ticket, actor, EventKind.REPLY if public else EventKind.NOTE,
                        body=body, public=public, bump=public, at=now)
@@ -156,6 +159,8 @@ def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, pub
                 change_status(session, ticket, Status.OPEN, actor=actor, now=now)
             notify_service.notify_beneficiary(session, "reply", ticket, note=body, link=signed_link(ticket),
                                               attachments=documents)
+        session.flush()
+        taken.done(ticket, event=event.id)
     return event
 
 

@@ -8,10 +8,11 @@ from flask_login import current_user, login_required
 from desk.errors import StaleVersion, ValidationFailed
 from desk.extensions import db
 from desk.forms import optional_id
+from desk.submissions import AlreadyTaken, Kind, first
 from desk.tickets import actions, service
 from desk.tickets.forms import ActionForm, ChangeForm, CommentForm
 from desk.tickets.page import Panel, context, run_step
-from desk.web import hx_target, is_htmx, merge_errors
+from desk.web import hx_target, is_htmx, merge_errors, posted_once
 
 bp = Blueprint("tickets", __name__)
 
@@ -68,6 +69,9 @@ def change(reference: str, field: str):
 @login_required
 def comment(reference: str):
     ticket = service.get_ticket(db.session, current_user, reference)
+    once = posted_once(Kind.COMMENT)
+    if first(db.session, once) is not None:  # saved already (a double click, a retry): the same answer
+        return _commented(ticket)
     form = CommentForm()
     if not form.validate_on_submit():
         return _comment_failed(ticket, form, {}, 422)
@@ -75,12 +79,19 @@ def comment(reference: str):
         service.add_comment(db.session, current_user, ticket, form.body.data,
                             public=form.visibility.data == "reply",
                             expected_version=optional_id(form.version.data),
-                            send_files=request.form.getlist("send_files", type=int))
+                            send_files=request.form.getlist("send_files", type=int), once=once)
+    except AlreadyTaken:  # the same form, sent at the same moment, was saved by the other request
+        return _commented(ticket)
     except StaleVersion as stale:
         form.version.data = str(stale.current_version)  # submitting again, after reading, is allowed
         return _comment_failed(ticket, form, {}, 409, conflict=stale)
     except ValidationFailed as failed:
         return _comment_failed(ticket, form, failed.errors, 422)
+    return _commented(ticket)
+
+
+def _commented(ticket):
+    """After a note or reply is saved: the compose form emptied, the timeline with it."""
     if is_htmx():
         return render_template("tickets/_after_comment.html", **context(ticket))
     flash(_("Saved."), "success")
