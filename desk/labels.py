@@ -98,6 +98,40 @@ EVENTS = {
     EventKind.BENEFICIARY_REPLY: _l("The beneficiary wrote"),
     EventKind.SATISFACTION: _l("Satisfaction survey answered"),
     EventKind.LINKED: _l("Linked request"),
+    EventKind.UNDELIVERED: _l("Message not delivered"),
+}
+
+# The channels a message leaves by (OutboxMessage.channel).
+MESSAGE_CHANNELS = {
+    "email": _l("Email"),
+    "sms": _l("SMS"),
+    "whatsapp": _l("WhatsApp"),
+}
+
+# Where an outgoing message stands, as the ticket page shows it (desk.notify.undelivered.state).
+DELIVERY_STATES = {
+    "queued": _l("Queued"),
+    "retrying": _l("Being retried"),
+    "sent": _l("Sent"),
+    "delivered": _l("Delivered"),
+    "read": _l("Read"),
+    "failed": _l("Not delivered"),
+}
+
+# Why a message could not be delivered, in plain words (OutboxMessage.failure, and the reason
+# "undelivered:<cause>" of its ticket's UNDELIVERED event). desk.notify.mail.DeliveryError.cause.
+UNDELIVERED = {
+    "recipient": _l("The address or number was refused: it may be wrong or no longer in use."),
+    "address": _l("The address is not valid."),
+    "refused": _l("The provider refused the message."),
+    "window": _l("The beneficiary last wrote on WhatsApp more than 24 hours ago, and no approved template is set to write to them first."),
+    "expired": _l("Every attempt failed for too long, and the desk stopped trying."),
+    "failing": _l("Every attempt failed for too long, and the desk stopped trying."),
+    "stalled": _l("The sending process stopped while sending it, again and again."),
+    "unwritable": _l("The message could not be prepared (a document it carries may be missing)."),
+    "channel": _l("The desk has no way to send on this channel."),
+    "receipt": _l("WhatsApp reported that the message could not be delivered."),
+    "unreachable": _l("The server could not be reached."),
 }
 
 # The status in plain words, as the beneficiary reads it on the portal.
@@ -162,4 +196,5 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "PRIORITIES": PRIORITIES, "ROLES": ROLES, "EVENTS": EVENTS, "POSITIONS": POSITIONS,
            "DECISIONS": DECISIONS, "COMPENSATION_CONDITIONS": COMPENSATION_CONDITIONS,
            "CONDITION_STATES": CONDITION_STATES, "EVIDENCE_KINDS": EVIDENCE_KINDS, "CLAIM_OUTCOMES": CLAIM_OUTCOMES,
-           "PUBLIC_STATUSES": PUBLIC_STATUSES, "RATINGS": RATINGS}
+           "PUBLIC_STATUSES": PUBLIC_STATUSES, "RATINGS": RATINGS, "MESSAGE_CHANNELS": MESSAGE_CHANNELS,
+           "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED}

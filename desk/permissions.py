@@ -29,6 +29,8 @@ class Action(StrEnum):
     TICKET_DEPARTMENT = "ticket.department"
     BENEFICIARY_SEARCH = "beneficiary.search"
     OUTBOX_MANAGE = "outbox.manage"      # the outbox admin page: list, retry (desk.notify)
+    UNDELIVERED_VIEW = "outbox.undelivered"  # the messages the desk could not deliver, and marking them
+                                             # handled: supervisors and admins (desk.notify.undelivered)
     ADMIN_MANAGE = "admin.manage"  # departments, focal points, categories, routing rules
     # The focal point's workspace (issue 4): each a timeline event.
     TICKET_TAKE = "ticket.take"
@@ -138,6 +140,8 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return actor.has_role(Role.ADMIN)
     if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE, Action.CHANNELS_VIEW):
         return actor.has_role(Role.ADMIN)
+    if action == Action.UNDELIVERED_VIEW:
+        return actor.has_role(Role.SUPERVISOR, Role.ADMIN)
     if action == Action.STATS_REPORT:
         return actor.has_role(Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN)
     if action == Action.STATS_VIEW:

@@ -40,11 +40,19 @@ PORTAL_FILES = 5  # documents per portal request (desk.portal.service.MAX_FILES)
 
 SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}  # the usual port of each DESK_SMTP_TLS mode
 
-# Sending one message waits on the mail server up to five times (MAIL, RCPT, DATA, the
-# message, the final reply), each up to DESK_SMTP_TIMEOUT; one more for recording the outcome.
-# An outbox lease shorter than that could run out while its message is still being sent,
-# and another worker would send it again.
-LEASE_TIMEOUTS = 6
+# How long one send may take at worst, in its channel's timeouts, one more counted for recording
+# the outcome. An outbox lease shorter than the longest of these, over the channels the desk
+# sends on, could run out while a message is still being sent, and another worker would send
+# it again (desk.notify.outbox):
+# - email: the mail server's five replies to one message (MAIL, RCPT, DATA, the message, the
+#   final reply), each up to DESK_SMTP_TIMEOUT: 5 + 1;
+# - sms: one HTTP request: up to three connection attempts (the transport retries twice), each
+#   a TCP connect and a TLS handshake, then sending it and waiting for the answer, each up to
+#   DESK_SMS_TIMEOUT: 8 + 1;
+# - whatsapp: the same request twice (a text refused outside the 24-hour window goes again as
+#   the approved template), each wait up to DESK_GRAPH_TIMEOUT: 16 + 1.
+LEASE_TIMEOUTS = {"email": 6, "sms": 9, "whatsapp": 17}
+TIMEOUT_SETTINGS = {"email": "DESK_SMTP_TIMEOUT", "sms": "DESK_SMS_TIMEOUT", "whatsapp": "DESK_GRAPH_TIMEOUT"}
 DEFAULT_LEASE_SECONDS = 300
 
 
@@ -55,22 +63,42 @@ def _smtp_tls(value: str) -> str:
     return value
 
 
-def check_outbox_lease(lease_seconds: float, smtp_timeout: float) -> None:
-    """Refuse an outbox lease that one slow send could outlive (see LEASE_TIMEOUTS)."""
-    if lease_seconds < LEASE_TIMEOUTS * smtp_timeout:
+def channel_timeouts(config: Mapping[str, Any]) -> dict[str, float]:
+    """The timeout of each channel the desk sends on, from the settings (the environment's
+    strings or the app's config): email always, SMS when a gateway is set (DESK_SMS_URL),
+    WhatsApp when its sending number or token is (DESK_WHATSAPP_PHONE_ID, DESK_WHATSAPP_TOKEN)."""
+    timeouts = {"email": float(config.get("DESK_SMTP_TIMEOUT") or 30)}
+    if str(config.get("DESK_SMS_URL") or "").strip():
+        timeouts["sms"] = float(config.get("DESK_SMS_TIMEOUT") or 10)
+    if config.get("DESK_WHATSAPP_PHONE_ID") or config.get("DESK_WHATSAPP_TOKEN"):
+        timeouts["whatsapp"] = float(config.get("DESK_GRAPH_TIMEOUT") or 10)
+    return timeouts
+
+
+def longest_send(timeouts: Mapping[str, float]) -> tuple[float, str]:
+    """The longest one send may take over ``timeouts``' channels (see LEASE_TIMEOUTS), in
+    seconds, and the channel it is on."""
+    return max((LEASE_TIMEOUTS[channel] * timeout, channel) for channel, timeout in timeouts.items())
+
+
+def check_outbox_lease(lease_seconds: float, timeouts: Mapping[str, float]) -> None:
+    """Refuse an outbox lease that one slow send on any channel in use could outlive."""
+    floor, channel = longest_send(timeouts)
+    if lease_seconds < floor:
         raise SettingsError(
-            f"DESK_OUTBOX_LEASE_SECONDS ({lease_seconds:g}) must be at least {LEASE_TIMEOUTS} × "
-            f"DESK_SMTP_TIMEOUT ({smtp_timeout:g} s) = {LEASE_TIMEOUTS * smtp_timeout:g}: one slow send "
+            f"DESK_OUTBOX_LEASE_SECONDS ({lease_seconds:g}) must be at least {LEASE_TIMEOUTS[channel]} × "
+            f"{TIMEOUT_SETTINGS[channel]} ({timeouts[channel]:g} s) = {floor:g}: one slow {channel} send "
             f"could outlive a shorter lease, and another worker would send the message again")
 
 
-def _outbox_lease(env: Mapping[str, str], smtp_timeout: float) -> int:
-    """DESK_OUTBOX_LEASE_SECONDS, by default 300 s or more if DESK_SMTP_TIMEOUT needs it."""
+def _outbox_lease(env: Mapping[str, str]) -> int:
+    """DESK_OUTBOX_LEASE_SECONDS, by default 300 s or more if a channel's timeout needs it."""
+    timeouts = channel_timeouts(env)
     if env.get("DESK_OUTBOX_LEASE_SECONDS"):
         lease = int(env["DESK_OUTBOX_LEASE_SECONDS"])
-        check_outbox_lease(lease, smtp_timeout)
+        check_outbox_lease(lease, timeouts)
         return lease
-    return max(DEFAULT_LEASE_SECONDS, math.ceil(LEASE_TIMEOUTS * smtp_timeout))
+    return max(DEFAULT_LEASE_SECONDS, math.ceil(longest_send(timeouts)[0]))
 
 
 def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -155,9 +183,13 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_SMTP_TLS": smtp_tls,
         "DESK_SMTP_TIMEOUT": smtp_timeout,
         "DESK_MAIL_FROM": env.get("DESK_MAIL_FROM", "desk@localhost"),
-        "DESK_OUTBOX_MAX_ATTEMPTS": int(env.get("DESK_OUTBOX_MAX_ATTEMPTS") or 8),
+        # A message's own temporary failures are retried for this long after the first, then it
+        # fails (desk.notify.outbox); attempts that end with no outcome at all (its worker stopped
+        # while sending) fail it after DESK_OUTBOX_MAX_ATTEMPTS of them.
+        "DESK_OUTBOX_RETRY_HOURS": float(env.get("DESK_OUTBOX_RETRY_HOURS") or 24),
+        "DESK_OUTBOX_MAX_ATTEMPTS": int(env.get("DESK_OUTBOX_MAX_ATTEMPTS") or 3),
         "DESK_OUTBOX_BATCH": int(env.get("DESK_OUTBOX_BATCH") or 50),
-        "DESK_OUTBOX_LEASE_SECONDS": _outbox_lease(env, smtp_timeout),
+        "DESK_OUTBOX_LEASE_SECONDS": _outbox_lease(env),
         # Documents attached to tickets (desk.attachments): the largest accepted, and where they live.
         "DESK_ATTACHMENT_MAX_MB": float(env.get("DESK_ATTACHMENT_MAX_MB") or 10),
         # The whole request's limit: the largest attachment and room for the form's other fields.

@@ -24,7 +24,15 @@ from flask_login import current_user
 from desk import labels, submissions
 from desk.extensions import login_manager
 from desk.permissions import Action, can
-from desk.text import format_both, format_gregorian, format_hijri, mask_national_id, mask_phone, to_arabic_digits
+from desk.text import (
+    format_both,
+    format_gregorian,
+    format_hijri,
+    mask_email,
+    mask_national_id,
+    mask_phone,
+    to_arabic_digits,
+)
 
 
 def role_gate(bp: Blueprint, action: Action) -> None:
@@ -168,6 +176,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_nid"] = mask_national_id
+    app.jinja_env.filters["mask_email"] = mask_email
 
     @app.context_processor
     def vocabulary() -> dict[str, Any]:

@@ -286,6 +286,37 @@ def test_a_failed_status_is_recorded_with_its_reason(app, db, people, graph, hoo
     assert out.delivery_status == "failed" and "131026" in out.last_error
 
 
+def test_a_failed_receipt_means_not_delivered_and_is_told(app, db, people, graph, hook):
+    """WhatsApp accepted the message, then reported it failed: it is not delivered after all.
+    The outbox row says so, the ticket's timeline says so (by the desk, internal), and the
+    supervisors' notice counts it; so does a failure reported before the worker knew the id."""
+    from desk.notify import undelivered
+    hook(text_message())
+    ticket = all_tickets(db)[0]
+    out = _reply(db, people, ticket)
+    deliver(db.session, _worker(app))
+    hook(statuses(("wamid.1", "delivered"), ("wamid.1", "failed")))
+    db.session.expire_all()
+    out = db.session.get(OutboxMessage, out.id)
+    assert (out.status, out.delivery_status, out.failure) == (OutboxStatus.FAILED, "failed", "receipt")
+    (event,) = db.session.scalars(select(TicketEvent).where(TicketEvent.kind == EventKind.UNDELIVERED)).all()
+    assert (event.ticket_id, event.actor_id, event.public, event.new_value) == (ticket.id, None, False, "whatsapp")
+    assert event.reason == "undelivered:receipt" and "131026" in event.body
+    hook(statuses(("wamid.1", "failed")))  # replayed: told once
+    assert db.session.scalar(select(func.count()).where(TicketEvent.kind == EventKind.UNDELIVERED)) == 1
+
+    from desk.tickets.service import add_comment
+    ticket = db.session.get(Ticket, ticket.id)
+    add_comment(db.session, people.staff, ticket, "والسلة الثانية غدا", public=True, expected_version=ticket.version)
+    second = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1)).one()
+    hook(statuses(("wamid.2", "failed")))  # before the worker recorded the message's id: kept
+    deliver(db.session, _worker(app))
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, second.id).status == OutboxStatus.FAILED
+    assert db.session.scalar(select(func.count()).where(TicketEvent.kind == EventKind.UNDELIVERED)) == 2
+    assert undelivered.notice(db.session).undelivered == 2
+
+
 def test_outside_the_24_hour_window_the_template_is_sent(app, db, people, graph, hook, monkeypatch):
     hook(text_message())
     db.session.execute(InboundMessage.__table__.update().values(received_at=utcnow() - timedelta(hours=25)))

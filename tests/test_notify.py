@@ -210,6 +210,30 @@ def test_the_outbox_lease_outlasts_a_slow_send(tmp_path):
     assert config(DESK_OUTBOX_LEASE_SECONDS="100", DESK_SMTP_TIMEOUT="10")["DESK_OUTBOX_LEASE_SECONDS"] == 100
 
 
+def test_the_outbox_lease_outlasts_the_slowest_channel_in_use(tmp_path):
+    """Not only SMTP: a hung SMS gateway or Graph API must not outlive the lease either, once
+    that channel is in use (an HTTP send may wait 8 timeouts; WhatsApp's, twice that)."""
+    config = lambda **env: load(_env(tmp_path, DESK_SMTP_TIMEOUT="10", **env))  # noqa: E731
+    sms = {"DESK_SMS_URL": "https://sms.example.org/send", "DESK_SMS_TIMEOUT": "60"}
+    assert config(DESK_SMS_TIMEOUT="60")["DESK_OUTBOX_LEASE_SECONDS"] == 300  # no gateway: no SMS to wait on
+    assert config(**sms)["DESK_OUTBOX_LEASE_SECONDS"] == 9 * 60
+    with pytest.raises(SettingsError, match=r"9 × DESK_SMS_TIMEOUT \(60 s\) = 540"):
+        config(DESK_OUTBOX_LEASE_SECONDS="300", **sms)
+    whatsapp = {"DESK_WHATSAPP_PHONE_ID": "109876543210", "DESK_GRAPH_TIMEOUT": "30"}
+    assert config(DESK_GRAPH_TIMEOUT="30")["DESK_OUTBOX_LEASE_SECONDS"] == 300
+    assert config(**whatsapp)["DESK_OUTBOX_LEASE_SECONDS"] == 17 * 30
+    with pytest.raises(SettingsError, match="DESK_GRAPH_TIMEOUT"):
+        config(DESK_OUTBOX_LEASE_SECONDS="300", **whatsapp)
+    assert config(DESK_OUTBOX_LEASE_SECONDS="600", **whatsapp, **sms)["DESK_OUTBOX_LEASE_SECONDS"] == 600
+
+    from datetime import timedelta
+
+    from desk.notify.outbox import OutboxSettings
+    with pytest.raises(SettingsError, match="DESK_SMS_TIMEOUT"):  # the worker's own settings check it too
+        OutboxSettings(lease=timedelta(seconds=300), channels={"DESK_SMS_URL": "https://sms.example.org/send",
+                                                               "DESK_SMS_TIMEOUT": 40.0})
+
+
 # The preferences page -----------------------------------------------------------------------
 
 def _reload(db, user) -> User:

@@ -254,21 +254,35 @@ def test_a_5xx_rejection_fails_at_once_and_a_4xx_is_retried(db, smtp):
     assert [m["To"] for m in smtp.handler.messages] == ["fine@example.org"]
 
 
-def test_out_of_attempts_means_failed(db, smtp):
-    session, settings = db.session, outbox_settings(smtp.port, max_attempts=2)
+def test_a_temporary_failure_is_retried_for_the_window_not_a_few_attempts(db, smtp):
+    """A 4xx is this message's temporary failure: tried again with backoff for the whole
+    retry window (here 6 h), far more than the eight attempts that used to fail it, and only
+    then failed, with why."""
+    window = timedelta(hours=6)
+    session, settings = db.session, outbox_settings(smtp.port, retry_window=window)
     smtp.handler.refuse = {"busy@example.org": "451 4.3.0 Try again later"}  # this message's own failure
-    now = utcnow()
-    (mid,) = queue(session, to="busy@example.org", now=now)
-    deliver(session, settings, now=now)
-    assert row(session, mid).status == OutboxStatus.PENDING
-    deliver(session, settings, now=now + timedelta(minutes=1))
-    message = row(session, mid)
-    assert message.status == OutboxStatus.FAILED and message.attempts == 2 and "451" in message.last_error
+    start = utcnow()
+    (mid,) = queue(session, to="busy@example.org", now=start)
+    now, waits = start, []
+    while True:
+        result = deliver(session, settings, now=now)
+        assert result.claimed == 1
+        message = row(session, mid)
+        if message.status == OutboxStatus.FAILED:
+            break
+        assert (result.retried, message.status, message.failing_since) == (1, OutboxStatus.PENDING, start)
+        waits.append(message.next_attempt_at - now)
+        now = message.next_attempt_at
+    assert now - start >= window and message.attempts == len(waits) + 1 > 8
+    assert waits[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)] and max(waits) == outbox_module.BACKOFF_CAP
+    assert (message.failure, message.failed_at) == ("expired", now)
+    assert "451" in message.last_error and "6 h" in message.last_error
+    assert smtp.handler.messages == []
 
 
 def test_backoff_doubles_and_is_capped():
     assert [backoff(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
-    assert backoff(10) == backoff(50) == timedelta(hours=6)
+    assert backoff(10) == backoff(50) == timedelta(hours=1)
 
 
 def test_a_dead_workers_lease_expires_and_the_message_goes_out_once(db, smtp):
@@ -338,7 +352,7 @@ def test_the_lease_must_outlast_a_slow_send():
 
 
 def test_a_message_whose_worker_keeps_dying_fails_instead_of_looping(db, smtp):
-    session, settings = db.session, outbox_settings(smtp.port, max_attempts=2)
+    session, settings = db.session, outbox_settings(smtp.port, max_stalls=2)
     now = utcnow()
     (mid,) = queue(session, now=now)
     for death in range(2):  # claimed, then the worker dies while sending, twice
@@ -347,6 +361,7 @@ def test_a_message_whose_worker_keeps_dying_fails_instead_of_looping(db, smtp):
     assert (result.claimed, result.failed, result.sent) == (1, 1, 0)
     message = row(session, mid)
     assert message.status == OutboxStatus.FAILED and "worker" in message.last_error
+    assert (message.stalls, message.failure) == (2, "stalled")
     assert smtp.handler.messages == []
 
 

@@ -11,7 +11,7 @@ when the worker records it.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -20,6 +20,7 @@ from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from desk.channels import http
 from desk.models import InboundMessage, InboundOutcome, OutboxMessage, utcnow
 from desk.notify.mail import ConnectionFailed, DeliveryError
 from desk.transaction import commit, discard
@@ -62,33 +63,50 @@ class GraphClient:
                 chunks.append(chunk)
         return b"".join(chunks), (data.get("mime_type") or "").split(";")[0].strip().lower()
 
-    def send(self, phone_id: str, payload: dict) -> str:
-        """POST a message; the wamid. Raises DeliveryError (ConnectionFailed when the API cannot
-        be reached or refuses our credentials: not the message's fault)."""
+    def send(self, phone_id: str, payload: dict, now: datetime | None = None) -> str:
+        """POST a message; the wamid. Raises DeliveryError: ConnectionFailed when the API cannot be
+        reached, refuses our credentials or throttles us (not the message's fault), a GraphError
+        (with Meta's error code) otherwise; see desk.channels.http and GRAPH_* for which is
+        which. ``now``: the worker's clock, for a Retry-After date."""
         try:
             response = self.http.post(f"/{phone_id}/messages", json=payload)
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             raise ConnectionFailed(f"{type(error).__name__}: {error}") from error
         except httpx.HTTPError as error:  # read timeout, protocol error: maybe sent, retried later
-            raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error
+            raise GraphError(f"{type(error).__name__}: {error}", permanent=False) from error
         if response.status_code == 200:
             try:
                 return str(response.json()["messages"][0]["id"])
             except (ValueError, KeyError, IndexError, TypeError) as error:
-                raise DeliveryError(f"unexpected answer: {response.text[:300]}", permanent=False) from error
-        text = f"{response.status_code} {response.text[:500]}"
-        if response.status_code in (401, 403):
-            raise ConnectionFailed(text)  # our token: every message waits until it is fixed
-        failure = GraphError(text, permanent=400 <= response.status_code < 500 and response.status_code != 429)
+                raise GraphError(f"unexpected answer: {response.text[:300]}", permanent=False) from error
+        failure = http.failure(response, "the Graph API", now or utcnow(), GraphError)
+        if not isinstance(failure, GraphError):
+            raise failure
         try:
             failure.code = int(response.json()["error"]["code"])
         except (ValueError, KeyError, TypeError):
             pass
+        if failure.code in GRAPH_THROTTLED:  # every message of ours waits, however the API answered
+            raise ConnectionFailed(failure.text, retry_after=failure.retry_after or THROTTLED_WAIT)
+        if failure.code in GRAPH_TEMPORARY:
+            failure.permanent, failure.cause = False, "failing"
+        elif failure.code in GRAPH_UNDELIVERABLE:
+            failure.permanent, failure.cause = True, "recipient"
         raise failure
 
 
 class GraphError(DeliveryError):
     code: int | None = None
+
+
+# Meta's error codes (its "WhatsApp error codes" page) that say more than the HTTP status: the
+# app, the account or the sending number is over its rate (every message waits); the API's
+# temporary trouble, or too many messages to one person at once (this message tries again);
+# a number that cannot receive the message.
+GRAPH_THROTTLED = frozenset({4, 80007, 130429, 131048})
+GRAPH_TEMPORARY = frozenset({1, 2, 131000, 131016, 131056, 133004})
+GRAPH_UNDELIVERABLE = frozenset({131026})
+THROTTLED_WAIT = timedelta(minutes=1)  # throttled without a Retry-After: at least this long
 
 
 # The outbox's sender --------------------------------------------------------------------------
@@ -99,14 +117,23 @@ def last_message_at(session: Session, phone: str) -> datetime | None:
                           .where(InboundMessage.channel == "whatsapp", InboundMessage.sender == phone))
 
 
+# What a "failed" receipt sets off beyond the status (desk.notify.undelivered.receipt_failed: the
+# message is not delivered after all, and its ticket says so), in the same transaction: given by
+# the caller, so this module stays below tickets.
+OnFailed = Callable[[Session, int, str | None], object]
+
+
 class GraphSender:
-    def __init__(self, client: GraphClient, phone_id: str, template: str, language: str):
+    def __init__(self, client: GraphClient, phone_id: str, template: str, language: str,
+                 on_failed: OnFailed | None = None):
         self.client, self.phone_id, self.template, self.language = client, phone_id, template, language
+        self.on_failed = on_failed
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> GraphSender:
+    def from_config(cls, config: Mapping[str, Any], on_failed: OnFailed | None = None) -> GraphSender:
         return cls(GraphClient.from_config(config), config.get("DESK_WHATSAPP_PHONE_ID") or "",
-                   config.get("DESK_WHATSAPP_TEMPLATE") or "", config.get("DESK_WHATSAPP_TEMPLATE_LANGUAGE") or "ar")
+                   config.get("DESK_WHATSAPP_TEMPLATE") or "", config.get("DESK_WHATSAPP_TEMPLATE_LANGUAGE") or "ar",
+                   on_failed)
 
     def _text(self, to: str, body: str) -> dict:
         return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
@@ -128,21 +155,25 @@ class GraphSender:
         reference = (claimed.meta or {}).get("reference") or ""
         if last is not None and now - last < WINDOW:
             try:
-                return self.client.send(self.phone_id, self._text(to, claimed.body_text))
+                return self.client.send(self.phone_id, self._text(to, claimed.body_text), now)
             except GraphError as error:
-                if error.code not in OUTSIDE_WINDOW_CODES or not self.template:
+                if error.code not in OUTSIDE_WINDOW_CODES:
                     raise
+                if not self.template:
+                    raise DeliveryError(f"outside the 24-hour window and no template (DESK_WHATSAPP_TEMPLATE) "
+                                        f"is set: {error.text}", permanent=True, cause="window") from error
         if not self.template:
             raise DeliveryError("outside the 24-hour window and no template (DESK_WHATSAPP_TEMPLATE) is set",
-                                permanent=True)
-        return self.client.send(self.phone_id, self._template(to, reference))
+                                permanent=True, cause="window")
+        return self.client.send(self.phone_id, self._template(to, reference), now)
 
     def sent(self, session: Session, outbox_id: int, wamid: str) -> None:
         """Apply the status updates that came before we knew this message's id."""
         early = session.scalars(select(InboundMessage.reason).where(
             InboundMessage.channel == "whatsapp_status", InboundMessage.sender == wamid)).all()
         for status in early:
-            _advance(session, outbox_id, status or "", None)
+            if _advance(session, outbox_id, status or "", None) and status == "failed" and self.on_failed:
+                self.on_failed(session, outbox_id, None)
         commit(session)
 
     def close(self) -> None:
@@ -167,8 +198,9 @@ def _advance(session: Session, outbox_id: int, status: str, error: str | None) -
         .values(**values).execution_options(synchronize_session=False))).rowcount)
 
 
-def record_status(session: Session, status: dict) -> str:
-    """One status update; commits. "applied", "kept" (its message is not known yet), "stale"."""
+def record_status(session: Session, status: dict, on_failed: OnFailed | None = None) -> str:
+    """One status update; commits. "applied", "kept" (its message is not known yet), "stale".
+    A "failed" one applied also runs ``on_failed`` in the same transaction."""
     wamid, value = str(status.get("id") or ""), str(status.get("status") or "")
     if not wamid or value not in STATUS_RANK:
         return "stale"
@@ -191,6 +223,8 @@ def record_status(session: Session, status: dict) -> str:
             discard(session)
             return "kept"
     applied = _advance(session, outbox_id, value, error)
+    if applied and value == "failed" and on_failed is not None:
+        on_failed(session, outbox_id, error)
     commit(session)
     return "applied" if applied else "stale"
 

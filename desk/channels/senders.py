@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from desk.channels.graph import GraphSender
+from desk.channels.graph import GraphSender, OnFailed
 from desk.channels.sms import SmsSender
 
 
-def sender_for(channel: str, config: Mapping[str, Any]):
-    """The sender of ``channel``, or None when the desk has none (the message then fails)."""
+def sender_for(channel: str, config: Mapping[str, Any], on_failed: OnFailed | None = None):
+    """The sender of ``channel``, or None when the desk has none (the message then fails).
+    ``on_failed``: what a provider's late "failed" receipt sets off (WhatsApp's, applied when
+    the message's id is recorded)."""
     if channel == "whatsapp":
-        return GraphSender.from_config(config)
+        return GraphSender.from_config(config, on_failed)
     if channel == "sms":
         return SmsSender.from_config(config)
     return None

@@ -9,9 +9,11 @@ adapter in front of it:
     {"to": "+9665XXXXXXXX", "from": DESK_SMS_SENDER, "body": "…", "reference": "C-1448-000123"}
     → 2xx {"id": "<the provider's message id>"}
 
-A 4xx answer is the message's fault (a permanent failure, except 429: later); 5xx, a timeout
-or an unreachable gateway are the gateway's (the outbox's outage rule: nothing lost, nothing
-counted). Without DESK_SMS_URL nothing is ever queued for SMS.
+What an answer means is desk.channels.http's rule for every HTTP provider: 429 (with its
+``Retry-After``), 502–504, an unreachable gateway or our credentials refused are the gateway's
+trouble (the outbox's outage rule: nothing lost, nothing counted); 500 or a timeout, this
+message's temporary failure (tried again for a time); any other 4xx, the gateway refused the
+message (a permanent failure). Without DESK_SMS_URL nothing is ever queued for SMS.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
+from desk.channels import http
 from desk.notify.mail import ConnectionFailed, DeliveryError
 from desk.transaction import discard
 
@@ -61,13 +64,8 @@ class SmsSender:
             raise ConnectionFailed(f"{type(error).__name__}: {error}") from error
         except httpx.HTTPError as error:  # read timeout, protocol error: maybe sent; tried again later
             raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error
-        if response.status_code >= 500:
-            raise ConnectionFailed(f"the SMS gateway answered {response.status_code}")
-        if response.status_code in (401, 403, 404, 405, 408, 429):  # our setup or their load, not the message
-            raise ConnectionFailed(f"the SMS gateway refused us ({response.status_code}): not the message's fault")
-        if response.status_code >= 400:
-            raise DeliveryError(f"the SMS gateway refused the message ({response.status_code}): "
-                                f"{response.text[:300]}", permanent=True)
+        if not 200 <= response.status_code < 300:
+            raise http.failure(response, "the SMS gateway", now)
         try:  # accepted: whatever the body says, the message is sent
             body = response.json()
         except ValueError:

@@ -31,6 +31,7 @@ from desk.models import (
     Ticket,
     utcnow,
 )
+from desk.notify import undelivered
 from desk.text import InvalidPhone, parse_phone
 from desk.tickets.service import REASON_WHATSAPP
 from desk.transaction import discard
@@ -190,6 +191,6 @@ def handle(session: Session, payload: dict, config: Mapping[str, Any], client: G
             for status in value.get("statuses") or []:
                 if not isinstance(status, dict):
                     continue
-                record_status(session, status)
+                record_status(session, status, on_failed=undelivered.receipt_failed)
                 taken.statuses += 1
     return taken

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from desk.models.base import Base, utcnow
@@ -16,12 +16,20 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"    # waiting for its next attempt (next_attempt_at)
     SENDING = "sending"    # claimed by a worker until locked_until
     SENT = "sent"
-    FAILED = "failed"      # permanent failure, or out of attempts; an admin may retry it
+    FAILED = "failed"      # could not be delivered (desk.notify.outbox says when); an admin may retry it
+
+
+# The failed messages no supervisor has dealt with yet: what the desk's notice counts.
+UNHANDLED_WHERE = "status = 'failed' AND handled_at IS NULL"
 
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_unhandled", "failed_at",
+              postgresql_where=text(UNHANDLED_WHERE), sqlite_where=text(UNHANDLED_WHERE)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), default="email")
@@ -44,3 +52,14 @@ class OutboxMessage(Base):
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     external_id: Mapped[str | None] = mapped_column(String(128), index=True)
     delivery_status: Mapped[str | None] = mapped_column(String(12))
+    # The outbox tells the truth (migration 0014). While it is being tried: since when this
+    # message's own temporary failures go on (DESK_OUTBOX_RETRY_HOURS runs from the first), and
+    # how many of its attempts ended with no outcome at all (its worker stopped while sending).
+    # Once it finally failed: when, why (a cause, desk.labels.UNDELIVERED), and which
+    # supervisor dealt with it (the desk's notice counts those nobody has handled).
+    failing_since: Mapped[datetime | None]
+    stalls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_at: Mapped[datetime | None]
+    failure: Mapped[str | None] = mapped_column(String(20))
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -240,6 +240,9 @@ class EventKind(StrEnum):
     BENEFICIARY_REPLY = "ben_reply"            # the beneficiary wrote (portal, email, WhatsApp): public, body
     SATISFACTION = "satisfaction"              # a satisfaction answer recorded or changed (new: rating)
     LINKED = "linked"                          # a follow-up ticket opened from this one, or this one's origin
+    UNDELIVERED = "undelivered"                # the desk could not deliver a message about it: internal, no
+                                               # actor; new: the channel, old: the staff recipient's id (none:
+                                               # the beneficiary), reason "undelivered:<cause>", body: the server's answer
 
 
 # The events that carry a status change (old → new are statuses): the ticket's creation, and the

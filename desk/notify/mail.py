@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
@@ -67,6 +68,10 @@ class Claimed:
     created_at: datetime | None = None
     channel: str = "email"   # "whatsapp", "sms": delivered by their senders (desk.channels.senders), not SMTP
     meta: dict | None = None  # threading headers and the like (OutboxMessage.meta)
+    stalls: int = 0          # attempts that ended with no outcome, this one's claim included
+    failing_since: datetime | None = None  # its first temporary failure (DESK_OUTBOX_RETRY_HOURS runs from it)
+    ticket_id: int | None = None    # the ticket it is about: told there if it fails
+    to_user_id: int | None = None   # the staff member it is for (None: the beneficiary)
 
 
 def message_id(outbox_id: int, settings: MailSettings) -> str:
@@ -111,21 +116,30 @@ def build(message: OutboxMessage | Claimed, settings: MailSettings) -> Message:
 
 
 class DeliveryError(Exception):
-    """A message was not delivered. ``permanent`` failures are not retried."""
+    """A message was not delivered.
 
-    def __init__(self, text: str, permanent: bool):
+    ``permanent`` failures are not retried; the others are, for DESK_OUTBOX_RETRY_HOURS
+    (desk.notify.outbox). ``retry_after``: the server asked us not to try again before this
+    long (HTTP ``Retry-After``, a wait an SMTP reply suggests). ``cause``: why, as the desk
+    tells it in plain words when the message finally fails (desk.labels.UNDELIVERED)."""
+
+    def __init__(self, text: str, permanent: bool, retry_after: timedelta | None = None,
+                 cause: str | None = None):
         super().__init__(text)
         self.text = text[:1000]
         self.permanent = permanent
+        self.retry_after = retry_after
+        self.cause = cause or ("refused" if permanent else "failing")
 
 
 class ConnectionFailed(DeliveryError):
-    """No usable connection to the server (refused, timed out, hung up, 421 "closing"): the
-    server's trouble, not the message's. Raised by ``connect`` (nothing in the batch can go
-    out now) and by ``send`` when the connection is lost while sending."""
+    """No usable connection to the server (refused, timed out, hung up, 421 "closing", our
+    credentials refused, a provider that throttles us): the server's trouble, not the
+    message's. Raised by ``connect`` (nothing in the batch can go out now) and by ``send``
+    when the connection is lost while sending."""
 
-    def __init__(self, text: str):
-        super().__init__(text, permanent=False)
+    def __init__(self, text: str, retry_after: timedelta | None = None):
+        super().__init__(text, permanent=False, retry_after=retry_after, cause="unreachable")
 
 
 def _code_text(code: int, reply: bytes | str) -> str:
@@ -135,23 +149,44 @@ def _code_text(code: int, reply: bytes | str) -> str:
 
 CLOSING = 421  # "service not available, closing transmission channel"
 
+# "try again in 5 minutes", "retry after 300 seconds", "please try again in 2 hours": what a
+# mail server may say with a 421 or a 4xx (greylisting). No wait said: none assumed.
+_SUGGESTED = re.compile(r"(?:try|retry)(?:\s+again)?\s+(?:in|after)\s+(\d{1,6})\s*"
+                        r"(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)\b", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def suggested_wait(reply: str) -> timedelta | None:
+    """The wait a server's reply text asks for ("4.7.1 Greylisted, try again in 5 minutes"), or None."""
+    match = _SUGGESTED.search(reply or "")
+    if match is None:
+        return None
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)[0].lower()])
+
 
 def classify(error: Exception) -> DeliveryError:
-    """5xx replies and refused recipients are permanent; everything else is worth retrying.
-    A lost connection or a 421 is the server's trouble: ``ConnectionFailed``."""
+    """5xx replies and refused recipients are permanent; every 4xx, a lost connection or a
+    timeout is worth retrying. A lost connection or a 421 is the server's trouble:
+    ``ConnectionFailed``. A wait the reply suggests is kept (``retry_after``)."""
     if isinstance(error, smtplib.SMTPServerDisconnected) or (
             isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)):  # reset, timed out, …
         return ConnectionFailed(f"{type(error).__name__}: {error}")
     if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = [_code_text(code, reply) for code, reply in error.recipients.values()]
+        wait = max((w for w in map(suggested_wait, replies) if w is not None), default=None)
         if all(code == CLOSING for code, _ in error.recipients.values()):
-            return ConnectionFailed("; ".join(_code_text(code, reply) for code, reply in error.recipients.values()))
+            return ConnectionFailed("; ".join(replies), retry_after=wait)
         codes = [code for code, _ in error.recipients.values()]
         text = "; ".join(f"{address}: {_code_text(code, reply)}" for address, (code, reply) in error.recipients.items())
-        return DeliveryError(text, permanent=all(code >= 500 for code in codes))
+        permanent = all(code >= 500 for code in codes)
+        return DeliveryError(text, permanent=permanent, retry_after=None if permanent else wait,
+                             cause="recipient" if permanent else None)
     if isinstance(error, smtplib.SMTPResponseException):  # sender refused, data error, …
+        text = _code_text(error.smtp_code, error.smtp_error)
         if error.smtp_code == CLOSING:
-            return ConnectionFailed(_code_text(error.smtp_code, error.smtp_error))
-        return DeliveryError(_code_text(error.smtp_code, error.smtp_error), permanent=error.smtp_code >= 500)
+            return ConnectionFailed(text, retry_after=suggested_wait(text))
+        permanent = error.smtp_code >= 500
+        return DeliveryError(text, permanent=permanent, retry_after=None if permanent else suggested_wait(text))
     return DeliveryError(f"{type(error).__name__}: {error}", permanent=False)
 
 
@@ -190,6 +225,9 @@ class SmtpSender:
                 smtp.login(s.user, s.password)
         except smtplib.SMTPAuthenticationError as error:
             raise ConnectionFailed(_code_text(error.smtp_code, error.smtp_error)) from error
+        except smtplib.SMTPResponseException as error:  # e.g. a greeting of 421 "try again in 10 minutes"
+            text = _code_text(error.smtp_code, error.smtp_error)
+            raise ConnectionFailed(text, retry_after=suggested_wait(text)) from error
         except (OSError, smtplib.SMTPException) as error:
             raise ConnectionFailed(f"{type(error).__name__}: {error}") from error
         return smtp
@@ -210,7 +248,7 @@ class SmtpSender:
             raise failure from error
         except ValueError as error:  # e.g. a newline in an address: smtplib refuses to send it
             self._reset()
-            raise DeliveryError(f"{type(error).__name__}: {error}", permanent=True) from error
+            raise DeliveryError(f"{type(error).__name__}: {error}", permanent=True, cause="address") from error
 
     def _reset(self) -> None:
         try:

@@ -2,25 +2,40 @@
 
 A worker claims a batch in one short transaction (on PostgreSQL with ``FOR UPDATE SKIP
 LOCKED``, so several workers take different rows), marking each row ``sending`` with a lease
-(``locked_until``) and counting the attempt. It commits, sends over one SMTP connection,
-and records each outcome in its own transaction, only while it still holds the lease:
+(``locked_until``) and counting the attempt. It commits, sends over one SMTP connection (and
+each other channel's sender), and records each outcome in its own transaction, only while it
+still holds the lease. Every failure is one of three kinds (desk.notify.mail.DeliveryError,
+desk.channels.http for the HTTP providers):
 
-- accepted by the server → ``sent``;
-- the server is unreachable, hangs up or answers 421 (an outage: not the message's fault)
-  → ``pending`` again with the attempt given back, due again after as long as the message
-  has already waited (1 min, 2, 4 … at most OUTAGE_CAP): an outage of days fails nothing;
-- this message's own temporary failure (4xx) → ``pending`` again, due after an exponential
-  backoff (1 min, 2, 4 … capped at 6 h), or ``failed`` once the attempts run out;
-- a permanent failure (5xx, recipient refused) → ``failed`` at once;
-- a worker that dies leaves its rows ``sending``; when the lease runs out they are due again.
+- **the channel is down** (``ConnectionFailed``): the server is unreachable, times out before
+  greeting, hangs up or answers 421 and does not answer again, refuses our credentials, or an
+  HTTP provider throttles us (429) or is unavailable (502–504). Not the message's fault:
+  ``pending`` again with the attempt given back, due again after as long as it has already
+  waited (1 min, 2, 4 … at most OUTAGE_CAP), and never before the ``Retry-After`` the provider
+  asked for; every other message of that channel in the batch waits too. An outage of days
+  fails nothing, and the supervisors see the messages waiting (desk.notify.undelivered);
+- **this message's temporary failure** (SMTP 4xx, a 421 or a hang on this message when the
+  server answers again, HTTP 408/500, a read timeout): ``pending`` again after an
+  exponential backoff (1 min, 2, 4 … at most BACKOFF_CAP), or the provider's ``Retry-After``
+  if longer. Tried again for ``retry_window`` (DESK_OUTBOX_RETRY_HOURS) after the first such
+  failure (``failing_since``), whatever the number of attempts; then ``failed``;
+- **a permanent failure** (SMTP 5xx, a refused recipient, another HTTP 4xx, a message that
+  cannot be written): ``failed`` at once.
+
+A message that fails is said on its ticket's timeline and counted in the supervisors' notice,
+in the same transaction as its failure (desk.notify.undelivered).
+
+A worker that dies leaves its rows ``sending``; when the lease runs out they are due again,
+and the claim counts a stall. A message whose attempts end with no outcome ``max_stalls``
+times (DESK_OUTBOX_MAX_ATTEMPTS: it may be what kills the worker) fails instead of looping.
 
 A slow server may make a batch outlive its lease: before each send the worker renews a
 lease that is running short, by a compare-and-set on ``locked_until`` that fails if another
 worker has taken the message since, and then skips it. The lease itself outlasts the
-slowest possible send (desk.settings.LEASE_TIMEOUTS). A message the server accepted is
-marked sent in the next statement, so it is sent twice only if the worker dies in between
-(at least once, never lost). On SQLite the same code runs without SKIP LOCKED: run one
-worker there.
+slowest possible send of every channel in use (desk.settings.LEASE_TIMEOUTS). A message the
+server accepted is marked sent in the next statement, so it is sent twice only if the worker
+dies in between (at least once, never lost). On SQLite the same code runs without SKIP
+LOCKED: run one worker there.
 """
 from __future__ import annotations
 
@@ -32,14 +47,16 @@ from datetime import datetime, timedelta
 from email.policy import compat32
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, or_, select, text, update
+from sqlalchemy import CursorResult, and_, case, or_, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from desk.channels.senders import sender_for
 from desk.models import OutboxMessage, OutboxStatus, utcnow
+from desk.notify import undelivered
 from desk.notify.mail import Claimed, ConnectionFailed, DeliveryError, MailSettings, SmtpSender, build
-from desk.settings import LEASE_TIMEOUTS, check_outbox_lease
-from desk.transaction import commit, discard
+from desk.settings import channel_timeouts, check_outbox_lease, longest_send
+from desk.transaction import atomic, commit, discard
 
 log = logging.getLogger("desk.notify.outbox")
 
@@ -48,14 +65,15 @@ log = logging.getLogger("desk.notify.outbox")
 SMTP_POLICY = compat32.clone(linesep="\r\n")
 
 BACKOFF_FIRST = timedelta(minutes=1)
-BACKOFF_CAP = timedelta(hours=6)
+BACKOFF_CAP = timedelta(hours=1)  # a day of retries is some thirty attempts, the last within the hour
 OUTAGE_CAP = timedelta(minutes=30)  # while the server is down: a connection attempt per batch is cheap
 
 
 @dataclass(frozen=True)
 class OutboxSettings:
     mail: MailSettings = field(default_factory=MailSettings)
-    max_attempts: int = 8
+    max_stalls: int = 3  # attempts ending with no outcome (the worker stopped) before the message fails
+    retry_window: timedelta = timedelta(hours=24)  # a message's temporary failures are retried this long
     batch: int = 50
     lease: timedelta = timedelta(minutes=5)
     # The other channels' settings (DESK_WHATSAPP_*, DESK_GRAPH_*, DESK_SMS_*), read by their senders.
@@ -66,27 +84,38 @@ class OutboxSettings:
         return cls(
             channels={k: v for k, v in config.items() if k.startswith(("DESK_WHATSAPP_", "DESK_GRAPH_", "DESK_SMS_"))},
             mail=MailSettings.from_config(config),
-            max_attempts=int(config["DESK_OUTBOX_MAX_ATTEMPTS"]),
+            max_stalls=int(config["DESK_OUTBOX_MAX_ATTEMPTS"]),
+            retry_window=timedelta(hours=float(config["DESK_OUTBOX_RETRY_HOURS"])),
             batch=int(config["DESK_OUTBOX_BATCH"]),
             lease=timedelta(seconds=int(config["DESK_OUTBOX_LEASE_SECONDS"])),
         )
 
     def __post_init__(self) -> None:
-        check_outbox_lease(self.lease.total_seconds(), self.mail.timeout)
+        check_outbox_lease(self.lease.total_seconds(), self.timeouts)
+
+    @property
+    def timeouts(self) -> dict[str, float]:
+        """The timeout of each channel in use (desk.settings.channel_timeouts)."""
+        return channel_timeouts({**self.channels, "DESK_SMTP_TIMEOUT": self.mail.timeout})
 
     @property
     def renew_below(self) -> timedelta:
-        """Renew a lease before a send when less than this is left of it."""
-        return max(self.lease / 2, timedelta(seconds=LEASE_TIMEOUTS * self.mail.timeout))
+        """Renew a lease before a send when less than this is left of it: the slowest send."""
+        return max(self.lease / 2, timedelta(seconds=longest_send(self.timeouts)[0]))
+
+    def wait_asked(self, error: DeliveryError) -> timedelta:
+        """The wait the server asked for (``Retry-After``), at most ``retry_window``: a date
+        years ahead would otherwise park a channel for good."""
+        return min(error.retry_after or timedelta(0), self.retry_window)
 
 
 @dataclass
 class BatchResult:
     claimed: int = 0
     sent: int = 0
-    retried: int = 0     # this message's temporary failure: an attempt spent
+    retried: int = 0     # this message's temporary failure: tried again later
     failed: int = 0
-    postponed: int = 0   # the server was unreachable: no attempt spent
+    postponed: int = 0   # the channel was down or throttled us: no attempt spent
     skipped: int = 0     # the lease ran out and another worker took the message
 
     def __str__(self) -> str:
@@ -99,7 +128,7 @@ class BatchResult:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Wait after the ``attempts``-th failed attempt: 1 min, 2 min, 4 min … at most 6 h."""
+    """Wait after the ``attempts``-th failed attempt: 1 min, 2 min, 4 min … at most BACKOFF_CAP."""
     return min(BACKOFF_FIRST * 2 ** min(max(attempts - 1, 0), 20), BACKOFF_CAP)
 
 
@@ -117,11 +146,13 @@ def due_clause(now: datetime):
 
 
 def claim(session: Session, settings: OutboxSettings, now: datetime) -> list[Claimed]:
-    """Take up to ``settings.batch`` due messages for this worker and commit."""
+    """Take up to ``settings.batch`` due messages for this worker and commit. A message still
+    ``sending`` (its worker's lease ran out with no outcome) counts a stall."""
     query = (
         select(OutboxMessage.id, OutboxMessage.to_address, OutboxMessage.subject,
                OutboxMessage.body_text, OutboxMessage.attempts, OutboxMessage.created_at,
-               OutboxMessage.channel, OutboxMessage.meta)
+               OutboxMessage.channel, OutboxMessage.meta, OutboxMessage.status, OutboxMessage.stalls,
+               OutboxMessage.failing_since, OutboxMessage.ticket_id, OutboxMessage.to_user_id)
         .where(due_clause(now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(settings.batch)
@@ -136,12 +167,15 @@ def claim(session: Session, settings: OutboxSettings, now: datetime) -> list[Cla
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_([row.id for row in rows]))
-        .values(status=OutboxStatus.SENDING, locked_until=lease, attempts=OutboxMessage.attempts + 1)
+        .values(status=OutboxStatus.SENDING, locked_until=lease, attempts=OutboxMessage.attempts + 1,
+                stalls=OutboxMessage.stalls + case((OutboxMessage.status == OutboxStatus.SENDING, 1), else_=0))
         .execution_options(synchronize_session=False)
     )
     commit(session)
     return [Claimed(row.id, row.to_address, row.subject, row.body_text, row.attempts + 1, lease, row.created_at,
-                    row.channel or "email", row.meta)
+                    row.channel or "email", row.meta,
+                    stalls=(row.stalls or 0) + (1 if row.status == OutboxStatus.SENDING else 0),
+                    failing_since=row.failing_since, ticket_id=row.ticket_id, to_user_id=row.to_user_id)
             for row in rows]
 
 
@@ -161,6 +195,18 @@ def renew(session: Session, settings: OutboxSettings, claimed: Claimed, now: dat
     return replace(claimed, lease=lease) if done else None
 
 
+def _ours(session: Session, claimed: Claimed, **values: Any) -> bool:
+    """Write an outcome on the message if this worker still holds its lease (compare-and-set:
+    the row still carries our lease and our attempt), in the open transaction."""
+    return bool(cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
+        update(OutboxMessage)
+        .where(OutboxMessage.id == claimed.id, OutboxMessage.status == OutboxStatus.SENDING,
+               OutboxMessage.locked_until == claimed.lease, OutboxMessage.attempts == claimed.attempts)
+        .values(locked_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )).rowcount)
+
+
 def _finish(session: Session, claimed: Claimed, **values: Any) -> bool:
     """Record an outcome if this worker still holds the message's lease.
 
@@ -169,42 +215,86 @@ def _finish(session: Session, claimed: Claimed, **values: Any) -> bool:
     server itself could forget the last outcomes, whose messages would then go out again."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
-        update(OutboxMessage)
-        .where(OutboxMessage.id == claimed.id, OutboxMessage.status == OutboxStatus.SENDING,
-               OutboxMessage.locked_until == claimed.lease, OutboxMessage.attempts == claimed.attempts)
-        .values(locked_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )).rowcount
+    done = _ours(session, claimed, **values)
     commit(session)
-    return bool(done)
+    return done
+
+
+TELL_TRIES = 5  # a person saving the same ticket at that very moment makes us write again
+
+
+def _fail(session: Session, claimed: Claimed, cause: str, detail: str, now: datetime, result: BatchResult) -> None:
+    """The message could not be delivered, for good: marked failed and said on its ticket's
+    timeline in one transaction (desk.notify.undelivered), if this worker still holds it."""
+    done = False
+    for attempt in range(TELL_TRIES + 1):
+        try:
+            with atomic(session):
+                done = _ours(session, claimed, **undelivered.failed_values(cause, detail, now))
+                if done and attempt < TELL_TRIES:
+                    undelivered.tell(session, ticket_id=claimed.ticket_id, to_user_id=claimed.to_user_id,
+                                     channel=claimed.channel, cause=cause, detail=detail, now=now,
+                                     address=claimed.to_address)
+            break
+        except StaleDataError:  # the ticket was saved between our read and our write: read it again
+            done = False
+            continue
+    if attempt == TELL_TRIES and done:
+        log.error("outbox: message %s failed; its ticket kept changing and does not say so", claimed.id)
+    if done:
+        result.failed += 1
+        log.warning("outbox: message %s failed for good after %s attempt(s) (%s): %s",
+                    claimed.id, claimed.attempts, cause, detail)
+    else:  # its lease ran out meanwhile and another worker has it
+        result.skipped += 1
 
 
 def _failed_attempt(session: Session, settings: OutboxSettings, claimed: Claimed, error: DeliveryError,
                     now: datetime, result: BatchResult) -> None:
-    if error.permanent or claimed.attempts >= settings.max_attempts:
-        _finish(session, claimed, status=OutboxStatus.FAILED, last_error=error.text)
-        result.failed += 1
-        log.warning("outbox: message %s failed for good after %s attempt(s): %s",
-                    claimed.id, claimed.attempts, error.text)
-    else:
-        _finish(session, claimed, status=OutboxStatus.PENDING, last_error=error.text,
-                next_attempt_at=now + backoff(claimed.attempts))
+    """This message's failure: permanent, it fails now; temporary, it is tried again after a
+    backoff (or the wait the server asked for) until ``retry_window`` has passed since its
+    first temporary failure, and then it fails."""
+    if error.permanent:
+        _fail(session, claimed, error.cause, error.text, now, result)
+        return
+    since = claimed.failing_since or now
+    if now - since >= settings.retry_window:
+        hours = settings.retry_window.total_seconds() / 3600
+        _fail(session, claimed, "expired", f"still failing after {hours:g} h: {error.text}", now, result)
+        return
+    wait = max(backoff(claimed.attempts), settings.wait_asked(error))
+    if _finish(session, claimed, status=OutboxStatus.PENDING, last_error=error.text, failing_since=since,
+               next_attempt_at=now + wait):
         result.retried += 1
+    else:
+        result.skipped += 1
 
 
-def _postpone(session: Session, claims: Sequence[Claimed], error: DeliveryError, now: datetime,
-              result: BatchResult) -> None:
-    """The server is unreachable: each message waits (outage_wait) and gets its attempt back."""
+def _postpone(session: Session, settings: OutboxSettings, claims: Sequence[Claimed], error: DeliveryError,
+              now: datetime, result: BatchResult) -> None:
+    """The channel is down (or throttles us): each message waits (outage_wait, and never less
+    than the wait the server asked for) and gets its attempt back."""
     for claimed in claims:
         waited = now - claimed.created_at if claimed.created_at is not None else timedelta(0)
+        wait = max(outage_wait(waited), settings.wait_asked(error))
         if _finish(session, claimed, status=OutboxStatus.PENDING, attempts=claimed.attempts - 1,
-                   last_error=error.text, next_attempt_at=now + outage_wait(waited)):
+                   last_error=error.text, next_attempt_at=now + wait):
             result.postponed += 1
         else:  # its lease ran out meanwhile and another worker has it
             result.skipped += 1
     if claims:
-        log.warning("outbox: mail server unreachable, %s message(s) wait: %s", len(claims), error.text)
+        log.warning("outbox: %s unreachable, %s message(s) wait: %s", claims[0].channel, len(claims), error.text)
+
+
+def _stalled(session: Session, settings: OutboxSettings, claimed: Claimed, now: datetime,
+             result: BatchResult) -> bool:
+    """Fail a message whose attempts keep ending with no outcome (it may be what stops its
+    worker) instead of trying it forever. True if it was failed."""
+    if claimed.stalls < settings.max_stalls:
+        return False
+    _fail(session, claimed, "stalled",
+          f"no outcome after {claimed.stalls} attempt(s): the worker stopped while sending", now, result)
+    return True
 
 
 def deliver(session: Session, settings: OutboxSettings, now: datetime | None = None) -> BatchResult:
@@ -217,22 +307,18 @@ def deliver(session: Session, settings: OutboxSettings, now: datetime | None = N
     batch = [claimed for claimed in batch if claimed.channel == "email"]
     with SmtpSender(settings.mail) as sender:
         for index, claimed in enumerate(batch):
-            if claimed.attempts > settings.max_attempts:
-                # Claimed again and again without an outcome: its worker keeps dying on it.
-                _failed_attempt(session, settings, claimed, DeliveryError(
-                    "no outcome after the last attempt (did the worker stop while sending?)", permanent=True),
-                    clock(), result)
+            if _stalled(session, settings, claimed, clock(), result):
                 continue
             try:
                 payload = build(claimed, settings.mail).as_bytes(policy=SMTP_POLICY)
             except Exception as error:  # a message that cannot be written will never go out
-                _failed_attempt(session, settings, claimed, DeliveryError(
-                    f"cannot build the message: {type(error).__name__}: {error}", permanent=True), clock(), result)
+                _fail(session, claimed, "unwritable", f"cannot build the message: {type(error).__name__}: {error}",
+                      clock(), result)
                 continue
             try:
                 sender.connect()
             except ConnectionFailed as error:  # every message left in the batch waits for the server
-                _postpone(session, batch[index:], error, clock(), result)
+                _postpone(session, settings, batch[index:], error, clock(), result)
                 break
             if claimed.lease - clock() < settings.renew_below:
                 renewed = renew(session, settings, claimed, clock())
@@ -244,12 +330,13 @@ def deliver(session: Session, settings: OutboxSettings, now: datetime | None = N
             try:
                 sender.send(claimed.to_address, payload)
             except ConnectionFailed as error:
-                # Lost while sending. If the server answers again, this message may be the
-                # cause: it spends an attempt and the batch goes on. If not, it is an outage.
+                # Lost while sending (a 421, a hang that timed out, a reset). If the server
+                # answers again, this message may be the cause: its own temporary failure, and
+                # the batch goes on. If not, it is an outage.
                 try:
                     sender.connect()
                 except ConnectionFailed as down:
-                    _postpone(session, [claimed, *batch[index + 1:]], down, clock(), result)
+                    _postpone(session, settings, [claimed, *batch[index + 1:]], down, clock(), result)
                     break
                 _failed_attempt(session, settings, claimed, error, clock(), result)
             except DeliveryError as error:
@@ -264,33 +351,31 @@ def deliver(session: Session, settings: OutboxSettings, now: datetime | None = N
 
 def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Claimed],
                       clock: Callable[[], datetime], result: BatchResult) -> None:
-    """Messages of the other channels (WhatsApp), each through its channel's sender, with the
-    same leases, attempts, backoff and outage rule as email. A sender's ``send`` returns the
-    provider's id for the message (kept in ``external_id``) or raises a DeliveryError."""
+    """Messages of the other channels (WhatsApp, SMS), each through its channel's sender, with
+    the same leases, failures and outage rule as email. A sender's ``send`` returns the
+    provider's id for the message (kept in ``external_id``) or raises a DeliveryError; once a
+    channel is down (or throttles us) the rest of its messages in the batch wait with it."""
     senders: dict[str, Any] = {}
     down: dict[str, ConnectionFailed] = {}
     for claimed in batch:
-        if claimed.attempts > settings.max_attempts:
-            _failed_attempt(session, settings, claimed, DeliveryError(
-                "no outcome after the last attempt (did the worker stop while sending?)", permanent=True),
-                clock(), result)
+        if _stalled(session, settings, claimed, clock(), result):
             continue
         if claimed.channel in down:
-            _postpone(session, [claimed], down[claimed.channel], clock(), result)
+            _postpone(session, settings, [claimed], down[claimed.channel], clock(), result)
             continue
         if claimed.channel not in senders:
             try:
-                senders[claimed.channel] = sender_for(claimed.channel, settings.channels)
+                senders[claimed.channel] = sender_for(claimed.channel, settings.channels,
+                                                      on_failed=undelivered.receipt_failed)
             except Exception as error:  # a sender that cannot even be built: its channel is down
                 log.exception("outbox: cannot set up the %s sender", claimed.channel)
                 senders[claimed.channel] = None
                 down[claimed.channel] = ConnectionFailed(f"{type(error).__name__}: {error}")
-                _postpone(session, [claimed], down[claimed.channel], clock(), result)
+                _postpone(session, settings, [claimed], down[claimed.channel], clock(), result)
                 continue
         sender = senders[claimed.channel]
         if sender is None:
-            _failed_attempt(session, settings, claimed, DeliveryError(
-                f"no sender for the channel {claimed.channel!r}", permanent=True), clock(), result)
+            _fail(session, claimed, "channel", f"no sender for the channel {claimed.channel!r}", clock(), result)
             continue
         if claimed.lease - clock() < settings.renew_below:
             renewed = renew(session, settings, claimed, clock())
@@ -301,8 +386,9 @@ def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Cl
         try:
             external_id = sender.send(session, claimed, clock())
         except ConnectionFailed as error:
+            discard(session)
             down[claimed.channel] = error
-            _postpone(session, [claimed], error, clock(), result)
+            _postpone(session, settings, [claimed], error, clock(), result)
         except DeliveryError as error:
             discard(session)
             _failed_attempt(session, settings, claimed, error, clock(), result)

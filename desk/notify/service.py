@@ -45,9 +45,14 @@ KINDS = {
     "beneficiary_wrote": _l("The beneficiary writes on a ticket of my department"),
 }
 
-# What else an outbox row may be for (notify_users): not a preference a user can turn off.
+# What else an outbox row may be for (notify_users): not a preference a user can turn off; and
+# what the beneficiary is written (notify_beneficiary, BENEFICIARY_KINDS).
 OTHER_REASONS = {
     "emergency": _l("An emergency is reported to the general manager"),
+    "received": _l("The beneficiary's confirmation, with the tracking link"),
+    "reply": _l("A reply to the beneficiary"),
+    "survey": _l("The satisfaction survey"),
+    "info_requested": _l("Missing information asked of the beneficiary"),
 }
 # Every reason's label, for the outbox admin page.
 REASONS = {**KINDS, **OTHER_REASONS}
@@ -322,16 +327,22 @@ def outbox_row(session: Session, message_id: int):
 
 
 def retry_now(session: Session, message_id: int, now: datetime | None = None) -> OutboxMessage:
-    """Make a failed or pending message due now (a failed one gets its attempts back), and commit.
+    """Make a failed or pending message due now, and commit. A failed one starts afresh: its
+    attempts back, a new retry window (DESK_OUTBOX_RETRY_HOURS), its failure forgotten.
 
     A message being sent or already sent is left alone (the update matches nothing)."""
     now = now or utcnow()
+    failed = OutboxMessage.status == OutboxStatus.FAILED
     done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id,
                OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED)))
         .values(status=OutboxStatus.PENDING, next_attempt_at=now, locked_until=None,
-                attempts=case((OutboxMessage.status == OutboxStatus.FAILED, 0), else_=OutboxMessage.attempts))
+                attempts=case((failed, 0), else_=OutboxMessage.attempts),
+                stalls=case((failed, 0), else_=OutboxMessage.stalls),
+                failing_since=case((failed, None), else_=OutboxMessage.failing_since),
+                failed_at=case((failed, None), else_=OutboxMessage.failed_at),
+                failure=case((failed, None), else_=OutboxMessage.failure))
         .execution_options(synchronize_session=False)
     )).rowcount
     commit(session)

@@ -17,7 +17,7 @@ from desk.text.dates import (
     to_riyadh,
     today_riyadh,
 )
-from desk.text.ids import InvalidNationalId, mask_national_id, national_id_check_digit, parse_national_id
+from desk.text.ids import InvalidNationalId, mask_email, mask_national_id, national_id_check_digit, parse_national_id
 from desk.text.phones import InvalidPhone, mask_phone, parse_phone
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "hijri_year",
     "riyadh_midnight",
     "today_riyadh",
+    "mask_email",
     "mask_national_id",
     "mask_phone",
     "national_id_check_digit",

@@ -70,3 +70,14 @@ def mask_national_id(nid: str | None) -> str:
     if len(text) < 4:
         return "•" * len(text)
     return text[0] + "•" * (len(text) - 3) + text[-2:]
+
+
+def mask_email(address: str | None) -> str:
+    """Mask for lists: the first character of the mailbox and the whole domain, with a fixed
+    number of bullets so the length does not show: "f•••••@example.org". None/"" → ""."""
+    if not address:
+        return ""
+    mailbox, at, domain = address.strip().rpartition("@")
+    if not at or not mailbox:
+        return "•" * 5
+    return f"{mailbox[0]}{'•' * 5}@{domain}"

@@ -23,11 +23,13 @@ from desk.web import go_to, is_htmx
 
 
 def _names(events) -> dict[str, dict]:
-    """Display names for the ids that department and assignee events carry, and each reason
+    """Display names for the ids that department and assignee events carry (and the staff an
+    undelivered message was for), and each reason
     code in words (service.describe_reasons), in the reader's language: one query per kind."""
     locale = str(get_locale())
     departments = {d.id: d.name(locale) for d in db.session.query(Department)}
     ids = {int(v) for e in events if e.kind == "assignee" for v in (e.old_value, e.new_value) if v and v.isdigit()}
+    ids |= {int(e.old_value) for e in events if e.kind == "undelivered" and e.old_value and e.old_value.isdigit()}
     users = {u.id: u.name for u in db.session.query(User).filter(User.id.in_(ids))} if ids else {}
     reasons = service.describe_reasons(db.session, (e.reason for e in events), locale)
     return {"department": departments, "assignee": users, "reason": reasons}

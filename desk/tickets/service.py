@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from desk import labels
 from desk.channels.outgoing import documents_to_send
 from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import (
@@ -302,6 +303,7 @@ BENEFICIARY_VIAS = (REASON_PORTAL, REASON_EMAIL, REASON_WHATSAPP)
 REASON_COMMITTEE = "committee"      # the research committee's decision moved the status (desk.committee)
 REASON_FOLLOWS = "follows"          # "follows:<ticket id>": a follow-up of that (earlier) ticket
 REASON_FOLLOWED = "followed_by"     # "followed_by:<ticket id>": continued in that (newer) ticket
+REASON_UNDELIVERED = "undelivered"  # "undelivered:<cause>": why a message could not be delivered (labels.UNDELIVERED)
 
 
 def move_ticket(session: Session, actor: User | None, ticket: Ticket, target: Department | None, *,
@@ -392,6 +394,8 @@ def _describe(kind: str, name: str | None, code: str):
     if kind == REASON_DEACTIVATED:
         return (_l("Department «%(name)s» was deactivated", name=name) if name is not None
                 else _l("Its department was deactivated"))
+    if kind == REASON_UNDELIVERED:
+        return labels.UNDELIVERED.get(code.partition(":")[2], code)
     return code  # a code this version does not know: shown as stored
 
 
