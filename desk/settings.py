@@ -55,6 +55,16 @@ def _smtp_tls(value: str) -> str:
     return value
 
 
+LOG_FORMATS = ("text", "json")  # DESK_LOG_FORMAT: desk.logs writes either
+
+
+def _log_format(value: str) -> str:
+    value = (value or "text").strip().lower()
+    if value not in LOG_FORMATS:
+        raise SettingsError(f"DESK_LOG_FORMAT must be text or json, not {value!r}")
+    return value
+
+
 def check_outbox_lease(lease_seconds: float, smtp_timeout: float) -> None:
     """Refuse an outbox lease that one slow send could outlive (see LEASE_TIMEOUTS)."""
     if lease_seconds < LEASE_TIMEOUTS * smtp_timeout:
@@ -139,6 +149,8 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Seconds a request waits on the store (to connect, and for each reply) before counting
         # in memory: a store that hangs would otherwise hang every sign-in with it.
         "DESK_RATELIMIT_TIMEOUT": float(env.get("DESK_RATELIMIT_TIMEOUT") or 1),
+        # Logs (desk.logs): "text", one line per record, or "json", one JSON object per line.
+        "DESK_LOG_FORMAT": _log_format(env.get("DESK_LOG_FORMAT", "text")),
         "DESK_LOGIN_LIMIT": env.get("DESK_LOGIN_LIMIT", "10 per minute;50 per hour"),
         "DESK_ASSOCIATION_NAME": env.get("DESK_ASSOCIATION_NAME", "جمعية البر الخيرية"),
         "DESK_ASSOCIATION_NAME_EN": env.get("DESK_ASSOCIATION_NAME_EN", "Al-Birr Charity Association"),
