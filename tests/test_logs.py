@@ -87,7 +87,7 @@ def errors_answered(app, monkeypatch):
 def failing_intake(monkeypatch, errors_answered):
     """Filing a ticket fails with an exception that quotes everything the form carried (a bug
     of the kind that puts data into a message), caused by another that quotes the phone."""
-    def create_ticket(session, actor, data):
+    def create_ticket(session, actor, data, **extra):
         try:
             raise KeyError(data.new_beneficiary.phone)
         except KeyError as error:
