@@ -9,7 +9,7 @@ from flask import Flask, render_template, session
 from flask_login import current_user
 from sqlalchemy.engine import Engine
 
-from desk import ratelimits, settings
+from desk import logs, ratelimits, settings
 from desk.extensions import babel, csrf, db, login_manager, migrate
 from desk.settings import PROJECT_ROOT
 from desk.transaction import discard
@@ -33,6 +33,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+def _bare_error_page(reference: str | None) -> str:
+    """The 500 page when the real one cannot be rendered: no frame, no database, the id still."""
+    from flask_babel import get_locale
+    from flask_babel import gettext as _
+    from markupsafe import escape
+    locale, direction = ("en", "ltr") if str(get_locale()) == "en" else ("ar", "rtl")
+    title, advice = escape(_("Something went wrong")), escape(_("Try again; if it keeps happening, tell the administrator."))
+    label = escape(_("Support reference"))
+    return (f'<!doctype html><html lang="{locale}" dir="{direction}"><meta charset="utf-8"><title>500</title>'
+            f'<h1>{title}</h1><p>{advice}</p><p>{label}: <code dir="ltr">{escape(reference or "")}</code></p></html>')
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -44,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.instance_path = app.config["INSTANCE_PATH"]
+    logs.init_app(app)  # first: whatever logs from here on is scrubbed and carries its request's id
     if app.config.get("DESK_PROXY_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
         hops = app.config["DESK_PROXY_HOPS"]
@@ -126,6 +139,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(channels_bp)
 
     from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import InternalServerError
 
     from desk.errors import DeskError
 
@@ -149,6 +163,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.errorhandler(429)
     def _refused(error):  # the portal and the upload forms answer in their own words (their blueprints)
         return render_template("errors.html", error=None, status=error.code), error.code
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(error):
+        """Flask has logged the exception (desk.logs: its type and where, with the request's id).
+        The page gives that id, for whoever calls support to quote. The failed transaction is
+        dropped first: the page's frame reads the database too (the association's name)."""
+        from flask import request
+        reference = logs.request_id()
+        template = "portal/error.html" if request.blueprint == "portal" else "errors.html"
+        try:
+            discard(db.session)
+            return render_template(template, error=None, status=500, request_id=reference), 500
+        except Exception:  # the frame needs the database, and the database may be what failed
+            app.logger.exception("the error page could not be rendered")
+            return _bare_error_page(reference), 500
 
     @app.get("/healthz")
     def healthz():

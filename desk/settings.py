@@ -63,6 +63,16 @@ def _smtp_tls(value: str) -> str:
     return value
 
 
+LOG_FORMATS = ("text", "json")  # DESK_LOG_FORMAT: desk.logs writes either
+
+
+def _log_format(value: str) -> str:
+    value = (value or "text").strip().lower()
+    if value not in LOG_FORMATS:
+        raise SettingsError(f"DESK_LOG_FORMAT must be text or json, not {value!r}")
+    return value
+
+
 def channel_timeouts(config: Mapping[str, Any]) -> dict[str, float]:
     """The timeout of each channel the desk sends on, from the settings (the environment's
     strings or the app's config): email always, SMS when a gateway is set (DESK_SMS_URL),
@@ -167,6 +177,8 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Seconds a request waits on the store (to connect, and for each reply) before counting
         # in memory: a store that hangs would otherwise hang every sign-in with it.
         "DESK_RATELIMIT_TIMEOUT": float(env.get("DESK_RATELIMIT_TIMEOUT") or 1),
+        # Logs (desk.logs): "text", one line per record, or "json", one JSON object per line.
+        "DESK_LOG_FORMAT": _log_format(env.get("DESK_LOG_FORMAT", "text")),
         "DESK_LOGIN_LIMIT": env.get("DESK_LOGIN_LIMIT", "10 per minute;50 per hour"),
         "DESK_ASSOCIATION_NAME": env.get("DESK_ASSOCIATION_NAME", "جمعية البر الخيرية"),
         "DESK_ASSOCIATION_NAME_EN": env.get("DESK_ASSOCIATION_NAME_EN", "Al-Birr Charity Association"),
