@@ -9,4 +9,7 @@ against the targets: every page p95 < 50 ms, an unchanged refresh p95 < 5 ms.
                           [--output bench-results/] [--cache instance/bench/] [--rebuild]
 
 ``build.py`` prepares the databases; ``__main__.py`` runs the cases and writes the report.
+Each other module runs on its own: ``routing``, ``outbox``, ``sla``, ``stats`` and ``load``
+(tickets per second through the portal and the intake together under gunicorn on PostgreSQL,
+a worker killed every 10 s: ``python -m tests.bench.load``, ``make bench-load``).
 """
