@@ -16,8 +16,19 @@ from desk.transaction import discard
 
 
 def _select_locale() -> str:
-    if current_user and current_user.is_authenticated and current_user.locale in ("ar", "en"):
-        return current_user.locale
+    """The signed-in user's language, else the session's (the language switch), else Arabic.
+    The user's is kept in the session too: a page that says the database cannot be read
+    (desk.error_pages) cannot read the user either, and is still in their language."""
+    from desk import outage
+    try:
+        if current_user and current_user.is_authenticated and current_user.locale in ("ar", "en"):
+            if session.get("locale") != current_user.locale:
+                session["locale"] = current_user.locale
+            return current_user.locale
+    except Exception as error:
+        if not outage.is_outage(error):
+            raise
+        outage.lost_database(db.session)
     return session.get("locale") or "ar"
 
 

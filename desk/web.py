@@ -192,10 +192,14 @@ def init_app(app: Flask) -> None:
         }
 
     def association_name(locale: str) -> str:
-        """The association's name as its admin set it (desk.portal.profile), else the settings'."""
+        """The association's name as its admin set it (desk.portal.profile), else the settings':
+        also when the database cannot be read, so an error page still has its frame."""
+        from desk import outage
         from desk.extensions import db
         from desk.portal import profile
         names = g.setdefault("desk_association", {})
         if locale not in names:
-            names[locale] = profile.get(db.session, app.config).name(locale)
+            row = outage.without_database(db.session, lambda: profile.get(db.session, app.config),
+                                          lambda: profile.from_settings(app.config))
+            names[locale] = row.name(locale)
         return names[locale]

@@ -24,11 +24,14 @@ MAX_REOPEN_DAYS = 365
 
 def get(session: Session, config) -> Association:
     """The profile row, or an unsaved one filled from the settings (never None)."""
-    row = session.get(Association, 1)
-    if row is None:
-        row = Association(id=1, name_ar=config["DESK_ASSOCIATION_NAME"], name_en=config["DESK_ASSOCIATION_NAME_EN"],
-                          show_staff_names=False, reopen_days=14)
-    return row
+    return session.get(Association, 1) or from_settings(config)
+
+
+def from_settings(config) -> Association:
+    """An unsaved profile with the settings' names and the default policy: before an admin saves
+    one, and for a page shown while the database cannot be read (desk.outage)."""
+    return Association(id=1, name_ar=config["DESK_ASSOCIATION_NAME"], name_en=config["DESK_ASSOCIATION_NAME_EN"],
+                       show_staff_names=False, reopen_days=14)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from desk import outage
 from desk.attachments.service import EXTENSIONS, Upload
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
@@ -110,7 +111,10 @@ def _uploads(field: str = "files") -> list[Upload]:
 
 
 def _profile():
-    return profile.get(db.session, current_app.config)
+    """The association's profile; the settings' names when the database cannot be read (the
+    portal's frame around a page that says so, desk.error_pages)."""
+    return outage.without_database(db.session, lambda: profile.get(db.session, current_app.config),
+                                   lambda: profile.from_settings(current_app.config))
 
 
 @bp.app_context_processor
