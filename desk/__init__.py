@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, render_template, session
+from flask import Flask, session
 from flask_login import current_user
 from sqlalchemy.engine import Engine
 
@@ -85,6 +85,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # with a message) before the rate limiter's keys and the CSRF check read the request.
     from desk import input_guard
     input_guard.init_app(app)
+    # Every error in the reader's language and frame (desk.error_pages); the handlers below
+    # add to these.
+    from desk import error_pages
+    error_pages.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -156,36 +160,34 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
-        return render_template("errors.html", error=None, status=400, csrf=True), 400
+        return error_pages.answer(400, csrf=True)
 
     @app.errorhandler(DeskError)
     def _desk_error(error: DeskError):
-        return render_template("errors.html", error=error, status=error.status), error.status
+        return error_pages.answer(error.status, error=error)
 
     @app.errorhandler(404)
     def _not_found(error):
-        return render_template("errors.html", error=None, status=404), 404
+        return error_pages.answer(404)
 
     @app.errorhandler(403)
     def _forbidden(error):
-        return render_template("errors.html", error=None, status=403), 403
+        return error_pages.answer(403)
 
     @app.errorhandler(413)
     @app.errorhandler(429)
     def _refused(error):  # the portal and the upload forms answer in their own words (their blueprints)
-        return render_template("errors.html", error=None, status=error.code), error.code
+        return error_pages.answer(error.code)
 
     @app.errorhandler(InternalServerError)
     def _server_error(error):
         """Flask has logged the exception (desk.logs: its type and where, with the request's id).
         The page gives that id, for whoever calls support to quote. The failed transaction is
         dropped first: the page's frame reads the database too (the association's name)."""
-        from flask import request
         reference = logs.request_id()
-        template = "portal/error.html" if request.blueprint == "portal" else "errors.html"
         try:
             discard(db.session)
-            return render_template(template, error=None, status=500, request_id=reference), 500
+            return error_pages.answer(500, request_id=reference)
         except Exception:  # the frame needs the database, and the database may be what failed
             app.logger.exception("the error page could not be rendered")
             return _bare_error_page(reference), 500

@@ -44,7 +44,8 @@ class StaleVersion(DeskError):
     status = 409
 
     def __init__(self, current_version: int, changes: list):
-        super().__init__("stale")
+        super().__init__(_l("Someone else changed this ticket meanwhile. Reload the page to see it as it is now, "
+                            "then try again."))
         self.current_version = current_version
         self.changes = changes
 

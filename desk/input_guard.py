@@ -221,7 +221,7 @@ def _answer(error: RefusedInput):
         response.headers.update({"HX-Retarget": "#flashes", "HX-Reswap": "innerHTML", "HX-Push-Url": "false"})
         return response
     if request.path.startswith("/portal/"):
-        return render_template("portal/refused.html", status=400), 400
+        return render_template("portal/refused.html", status=400, refused_input=True), 400
     return render_template("errors.html", error=None, status=400, refused_input=True), 400
 
 

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from desk import error_pages
 from desk.attachments import service
 from desk.attachments.forms import AttachmentForm
 from desk.errors import NotFound, ValidationFailed
@@ -73,11 +74,11 @@ def _request_too_large(error):
     """A request over MAX_CONTENT_LENGTH is refused before any view runs: on the upload
     endpoint say so by the file field, as for any file over the limit."""
     if request.endpoint != "attachments.upload" or request.view_args is None or not current_user.is_authenticated:
-        return render_template("errors.html", error=None, status=413), 413
+        return error_pages.answer(413)
     try:
         ticket = tickets.get_ticket(db.session, current_user, request.view_args["reference"])
     except NotFound:  # (raised here, it would not reach the DeskError handler)
-        return render_template("errors.html", error=None, status=404), 404
+        return error_pages.answer(404)
     form = AttachmentForm(formdata=None)
     merge_errors(form, service.too_big(_max_bytes()).errors)
     page = context(ticket, attachment_form=form)

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from desk import error_pages
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.files import survey_photo_dir
@@ -201,7 +202,7 @@ def _too_large(error):
         flash(_("The file is too large (at most %(n)s MB).", n=f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"),
               "error")
         return redirect(url_for("survey.show", survey_id=request.view_args["survey_id"]))
-    return render_template("errors.html", error=None, status=413), 413
+    return error_pages.answer(413)
 
 
 @bp.get("/survey/photos/<int:photo_id>")

@@ -19,14 +19,23 @@
   document.addEventListener("htmx:responseError", function (event) {
     showError(document.body.dataset.msgFailed + " (" + event.detail.xhr.status + ")");
   });
-  // A request the server refused with a message for #flashes (desk.input_guard: characters it
-  // does not take) shows that message; the form the request came from keeps what was typed.
+  // An error answer meant to be read is shown, not the generic "failed": a message for #flashes
+  // (desk.error_pages, desk.input_guard). The form the request came from keeps what was typed;
+  // after a submission #flashes is scrolled into view.
+  var revealFlashes = false;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr;
-    if (xhr.status === 400 && xhr.getResponseHeader("HX-Retarget") === "#flashes") {
+    if (xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#flashes") {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
+      var config = event.detail.requestConfig;
+      revealFlashes = !!config && config.verb !== "get";
     }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var box = document.getElementById("flashes");
+    if (revealFlashes && box) { box.scrollIntoView({block: "nearest"}); }
+    revealFlashes = false;
   });
   document.addEventListener("htmx:sendError", function () {
     showError(document.body.dataset.msgOffline);
