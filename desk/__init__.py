@@ -85,8 +85,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # with a message) before the rate limiter's keys and the CSRF check read the request.
     from desk import input_guard
     input_guard.init_app(app)
-    # Every error in the reader's language and frame (desk.error_pages); the handlers below
-    # add to these.
+    # Every error in the reader's language and frame; the database or the disk failing loses
+    # nothing typed (503, the form again). The handlers below add to these.
     from desk import error_pages
     error_pages.init_app(app)
 

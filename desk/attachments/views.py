@@ -30,7 +30,15 @@ def _attachments_of():
             "attachment_max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"}
 
 
+def _upload_again(reference: str):
+    """The upload form with its description, when the document could not be stored (desk.error_pages:
+    503; the file must be chosen again)."""
+    ticket = tickets.get_ticket(db.session, current_user, reference)
+    return _refused(ticket, AttachmentForm(), {}, 503)
+
+
 @bp.post("/tickets/<reference>/attachments")
+@error_pages.form_page(_upload_again, AttachmentForm)
 @login_required
 def upload(reference: str):
     ticket = tickets.get_ticket(db.session, current_user, reference)
@@ -62,11 +70,11 @@ def _attached(ticket):
     return redirect(url_for("tickets.show", reference=ticket.reference))
 
 
-def _refused(ticket, form, errors):
+def _refused(ticket, form, errors, status: int = 422):
     """The panel (htmx) or the ticket page again, the messages by the fields, the description kept."""
     merge_errors(form, errors)
     page = context(ticket, attachment_form=form)
-    return render_template("attachments/_list.html" if is_htmx() else "tickets/show.html", **page), 422
+    return render_template("attachments/_list.html" if is_htmx() else "tickets/show.html", **page), status
 
 
 @bp.errorhandler(RequestEntityTooLarge)

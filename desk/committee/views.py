@@ -7,13 +7,14 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from desk import error_pages
 from desk.committee import service
 from desk.committee.forms import CommitteeForm
 from desk.extensions import db
 from desk.models import Kind
 from desk.permissions import Action, can
 from desk.tickets import service as tickets
-from desk.tickets.page import Panel, run_step
+from desk.tickets.page import Panel, run_step, step_again
 
 bp = Blueprint("committee", __name__)
 
@@ -53,6 +54,7 @@ PANEL = Panel(answer="tickets/_after_committee.html", open="committee_open", typ
 
 
 @bp.post("/tickets/<reference>/committee/<name>")
+@error_pages.form_page(step_again(PANEL, CommitteeForm), CommitteeForm)
 @login_required
 def step(reference: str, name: str):
     """One committee step (desk.tickets.page.run_step): htmx answers with the committee panel,

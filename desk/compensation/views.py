@@ -6,12 +6,13 @@ from flask import Blueprint, abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from desk import error_pages
 from desk.compensation import service
 from desk.compensation.forms import CompensationForm
 from desk.extensions import db
 from desk.models import Kind
 from desk.tickets import service as tickets
-from desk.tickets.page import Panel, run_step
+from desk.tickets.page import Panel, run_step, step_again
 
 bp = Blueprint("compensation", __name__)
 
@@ -47,6 +48,7 @@ PANEL = Panel(answer="compensation/_after.html", open="compensation_open", typed
 
 
 @bp.post("/tickets/<reference>/compensation/<name>")
+@error_pages.form_page(step_again(PANEL, CompensationForm), CompensationForm)
 @login_required
 def step(reference: str, name: str):
     """One step on the claim (desk.tickets.page.run_step): htmx answers with the claim panel,

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from desk import error_pages
 from desk.admin import service as admin_service
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
@@ -92,7 +93,15 @@ def _data(form: IntakeForm) -> service.IntakeData:
     )
 
 
+def _again():
+    """The form as typed, when the ticket could not be saved (desk.error_pages: 503)."""
+    if not can(current_user, Action.TICKET_CREATE):
+        abort(403)
+    return _render(_form(), 503)
+
+
 @bp.route("/tickets/new", methods=["GET", "POST"])
+@error_pages.form_page(_again, IntakeForm)
 @login_required
 def new():
     if not can(current_user, Action.TICKET_CREATE):

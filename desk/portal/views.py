@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from desk import outage
+from desk import error_pages, outage
 from desk.attachments.service import EXTENSIONS, Upload
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
@@ -166,7 +166,13 @@ def _recorded(response) -> bool:
     return response.status_code < 400 and not g.get("portal_answered_again")
 
 
+def _new_again():
+    """The form as typed, when the request could not be recorded (desk.error_pages: 503)."""
+    return render_template("portal/new.html", form=SubmitForm()), 503
+
+
 @bp.route("/new", methods=["GET", "POST"])
+@error_pages.form_page(_new_again, SubmitForm, signed_in=False)
 @limiter.limit(_limit("DESK_PORTAL_SUBMIT_LIMIT"), methods=["POST"], deduct_when=_recorded,
                exempt_when=_request_sent_already)
 @limiter.limit(_limit("DESK_PORTAL_PHONE_LIMIT"), methods=["POST"], key_func=_typed_phone,
@@ -329,7 +335,15 @@ def show(reference: str):
     return render_template("portal/show.html", **_show_context(ticket))
 
 
+def _reply_again(reference: str):
+    """The request's page with the message as typed, when it could not be recorded
+    (desk.error_pages: 503)."""
+    ticket = _granted_ticket(reference)
+    return render_template("portal/show.html", **_show_context(ticket, ReplyForm())), 503
+
+
 @bp.post("/t/<reference>/reply")
+@error_pages.form_page(_reply_again, ReplyForm, signed_in=False)
 @limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), exempt_when=_reply_sent_already)
 @limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), key_func=_ticket_key, exempt_when=_not_granted_or_sent_already)
 def reply(reference: str):
@@ -391,16 +405,28 @@ def file(reference: str, attachment_id: int):
 
 # The satisfaction survey -----------------------------------------------------------------
 
+def _rate_context(ticket, form) -> dict:
+    answer = links.survey_answer(db.session, ticket)
+    return {"ticket": ticket, "form": form, "answer": answer, "editable": satisfaction.editable(answer),
+            "survey_open": satisfaction.open_for_answers(ticket), "edit_days": satisfaction.EDIT_DAYS}
+
+
+def _rate_again(reference: str):
+    """The survey as answered, when the answer could not be recorded (desk.error_pages: 503)."""
+    ticket = _granted_ticket(reference)
+    return render_template("portal/rate.html", **_rate_context(ticket, SurveyForm(obj=None))), 503
+
+
 @bp.route("/t/<reference>/rate", methods=["GET", "POST"])
+@error_pages.form_page(_rate_again, SurveyForm, signed_in=False)
 @limiter.limit(_limit("DESK_PORTAL_REPLY_LIMIT"), methods=["POST"])
 def rate(reference: str):
     ticket = _granted_ticket(reference)
-    answer = links.survey_answer(db.session, ticket)
     form = SurveyForm(obj=None)
+    context = _rate_context(ticket, form)
+    answer = context["answer"]
     if request.method == "GET" and answer is not None:
         form.rating.data, form.solved.data, form.comment.data = answer.rating, "yes" if answer.solved else "no", answer.comment
-    context = {"ticket": ticket, "form": form, "answer": answer, "editable": satisfaction.editable(answer),
-               "survey_open": satisfaction.open_for_answers(ticket), "edit_days": satisfaction.EDIT_DAYS}
     if request.method == "GET":
         return render_template("portal/rate.html", **context)
     if not form.validate():

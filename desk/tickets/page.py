@@ -99,6 +99,15 @@ def run_step(panel: Panel, ticket: Ticket, name: str, step: Step, form, done: st
     return redirect(url_for("tickets.show", reference=ticket.reference))
 
 
+def step_again(panel: Panel, form_class) -> Callable[[str, str], Any]:
+    """For desk.error_pages.form_page: the step's form open again as typed, when the database or
+    the disk failed it (503)."""
+    def again(reference: str, name: str):
+        ticket = service.get_ticket(db.session, current_user, reference)
+        return _refused(panel, ticket, name, form_class(), {}, 503, None)
+    return again
+
+
 def _refused(panel: Panel, ticket: Ticket, name: str, form, errors: dict, status: int, conflict):
     page = context(ticket, **{panel.open: name, panel.typed: form.typed(), panel.errors: errors,
                               panel.conflict: conflict})

@@ -5,13 +5,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from desk import error_pages
 from desk.errors import StaleVersion, ValidationFailed
 from desk.extensions import db
 from desk.forms import optional_id
 from desk.submissions import AlreadyTaken, Kind, first
 from desk.tickets import actions, service
 from desk.tickets.forms import ActionForm, ChangeForm, CommentForm
-from desk.tickets.page import Panel, context, run_step
+from desk.tickets.page import Panel, context, run_step, step_again
 from desk.web import hx_target, is_htmx, merge_errors, posted_once
 
 bp = Blueprint("tickets", __name__)
@@ -36,7 +37,16 @@ def show(reference: str):
     return render_template(fragment or "tickets/show.html", **context(ticket))
 
 
+def _change_again(reference: str, field: str):
+    """The Handling panel with the value chosen and "Save again", when it could not be saved
+    (desk.error_pages: 503)."""
+    ticket = service.get_ticket(db.session, current_user, reference)
+    page = context(ticket, attempted={field: ChangeForm().value.data})
+    return render_template("tickets/_change_refused.html" if is_htmx() else "tickets/show.html", **page), 503
+
+
 @bp.post("/tickets/<reference>/change/<field>")
+@error_pages.form_page(_change_again, ChangeForm)
 @login_required
 def change(reference: str, field: str):
     ticket = service.get_ticket(db.session, current_user, reference)
@@ -65,7 +75,14 @@ def change(reference: str, field: str):
     return redirect(url_for(".show", reference=ticket.reference))
 
 
+def _comment_again(reference: str):
+    """The note or reply as typed, when it could not be saved (desk.error_pages: 503)."""
+    ticket = service.get_ticket(db.session, current_user, reference)
+    return _comment_failed(ticket, CommentForm(), {}, 503)
+
+
 @bp.post("/tickets/<reference>/comments")
+@error_pages.form_page(_comment_again, CommentForm)
 @login_required
 def comment(reference: str):
     ticket = service.get_ticket(db.session, current_user, reference)
@@ -147,6 +164,7 @@ ACTIONS_PANEL = Panel(answer="tickets/_after_action.html", open="open_action", t
 
 
 @bp.post("/tickets/<reference>/actions/<name>")
+@error_pages.form_page(step_again(ACTIONS_PANEL, ActionForm), ActionForm)
 @login_required
 def act(reference: str, name: str):
     """One action on the ticket (desk.tickets.page.run_step): htmx answers with the actions

@@ -20,12 +20,14 @@
     showError(document.body.dataset.msgFailed + " (" + event.detail.xhr.status + ")");
   });
   // An error answer meant to be read is shown, not the generic "failed": a message for #flashes
-  // (desk.error_pages, desk.input_guard). The form the request came from keeps what was typed;
-  // after a submission #flashes is scrolled into view.
+  // (desk.error_pages, desk.input_guard), or a form given back as it was typed when the database
+  // or the disk failed (X-Desk-Show, desk.error_pages: its note comes out of band). The form the
+  // request came from keeps what was typed; after a submission #flashes is scrolled into view.
   var revealFlashes = false;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr;
-    if (xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#flashes") {
+    if (xhr.status >= 400 && (xhr.getResponseHeader("HX-Retarget") === "#flashes" ||
+                              xhr.getResponseHeader("X-Desk-Show") === "true")) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
       var config = event.detail.requestConfig;
