@@ -60,9 +60,9 @@ def is_program() -> bool:
 
 
 def _flash_headers(response: Response) -> None:
-    """An htmx answer meant for #flashes, whatever element made the request (static/js/desk.js)."""
-    reswap = "innerHTML show:top" if request.method != "GET" else "innerHTML"  # (a poll does not scroll)
-    response.headers.update({"HX-Retarget": "#flashes", "HX-Reswap": reswap, "HX-Push-Url": "false"})
+    """An htmx answer meant for #flashes, whatever element made the request (static/js/desk.js
+    swaps it, and brings #flashes into view after a submission)."""
+    response.headers.update({"HX-Retarget": "#flashes", "HX-Reswap": "innerHTML", "HX-Push-Url": "false"})
 
 
 def _forget_user() -> None:
@@ -113,8 +113,11 @@ def answer(status: int, *, error: Any = None, **context: Any) -> Response:
 
 def _http_error(error: HTTPException):
     """Any HTTP error without a handler of its own (abort(400), 405, 409, 422, 500, 503…)."""
-    status = error.code or 500
-    return answer(status)
+    response = answer(error.code or 500)
+    allowed = getattr(error, "valid_methods", None)  # a 405 says what the address takes
+    if allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 # Forms that survive an outage ---------------------------------------------------------------

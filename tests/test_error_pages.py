@@ -83,6 +83,7 @@ def test_each_status_in_the_desks_frame(failing, code, locale):
     assert DESK_FRAME in html and PORTAL_FRAME not in html
     assert f'<html lang="{locale}" dir="{"rtl" if locale == "ar" else "ltr"}">' in html
     assert (response.headers.get("Retry-After") == "30") == (code == 503)
+    assert (response.headers.get("Allow") == "POST") == (code == 405)
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])
@@ -105,7 +106,8 @@ def test_htmx_gets_the_message_for_flashes(failing, code, path):
     assert response.status_code == code
     assert "<html" not in html and "<nav" not in html
     assert DESK[code][0] in html and 'role="alert"' in html
-    assert response.headers["HX-Retarget"] == "#flashes" and response.headers["HX-Push-Url"] == "false"
+    assert response.headers["HX-Retarget"] == "#flashes" and response.headers["HX-Reswap"] == "innerHTML"
+    assert response.headers["HX-Push-Url"] == "false"
 
 
 @pytest.mark.parametrize("code", [400, 404, 409, 500, 503])
