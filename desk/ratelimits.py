@@ -140,3 +140,15 @@ def state() -> str:
         watch.failed("no answer to PING")
         return "memory fallback"
     return "ok"
+
+
+def reset() -> None:
+    """Forget every count — in the store and in the per-process fallback — and count in the store
+    again. Flask-Limiter's own ``reset`` clears only the store, so after a fallback (any failure
+    while evaluating a limit, e.g. the database down in a limit's exemption check) the fallback's
+    counts would outlive it. For the tests between cases, and an operator after an incident."""
+    limiter.reset()
+    fallback = limiter._fallback_storage if limiter._fallback_limiter is not None else None
+    if fallback is not None:
+        fallback.reset()
+    limiter._storage_dead = False

@@ -28,12 +28,11 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 import desk.models.accounts  # noqa: E402
-from desk import create_app  # noqa: E402
+from desk import create_app, ratelimits  # noqa: E402
 from desk.accounts.service import create_user  # noqa: E402
 from desk.beneficiaries.service import NewBeneficiary  # noqa: E402
 from desk.cli import ensure_department  # noqa: E402
 from desk.extensions import db as _db  # noqa: E402
-from desk.extensions import limiter  # noqa: E402
 from desk.intake.service import IntakeData, create_ticket  # noqa: E402
 from desk.models import (  # noqa: E402
     Base,
@@ -95,7 +94,7 @@ def _clean(app):
         with _db.engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
-        limiter.reset()
+        ratelimits.reset()  # the store and the per-process fallback
 
 
 @pytest.fixture
