@@ -25,6 +25,15 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of seconds, 1 or more, not {raw!r}")
+    return int(raw)
+
+
 def _dev_secret(instance_path: Path) -> str:
     """A per-checkout secret kept under instance/, so development sessions survive restarts."""
     path = instance_path / "secret_key"
@@ -146,8 +155,12 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # hide_parameters: a failed statement's message (logged, and kept as a channel's last
         # error) names the statement, never the values it carried (national IDs, health details).
+        # connect_timeout: a database host that drops packets (rather than refusing) makes a
+        # request fail after these seconds, with the outage page, instead of hanging the worker.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True} | (
-            {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {}),
+            {"pool_pre_ping": True,
+             "connect_args": {"connect_timeout": _positive_int(env, "DESK_DB_CONNECT_TIMEOUT", 5)}}
+            if not database_url.startswith("sqlite") else {}),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("DESK_SECURE_COOKIES"), production),
