@@ -66,6 +66,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(env_config)
     if config:
         app.config.update(config)
+        if "SQLALCHEMY_DATABASE_URI" in config and "SQLALCHEMY_ENGINE_OPTIONS" not in config:
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = settings.engine_options(
+                app.config["SQLALCHEMY_DATABASE_URI"], app.config["DESK_DB_CONNECT_TIMEOUT"])
     app.instance_path = app.config["INSTANCE_PATH"]
     logs.init_app(app)  # first: whatever logs from here on is scrubbed and carries its request's id
     if app.config.get("DESK_PROXY_HOPS"):

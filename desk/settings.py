@@ -34,6 +34,20 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def engine_options(database_url: str, connect_timeout: int) -> dict[str, Any]:
+    """The engine's options for the database the app ends up with (create_app recomputes them
+    when its config names another database than the environment's).
+
+    hide_parameters: a failed statement's message (logged, and kept as a channel's last error)
+    names the statement, never the values it carried (national IDs, health details).
+    connect_timeout (PostgreSQL): a database host that drops packets, rather than refusing,
+    fails the request after these seconds, with the outage page, instead of hanging the worker."""
+    options: dict[str, Any] = {"hide_parameters": True}
+    if not database_url.startswith("sqlite"):
+        options |= {"pool_pre_ping": True, "connect_args": {"connect_timeout": connect_timeout}}
+    return options
+
+
 def _dev_secret(instance_path: Path) -> str:
     """A per-checkout secret kept under instance/, so development sessions survive restarts."""
     path = instance_path / "secret_key"
@@ -137,6 +151,7 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         secret = _dev_secret(instance_path)
 
     database_url = env.get("DESK_DATABASE_URL") or f"sqlite:///{instance_path / 'desk.db'}"
+    connect_timeout = _positive_int(env, "DESK_DB_CONNECT_TIMEOUT", 5)
     production = mode == "production"
 
     base_url = env.get("DESK_BASE_URL", "").strip().rstrip("/")
@@ -153,14 +168,8 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance_path),
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # hide_parameters: a failed statement's message (logged, and kept as a channel's last
-        # error) names the statement, never the values it carried (national IDs, health details).
-        # connect_timeout: a database host that drops packets (rather than refusing) makes a
-        # request fail after these seconds, with the outage page, instead of hanging the worker.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True} | (
-            {"pool_pre_ping": True,
-             "connect_args": {"connect_timeout": _positive_int(env, "DESK_DB_CONNECT_TIMEOUT", 5)}}
-            if not database_url.startswith("sqlite") else {}),
+        "DESK_DB_CONNECT_TIMEOUT": connect_timeout,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, connect_timeout),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("DESK_SECURE_COOKIES"), production),

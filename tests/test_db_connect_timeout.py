@@ -22,7 +22,18 @@ def test_the_postgresql_engine_has_a_connect_timeout_and_a_typo_is_refused(tmp_p
     with pytest.raises(settings.SettingsError):
         settings.load(env)
     sqlite = settings.load({"DESK_ENV": "testing", "DESK_INSTANCE_PATH": str(tmp_path)})
-    assert "connect_args" not in sqlite["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert "connect_args" not in sqlite["SQLALCHEMY_ENGINE_OPTIONS"]  # sqlite3 would refuse the keyword
+
+
+def test_an_app_given_another_database_gets_that_databases_options(tmp_path, monkeypatch):
+    """The environment names PostgreSQL, the app's config SQLite (as some tests and tools do):
+    the engine options follow the database the app ends up with."""
+    from desk import create_app
+
+    monkeypatch.setenv("DESK_DATABASE_URL", "postgresql+psycopg://desk@127.0.0.1:9/desk")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'other.db'}"})
+    assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
 
 
 def test_a_host_that_never_answers_fails_the_connection_instead_of_hanging(tmp_path):
