@@ -310,6 +310,17 @@ def browser(app):
 
 
 @pytest.fixture
+def visitor(app):
+    """Someone on the portal without an account (their own session and CSRF token)."""
+    def make(ip="203.0.113.7"):
+        browser = Browser(app.test_client())
+        browser.client.environ_base["REMOTE_ADDR"] = ip
+        browser.refresh_token("/portal/new")
+        return browser
+    return make
+
+
+@pytest.fixture
 def as_user(app):
     """``as_user(user)`` → a signed-in Browser; several may exist at once (two editors)."""
     def make(user):

@@ -24,22 +24,11 @@ from desk.models import (
 )
 from desk.portal import satisfaction, tracking
 from desk.tickets import actions
-from tests.conftest import VALID_NID, Browser
+from tests.conftest import VALID_NID
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 LINK = re.compile(r'href="(http://[^"]+/portal/t/[^"]+/[^"]+)"')
-
-
-@pytest.fixture
-def visitor(app):
-    """Someone on the portal without an account (their own session and CSRF token)."""
-    def make(ip="203.0.113.7"):
-        browser = Browser(app.test_client())
-        browser.client.environ_base["REMOTE_ADDR"] = ip
-        browser.refresh_token("/portal/new")
-        return browser
-    return make
 
 
 def _form(**overrides) -> dict:

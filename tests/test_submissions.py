@@ -62,17 +62,6 @@ def twin(browser: Browser) -> Browser:
 
 
 @pytest.fixture
-def visitor(app):
-    """Someone on the portal without an account, on the request form (their own session)."""
-    def make(ip="203.0.113.7"):
-        browser = Browser(app.test_client())
-        browser.client.environ_base["REMOTE_ADDR"] = ip
-        browser.refresh_token("/portal/new")
-        return browser
-    return make
-
-
-@pytest.fixture
 def store(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "DESK_ATTACHMENT_DIR", str(tmp_path / "attachments"))
     return tmp_path / "attachments"
