@@ -333,8 +333,7 @@ def retry_now(session: Session, message_id: int, now: datetime | None = None) ->
     A message being sent or already sent is left alone (the update matches nothing)."""
     now = now or utcnow()
     failed = OutboxMessage.status == OutboxStatus.FAILED
-    done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
-        update(OutboxMessage)
+    return update_message(session, message_id, update(OutboxMessage)
         .where(OutboxMessage.id == message_id,
                OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED)))
         .values(status=OutboxStatus.PENDING, next_attempt_at=now, locked_until=None,
@@ -343,13 +342,21 @@ def retry_now(session: Session, message_id: int, now: datetime | None = None) ->
                 failing_since=case((failed, None), else_=OutboxMessage.failing_since),
                 failed_at=case((failed, None), else_=OutboxMessage.failed_at),
                 failure=case((failed, None), else_=OutboxMessage.failure))
-        .execution_options(synchronize_session=False)
-    )).rowcount
+        .execution_options(synchronize_session=False),
+        _l("Only a pending or failed message can be retried."))
+
+
+def update_message(session: Session, message_id: int, statement, refusal) -> OutboxMessage:
+    """Run ``statement`` (an UPDATE of that one outbox row, conditioned on the state it may
+    change from) and commit; the row as it is now, NotFound when there is none, or the
+    ``refusal`` by the status when the condition matched nothing (a worker or a colleague
+    was first)."""
+    done = cast(CursorResult, session.execute(statement)).rowcount  # an UPDATE's result, typed as any Result
     commit(session)
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound()
     session.refresh(message)
     if not done:
-        raise ValidationFailed({"status": [_l("Only a pending or failed message can be retried.")]})
+        raise ValidationFailed({"status": [refusal]})
     return message

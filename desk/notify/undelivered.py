@@ -26,12 +26,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
-from desk.errors import NotFound, ValidationFailed
 from desk.models import EventKind, OutboxMessage, OutboxStatus, Ticket, TicketEvent, User, utcnow
+from desk.notify.service import update_message
 from desk.text import mask_email, mask_phone
 from desk.tickets import workflow
 from desk.tickets.service import REASON_UNDELIVERED
-from desk.transaction import commit
 
 DELAYED = timedelta(hours=1)  # a message still waiting this long after it was queued is told
 NOTICE_CAP = 100               # the navigation counts up to this many ("99+"): a bounded query
@@ -203,19 +202,11 @@ def mark_handled(session: Session, actor: User, message_id: int, now: datetime |
     """A supervisor has dealt with an undelivered message (called the beneficiary, corrected
     the address…): it leaves the notice, remembering who and when. Commits."""
     now = now or utcnow()
-    done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, _unhandled())
-        .values(handled_at=now, handled_by_id=actor.id)
-        .execution_options(synchronize_session=False))).rowcount
-    commit(session)
-    message = session.get(OutboxMessage, message_id)
-    if message is None:
-        raise NotFound()
-    session.refresh(message)
-    if not done:
-        raise ValidationFailed({"status": [_l("Only an undelivered message nobody has handled can be marked handled.")]})
-    return message
+    return update_message(
+        session, message_id,
+        update(OutboxMessage).where(OutboxMessage.id == message_id, _unhandled())
+        .values(handled_at=now, handled_by_id=actor.id).execution_options(synchronize_session=False),
+        _l("Only an undelivered message nobody has handled can be marked handled."))
 
 
 def names(session: Session, messages: Sequence[OutboxMessage]) -> dict[int, str]:
