@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 from desk.models.accounts import Department, DepartmentMember, Position, Role, User, UserRole
 from desk.models.attachments import Attachment
+from desk.models.audit import AuditAction, AuditEntry
 from desk.models.base import Base, utcnow
 from desk.models.beneficiaries import Beneficiary
 from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
@@ -59,5 +60,5 @@ __all__ = [
     "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
     "StatsRollup", "StatsDuration", "StatsRollupState",
     "InboundMessage", "InboundOutcome", "ChannelState",
-    "FormSubmission",
+    "FormSubmission", "AuditAction", "AuditEntry",
 ]
