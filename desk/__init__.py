@@ -155,6 +155,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from desk.channels.views import bp as channels_bp
     app.register_blueprint(channels_bp)
+    from desk.privacy.views import bp as privacy_bp
+    app.register_blueprint(privacy_bp)
 
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import InternalServerError

@@ -466,7 +466,9 @@ def audit_verify_command() -> None:
 
 
 def register(app: Flask) -> None:
+    from desk.privacy.cli import retention_command
     from desk.stats.cli import report_command, stats_rollup_command
+    desk_cli.add_command(retention_command)
     desk_cli.add_command(stats_rollup_command)
     desk_cli.add_command(report_command)
     app.cli.add_command(desk_cli)

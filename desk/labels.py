@@ -3,7 +3,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from desk.models import Channel, EventKind, Kind, Position, Priority, Role, SocialPlatform, Status
+from desk.models import (
+    AuditAction,
+    Channel,
+    EventKind,
+    Kind,
+    Position,
+    Priority,
+    Role,
+    SocialPlatform,
+    Status,
+    SubjectRequestKind,
+    SubjectRequestOutcome,
+)
 
 KINDS = {
     Kind.COMPLAINT: _l("Complaint"),
@@ -62,6 +74,7 @@ ROLES = {
     Role.ADMIN: _l("Administrator"),
     Role.COMMITTEE: _l("Research committee member"),
     Role.GENERAL_MANAGER: _l("General manager"),
+    Role.DPO: _l("Data protection officer"),
 }
 
 # Noun phrases, not verbs: "<name> · Status changed" reads right whoever the actor is
@@ -99,6 +112,7 @@ EVENTS = {
     EventKind.SATISFACTION: _l("Satisfaction survey answered"),
     EventKind.LINKED: _l("Linked request"),
     EventKind.UNDELIVERED: _l("Message not delivered"),
+    EventKind.ANONYMISED: _l("Personal data removed"),
 }
 
 # The channels a message leaves by (OutboxMessage.channel).
@@ -173,6 +187,28 @@ POSITIONS = {
     Position.MEMBER: _l("Member"),
 }
 
+# A beneficiary's requests about their data (desk.privacy).
+SUBJECT_REQUESTS = {
+    SubjectRequestKind.EXPORT: _l("Copy of their data"),
+    SubjectRequestKind.CORRECTION: _l("Correction"),
+    SubjectRequestKind.ERASURE: _l("Erasure"),
+}
+SUBJECT_OUTCOMES = {SubjectRequestOutcome.DONE: _l("Done"), SubjectRequestOutcome.REFUSED: _l("Refused")}
+# The audit trail's acts, in words (desk.audit).
+AUDIT_ACTIONS = {
+    AuditAction.SIGN_IN: _l("Signed in"), AuditAction.SIGN_IN_FAILED: _l("Sign-in failed"),
+    AuditAction.SECOND_FACTOR: _l("Second factor checked"),
+    AuditAction.SECOND_FACTOR_FAILED: _l("Second factor failed"), AuditAction.SIGN_OUT: _l("Signed out"),
+    AuditAction.PASSWORD_CHANGED: _l("Password changed"),
+    AuditAction.PASSWORD_RESET_REQUESTED: _l("Password reset requested"),
+    AuditAction.ACCESS_REFUSED: _l("Access refused"), AuditAction.REVEAL: _l("Full number shown"),
+    AuditAction.DOWNLOAD: _l("Document downloaded"), AuditAction.EXPORT: _l("Exported"),
+    AuditAction.RECORD_EDITED: _l("Record edited"), AuditAction.ADMIN_CHANGE: _l("Administration changed"),
+    AuditAction.SUBJECT_REQUEST: _l("Request about personal data"),
+    AuditAction.RETENTION: _l("Removed at the end of its retention period"),
+    AuditAction.LINK_REVOKED: _l("Tracking link revoked"),
+}
+
 
 class Translated:
     """The vocabulary above as plain strings in the current locale, each table translated once.
@@ -197,4 +233,5 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "DECISIONS": DECISIONS, "COMPENSATION_CONDITIONS": COMPENSATION_CONDITIONS,
            "CONDITION_STATES": CONDITION_STATES, "EVIDENCE_KINDS": EVIDENCE_KINDS, "CLAIM_OUTCOMES": CLAIM_OUTCOMES,
            "PUBLIC_STATUSES": PUBLIC_STATUSES, "RATINGS": RATINGS, "MESSAGE_CHANNELS": MESSAGE_CHANNELS,
-           "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED}
+           "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED,
+           "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS}

@@ -67,6 +67,9 @@ class Action(StrEnum):
                                      # point their own departments' figures only (desk.stats.service.scope)
     STATS_REPORT = "stats.report"    # the periodic report and its exports, all departments
     CHANNELS_VIEW = "channels.view"              # each channel's health (desk.channels): admins
+    # The privacy law (desk.privacy).
+    BENEFICIARY_VIEW = "beneficiary.view"        # a beneficiary's record page: queue roles and the DPO
+    SUBJECT_REQUEST = "privacy.subject_request"  # export, correct, erase a beneficiary's data: admins and the DPO
 
 
 # What a focal point may do to a ticket of their own department.
@@ -140,6 +143,10 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return actor.has_role(Role.ADMIN)
     if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE, Action.CHANNELS_VIEW):
         return actor.has_role(Role.ADMIN)
+    if action == Action.BENEFICIARY_VIEW:
+        return sees_all(actor) or actor.has_role(Role.DPO)
+    if action == Action.SUBJECT_REQUEST:
+        return actor.has_role(Role.ADMIN, Role.DPO)
     if action == Action.UNDELIVERED_VIEW:
         return actor.has_role(Role.SUPERVISOR, Role.ADMIN)
     if action == Action.STATS_REPORT:

@@ -39,17 +39,30 @@ class Files(list[Path]):
     """The files a transaction writes: removed if it does not commit.
 
     ``stage(temporary, final)``: a file written under a temporary name, renamed to ``final``
-    once the transaction has committed. ``append(path)``: a file already at its final name."""
+    once the transaction has committed. ``append(path)``: a file already at its final name.
+    ``delete(path)``: a stored file whose row the transaction deletes, removed only once that
+    is committed (a rollback keeps both; a crash just after the commit leaves a file no row
+    names, which ``flask desk sweep-files`` removes)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.staged: list[tuple[Path, Path]] = []
+        self.deleted: list[Path] = []
 
     def stage(self, temporary: Path, final: Path) -> None:
         self.append(temporary)
         self.staged.append((temporary, final))
 
+    def delete(self, path: Path) -> None:
+        self.deleted.append(path)
+
     def put_in_place(self) -> None:
+        for path in self.deleted:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as error:  # committed: the row is gone; sweep-files removes the file
+                log.error("a deleted document's file %s could not be removed (%s): run `flask desk sweep-files`",
+                          path.name, type(error).__name__)
         for temporary, final in self.staged:
             try:
                 os.replace(temporary, final)

@@ -5,7 +5,10 @@ from flask_login import current_user, login_required
 
 from desk.beneficiaries import service
 from desk.extensions import db
-from desk.permissions import Action, can
+from desk.models import Beneficiary
+from desk.permissions import Action, can, require
+from desk.privacy import service as privacy
+from desk.privacy.forms import NoteForm
 
 bp = Blueprint("beneficiaries", __name__)
 
@@ -19,3 +22,26 @@ def search():
     query = request.args.get("beneficiary_q", "")[:100]
     return render_template("intake/_beneficiary_results.html", results=service.search(db.session, query),
                            query=query, chosen=None)
+
+
+@bp.get("/beneficiaries")
+@login_required
+def index():
+    """Find a beneficiary's record: by national ID, mobile number or name."""
+    require(current_user, Action.BENEFICIARY_VIEW)
+    query = request.args.get("q", "")[:100]
+    results = service.search(db.session, query, limit=30) if query else []
+    return render_template("beneficiaries/index.html", query=query, results=results)
+
+
+@bp.get("/beneficiaries/<int:beneficiary_id>")
+@login_required
+def show(beneficiary_id: int):
+    """A beneficiary's record: their details (masked), their requests, and what they asked about their data."""
+    return record_page(privacy.get(db.session, current_user, beneficiary_id), NoteForm())
+
+
+def record_page(person: Beneficiary, export_form: NoteForm, status: int = 200):
+    return render_template("beneficiaries/show.html", person=person, tickets=privacy.tickets_of(db.session, person),
+                           subject_requests=privacy.requests_of(db.session, person), export_form=export_form,
+                           field_labels=privacy.FIELD_LABELS), status

@@ -14,6 +14,7 @@ from desk.models.compensation import (
 )
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, SatisfactionResponse, SurveySource
+from desk.models.privacy import RetentionPeriod, SubjectRequest, SubjectRequestKind, SubjectRequestOutcome
 from desk.models.routing import Category, RoutingRule
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
 from desk.models.stats import StatsDuration, StatsRollup, StatsRollupState
@@ -61,4 +62,5 @@ __all__ = [
     "StatsRollup", "StatsDuration", "StatsRollupState",
     "InboundMessage", "InboundOutcome", "ChannelState",
     "FormSubmission", "AuditAction", "AuditEntry",
+    "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
 ]

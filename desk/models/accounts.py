@@ -22,6 +22,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     COMMITTEE = "committee"    # لجنة البحث: decides support requests (desk.committee)
     GENERAL_MANAGER = "manager"  # المدير العام: approves or rejects compensation (desk.compensation)
+    DPO = "dpo"                # مسؤول حماية البيانات الشخصية: the data subjects' requests (desk.privacy)
 
 
 class Department(Base):

@@ -23,6 +23,9 @@ class Beneficiary(Base):
     search_name: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Erased at their request, or when the last of their requests passed its retention
+    # (desk.privacy): the row stays, naming no one, so the requests keep their history.
+    anonymised_at: Mapped[datetime | None]
 
     def refresh_search(self) -> None:
         self.search_name = normalize_search(self.name)

@@ -179,6 +179,9 @@ class Ticket(Base):
     # The portal's tracking key: SHA-256 (hex) of the random key in the beneficiary's private
     # link; the key itself is never stored (desk.portal.tracking).
     access_key_hash: Mapped[str | None] = mapped_column(String(64))
+    # When its personal data was removed (desk.privacy: the retention run, or the beneficiary's
+    # erasure): the row stays for the statistics, with nothing left that names anyone.
+    anonymised_at: Mapped[datetime | None]
 
     beneficiary: Mapped[Beneficiary | None] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")
@@ -243,6 +246,8 @@ class EventKind(StrEnum):
     UNDELIVERED = "undelivered"                # the desk could not deliver a message about it: internal, no
                                                # actor; new: the channel, old: the staff recipient's id (none:
                                                # the beneficiary), reason "undelivered:<cause>", body: the server's answer
+    ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
+                                               # "erasure", new: how many documents were deleted
 
 
 # The events that carry a status change (old → new are statuses): the ticket's creation, and the

@@ -304,6 +304,8 @@ REASON_COMMITTEE = "committee"      # the research committee's decision moved th
 REASON_FOLLOWS = "follows"          # "follows:<ticket id>": a follow-up of that (earlier) ticket
 REASON_FOLLOWED = "followed_by"     # "followed_by:<ticket id>": continued in that (newer) ticket
 REASON_UNDELIVERED = "undelivered"  # "undelivered:<cause>": why a message could not be delivered (labels.UNDELIVERED)
+REASON_RETENTION = "retention"      # its retention period had passed (desk.privacy.retention)
+REASON_ERASURE = "erasure"          # the beneficiary asked for their data to be erased (desk.privacy)
 
 
 def move_ticket(session: Session, actor: User | None, ticket: Ticket, target: Department | None, *,
@@ -396,6 +398,10 @@ def _describe(kind: str, name: str | None, code: str):
                 else _l("Its department was deactivated"))
     if kind == REASON_UNDELIVERED:
         return labels.UNDELIVERED.get(code.partition(":")[2], code)
+    if kind == REASON_RETENTION:
+        return _l("Its retention period had passed")
+    if kind == REASON_ERASURE:
+        return _l("At the beneficiary's request to erase their data")
     return code  # a code this version does not know: shown as stored
 
 

@@ -1,0 +1,114 @@
+"""A beneficiary's requests about their data, from their record page, and the retention
+periods (an admin screen). Everyone without the permission gets 404: for them these pages do
+not exist."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from desk import labels
+from desk.beneficiaries.views import record_page
+from desk.errors import ValidationFailed
+from desk.extensions import db
+from desk.models import Kind
+from desk.permissions import Action, require
+from desk.privacy import export as exporting
+from desk.privacy import service
+from desk.privacy.forms import CorrectionForm, ErasureForm, NoteForm, RetentionForm
+from desk.web import go_to, merge_errors
+
+bp = Blueprint("privacy", __name__)
+
+
+def _attachment_dir() -> str:
+    return current_app.config["DESK_ATTACHMENT_DIR"]
+
+
+@bp.post("/beneficiaries/<int:beneficiary_id>/privacy/export")
+@login_required
+def export(beneficiary_id: int):
+    """Everything held about them, as one zip archive (recorded once complete)."""
+    person = service.get(db.session, current_user, beneficiary_id, Action.SUBJECT_REQUEST)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            archive, filename = exporting.export(db.session, current_user, beneficiary_id, form.note.data,
+                                                 _attachment_dir())
+        except ValidationFailed as failed:
+            merge_errors(form, failed.errors)
+        else:
+            response = send_file(archive, mimetype="application/zip", as_attachment=True, download_name=filename,
+                                 max_age=0)
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            return response
+    return record_page(person, form, 422)
+
+
+@bp.route("/beneficiaries/<int:beneficiary_id>/privacy/correct", methods=["GET", "POST"])
+@login_required
+def correct(beneficiary_id: int):
+    person = service.get(db.session, current_user, beneficiary_id, Action.SUBJECT_REQUEST)
+    form = CorrectionForm(formdata=None, field=request.args.get("field", "")) if request.method == "GET" \
+        else CorrectionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            service.correct(db.session, current_user, beneficiary_id, form.field.data or "", form.value.data or "",
+                            form.note.data)
+        except ValidationFailed as failed:
+            merge_errors(form, failed.errors)
+        else:
+            return go_to(url_for("beneficiaries.show", beneficiary_id=beneficiary_id),
+                         _("Corrected. The old and new values are in the audit trail."))
+    status = 422 if request.method == "POST" else 200
+    return render_template("privacy/correct.html", person=person, form=form), status
+
+
+@bp.route("/beneficiaries/<int:beneficiary_id>/privacy/erase", methods=["GET", "POST"])
+@login_required
+def erase(beneficiary_id: int):
+    person = service.get(db.session, current_user, beneficiary_id, Action.SUBJECT_REQUEST)
+    form = ErasureForm(formdata=None) if request.method == "GET" else ErasureForm()
+    refused: list[str] = []
+    if request.method == "POST" and form.validate_on_submit():
+        if not form.confirm.data:
+            form.confirm.errors = [_("Tick this box to confirm the erasure.")]
+        else:
+            try:
+                result = service.erase(db.session, current_user, beneficiary_id, form.note.data, _attachment_dir())
+            except ValidationFailed as failed:
+                merge_errors(form, failed.errors)
+            else:
+                if not result.refused:
+                    return go_to(url_for("beneficiaries.show", beneficiary_id=beneficiary_id), _(
+                        "Erased: %(tickets)s requests anonymised, %(documents)s documents deleted, %(mentions)s other "
+                        "requests no longer name them.", tickets=result.tickets, documents=result.documents,
+                        mentions=result.mentions))
+                refused = result.refused
+    holds = refused or (service.holds(db.session, person) if person.anonymised_at is None else [])
+    status = 422 if request.method == "POST" else 200
+    return render_template("privacy/erase.html", person=person, form=form, holds=holds, refused=bool(refused)), status
+
+
+@bp.route("/admin/retention", methods=["GET", "POST"])
+@login_required
+def retention():
+    """The retention period of each kind of request, with the proposed ones shown beside."""
+    require(current_user, Action.ADMIN_MANAGE)
+    form = RetentionForm()
+    saved = service.periods(db.session)
+    # Nothing saved yet: the proposed periods are filled in, for the admin to adopt or change.
+    shown = saved or service.PROPOSED_MONTHS
+    typed = {kind.value: str(shown[kind.value]) if kind.value in shown else "" for kind in Kind}
+    errors: dict[str, list] = {}
+    if request.method == "POST" and form.validate_on_submit():
+        typed = {kind.value: request.form.get(kind.value, "")[:10] for kind in Kind}
+        try:
+            service.save_periods(db.session, current_user, typed)
+        except ValidationFailed as failed:
+            errors = failed.errors
+        else:
+            return go_to(url_for("privacy.retention"), _("Retention periods saved."))
+    status = 422 if request.method == "POST" else 200
+    return render_template("privacy/retention.html", form=form, typed=typed, errors=errors, saved=saved,
+                           proposed=service.PROPOSED_MONTHS, kinds=list(labels.KINDS)), status
