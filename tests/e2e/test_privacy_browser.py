@@ -44,3 +44,20 @@ def test_export_a_beneficiarys_data_from_their_record(new_page, login, people, m
     page.get_by_role("link", name="إتلاف بياناته").click()
     expect(page.locator("#erase-holds")).to_contain_text(ticket.reference)
     page.screenshot(path=str(screenshots / "privacy-erase-360.png"), full_page=True)
+
+
+def test_the_retention_screen_proposes_the_periods(new_page, login, people, screenshots):
+    page = login(new_page(viewport={"width": 360, "height": 800}), people.admin)
+    page.goto("/admin/retention")
+    expect(page.locator("#retention-unsaved")).to_be_visible()
+    expect(page.locator("#retention-compensation")).to_have_value("120")
+    page.fill("#retention-inquiry", "٦")
+    page.fill("#retention-complaint", "سنتان")
+    page.locator("#retention-form button[type=submit]").click()
+    expect(page.locator("#retention-complaint-msg")).to_be_visible()
+    expect(page.locator("#retention-complaint")).to_have_value("سنتان")  # nothing typed is lost
+    page.screenshot(path=str(screenshots / "privacy-retention-360.png"), full_page=True)
+    page.fill("#retention-complaint", "24")
+    page.locator("#retention-form button[type=submit]").click()
+    expect(page.locator("#retention-unsaved")).to_have_count(0)
+    expect(page.locator("#retention-inquiry")).to_have_value("6")
