@@ -188,6 +188,8 @@ def test_a_correction_is_recorded_old_to_new_with_identifiers_masked(db, dpo, ma
     assert entry.detail["field"] == "phone"
     assert entry.detail["old"].endswith("001") and "0000001" not in entry.detail["old"]
     assert entry.detail["new"].endswith("567") and "1234567" not in entry.detail["new"]
+    edit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == AuditAction.RECORD_EDITED)).one()
+    assert (edit.record_id, edit.detail["field"], edit.detail["new"]) == (str(person.id), "phone", entry.detail["new"])
 
 
 def test_a_corrected_name_is_what_the_queue_finds(db, dpo, make_ticket):

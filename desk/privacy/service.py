@@ -275,8 +275,11 @@ def correct(session: Session, actor: User, beneficiary_id: int, field: str, type
             person.refresh_search()
             for ticket in tickets_of(session, person):
                 ticket.search_text = ticket_search_text(ticket.reference, ticket.subject, ticket.body, value)
-        log_request(session, actor, person, SubjectRequestKind.CORRECTION, SubjectRequestOutcome.DONE, note,
-                    {"field": field, "old": shown(field, old), "new": shown(field, value)})
+        change = {"field": field, "old": shown(field, old), "new": shown(field, value)}
+        log_request(session, actor, person, SubjectRequestKind.CORRECTION, SubjectRequestOutcome.DONE, note, change)
+        # Also what it is for the trail's readers: an edit of the record, found with the others.
+        audit.record(session, AuditAction.RECORD_EDITED, actor=actor, record_type="beneficiary", record_id=person.id,
+                     detail={**change, "request": str(SubjectRequestKind.CORRECTION)})
     return value
 
 
