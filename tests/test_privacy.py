@@ -271,7 +271,7 @@ def test_an_erasure_anonymises_the_person_everywhere_and_the_figures_stay(db, pe
     staff_browser = as_user(people.staff)
 
     response = as_user(dpo).post(f"/beneficiaries/{person_id}/privacy/erase",
-                                 {"note": "طلب كتابي", "confirm": "y"})
+                                 {"note": "طلب كتابي من نورة عبدالله الشمري", "confirm": "y"})
     assert response.status_code == 302
     db.session.expire_all()
     person = db.session.get(Beneficiary, person_id)
@@ -296,6 +296,7 @@ def test_an_erasure_anonymises_the_person_everywhere_and_the_figures_stay(db, pe
     assert _figures(db) == before
     done = db.session.scalars(select(SubjectRequest)).one()
     assert (done.kind, done.outcome, done.detail["documents"], done.detail["mentions"]) == ("erasure", "done", 1, 1)
+    assert done.note == "طلب كتابي من " + REMOVED
     assert audit.verify(db.session)[1] is None
     page = as_user(dpo).get(f"/beneficiaries/{person_id}")
     assert "الشمري" not in page.text and "privacy/erase" not in page.text

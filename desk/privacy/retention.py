@@ -41,7 +41,7 @@ class Run:
 
 
 def _ended_before(cutoff: datetime):
-    return func.coalesce(Ticket.closed_at, Ticket.resolved_at) <= cutoff
+    return func.coalesce(Ticket.closed_at, Ticket.resolved_at, Ticket.updated_at) <= cutoff  # as service.ended_at
 
 
 def due(session: Session, kind: str, months: int, now: datetime, after: int = 0, limit: int = 200) -> list[int]:

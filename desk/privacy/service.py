@@ -35,7 +35,7 @@ from desk.models import (
     utcnow,
 )
 from desk.permissions import Action, can
-from desk.privacy.anonymise import anonymise_person, anonymise_ticket, identifiers, redact_mentions
+from desk.privacy.anonymise import anonymise_person, anonymise_ticket, identifiers, redact, redact_mentions
 from desk.text import (
     InvalidNationalId,
     InvalidPhone,
@@ -320,7 +320,10 @@ def erase(session: Session, actor: User, beneficiary_id: int, note: str | None, 
                 result.tickets += 1
         if pattern is not None:
             result.mentions = redact_mentions(session, actor, person, pattern, [t.id for t in own], now)
-        anonymise_person(session, person, now)
         log_request(session, actor, person, SubjectRequestKind.ERASURE, SubjectRequestOutcome.DONE, note,
                     {"tickets": result.tickets, "documents": result.documents, "mentions": result.mentions})
+        if pattern is not None:  # staff's notes of how they asked may name them too
+            for earlier in requests_of(session, person):
+                earlier.note = redact(earlier.note, pattern)
+        anonymise_person(session, person, now)
     return result
