@@ -89,6 +89,13 @@ def _figures(db):
 
 # Who may ------------------------------------------------------------------------------------
 
+def test_the_dpo_lands_on_the_beneficiaries_records(db, dpo, browser):
+    browser.refresh_token()
+    response = browser.post("/login", {"email": dpo.email, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/beneficiaries")
+    assert 'href="/beneficiaries"' in browser.get("/beneficiaries").text
+
+
 def test_only_admins_and_the_dpo_handle_requests_about_data(db, people, dpo, make_ticket, as_user):
     ticket = _person(make_ticket)
     person_id = ticket.beneficiary_id

@@ -21,11 +21,13 @@ def _login_email_key() -> str:
 def _home(user) -> str:
     """Where a person lands after signing in: a research committee member who works no queue
     goes to the committee's list; the general manager (who works no queue) to the statistics;
-    everyone else to the queue (which opens in their own view)."""
+    the data protection officer to the beneficiaries' records; everyone else to the queue (which opens in their own view)."""
     if user.has_role(Role.COMMITTEE) and not sees_all(user) and not user.department_ids:
         return url_for("committee.index")
     if user.has_role(Role.GENERAL_MANAGER) and not sees_all(user) and not user.department_ids:
         return url_for("stats.dashboard")
+    if user.has_role(Role.DPO) and not sees_all(user) and not user.department_ids:
+        return url_for("beneficiaries.index")  # the data protection officer: the beneficiaries' records
     return url_for("queue.index")
 
 
