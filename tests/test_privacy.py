@@ -442,3 +442,22 @@ def test_no_period_set_means_nothing_is_removed(app, db, people, make_ticket, st
     assert result.exit_code == 0 and "no period is set" in result.output
     db.session.expire_all()
     assert db.session.get(Ticket, old.id).anonymised_at is None
+
+
+def test_an_erasure_racing_a_change_to_their_request_does_nothing(db, people, dpo, make_ticket, store, monkeypatch):
+    ticket = _close(db, _person(make_ticket), 5)
+    real = anonymise.anonymise_ticket
+
+    def racing(session, actor, victim, *args, **kwargs):  # someone reopens it between our read and our write
+        session.connection().execute(Ticket.__table__.update().where(Ticket.id == victim.id)
+                                     .values(version=Ticket.version + 1))
+        return real(session, actor, victim, *args, **kwargs)
+
+    monkeypatch.setattr(service, "anonymise_ticket", racing)
+    with pytest.raises(ValidationFailed) as refused:
+        service.erase(db.session, dpo, ticket.beneficiary_id, None, store)
+    assert "note" in refused.value.errors
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).anonymised_at is None
+    assert db.session.get(Beneficiary, ticket.beneficiary_id).anonymised_at is None
+    assert count(db, SubjectRequest) == 0

@@ -16,6 +16,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from desk import audit
 from desk.errors import NotFound, ValidationFailed, too_long
@@ -310,6 +311,16 @@ def erase(session: Session, actor: User, beneficiary_id: int, note: str | None, 
                         {"holds": reasons})
         return Erased(refused=reasons)
     result = Erased(refused=[])
+    try:
+        _erase(session, actor, person, note, attachment_dir, now, result)
+    except StaleDataError:  # one of their requests changed meanwhile (reopened?): nothing was done
+        raise ValidationFailed({"note": [_l("One of their requests changed while this was being done; nothing "
+                                            "was erased. Open the page again and retry.")]}) from None
+    return result
+
+
+def _erase(session: Session, actor: User, person: Beneficiary, note: str | None, attachment_dir: str | Path,
+           now: datetime, result: Erased) -> None:
     with atomic(session) as files:
         pattern = identifiers(person)
         own = tickets_of(session, person)
@@ -326,4 +337,3 @@ def erase(session: Session, actor: User, beneficiary_id: int, note: str | None, 
             for earlier in requests_of(session, person):
                 earlier.note = redact(earlier.note, pattern)
         anonymise_person(session, person, now)
-    return result
