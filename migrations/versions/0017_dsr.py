@@ -17,6 +17,15 @@ down_revision = '0016_audit_trail'
 branch_labels = None
 depends_on = None
 
+def _search_triggers_again():
+    """SQLite's batch mode rebuilt `tickets` without the search triggers: put them back."""
+    if op.get_bind().dialect.name == "sqlite":
+        search = op.get_context().script.get_revision("0002_search_due").module
+        for statement in search.SQLITE_UP:
+            if statement.startswith("CREATE TRIGGER"):
+                op.execute(statement)
+
+
 def upgrade():
     op.create_table('subject_requests',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -44,16 +53,17 @@ def upgrade():
                             ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('kind', name=op.f('pk_retention_periods'))
     )
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table('beneficiaries', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True))
+    # A plain ADD COLUMN, not batch mode: on SQLite, rebuilding `tickets` would drop the search
+    # triggers of 0002_search_due with the old table.
+    op.add_column('tickets', sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('beneficiaries', sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True))
 
 def downgrade():
     with op.batch_alter_table('beneficiaries', schema=None) as batch_op:
         batch_op.drop_column('anonymised_at')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_column('anonymised_at')
+    _search_triggers_again()
     op.drop_table('retention_periods')
     with op.batch_alter_table('subject_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_subject_requests_beneficiary')
