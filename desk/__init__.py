@@ -104,11 +104,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
 
-    from desk.accounts.service import load_session_user
+    from datetime import timedelta
+
+    from desk.accounts import sessions
+    from desk.accounts.views import unauthorized
 
     @login_manager.user_loader
     def _load_user(session_id: str):
-        return load_session_user(db.session, session_id)
+        from flask import g, request
+        user, g.desk_signed_out = sessions.load(
+            db.session, session_id, session, idle=timedelta(minutes=app.config["DESK_SESSION_IDLE_MINUTES"]),
+            absolute=timedelta(hours=app.config["DESK_SESSION_HOURS"]),
+            background=request.headers.get(sessions.BACKGROUND_HEADER) == "1")
+        return user
+
+    login_manager.unauthorized_handler(unauthorized)
 
     import desk.admin.users
     import desk.admin.views  # noqa: F401

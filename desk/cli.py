@@ -451,6 +451,20 @@ def sweep_submissions_command(hours: float) -> None:
     click.echo(f"Form tokens: {removed} older than {hours:g} h forgotten.")
 
 
+@desk_cli.command("sweep-sessions")
+def sweep_sessions_command() -> None:
+    """Forget signed-in sessions that can no longer be used and password-reset links past
+    their time (a day on). Run it daily."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from desk.accounts.sessions import sweep
+
+    ended, links = sweep(db.session, absolute=timedelta(hours=current_app.config["DESK_SESSION_HOURS"]))
+    click.echo(f"Sessions: {ended} ended or expired forgotten; reset links: {links} expired forgotten.")
+
+
 @desk_cli.command("audit-verify")
 def audit_verify_command() -> None:
     """Check the audit trail's hash chain from its first row to its last: exit 1 and name the first

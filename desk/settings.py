@@ -25,12 +25,12 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int, unit: str = "seconds") -> int:
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name} must be a whole number of seconds, 1 or more, not {raw!r}")
+        raise SettingsError(f"{name} must be a whole number of {unit}, 1 or more, not {raw!r}")
     return int(raw)
 
 
@@ -161,6 +161,7 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
                                 "(the desk's address as users reach it, e.g. https://desk.example.org)")
         base_url = "http://127.0.0.1:5000"
     smtp_tls = _smtp_tls(env.get("DESK_SMTP_TLS", "none"))
+    secure_cookies = _bool(env.get("DESK_SECURE_COOKIES"), production)
     smtp_timeout = float(env.get("DESK_SMTP_TIMEOUT") or 30)
 
     return {
@@ -170,13 +171,28 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "DESK_DB_CONNECT_TIMEOUT": connect_timeout,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, connect_timeout),
+        # Over HTTPS (production) the cookie is Secure and named __Host-…: the browser keeps it
+        # only if it came over HTTPS, for this host alone (no Domain) and the whole path, so a
+        # sibling subdomain or a plain-HTTP page cannot set or overwrite it. Development and
+        # the tests over plain HTTP keep the ordinary name (a browser refuses __Host- there).
+        "SESSION_COOKIE_NAME": "__Host-session" if secure_cookies else "session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool(env.get("DESK_SECURE_COOKIES"), production),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_DOMAIN": None,
+        "SESSION_COOKIE_PATH": "/",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _bool(env.get("DESK_SECURE_COOKIES"), production),
-        "PERMANENT_SESSION_LIFETIME": int(env.get("DESK_SESSION_HOURS", "12")) * 3600,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        # A signed-in session ends after this long without a request of the person's own (idle),
+        # and this long after signing in whatever happens (absolute): desk.accounts.sessions.
+        "DESK_SESSION_IDLE_MINUTES": _positive_int(env, "DESK_SESSION_IDLE_MINUTES", 30, "minutes"),
+        "DESK_SESSION_HOURS": _positive_int(env, "DESK_SESSION_HOURS", 12, "hours"),
+        "PERMANENT_SESSION_LIFETIME": _positive_int(env, "DESK_SESSION_HOURS", 12, "hours") * 3600,
+        # Password reset by email (desk.accounts.reset): how long a link works, and how often
+        # one address (and one client address) may ask.
+        "DESK_PASSWORD_RESET_MINUTES": _positive_int(env, "DESK_PASSWORD_RESET_MINUTES", 30, "minutes"),
+        "DESK_PASSWORD_RESET_LIMIT": env.get("DESK_PASSWORD_RESET_LIMIT", "3 per 15 minutes;10 per day"),
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; a long shift must not lose a form
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],
         "BABEL_DEFAULT_LOCALE": "ar",

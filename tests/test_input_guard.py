@@ -100,6 +100,10 @@ OTHER_ANSWERS = {
     # The survey's autosave, photo and visitor counter refuse a made-up answer, file or reason
     # themselves, and go back to the survey or the counter.
     "survey.save_item_answer": {302}, "survey.add_photo": {302}, "survey.visitor_tap": {302},
+    # Answered before their form is read: no sign-in under way (back to the sign-in page), no
+    # second factor to renew or turn off, no such reset link (404).
+    "accounts.second_factor": {302}, "accounts.enrol": {302},
+    "accounts.new_recovery_codes": {404}, "accounts.two_factor_off": {404}, "accounts.reset_password": {404},
 }
 
 

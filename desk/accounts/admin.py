@@ -2,8 +2,8 @@
 
 Plain functions of (session, actor, data). Creation goes through ``service.create_user`` (its
 email, password and role rules, its hashing, and its "first focal point is primary" rule).
-Deactivating a user or changing their password bumps ``session_version`` (``User.set_password``),
-so every session they had is signed out (``service.load_session_user``).
+Deactivating a user or changing their password ends every session they had
+(``sessions.end_all``), so their cookies are refused from the next request.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.accounts.service import MIN_PASSWORD, create_user, password_errors  # noqa: F401  (MIN_PASSWORD: the screens show it)
+from desk.accounts import sessions, twofactor
+from desk.accounts.service import MIN_PASSWORD, create_user, password_errors, set_new_password  # noqa: F401  (MIN_PASSWORD: the screens show it)
 from desk.errors import NotFound, ValidationFailed, add_error
 from desk.models import Department, DepartmentMember, Position, Role, Ticket, User, UserRole, utcnow
 from desk.permissions import Action, require
@@ -144,7 +145,7 @@ def update(session: Session, actor: User, user: User, data: UserData) -> int:
             for d in departments if d.id not in have]
         if user.active and not data.active:
             user.active = False
-            user.session_version = (user.session_version or 0) + 1  # signed out everywhere
+            sessions.end_all(session, user, "deactivated")  # signed out everywhere
         elif data.active:
             user.active = True
     return unassigned
@@ -167,5 +168,19 @@ def reset_password(session: Session, actor: User, user: User, password: str) -> 
     errors = password_errors(password)
     if errors:
         raise ValidationFailed(errors)
-    user.set_password(password)  # bumps session_version
+    set_new_password(session, actor, user, password, "admin")
+    commit(session)
+
+
+def set_two_factor_roles(session: Session, actor: User, roles: list[str]) -> None:
+    require(actor, Action.ADMIN_MANAGE)
+    twofactor.set_required_roles(session, actor, roles)
+    commit(session)
+
+
+def remove_two_factor(session: Session, actor: User, user: User) -> None:
+    """The user lost their authenticator: their second factor and recovery codes go; a role
+    that requires one has them enrol again at their next sign-in."""
+    require(actor, Action.ADMIN_MANAGE)
+    twofactor.remove(session, actor, user, "admin")
     commit(session)

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from desk import audit
+from desk.accounts import sessions
 from desk.errors import ValidationFailed
-from desk.models import Department, DepartmentMember, Position, Role, User, UserRole, utcnow
+from desk.models import AuditAction, Department, DepartmentMember, Position, Role, User, UserRole
 from desk.transaction import commit
 
 MIN_PASSWORD = 10
@@ -20,27 +22,40 @@ def normalize_email(email: str) -> str:
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    """The active user with this email and password, else None, and the failure recorded in the
+    audit trail (committed here: nothing else is written). A success writes nothing yet: the
+    sign-in is recorded when it completes (after the second factor, if any)."""
+    address = normalize_email(email)
+    user = session.scalar(select(User).where(User.email == address))
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    if not user.check_password(password or "") or not user.active:
-        return None
-    user.last_login_at = utcnow()
+    elif user.check_password(password or "") and user.active:
+        return user
+    audit.record(session, AuditAction.SIGN_IN_FAILED, actor="anonymous", record_type="user" if user else None,
+                 record_id=user.id if user else None,
+                 detail={"email": address[:254]} if user is None else {"inactive": True} if not user.active else {})
     commit(session)
-    return user
+    return None
 
 
-def load_session_user(session: Session, session_id: str) -> User | None:
-    """Flask-Login's loader: ``"<id>:<session_version>"``; an old version is signed out."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    # One query per request for the signed-in user, roles and departments (not three).
-    user = session.get(User, int(user_id), options=[joinedload(User.role_rows), joinedload(User.memberships)])
-    if user is None or user.session_version != int(version) or not user.active:
-        return None
-    return user
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """The user's own change: the current password first. Every session of theirs ends (the
+    caller signs this browser in again). No commit."""
+    errors = password_errors(new)
+    if not user.check_password(current or ""):
+        errors["current"] = [_l("The current password is not correct.")]
+    if errors:
+        raise ValidationFailed(errors)
+    set_new_password(session, user, user, new, "self")
+
+
+def set_new_password(session: Session, actor: object, user: User, password: str, by: str) -> None:
+    """The one way a password changes (the user, the admin, a reset link): every session of the
+    user ends, and the change is recorded (``by``). No commit; the caller checked the rule."""
+    user.set_password(password)
+    sessions.end_all(session, user, "password")
+    audit.record(session, AuditAction.PASSWORD_CHANGED, actor=actor, record_type="user", record_id=user.id,
+                 detail={"by": by})
 
 
 def password_errors(password: str | None) -> dict[str, list]:

@@ -11,6 +11,7 @@ from wtforms.validators import Length
 
 from desk import labels
 from desk.accounts import admin as service
+from desk.accounts import twofactor
 from desk.admin.blueprint import bp
 from desk.errors import ValidationFailed
 from desk.extensions import db
@@ -60,7 +61,22 @@ def _form(user=None, from_object: bool = False) -> UserForm:
 @bp.get("/users")
 def users():
     return page_or_fragment("admin/users.html", "admin/_users_table.html",
-                            users=service.users(db.session, current_user), departments=service.departments_by_id(db.session))
+                            users=service.users(db.session, current_user), departments=service.departments_by_id(db.session),
+                            two_factor_roles=twofactor.required_roles(db.session))
+
+
+@bp.post("/users/two-factor-roles")
+def two_factor_roles():
+    service.set_two_factor_roles(db.session, current_user, request.form.getlist("roles"))
+    return go_to(url_for("admin.users"), _("Saved: the roles that must use two-factor sign-in."))
+
+
+@bp.post("/users/<int:user_id>/two-factor/remove")
+def user_two_factor_remove(user_id: int):
+    user = service.get_user(db.session, current_user, user_id)
+    service.remove_two_factor(db.session, current_user, user)
+    return go_to(url_for("admin.user_edit", user_id=user.id),
+                 _("The second factor of %(email)s was removed.", email=user.email))
 
 
 def _user_page(form, user, status: int = 200, password_form=None):

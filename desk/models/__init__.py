@@ -1,5 +1,16 @@
 """SQLAlchemy models, one module per aggregate."""
-from desk.models.accounts import Department, DepartmentMember, Position, Role, User, UserRole
+from desk.models.accounts import (
+    Department,
+    DepartmentMember,
+    PasswordReset,
+    Position,
+    RecoveryCode,
+    Role,
+    StaffSession,
+    TwoFactorRole,
+    User,
+    UserRole,
+)
 from desk.models.attachments import Attachment
 from desk.models.audit import AuditAction, AuditEntry
 from desk.models.base import Base, utcnow
@@ -51,6 +62,7 @@ from desk.models.tickets import (
 
 __all__ = [
     "Base", "utcnow", "User", "UserRole", "Role", "Department", "DepartmentMember",
+    "StaffSession", "PasswordReset", "RecoveryCode", "TwoFactorRole",
     "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "STATUS_EVENTS", "Priority", "EventKind",
     "Position", "Category", "RoutingRule", "OutboxMessage", "OutboxStatus",

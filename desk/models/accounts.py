@@ -90,6 +90,12 @@ class User(UserMixin, Base):
     last_login_at: Mapped[datetime | None]
     # Notification kinds the user turned off (desk.notify.KINDS); everything else is on.
     notifications_off: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Two-factor sign-in (desk.accounts.twofactor): the TOTP secret once the user has confirmed
+    # a code from their app, and the last 30-second step a code was accepted for, so a code
+    # seen over someone's shoulder cannot be used a second time.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
     memberships: Mapped[list[DepartmentMember]] = relationship(lazy="selectin", cascade="all, delete-orphan")
@@ -120,3 +126,63 @@ class User(UserMixin, Base):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None and self.totp_enabled_at is not None
+
+
+class StaffSession(Base):
+    """One signed-in browser. The cookie holds a random token (signed, with the user's id);
+    this row holds its hash. Signing out ends the row, so a copy of the cookie taken before is
+    refused on every request (desk.accounts.sessions); a password change or a deactivation
+    ends all of the user's rows (and bumps ``User.session_version``)."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    # "sign_out", "password", "deactivated"…: why it ended (nothing: still open, or timed out).
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(45))
+
+    user: Mapped[User] = relationship()
+
+
+class PasswordReset(Base):
+    """A password-reset link sent by email: the token's hash, good once and for a short time."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class RecoveryCode(Base):
+    """A one-time code for signing in without the authenticator app (a lost phone): only its
+    hash is kept; the codes are shown to their owner once, when made."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class TwoFactorRole(Base):
+    """A role whose holders must sign in with a second factor (the admin's choice): a holder
+    without one enrols at their next sign-in."""
+
+    __tablename__ = "two_factor_roles"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)

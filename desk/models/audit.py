@@ -30,6 +30,7 @@ class AuditAction(StrEnum):
     SUBJECT_REQUEST = "privacy.subject_request"  # a data-subject request: export, correction, erasure
     RETENTION = "privacy.retention"          # what the retention run anonymised or deleted
     LINK_REVOKED = "privacy.link_revoked"    # a tracking link revoked and a new one issued
+    TWO_FACTOR_CHANGED = "auth.two_factor_changed"  # enrolled, removed, recovery codes renewed
 
 
 class AuditEntry(Base):

@@ -53,6 +53,7 @@ OTHER_REASONS = {
     "reply": _l("A reply to the beneficiary"),
     "survey": _l("The satisfaction survey"),
     "info_requested": _l("Missing information asked of the beneficiary"),
+    "password_reset": _l("A password-reset link a staff member asked for"),
 }
 # Every reason's label, for the outbox admin page.
 REASONS = {**KINDS, **OTHER_REASONS}
