@@ -86,6 +86,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     # Control characters and invalid UTF-8 are refused (or removed from a form, which comes back
     # with a message) before the rate limiter's keys and the CSRF check read the request.
+    # A webhook's body over DESK_WEBHOOK_MAX_KB is refused (413) before the input guard reads it.
+    from desk.channels import payloads
+    payloads.init_app(app)
     from desk import input_guard
     input_guard.init_app(app)
     # Every error in the reader's language and frame; the database or the disk failing loses

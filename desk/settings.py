@@ -273,6 +273,7 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_GRAPH_API_URL": env.get("DESK_GRAPH_API_URL", "https://graph.facebook.com/v21.0").rstrip("/"),
         "DESK_GRAPH_TIMEOUT": float(env.get("DESK_GRAPH_TIMEOUT") or 10),
         "DESK_INBOUND_SECRET": env.get("DESK_INBOUND_SECRET", ""),
+        "DESK_WEBHOOK_MAX_KB": _positive_int(env, "DESK_WEBHOOK_MAX_KB", 256, "KB"),  # a webhook body, before parsing
         # SMS through an HTTP gateway (desk.channels.sms): none set, no SMS is ever queued.
         "DESK_SMS_URL": env.get("DESK_SMS_URL", "").strip(),
         "DESK_SMS_TOKEN": env.get("DESK_SMS_TOKEN", ""),

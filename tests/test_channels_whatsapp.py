@@ -220,7 +220,7 @@ def test_a_call_that_fails_halfway_is_taken_in_once_when_meta_calls_again(db, pe
     real, calls = whatsapp.take_message, []
 
     def second_fails(session, message, *args):
-        calls.append(message["id"])
+        calls.append(message.id)
         if len(calls) == 2:
             raise RuntimeError("the database went away")
         return real(session, message, *args)

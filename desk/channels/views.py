@@ -4,14 +4,14 @@ The webhooks are called by programs, not browsers: exempt from CSRF, authenticat
 an HMAC of the raw body, compared in constant time (403 otherwise)."""
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from desk.channels import inbound, service, whatsapp
+from desk.channels import inbound, payloads, service, whatsapp
 from desk.channels.graph import GraphClient
 from desk.channels.inbound import Storage
 from desk.extensions import csrf, db
@@ -22,16 +22,30 @@ log = logging.getLogger("desk.channels")
 bp = Blueprint("channels", __name__)
 
 
-def _signed_json(secret_setting: str, header: str):
-    """The request's JSON, if its body carries a valid HMAC signature (403 otherwise, 400 when
-    it is not JSON)."""
+def _signed_json(channel: str, secret_setting: str, header: str):
+    """The request's JSON, if its body carries a valid HMAC signature (403 otherwise) and is
+    well-formed JSON within the limits of desk.channels.payloads (400 otherwise, counted)."""
     raw = request.get_data(cache=False)
     if not inbound.signature_valid(current_app.config[secret_setting], raw, request.headers.get(header)):
         abort(403)
     try:
-        return json.loads(raw)
-    except ValueError:
-        abort(400)
+        return payloads.parse(raw)
+    except payloads.Refused as refused:
+        abort(_refused(channel, refused))
+
+
+def _refused(channel: str, refused: payloads.Refused):
+    """400 for a call the desk does not take: counted on the health page, logged without its content."""
+    payloads.refused(channel, refused.reason, db.session)
+    response = jsonify(error=refused.reason)
+    response.status_code = 400
+    return response
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error):
+    """A chunked body that grew past DESK_WEBHOOK_MAX_KB while it was read."""
+    return payloads.too_large(payloads.HOOKS.get(request.path, "webhook"))
 
 
 def _not_taken(channel: str, error: Exception):
@@ -54,10 +68,13 @@ def whatsapp_verify():
 @bp.post("/hooks/whatsapp")
 @csrf.exempt
 def whatsapp_hook():
-    payload = _signed_json("DESK_WHATSAPP_APP_SECRET", "X-Hub-Signature-256")
+    try:
+        call = payloads.whatsapp_call(_signed_json("whatsapp", "DESK_WHATSAPP_APP_SECRET", "X-Hub-Signature-256"))
+    except payloads.Refused as refused:
+        return _refused("whatsapp", refused)
     client = GraphClient.from_config(current_app.config)
     try:
-        taken = whatsapp.handle(db.session, payload if isinstance(payload, dict) else {}, current_app.config, client)
+        taken = whatsapp.handle(db.session, call, current_app.config, client)
     except Exception as error:  # Meta calls again later
         return _not_taken("whatsapp", error)
     finally:
@@ -70,9 +87,10 @@ def whatsapp_hook():
 @bp.post("/hooks/inbound")
 @csrf.exempt
 def inbound_hook():
-    payload = _signed_json("DESK_INBOUND_SECRET", "X-Desk-Signature")
+    payload = _signed_json("inbound", "DESK_INBOUND_SECRET", "X-Desk-Signature")
     errors = service.check_form(payload)
     if errors:
+        payloads.refused("inbound", "invalid fields: " + ", ".join(sorted(errors)), db.session)
         return jsonify(errors=errors), 422
     try:
         ticket, created = service.take_form(db.session, payload, Storage.from_config(db.session, current_app.config),

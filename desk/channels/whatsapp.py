@@ -24,6 +24,7 @@ from desk.beneficiaries import service as beneficiaries
 from desk.channels import inbound
 from desk.channels.graph import GraphClient, record_status
 from desk.channels.inbound import Incoming, Storage
+from desk.channels.payloads import Message, WhatsAppCall
 from desk.intake.service import IntakeData
 from desk.models import (
     Channel,
@@ -39,7 +40,6 @@ from desk.transaction import discard
 log = logging.getLogger("desk.channels.whatsapp")
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
-MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 
 
 def signature_valid(secret: str, raw: bytes, header: str | None) -> bool:
@@ -72,44 +72,44 @@ def _phone(wa_id: str) -> str:
         return "+" + "".join(ch for ch in wa_id if ch.isdigit())
 
 
-def _text(message: dict) -> str:
-    kind = message.get("type")
+def _text(message: Message) -> str:
+    kind = message.type
     if kind == "text":
-        return (message.get("text") or {}).get("body") or ""
-    if kind in MEDIA_TYPES:
-        return (message.get(kind) or {}).get("caption") or ""
-    if kind == "location":
-        place = message.get("location") or {}
-        return " ".join(str(place.get(k)) for k in ("name", "address", "latitude", "longitude") if place.get(k))
-    if kind == "button":
-        return (message.get("button") or {}).get("text") or ""
-    if kind == "interactive":
-        reply = (message.get("interactive") or {})
-        chosen = reply.get("button_reply") or reply.get("list_reply") or {}
-        return chosen.get("title") or ""
+        return message.text.body if message.text else ""
+    media = message.media()
+    if media is not None:
+        return media.caption
+    if kind == "location" and message.location:
+        place = message.location
+        return " ".join(str(v) for v in (place.name, place.address, place.latitude, place.longitude) if v)
+    if kind == "button" and message.button:
+        return message.button.text
+    if kind == "interactive" and message.interactive:
+        chosen = message.interactive.button_reply or message.interactive.list_reply
+        return chosen.title if chosen else ""
     if kind == "contacts":
-        return "; ".join((c.get("name") or {}).get("formatted_name", "") for c in message.get("contacts") or [])
+        return "; ".join(c.name.formatted_name for c in message.contacts if c.name)
     return ""
 
 
-def _media(message: dict, client: GraphClient | None, max_bytes: int, incoming: Incoming) -> None:
-    kind = message.get("type")
-    if kind not in MEDIA_TYPES:
+def _media(message: Message, client: GraphClient | None, max_bytes: int, incoming: Incoming) -> None:
+    kind = message.type
+    media = message.media()
+    if media is None:
         if kind not in ("text", "location", "button", "interactive", "contacts"):
             incoming.left_out.append(f"{kind or 'message'} (not supported)")
         return
-    media = message.get(kind) or {}
-    name = media.get("filename") or f"whatsapp-{kind}"
-    if client is None or not media.get("id"):
+    name = media.filename or f"whatsapp-{kind}"
+    if client is None or not media.id:
         incoming.left_out.append(f"{name} (could not be downloaded)")
         return
     try:
-        data, mime = client.media(str(media["id"]), max_bytes)
+        data, mime = client.media(media.id, max_bytes)
     except ValueError:
         incoming.left_out.append(f"{name} (too large)")
         return
     except (httpx.HTTPError, KeyError, TypeError) as error:
-        log.warning("whatsapp: media %s could not be downloaded: %s", media.get("id"), error)
+        log.warning("whatsapp: media %s could not be downloaded: %s", media.id, error)
         incoming.left_out.append(f"{name} (could not be downloaded)")
         return
     if "." not in name:
@@ -128,18 +128,18 @@ def open_whatsapp_ticket(session: Session, phone: str) -> Ticket | None:
         .order_by(Ticket.id.desc()).limit(1))
 
 
-def take_message(session: Session, message: dict, names: dict[str, str], storage: Storage,
+def take_message(session: Session, message: Message, names: dict[str, str], storage: Storage,
                  config: Mapping[str, Any], client: GraphClient | None, phone_id: str = "") -> str:
     """One message: "ticket", "reply" or "duplicate". Commits."""
-    key = str(message.get("id") or "")
+    key = message.id
     if not key or inbound.already(session, "whatsapp", key) is not None:
         discard(session)
         return "duplicate"
-    wa_id = str(message.get("from") or "")
+    wa_id = message.from_
     phone = _phone(wa_id)
     try:
-        sent_at = datetime.fromtimestamp(int(message["timestamp"]), UTC)
-    except (KeyError, TypeError, ValueError):
+        sent_at = datetime.fromtimestamp(int(message.timestamp), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
         sent_at = utcnow()
     incoming = Incoming(channel="whatsapp", key=key, source=phone_id, sender=phone, text=_text(message).strip(),
                         received_at=sent_at)
@@ -166,21 +166,18 @@ def take_message(session: Session, message: dict, names: dict[str, str], storage
     return "ticket" if ticket is not None else "duplicate"
 
 
-def handle(session: Session, payload: dict, config: Mapping[str, Any], client: GraphClient | None = None) -> Taken:
-    """Every message and status update of one webhook call, each in its own transaction."""
+def handle(session: Session, call: WhatsAppCall, config: Mapping[str, Any], client: GraphClient | None = None) -> Taken:
+    """Every message and status update of one (checked) webhook call, each in its own transaction."""
     taken = Taken()
     storage = Storage.from_config(session, config)
-    for entry in payload.get("entry") or []:
-        for change in entry.get("changes") or []:
-            value = change.get("value") or {}
-            if not isinstance(value, dict):
+    for entry in call.entry:
+        for change in entry.changes:
+            value = change.value
+            if value is None:
                 continue
-            phone_id = str((value.get("metadata") or {}).get("phone_number_id") or "")
-            names = {str(c.get("wa_id")): ((c.get("profile") or {}).get("name") or "")
-                     for c in value.get("contacts") or [] if isinstance(c, dict)}
-            for message in value.get("messages") or []:
-                if not isinstance(message, dict):
-                    continue
+            phone_id = value.metadata.phone_number_id if value.metadata else ""
+            names = {c.wa_id: (c.profile.name if c.profile else "") for c in value.contacts}
+            for message in value.messages:
                 outcome = take_message(session, message, names, storage, config, client, phone_id)
                 if outcome == "ticket":
                     taken.tickets += 1
@@ -188,9 +185,7 @@ def handle(session: Session, payload: dict, config: Mapping[str, Any], client: G
                     taken.replies += 1
                 else:
                     taken.duplicates += 1
-            for status in value.get("statuses") or []:
-                if not isinstance(status, dict):
-                    continue
-                record_status(session, status, on_failed=undelivered.receipt_failed)
+            for status in value.statuses:
+                record_status(session, status.model_dump(), on_failed=undelivered.receipt_failed)
                 taken.statuses += 1
     return taken

@@ -59,3 +59,6 @@ class ChannelState(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)   # errors since the last success
     waiting: Mapped[int] = mapped_column(Integer, default=0)  # messages left on the server after the last run
     received: Mapped[int] = mapped_column(Integer, default=0)  # messages taken in, in all
+    refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # webhook calls refused (413/400)
+    last_refused_at: Mapped[datetime | None]
+    last_refusal: Mapped[str | None] = mapped_column(String(200))  # where the last refused call failed, not its content
