@@ -77,6 +77,7 @@ SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}  # the usual port of each
 LEASE_TIMEOUTS = {"email": 6, "sms": 9, "whatsapp": 17}
 TIMEOUT_SETTINGS = {"email": "DESK_SMTP_TIMEOUT", "sms": "DESK_SMS_TIMEOUT", "whatsapp": "DESK_GRAPH_TIMEOUT"}
 DEFAULT_LEASE_SECONDS = 300
+WHATSAPP_MEDIA_HOSTS = "lookaside.fbsbx.com, .fbsbx.com, .fbcdn.net, .whatsapp.net"  # Meta's CDN
 
 
 def _smtp_tls(value: str) -> str:
@@ -272,6 +273,8 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_WHATSAPP_KIND": env.get("DESK_WHATSAPP_KIND", "inquiry"),
         "DESK_GRAPH_API_URL": env.get("DESK_GRAPH_API_URL", "https://graph.facebook.com/v21.0").rstrip("/"),
         "DESK_GRAPH_TIMEOUT": float(env.get("DESK_GRAPH_TIMEOUT") or 10),
+        # The hosts a media URL may name (the token goes there): Meta's CDN; see desk.channels.media.
+        "DESK_WHATSAPP_MEDIA_HOSTS": env.get("DESK_WHATSAPP_MEDIA_HOSTS", WHATSAPP_MEDIA_HOSTS),
         "DESK_INBOUND_SECRET": env.get("DESK_INBOUND_SECRET", ""),
         "DESK_WEBHOOK_MAX_KB": _positive_int(env, "DESK_WEBHOOK_MAX_KB", 256, "KB"),  # a webhook body, before parsing
         # SMS through an HTTP gateway (desk.channels.sms): none set, no SMS is ever queued.

@@ -42,6 +42,10 @@ class FakeGraph:
         self.sent: list[dict] = []
         self.answers: list[tuple[int, dict]] = []  # queued answers to the next POSTs
         self.media: dict[str, tuple[bytes, str]] = {}
+        self.urls: dict[str, str] = {}       # a media's URL as the API answers it, when not ours
+        self.redirects: dict[str, str] = {}  # /files/<id> answers 302 to this
+        self.requests: list[tuple[str, str | None]] = []  # every GET: path and Authorization
+        self.hang = threading.Event()        # set: GETs wait until it is cleared (a hanging API)
         self.lock = threading.Lock()
         graph = self
 
@@ -58,9 +62,19 @@ class FakeGraph:
                 self.wfile.write(data)
 
             def do_GET(self):
+                with graph.lock:
+                    graph.requests.append((self.path, self.headers.get("Authorization")))
+                while graph.hang.is_set() and not graph.stopping.is_set():
+                    graph.stopping.wait(0.05)
                 if self.headers.get("Authorization") != "Bearer graph-token":
                     return self._json(401, {"error": {"code": 190, "message": "bad token"}})
                 parts = self.path.strip("/").split("/")
+                if parts[0] == "files" and parts[1] in graph.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", graph.redirects[parts[1]])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
                 if parts[0] == "files" and parts[1] in graph.media:
                     data = graph.media[parts[1]][0]
                     self.send_response(200)
@@ -68,7 +82,7 @@ class FakeGraph:
                     self.end_headers()
                     return self.wfile.write(data)
                 if parts[0] in graph.media:
-                    return self._json(200, {"url": f"{graph.url}/files/{parts[0]}",
+                    return self._json(200, {"url": graph.urls.get(parts[0], f"{graph.url}/files/{parts[0]}"),
                                             "mime_type": graph.media[parts[0]][1], "id": parts[0]})
                 return self._json(404, {"error": {"code": 100, "message": "no such media"}})
 
@@ -80,12 +94,14 @@ class FakeGraph:
                         200, {"messages": [{"id": f"wamid.{len(graph.sent)}"}]})
                 self._json(status, answer)
 
+        self.stopping = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def stop(self):
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -95,7 +111,7 @@ def graph(app, monkeypatch):
     fake = FakeGraph()
     for key, value in {"DESK_WHATSAPP_APP_SECRET": SECRET, "DESK_WHATSAPP_VERIFY_TOKEN": "verify-me",
                        "DESK_WHATSAPP_TOKEN": "graph-token", "DESK_WHATSAPP_PHONE_ID": PHONE_ID,
-                       "DESK_GRAPH_API_URL": fake.url, "DESK_GRAPH_TIMEOUT": 5.0,
+                       "DESK_GRAPH_API_URL": fake.url, "DESK_GRAPH_TIMEOUT": 5.0, "DESK_WHATSAPP_MEDIA_HOSTS": fake.url,
                        "DESK_INBOUND_SECRET": "inbound-secret"}.items():
         monkeypatch.setitem(app.config, key, value)
     yield fake

@@ -47,22 +47,6 @@ class GraphClient:
     def close(self) -> None:
         self.http.close()
 
-    def media(self, media_id: str, max_bytes: int) -> tuple[bytes, str]:
-        """A media's bytes and type: its URL from the Graph API, then the download (with the
-        token), stopped past ``max_bytes`` (ValueError)."""
-        info = self.http.get(f"/{media_id}")
-        info.raise_for_status()
-        data = info.json()
-        with self.http.stream("GET", data["url"]) as response:
-            response.raise_for_status()
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ValueError("too large")
-                chunks.append(chunk)
-        return b"".join(chunks), (data.get("mime_type") or "").split(";")[0].strip().lower()
-
     def send(self, phone_id: str, payload: dict, now: datetime | None = None) -> str:
         """POST a message; the wamid. Raises DeliveryError: ConnectionFailed when the API cannot be
         reached, refuses our credentials or throttles us (not the message's fault), a GraphError

@@ -141,8 +141,11 @@ class TextPart(_Part):
     body: Body = ""
 
 
+MediaId = Annotated[str, StringConstraints(max_length=256, pattern=r"^[A-Za-z0-9_-]*$")]  # a path segment, no more
+
+
 class MediaPart(_Part):
-    id: Id = ""
+    id: MediaId = ""
     mime_type: Short = ""
     caption: Body = ""
     filename: Short = ""

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from desk.beneficiaries import service as beneficiaries
 from desk.channels import inbound
+from desk.channels import media as media_files
 from desk.channels.graph import GraphClient, record_status
 from desk.channels.inbound import Incoming, Storage
 from desk.channels.payloads import Message, WhatsAppCall
@@ -92,7 +92,8 @@ def _text(message: Message) -> str:
     return ""
 
 
-def _media(message: Message, client: GraphClient | None, max_bytes: int, incoming: Incoming) -> None:
+def _media(message: Message, client: GraphClient | None, hosts: media_files.MediaHosts, max_bytes: int,
+           incoming: Incoming) -> None:
     kind = message.type
     media = message.media()
     if media is None:
@@ -104,13 +105,10 @@ def _media(message: Message, client: GraphClient | None, max_bytes: int, incomin
         incoming.left_out.append(f"{name} (could not be downloaded)")
         return
     try:
-        data, mime = client.media(media.id, max_bytes)
-    except ValueError:
-        incoming.left_out.append(f"{name} (too large)")
-        return
-    except (httpx.HTTPError, KeyError, TypeError) as error:
-        log.warning("whatsapp: media %s could not be downloaded: %s", media.id, error)
-        incoming.left_out.append(f"{name} (could not be downloaded)")
+        data, mime = media_files.download(client, hosts, media.id, max_bytes)
+    except media_files.FetchFailed as error:
+        log.warning("whatsapp: media %s could not be downloaded: %s", media.id, error.reason)
+        incoming.left_out.append(f"{name} (could not be downloaded: {error.reason})")
         return
     if "." not in name:
         name = f"{name}.{EXTENSIONS.get(mime, 'bin')}"
@@ -143,7 +141,8 @@ def take_message(session: Session, message: Message, names: dict[str, str], stor
         sent_at = utcnow()
     incoming = Incoming(channel="whatsapp", key=key, source=phone_id, sender=phone, text=_text(message).strip(),
                         received_at=sent_at)
-    _media(message, client, storage.max_bytes, incoming)
+    _media(message, client, media_files.MediaHosts.parse(config.get("DESK_WHATSAPP_MEDIA_HOSTS")), storage.max_bytes,
+           incoming)
     ticket = open_whatsapp_ticket(session, phone)
     if ticket is not None:
         if not (ticket.meta or {}).get("whatsapp"):
