@@ -265,22 +265,32 @@ def analyze_command() -> None:
 @click.option("--interval", type=float, default=10.0, show_default=True,
               help="Seconds to wait when nothing is due.")
 def worker_command(once: bool, interval: float) -> None:
-    """Deliver the outbox over SMTP (DESK_SMTP_*), with retries and backoff. Several workers
-    may run at once on PostgreSQL; run one on SQLite. SIGTERM finishes the current batch."""
+    """Deliver the outbox over SMTP (DESK_SMTP_*), with retries and backoff, and fetch the media
+    WhatsApp messages named (desk.channels.media). Several workers may run at once on
+    PostgreSQL; run one on SQLite. SIGTERM finishes the current batch."""
     import logging
     import signal
     import threading
 
     from flask import current_app
 
+    from desk.channels.media import MediaSettings, fetch_due
     from desk.notify.outbox import OutboxSettings, run
+
+    def fetch_media() -> int:
+        result = fetch_due(db.session, media)
+        if result.claimed:
+            logging.getLogger("desk.channels.media").info("%s", result)
+        return result.claimed
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         settings = OutboxSettings.from_config(current_app.config)
-        total = run(db.session, settings, once=once, interval=interval, should_stop=stop.is_set, sleep=stop.wait)
+        media = MediaSettings.from_config(current_app.config)
+        total = run(db.session, settings, once=once, interval=interval, should_stop=stop.is_set, sleep=stop.wait,
+                    also=fetch_media)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

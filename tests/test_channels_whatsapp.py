@@ -209,7 +209,7 @@ def test_a_registered_beneficiarys_open_whatsapp_ticket_is_joined(db, people, gr
     assert ticket.id == staff_ticket.id and ticket.meta["whatsapp"]["phone"] == phone
 
 
-def test_media_are_downloaded_into_attachments(db, people, graph, hook):
+def test_media_are_downloaded_into_attachments(app, db, people, graph, hook):
     graph.media["media-1"] = (PNG, "image/png")
     payload = text_message()
     message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
@@ -219,13 +219,21 @@ def test_media_are_downloaded_into_attachments(db, people, graph, hook):
     voice = text_message(wamid="wamid.in.2")
     voice["entry"][0]["changes"][0]["value"]["messages"][0].update({"type": "audio", "audio": {"id": "missing"}})
     hook(voice)
+    assert not any(path.startswith("/files/") for path, _ in graph.requests)  # not in the webhook call
+    from flask import current_app
+
+    from desk.channels.media import MediaSettings, fetch_due
+    assert fetch_due(db.session, MediaSettings.from_config(current_app.config)).attached == 1  # the worker
 
     (ticket,) = all_tickets(db)
     (document,) = db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id))
     assert document.content_type == "image/png" and document.filename.endswith(".png")
     assert ticket.body == "صورة الإيصال"
     notes = db.session.scalars(select(TicketEvent.body).where(TicketEvent.kind == EventKind.BENEFICIARY_REPLY)).all()
-    assert len(notes) == 1 and "could not be downloaded" in notes[0]
+    assert len(notes) == 1 and "whatsapp-audio" in notes[0]
+    # Meta has no such media (404): given up at once, and said on the ticket
+    given_up = db.session.scalars(select(TicketEvent.body).where(TicketEvent.kind == EventKind.NOTE)).all()
+    assert len(given_up) == 1 and "File could not be fetched: whatsapp-audio" in given_up[0]
 
 
 def test_a_call_that_fails_halfway_is_taken_in_once_when_meta_calls_again(db, people, graph, hook, monkeypatch):

@@ -175,9 +175,10 @@ def open_ticket(session: Session, incoming: Incoming, intake: IntakeData, benefi
 
 
 def join(session: Session, ticket: Ticket, incoming: Incoming, storage: Storage, *, via: str,
-         channel: str) -> portal.Replied | None:
+         channel: str, before_commit=None) -> portal.Replied | None:
     """The beneficiary's message on their ticket (desk.portal.service.reply: reopen rule, events,
-    focal points told), with its key, in one transaction. None if the key was recorded meanwhile."""
+    focal points told), with its key, in one transaction. None if the key was recorded meanwhile.
+    ``before_commit(ticket)`` adds what else belongs to it, for the ticket the reply landed on."""
     uploads = uploads_of(incoming, storage.max_bytes)
     text = _with_left_out(incoming.text, incoming)
     if len(text) > portal.MAX_REPLY:
@@ -188,7 +189,8 @@ def join(session: Session, ticket: Ticket, incoming: Incoming, storage: Storage,
             "; ".join(incoming.left_out) if incoming.left_out else None)
     try:
         return portal.reply(session, ticket, text, uploads, reopen_days=storage.reopen_days,
-                            directory=storage.directory, max_bytes=storage.max_bytes, via=via, channel=channel)
+                            directory=storage.directory, max_bytes=storage.max_bytes, via=via, channel=channel,
+                            before_commit=before_commit)
     except IntegrityError:
         if already(session, incoming.channel, incoming.key) is not None:
             return None

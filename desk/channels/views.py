@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from desk.channels import inbound, payloads, service, whatsapp
-from desk.channels.graph import GraphClient
+from desk.channels import inbound, media, payloads, service, whatsapp
 from desk.channels.inbound import Storage
 from desk.extensions import csrf, db
 from desk.models import OutboxMessage, OutboxStatus
 from desk.permissions import Action, can
+from desk.tickets import service as tickets
 
 log = logging.getLogger("desk.channels")
 bp = Blueprint("channels", __name__)
@@ -72,13 +73,10 @@ def whatsapp_hook():
         call = payloads.whatsapp_call(_signed_json("whatsapp", "DESK_WHATSAPP_APP_SECRET", "X-Hub-Signature-256"))
     except payloads.Refused as refused:
         return _refused("whatsapp", refused)
-    client = GraphClient.from_config(current_app.config)
     try:
-        taken = whatsapp.handle(db.session, call, current_app.config, client)
+        taken = whatsapp.handle(db.session, call, current_app.config)
     except Exception as error:  # Meta calls again later
         return _not_taken("whatsapp", error)
-    finally:
-        client.close()
     inbound.healthy(db.session, "whatsapp", received=taken.tickets + taken.replies)
     return jsonify(tickets=taken.tickets, replies=taken.replies, duplicates=taken.duplicates,
                    statuses=taken.statuses)
@@ -101,6 +99,26 @@ def inbound_hook():
     if created:
         inbound.healthy(db.session, "inbound", received=1)
     return jsonify(reference=reference, created=created), 201 if created else 200
+
+
+@bp.app_context_processor
+def _media_of():
+    """``media_of(ticket)`` for the panel of files still to come (templates/channels/_media.html)."""
+    return {"media_of": lambda ticket: media.open_jobs(db.session, ticket)}
+
+
+@bp.post("/tickets/<reference>/media/<int:job_id>/retry")
+@login_required
+def media_retry(reference: str, job_id: int):
+    """Fetch a given-up file again (whoever may attach a document to the ticket; 404 otherwise)."""
+    ticket = tickets.get_ticket(db.session, current_user, reference)
+    if not can(current_user, Action.ATTACHMENT_ADD, ticket):
+        abort(404)
+    if media.retry(db.session, current_user, ticket, job_id):
+        flash(_("The file will be fetched again in a moment."), "success")
+    else:
+        flash(_("This file is no longer waiting to be fetched again."), "info")
+    return redirect(url_for("tickets.show", reference=ticket.reference) + "#ticket-media")
 
 
 @bp.get("/admin/channels")

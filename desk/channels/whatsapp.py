@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from desk.beneficiaries import service as beneficiaries
 from desk.channels import inbound
 from desk.channels import media as media_files
-from desk.channels.graph import GraphClient, record_status
+from desk.channels.graph import record_status
 from desk.channels.inbound import Incoming, Storage
 from desk.channels.payloads import Message, WhatsAppCall
 from desk.intake.service import IntakeData
@@ -39,7 +39,6 @@ from desk.transaction import discard
 
 log = logging.getLogger("desk.channels.whatsapp")
 
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
 
 
 def signature_valid(secret: str, raw: bytes, header: str | None) -> bool:
@@ -92,27 +91,23 @@ def _text(message: Message) -> str:
     return ""
 
 
-def _media(message: Message, client: GraphClient | None, hosts: media_files.MediaHosts, max_bytes: int,
-           incoming: Incoming) -> None:
+def _media(session: Session, message: Message, incoming: Incoming) -> Callable[[Ticket], object] | None:
+    """What the message's media become: a job queued with the ticket or reply (the worker fetches
+    it, desk.channels.media), or a line in ``left_out`` for what cannot be fetched at all."""
     kind = message.type
     media = message.media()
     if media is None:
         if kind not in ("text", "location", "button", "interactive", "contacts"):
             incoming.left_out.append(f"{kind or 'message'} (not supported)")
-        return
+        return None
     name = media.filename or f"whatsapp-{kind}"
-    if client is None or not media.id:
+    if not media.id:
         incoming.left_out.append(f"{name} (could not be downloaded)")
-        return
-    try:
-        data, mime = media_files.download(client, hosts, media.id, max_bytes)
-    except media_files.FetchFailed as error:
-        log.warning("whatsapp: media %s could not be downloaded: %s", media.id, error.reason)
-        incoming.left_out.append(f"{name} (could not be downloaded: {error.reason})")
-        return
-    if "." not in name:
-        name = f"{name}.{EXTENSIONS.get(mime, 'bin')}"
-    incoming.documents.append((name, data))
+        return None
+    if not incoming.text:
+        incoming.text = f"[{media_files.FILE_SENT}: {name}]"
+    return lambda ticket: media_files.queue(session, ticket, message_key=incoming.key,
+                                            media_id=media.id, filename=name, mime_type=media.mime_type)
 
 
 def open_whatsapp_ticket(session: Session, phone: str) -> Ticket | None:
@@ -127,7 +122,7 @@ def open_whatsapp_ticket(session: Session, phone: str) -> Ticket | None:
 
 
 def take_message(session: Session, message: Message, names: dict[str, str], storage: Storage,
-                 config: Mapping[str, Any], client: GraphClient | None, phone_id: str = "") -> str:
+                 config: Mapping[str, Any], phone_id: str = "") -> str:
     """One message: "ticket", "reply" or "duplicate". Commits."""
     key = message.id
     if not key or inbound.already(session, "whatsapp", key) is not None:
@@ -141,13 +136,13 @@ def take_message(session: Session, message: Message, names: dict[str, str], stor
         sent_at = utcnow()
     incoming = Incoming(channel="whatsapp", key=key, source=phone_id, sender=phone, text=_text(message).strip(),
                         received_at=sent_at)
-    _media(message, client, media_files.MediaHosts.parse(config.get("DESK_WHATSAPP_MEDIA_HOSTS")), storage.max_bytes,
-           incoming)
+    queue_media = _media(session, message, incoming)
     ticket = open_whatsapp_ticket(session, phone)
     if ticket is not None:
         if not (ticket.meta or {}).get("whatsapp"):
             ticket.meta = {**(ticket.meta or {}), "whatsapp": {"phone": phone, "wa_id": wa_id}}
-        replied = inbound.join(session, ticket, incoming, storage, via=REASON_WHATSAPP, channel=Channel.SOCIAL)
+        replied = inbound.join(session, ticket, incoming, storage, via=REASON_WHATSAPP, channel=Channel.SOCIAL,
+                               before_commit=queue_media)
         return "reply" if replied is not None else "duplicate"
     found = beneficiaries.find_by_phone(session, phone)
     beneficiary = found[0] if found else None
@@ -161,12 +156,14 @@ def take_message(session: Session, message: Message, names: dict[str, str], stor
         meta={"contact": {"name": name, "phone": phone, "email": None}, "locale": "ar",
               "whatsapp": {"phone": phone, "wa_id": wa_id}},
     )
-    ticket = inbound.open_ticket(session, incoming, intake, beneficiary, storage, via=REASON_WHATSAPP)
+    ticket = inbound.open_ticket(session, incoming, intake, beneficiary, storage, via=REASON_WHATSAPP,
+                                 before_commit=queue_media)
     return "ticket" if ticket is not None else "duplicate"
 
 
-def handle(session: Session, call: WhatsAppCall, config: Mapping[str, Any], client: GraphClient | None = None) -> Taken:
-    """Every message and status update of one (checked) webhook call, each in its own transaction."""
+def handle(session: Session, call: WhatsAppCall, config: Mapping[str, Any]) -> Taken:
+    """Every message and status update of one (checked) webhook call, each in its own transaction.
+    Nothing here calls Meta back: media are queued for the worker (desk.channels.media)."""
     taken = Taken()
     storage = Storage.from_config(session, config)
     for entry in call.entry:
@@ -177,7 +174,7 @@ def handle(session: Session, call: WhatsAppCall, config: Mapping[str, Any], clie
             phone_id = value.metadata.phone_number_id if value.metadata else ""
             names = {c.wa_id: (c.profile.name if c.profile else "") for c in value.contacts}
             for message in value.messages:
-                outcome = take_message(session, message, names, storage, config, client, phone_id)
+                outcome = take_message(session, message, names, storage, config, phone_id)
                 if outcome == "ticket":
                     taken.tickets += 1
                 elif outcome == "reply":

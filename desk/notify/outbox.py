@@ -414,15 +414,18 @@ def _deliver_channels(session: Session, settings: OutboxSettings, batch: list[Cl
 
 
 def run(session: Session, settings: OutboxSettings, *, once: bool = False, interval: float = 10.0,
-        should_stop: Callable[[], bool] = lambda: False, sleep: Callable[[float], object] = time.sleep) -> BatchResult:
+        should_stop: Callable[[], bool] = lambda: False, sleep: Callable[[float], object] = time.sleep,
+        also: Callable[[], int] = lambda: 0) -> BatchResult:
     """The worker loop. ``once``: deliver everything due now, then return. Otherwise batch after
     batch, sleeping ``interval`` seconds when the outbox has nothing more due, until
-    ``should_stop()``. Returns the totals."""
+    ``should_stop()``. ``also()``: a sibling queue's batch after each of ours (the media to
+    fetch, desk.channels.media), returning how many it took. Returns the totals."""
     total = BatchResult()
     while not should_stop():
         started = time.perf_counter()
         try:
             result = deliver(session, settings)
+            extra = also()
         except Exception:
             discard(session)
             if once:
@@ -433,6 +436,8 @@ def run(session: Session, settings: OutboxSettings, *, once: bool = False, inter
         total.add(result)
         if result.claimed or once:
             log.info("outbox: %s in %.2f s", result, time.perf_counter() - started)
+        if extra:
+            continue
         if result.claimed < settings.batch or result.sent == 0:
             if once:
                 break

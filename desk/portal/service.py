@@ -9,6 +9,7 @@ by reference and phone compares with it, and it is never copied over a beneficia
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -254,7 +255,8 @@ class Replied:
 
 def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *, reopen_days: int,
           directory: str | os.PathLike, max_bytes: int, now: datetime | None = None,
-          via: str = REASON_PORTAL, channel: str = Channel.WEBSITE, once: Once | None = None) -> Replied:
+          via: str = REASON_PORTAL, channel: str = Channel.WEBSITE, once: Once | None = None,
+          before_commit: Callable[[Ticket], object] | None = None) -> Replied:
     """The beneficiary writes on their ticket (issue 6 item 3, issue 5 item 6), ``via`` the
     portal or, for the channels of issue 7, by email or WhatsApp (the events say which; a new
     linked ticket gets ``channel``):
@@ -264,7 +266,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
     - later than that (or closed without a resolution), or a support request the research
       committee decided (only the committee reverses its decision) → a new linked ticket.
     The department's focal points (or the assignee) are told. One transaction, with the form's
-    token (``once``: desk.submissions) when the reply came from the portal's form."""
+    token (``once``: desk.submissions) when the reply came from the portal's form, and what
+    ``before_commit(ticket)`` adds for the ticket the reply landed on (a channel's pending media)."""
     text = (body or "").strip()
     errors: dict[str, list[str]] = {}
     if not text and not uploads:
@@ -294,6 +297,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
             _store_files(session, ticket, uploads, directory, max_bytes, written, via)
             _tell_staff(session, ticket, text)
             taken.done(ticket, outcome=REPLY_REOPENED if reopened else REPLY_SENT)
+        if before_commit is not None:
+            before_commit(follow.ticket if follow is not None else ticket)
     if follow is not None:
         return follow
     return Replied(ticket, reopened=reopened, woke=woke)
