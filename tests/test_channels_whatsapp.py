@@ -178,7 +178,7 @@ def test_a_message_opens_a_whatsapp_ticket_and_a_replay_makes_nothing(db, people
     first = hook(text_message())
     assert first.status_code == 200 and first.get_json()["tickets"] == 1
     replay = hook(text_message())
-    assert replay.status_code == 200 and replay.get_json() == {"tickets": 0, "replies": 0, "duplicates": 1, "statuses": 0}
+    assert replay.status_code == 200 and replay.get_json() == {"tickets": 0, "replies": 0, "duplicates": 1, "statuses": 0, "ignored": 0}
 
     (ticket,) = all_tickets(db)
     assert (ticket.channel, ticket.channel_detail) == (Channel.SOCIAL, "whatsapp")
@@ -358,7 +358,12 @@ def test_outside_the_24_hour_window_the_template_is_sent(app, db, people, graph,
     assert deliver(db.session, _worker(app)).sent == 1
     (sent,) = graph.sent
     assert sent["type"] == "template" and sent["template"]["name"] == "ticket_update"
-    assert sent["template"]["components"][0]["parameters"][0]["text"] == ticket.reference
+    reference, link = sent["template"]["components"][0]["parameters"]
+    assert reference["text"] == ticket.reference
+    # and the beneficiary's private portal link, where the reply itself is (issue 22, point 4)
+    assert link["text"] == db.session.get(OutboxMessage, out.id).meta["link"]
+    assert link["text"].startswith(app.config["DESK_BASE_URL"] + "/portal/")
+    assert "تم صرف السلة" not in json.dumps(sent, ensure_ascii=False)
 
 
 def test_graph_errors_are_retried_and_an_outage_spends_no_attempt(app, db, people, graph, hook):

@@ -123,10 +123,13 @@ class GraphSender:
         return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
                 "text": {"preview_url": False, "body": body[:4096]}}
 
-    def _template(self, to: str, reference: str) -> dict:
+    def _template(self, to: str, reference: str, link: str) -> dict:
+        """The approved template (outside the 24-hour window): its body's {{1}} is the
+        reference, {{2}} the beneficiary's private portal link (where the message itself is)."""
+        parameters = [{"type": "text", "text": reference}, {"type": "text", "text": link or "-"}]
         return {"messaging_product": "whatsapp", "to": to, "type": "template",
                 "template": {"name": self.template, "language": {"code": self.language},
-                             "components": [{"type": "body", "parameters": [{"type": "text", "text": reference}]}]}}
+                             "components": [{"type": "body", "parameters": parameters}]}}
 
     def send(self, session: Session, claimed, now: datetime) -> str:
         if not self.phone_id:
@@ -149,7 +152,7 @@ class GraphSender:
         if not self.template:
             raise DeliveryError("outside the 24-hour window and no template (DESK_WHATSAPP_TEMPLATE) is set",
                                 permanent=True, cause="window")
-        return self.client.send(self.phone_id, self._template(to, reference), now)
+        return self.client.send(self.phone_id, self._template(to, reference, (claimed.meta or {}).get("link") or ""), now)
 
     def sent(self, session: Session, outbox_id: int, wamid: str) -> None:
         """Apply the status updates that came before we knew this message's id."""

@@ -185,12 +185,20 @@ def join(session: Session, ticket: Ticket, incoming: Incoming, storage: Storage,
         text = text[:portal.MAX_REPLY - 1] + "…"
     if not text.strip() and not uploads:
         text = "…"
-    _record(session, incoming, InboundOutcome.REPLY, ticket,
-            "; ".join(incoming.left_out) if incoming.left_out else None)
+    row = _record(session, incoming, InboundOutcome.REPLY, ticket,
+                  "; ".join(incoming.left_out) if incoming.left_out else None)
+
+    def landed(where: Ticket) -> None:
+        # The message belongs to the ticket it landed on (a follow-up after the reopen window):
+        # the sender's next message finds that one.
+        row.ticket_id = where.id
+        if before_commit is not None:
+            before_commit(where)
+
     try:
         return portal.reply(session, ticket, text, uploads, reopen_days=storage.reopen_days,
                             directory=storage.directory, max_bytes=storage.max_bytes, via=via, channel=channel,
-                            before_commit=before_commit)
+                            before_commit=landed)
     except IntegrityError:
         if already(session, incoming.channel, incoming.key) is not None:
             return None

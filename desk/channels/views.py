@@ -79,7 +79,7 @@ def whatsapp_hook():
         return _not_taken("whatsapp", error)
     inbound.healthy(db.session, "whatsapp", received=taken.tickets + taken.replies)
     return jsonify(tickets=taken.tickets, replies=taken.replies, duplicates=taken.duplicates,
-                   statuses=taken.statuses)
+                   statuses=taken.statuses, ignored=taken.ignored)
 
 
 @bp.post("/hooks/inbound")

@@ -62,6 +62,7 @@ class Taken:
     replies: int = 0
     duplicates: int = 0
     statuses: int = 0
+    ignored: int = 0
 
 
 def _phone(wa_id: str) -> str:
@@ -110,20 +111,27 @@ def _media(session: Session, message: Message, incoming: Incoming) -> Callable[[
                                             media_id=media.id, filename=name, mime_type=media.mime_type)
 
 
-def open_whatsapp_ticket(session: Session, phone: str) -> Ticket | None:
-    """The number's open WhatsApp ticket: one its messages went to, or its beneficiary's."""
+def whatsapp_ticket(session: Session, phone: str) -> Ticket | None:
+    """The number's latest WhatsApp ticket, whatever its status: one its messages went to, or
+    its beneficiary's. A message joins it through desk.portal.service.reply, the one reply rule
+    of every channel: an open ticket takes it, a resolved one reopens within the association's
+    reopen window, after that (or closed) a linked follow-up is opened."""
     ids = [b.id for b in beneficiaries.find_by_phone(session, phone)]
     mine = Ticket.id.in_(inbound.sender_tickets(session, "whatsapp", phone))
     return session.scalar(
-        select(Ticket).where(Ticket.is_open, Ticket.channel == Channel.SOCIAL,
-                             Ticket.channel_detail == SocialPlatform.WHATSAPP,
+        select(Ticket).where(Ticket.channel == Channel.SOCIAL, Ticket.channel_detail == SocialPlatform.WHATSAPP,
                              or_(mine, Ticket.beneficiary_id.in_(ids)) if ids else mine)
         .order_by(Ticket.id.desc()).limit(1))
 
 
+# What the sender did not write to us: a reaction to a message, Meta's notice that the number
+# changed, the "welcome" request when a chat is opened. Recorded (once), never a ticket or reply.
+NOT_A_MESSAGE = frozenset({"reaction", "system", "request_welcome", "ephemeral"})
+
+
 def take_message(session: Session, message: Message, names: dict[str, str], storage: Storage,
                  config: Mapping[str, Any], phone_id: str = "") -> str:
-    """One message: "ticket", "reply" or "duplicate". Commits."""
+    """One message: "ticket", "reply", "ignored" (not a message: NOT_A_MESSAGE) or "duplicate". Commits."""
     key = message.id
     if not key or inbound.already(session, "whatsapp", key) is not None:
         discard(session)
@@ -136,8 +144,10 @@ def take_message(session: Session, message: Message, names: dict[str, str], stor
         sent_at = utcnow()
     incoming = Incoming(channel="whatsapp", key=key, source=phone_id, sender=phone, text=_text(message).strip(),
                         received_at=sent_at)
+    if message.type in NOT_A_MESSAGE:
+        return "ignored" if inbound.ignore(session, incoming, f"whatsapp {message.type}") else "duplicate"
     queue_media = _media(session, message, incoming)
-    ticket = open_whatsapp_ticket(session, phone)
+    ticket = whatsapp_ticket(session, phone)
     if ticket is not None:
         if not (ticket.meta or {}).get("whatsapp"):
             ticket.meta = {**(ticket.meta or {}), "whatsapp": {"phone": phone, "wa_id": wa_id}}
@@ -179,6 +189,8 @@ def handle(session: Session, call: WhatsAppCall, config: Mapping[str, Any]) -> T
                     taken.tickets += 1
                 elif outcome == "reply":
                     taken.replies += 1
+                elif outcome == "ignored":
+                    taken.ignored += 1
                 else:
                     taken.duplicates += 1
             for status in value.statuses:

@@ -192,6 +192,8 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
         meta = {**(meta or {}), "attachments": [
             {"stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}
             for a in attachments]}
+    if channel == "whatsapp":  # outside the 24-hour window a template goes: the reference and this private link
+        meta = {**(meta or {}), "link": link or messages.absolute_url("portal.home")}
     subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link, expected=expected)
     message = None
     if address is not None:
