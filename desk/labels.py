@@ -139,6 +139,7 @@ UNDELIVERED = {
     "address": _l("The address is not valid."),
     "refused": _l("The provider refused the message."),
     "window": _l("The beneficiary last wrote on WhatsApp more than 24 hours ago, and no approved template is set to write to them first."),
+    "document_window": _l("A document can be sent on WhatsApp only within 24 hours of the beneficiary's last message there; send it another way."),
     "expired": _l("Every attempt failed for too long, and the desk stopped trying."),
     "failing": _l("Every attempt failed for too long, and the desk stopped trying."),
     "stalled": _l("The sending process stopped while sending it, again and again."),

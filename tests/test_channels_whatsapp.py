@@ -40,6 +40,7 @@ class FakeGraph:
 
     def __init__(self):
         self.sent: list[dict] = []
+        self.uploads: list[dict] = []  # documents uploaded to send (POST /<phone id>/media)
         self.answers: list[tuple[int, dict]] = []  # queued answers to the next POSTs
         self.media: dict[str, tuple[bytes, str]] = {}
         self.urls: dict[str, str] = {}       # a media's URL as the API answers it, when not ours
@@ -87,7 +88,13 @@ class FakeGraph:
                 return self._json(404, {"error": {"code": 100, "message": "no such media"}})
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path.endswith("/media"):  # an upload (multipart): its id
+                    with graph.lock:
+                        graph.uploads.append({"path": self.path, "auth": self.headers.get("Authorization"),
+                                              "body": raw})
+                        return self._json(200, {"id": f"media.up.{len(graph.uploads)}"})
+                body = json.loads(raw)
                 with graph.lock:
                     graph.sent.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
                     status, answer = graph.answers.pop(0) if graph.answers else (

@@ -110,3 +110,62 @@ def test_a_different_number_never_joins_someone_elses_ticket(db, people, graph, 
     assert second.meta["whatsapp"]["phone"] != first.meta["whatsapp"]["phone"]
     assert "رسالة من رقم آخر" not in replies(db, first)
     assert db.session.scalar(select(Ticket).where(Ticket.id == first.id)).status != Status.CLOSED
+
+
+# Point 5: documents on WhatsApp replies --------------------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _whatsapp_ticket_with_document(app, db, people, hook):
+    import io
+
+    from desk.attachments.service import Upload, add
+    hook(text_message())
+    (ticket,) = all_tickets(db)
+    document = add(db.session, people.staff, ticket, Upload(io.BytesIO(PDF), "خطاب الموافقة.pdf"),
+                   directory=app.config["DESK_ATTACHMENT_DIR"], max_bytes=10 * 1024 * 1024)
+    return ticket, document
+
+
+def test_documents_ticked_on_a_whatsapp_reply_go_as_media_messages(app, db, people, graph, hook, as_user):
+    from desk.models import OutboxMessage
+    from desk.notify.outbox import OutboxSettings, deliver
+    ticket, document = _whatsapp_ticket_with_document(app, db, people, hook)
+    page = as_user(people.staff)
+    shown = page.get(f"/tickets/{ticket.reference}").text
+    assert f'name="send_files" value="{document.id}"' in shown and "(by WhatsApp)" in shown
+    sent = page.post(f"/tickets/{ticket.reference}/comments", {
+        "body": "مرفق خطاب الموافقة", "visibility": "reply", "version": ticket.version, "send_files": [document.id]})
+    assert sent.status_code in (200, 302)
+    db.session.expire_all()
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.reason == "reply").order_by(OutboxMessage.id)).all()
+    assert [r.channel for r in rows] == ["whatsapp", "whatsapp"] and rows[1].meta["document"]["filename"] == "خطاب الموافقة.pdf"
+
+    assert deliver(db.session, OutboxSettings.from_config(app.config)).sent == 2
+    text, media = graph.sent
+    assert text["type"] == "text" and "مرفق خطاب الموافقة" in text["text"]["body"]
+    (upload,) = graph.uploads
+    assert PDF in upload["body"] and upload["auth"] == "Bearer graph-token"
+    assert media["type"] == "document" and media["document"] == {"id": "media.up.1", "filename": "خطاب الموافقة.pdf"}
+    assert media["to"] == text["to"]
+
+
+def test_a_document_outside_the_24_hour_window_fails_and_is_said(app, db, people, graph, hook, monkeypatch):
+    from desk.models import OutboxMessage, OutboxStatus
+    from desk.notify.outbox import OutboxSettings, deliver
+    from desk.tickets.service import add_comment
+    monkeypatch.setitem(app.config, "DESK_WHATSAPP_TEMPLATE", "ticket_update")
+    ticket, document = _whatsapp_ticket_with_document(app, db, people, hook)
+    db.session.execute(InboundMessage.__table__.update().values(received_at=utcnow() - timedelta(hours=25)))
+    db.session.commit()
+    add_comment(db.session, people.staff, ticket, "مرفق", public=True, expected_version=ticket.version,
+                send_files=[document.id])
+    result = deliver(db.session, OutboxSettings.from_config(app.config))
+    assert (result.sent, result.failed) == (1, 1)  # the template goes; the document cannot
+    assert graph.uploads == []
+    db.session.expire_all()
+    failed = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)).one()
+    assert failed.failure == "document_window" and failed.meta["document"]
+    told = db.session.scalars(select(TicketEvent.reason).where(TicketEvent.kind == EventKind.UNDELIVERED)).all()
+    assert told == ["undelivered:document_window"]

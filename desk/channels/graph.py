@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -28,6 +29,7 @@ from desk.transaction import commit, discard
 WINDOW = timedelta(hours=24)  # after the customer's last message, free-form messages may be sent
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 OUTSIDE_WINDOW_CODES = {131047}  # "re-engagement message": more than 24 hours since they wrote
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})  # sent as images; anything else as a document
 
 
 class GraphClient:
@@ -52,17 +54,30 @@ class GraphClient:
         reached, refuses our credentials or throttles us (not the message's fault), a GraphError
         (with Meta's error code) otherwise; see desk.channels.http and GRAPH_* for which is
         which. ``now``: the worker's clock, for a Retry-After date."""
+        answer = self._post(f"/{phone_id}/messages", now, json=payload)
         try:
-            response = self.http.post(f"/{phone_id}/messages", json=payload)
+            return str(answer.json()["messages"][0]["id"])
+        except (ValueError, KeyError, IndexError, TypeError) as error:
+            raise GraphError(f"unexpected answer: {answer.text[:300]}", permanent=False) from error
+
+    def upload(self, phone_id: str, data: bytes, content_type: str, filename: str, now: datetime | None = None) -> str:
+        """Upload a document to send (Meta keeps it for 30 days); its media id. Raises as ``send``."""
+        answer = self._post(f"/{phone_id}/media", now, data={"messaging_product": "whatsapp", "type": content_type},
+                            files={"file": (filename, data, content_type)})
+        try:
+            return str(answer.json()["id"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise GraphError(f"unexpected answer: {answer.text[:300]}", permanent=False) from error
+
+    def _post(self, path: str, now: datetime | None, **request: Any) -> httpx.Response:
+        try:
+            response = self.http.post(path, **request)
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             raise ConnectionFailed(f"{type(error).__name__}: {error}") from error
         except httpx.HTTPError as error:  # read timeout, protocol error: maybe sent, retried later
             raise GraphError(f"{type(error).__name__}: {error}", permanent=False) from error
         if response.status_code == 200:
-            try:
-                return str(response.json()["messages"][0]["id"])
-            except (ValueError, KeyError, IndexError, TypeError) as error:
-                raise GraphError(f"unexpected answer: {response.text[:300]}", permanent=False) from error
+            return response
         failure = http.failure(response, "the Graph API", now or utcnow(), GraphError)
         if not isinstance(failure, GraphError):
             raise failure
@@ -109,15 +124,15 @@ OnFailed = Callable[[Session, int, str | None], object]
 
 class GraphSender:
     def __init__(self, client: GraphClient, phone_id: str, template: str, language: str,
-                 on_failed: OnFailed | None = None):
+                 on_failed: OnFailed | None = None, attachment_dir: str = ""):
         self.client, self.phone_id, self.template, self.language = client, phone_id, template, language
-        self.on_failed = on_failed
+        self.on_failed, self.attachment_dir = on_failed, attachment_dir
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], on_failed: OnFailed | None = None) -> GraphSender:
         return cls(GraphClient.from_config(config), config.get("DESK_WHATSAPP_PHONE_ID") or "",
                    config.get("DESK_WHATSAPP_TEMPLATE") or "", config.get("DESK_WHATSAPP_TEMPLATE_LANGUAGE") or "ar",
-                   on_failed)
+                   on_failed, config.get("DESK_ATTACHMENT_DIR") or "")
 
     def _text(self, to: str, body: str) -> dict:
         return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
@@ -140,6 +155,9 @@ class GraphSender:
         if last is not None and last.tzinfo is None:
             last = last.replace(tzinfo=UTC)
         reference = (claimed.meta or {}).get("reference") or ""
+        document = (claimed.meta or {}).get("document")
+        if document:
+            return self._send_document(to, document, last is not None and now - last < WINDOW, now)
         if last is not None and now - last < WINDOW:
             try:
                 return self.client.send(self.phone_id, self._text(to, claimed.body_text), now)
@@ -153,6 +171,26 @@ class GraphSender:
             raise DeliveryError("outside the 24-hour window and no template (DESK_WHATSAPP_TEMPLATE) is set",
                                 permanent=True, cause="window")
         return self.client.send(self.phone_id, self._template(to, reference, (claimed.meta or {}).get("link") or ""), now)
+
+    def _send_document(self, to: str, document: dict, in_window: bool, now: datetime) -> str:
+        """A document the staff member ticked under the reply: uploaded, then sent as a media
+        message. Only within the 24-hour window (a template cannot carry it): outside it the
+        message fails for good, said on the ticket and in the supervisors' notice."""
+        if not in_window:
+            raise DeliveryError("outside the 24-hour window a document cannot be sent on WhatsApp",
+                                permanent=True, cause="document_window")
+        try:
+            with open(Path(self.attachment_dir) / Path(document["stored_name"]).name, "rb") as f:
+                data = f.read()
+        except OSError as error:
+            raise DeliveryError(f"the document cannot be read: {error.strerror}", permanent=True,
+                                cause="unwritable") from error
+        content_type, filename = document.get("content_type") or "application/octet-stream", document["filename"]
+        media_id = self.client.upload(self.phone_id, data, content_type, filename, now)
+        kind = "image" if content_type in IMAGE_TYPES else "document"
+        part = {"id": media_id, **({"filename": filename} if kind == "document" else {})}
+        return self.client.send(self.phone_id, {"messaging_product": "whatsapp", "recipient_type": "individual",
+                                                "to": to, "type": kind, kind: part}, now)
 
     def sent(self, session: Session, outbox_id: int, wamid: str) -> None:
         """Apply the status updates that came before we knew this message's id."""

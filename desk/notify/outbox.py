@@ -76,13 +76,15 @@ class OutboxSettings:
     retry_window: timedelta = timedelta(hours=24)  # a message's temporary failures are retried this long
     batch: int = 50
     lease: timedelta = timedelta(minutes=5)
-    # The other channels' settings (DESK_WHATSAPP_*, DESK_GRAPH_*, DESK_SMS_*), read by their senders.
+    # The other channels' settings (DESK_WHATSAPP_*, DESK_GRAPH_*, DESK_SMS_*, and DESK_ATTACHMENT_DIR for
+    # the documents sent by WhatsApp), read by their senders.
     channels: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> OutboxSettings:
         return cls(
-            channels={k: v for k, v in config.items() if k.startswith(("DESK_WHATSAPP_", "DESK_GRAPH_", "DESK_SMS_"))},
+            channels={k: v for k, v in config.items()
+                      if k.startswith(("DESK_WHATSAPP_", "DESK_GRAPH_", "DESK_SMS_", "DESK_ATTACHMENT_DIR"))},
             mail=MailSettings.from_config(config),
             max_stalls=int(config["DESK_OUTBOX_MAX_ATTEMPTS"]),
             retry_window=timedelta(hours=float(config["DESK_OUTBOX_RETRY_HOURS"])),

@@ -198,6 +198,10 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
     message = None
     if address is not None:
         message = _queue(session, ticket, kind, channel, address, subject, body, meta)
+        if channel == "whatsapp":  # each document a media message of its own, after the text (desk.channels.graph)
+            for a in attachments:
+                _queue(session, ticket, kind, channel, address, subject, a.filename, {**(meta or {}), "document": {
+                    "stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}})
     phone = beneficiary_phone(ticket)
     if (channel != "whatsapp" and phone and kind in SMS_KINDS and sms.enabled()
             and (kind == "received" or message is None)):
