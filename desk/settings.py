@@ -73,7 +73,8 @@ SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}  # the usual port of each
 #   a TCP connect and a TLS handshake, then sending it and waiting for the answer, each up to
 #   DESK_SMS_TIMEOUT: 8 + 1;
 # - whatsapp: the same request twice (a text refused outside the 24-hour window goes again as
-#   the approved template), each wait up to DESK_GRAPH_TIMEOUT: 16 + 1.
+#   the approved template; a document is uploaded, then sent), each wait up to
+#   DESK_GRAPH_TIMEOUT: 16 + 1. The media worker (desk.channels.media) uses the same lease.
 LEASE_TIMEOUTS = {"email": 6, "sms": 9, "whatsapp": 17}
 TIMEOUT_SETTINGS = {"email": "DESK_SMTP_TIMEOUT", "sms": "DESK_SMS_TIMEOUT", "whatsapp": "DESK_GRAPH_TIMEOUT"}
 DEFAULT_LEASE_SECONDS = 300

@@ -115,8 +115,14 @@ def download(client: GraphClient, hosts: MediaHosts, media_id: str, max_bytes: i
     return body, mime.split(";")[0].strip().lower()
 
 
+def _late(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise FetchFailed("the media host is too slow", permanent=False)
+
+
 def _fetch(client: GraphClient, hosts: MediaHosts, url: str, max_bytes: int, deadline: float | None) -> bytes:
     for _ in range(MAX_REDIRECTS + 1):
+        _late(deadline)  # no new request past the deadline: each may take a few timeouts more
         if not hosts.allows(url):
             host = _host_of(url)
             log.warning("whatsapp: media URL on %s refused: not on DESK_WHATSAPP_MEDIA_HOSTS", host)
@@ -135,8 +141,7 @@ def _fetch(client: GraphClient, hosts: MediaHosts, url: str, max_bytes: int, dea
                     if size > max_bytes:
                         raise FetchFailed(f"larger than {max_bytes // (1024 * 1024)} MB", permanent=True)
                     chunks.append(chunk)
-                    if deadline is not None and time.monotonic() > deadline:
-                        raise FetchFailed("the media host is too slow", permanent=False)
+                    _late(deadline)
                 return b"".join(chunks)
         except httpx.HTTPError as error:
             raise FetchFailed(f"the media host could not be reached: {type(error).__name__}", permanent=False) from None
@@ -332,7 +337,10 @@ def fetch_due(session: Session, settings: MediaSettings, now: datetime | None = 
         return result
     own = client is None
     client = client or GraphClient.from_config(settings.graph)
-    # A download stops halfway through the lease: its outcome is written while the lease holds.
+    # A download starts no request after half the lease. The lease is at least
+    # LEASE_TIMEOUTS["whatsapp"] (17) Graph timeouts (desk.settings.check_outbox_lease), and a
+    # request started just before that moment ends within four more (three connection attempts
+    # and the answer): the outcome is written while the lease holds.
     budget = settings.lease.total_seconds() / 2
     try:
         for claimed in batch:
