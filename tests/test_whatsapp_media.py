@@ -276,3 +276,15 @@ def test_a_replayed_webhook_queues_the_media_once(app, db, people, graph, hook):
     hook(image_message())
     hook(image_message())
     assert len(jobs(db)) == 1
+
+
+def test_a_file_fetched_after_the_ticket_was_anonymised_is_not_attached(app, db, people, graph, hook):
+    graph.media["m1"] = (PNG, "image/png")
+    hook(image_message())
+    (job,) = jobs(db)
+    ticket = db.session.get(Ticket, job.ticket_id)
+    ticket.anonymised_at = utcnow()
+    db.session.commit()
+    fetch_due(db.session, settings_for(app))
+    (job,) = jobs(db)
+    assert job.status == MediaStatus.DONE and job.last_error == "anonymised" and attached(db) == []

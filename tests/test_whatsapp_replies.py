@@ -128,7 +128,7 @@ def _whatsapp_ticket_with_document(app, db, people, hook):
     return ticket, document
 
 
-def test_documents_ticked_on_a_whatsapp_reply_go_as_media_messages(app, db, people, graph, hook, as_user):
+def test_documents_ticked_on_a_whatsapp_reply_go_as_media_messages(app, db, people, en, graph, hook, as_user):
     from desk.models import OutboxMessage
     from desk.notify.outbox import OutboxSettings, deliver
     ticket, document = _whatsapp_ticket_with_document(app, db, people, hook)

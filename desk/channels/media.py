@@ -284,6 +284,10 @@ def store_fetched(session: Session, settings: MediaSettings, claimed: Claimed, d
         ticket = session.get(Ticket, claimed.ticket_id, populate_existing=True)
         if ticket is None:
             return
+        if ticket.anonymised_at is not None:  # its personal data were removed meanwhile: so is this file
+            session.execute(update(MediaJob).where(MediaJob.id == claimed.id).values(last_error="anonymised")
+                            .execution_options(synchronize_session=False))
+            return
         if why is not None:
             _say(session, ticket.id, f"{NOT_ATTACHED}: {name} ({why})", now)
             result.refused += 1
