@@ -117,7 +117,7 @@ def test_every_route_refuses_nul_in_path_query_and_body_and_writes_nothing(app, 
     compensation = db.session.scalar(text("SELECT reference FROM tickets WHERE kind = 'compensation' LIMIT 1"))
     browser = Browser(app.test_client()).login(demo)
     with browser.client.session_transaction() as visit:  # the portal's pages of the ticket are open to it
-        tracking.grant(visit, ticket.id)
+        tracking.grant(visit, ticket)
     tables = Base.metadata.tables
     first = {arg: db.session.scalar(select(func.min(tables[name].c.id))) for arg, name in ROWS_OF.items()}
     names = {"tickets.act": {"name": next(iter(ACTIONS))}, "tickets.change": {"field": next(iter(CHANGEABLE))},

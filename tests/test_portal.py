@@ -25,9 +25,9 @@ from desk.models import (
 from desk.portal import satisfaction, tracking
 from desk.tickets import actions
 from tests.conftest import VALID_NID
+from tests.images import PNG
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 LINK = re.compile(r'href="(http://[^"]+/portal/t/[^"]+/[^"]+)"')
 
 

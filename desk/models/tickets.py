@@ -246,6 +246,8 @@ class EventKind(StrEnum):
     UNDELIVERED = "undelivered"                # the desk could not deliver a message about it: internal, no
                                                # actor; new: the channel, old: the staff recipient's id (none:
                                                # the beneficiary), reason "undelivered:<cause>", body: the server's answer
+    LINK_REISSUED = "link_reissued"            # the portal tracking link revoked and a new one sent (body: why;
+                                               # new: the channel it went by, none when it could go nowhere)
     ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
                                                # "erasure", new: how many documents were deleted
 

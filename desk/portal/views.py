@@ -21,15 +21,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import ValidationError
 
 from desk import error_pages, outage
 from desk.attachments.service import EXTENSIONS, Upload
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
-from desk.extensions import db, limiter
+from desk.extensions import csrf, db, limiter
 from desk.models import Attachment
 from desk.portal import links, profile, satisfaction, service, tracking
 from desk.portal.forms import ReplyForm, SubmitForm, SurveyForm, TrackForm
@@ -38,6 +40,36 @@ from desk.transaction import discard
 from desk.web import current_locale, merge_errors, posted_once
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
+# The portal's forms are checked by _csrf below, not by Flask-WTF's global check (see there).
+csrf.exempt(bp)
+
+
+@bp.before_request
+def _csrf():
+    """The CSRF check of the portal's forms. Its pages send no Referer (``_no_referrer``: a
+    tracking link must not leave in one), and Flask-WTF refuses an HTTPS form without one, so
+    the portal checks the same token itself and asks the browser's own word instead of the
+    Referer: a form posted from another site carries ``Sec-Fetch-Site: cross-site``."""
+    config = current_app.config
+    if not config.get("WTF_CSRF_ENABLED", True) or request.method not in config["WTF_CSRF_METHODS"]:
+        return
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        raise CSRFError("The form was sent from another site.")
+    token = request.form.get(config["WTF_CSRF_FIELD_NAME"]) or next(
+        (request.headers[name] for name in config["WTF_CSRF_HEADERS"] if request.headers.get(name)), None)
+    try:
+        validate_csrf(token)
+    except ValidationError as error:
+        raise CSRFError(error.args[0]) from None
+    g.csrf_valid = True  # as Flask-WTF marks it: the forms do not check the token again
+
+
+@bp.after_request
+def _no_referrer(response):
+    """No page of the portal tells another site where the visitor came from: its addresses
+    carry a ticket's reference, and a tracking link a key (issue 16, point 7)."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _limit(name: str):
@@ -70,7 +102,7 @@ def _not_granted() -> bool:
     """A visitor without access to the ticket is refused anyway: they must not spend the
     ticket's own allowance (a stranger could otherwise silence its beneficiary)."""
     ticket = service.by_reference(db.session, (request.view_args or {}).get("reference", ""))
-    return ticket is None or not tracking.granted(session, ticket.id)
+    return ticket is None or not tracking.granted(session, ticket)
 
 
 def _sent_already(kind: Kind) -> bool:
@@ -218,7 +250,7 @@ def new():
 def _to_confirmation(ticket, key: str | None):
     """To the request's confirmation page, with access to it granted in this session. The key is
     shown there (after the redirect); the server keeps it only sealed with the form's token."""
-    tracking.grant(session, ticket.id)
+    tracking.grant(session, ticket)
     session["portal_new"] = {"reference": ticket.reference, "key": key}
     return redirect(url_for("portal.received", reference=ticket.reference), 303)
 
@@ -268,7 +300,7 @@ def track():
         form.form_errors.append(
             _("We found no request with this reference number and mobile number. Check both and try again."))
         return render_template("portal/track.html", form=form), 422
-    tracking.grant(session, ticket.id)
+    tracking.grant(session, ticket)
     return redirect(url_for("portal.show", reference=ticket.reference), 303)
 
 
@@ -294,14 +326,14 @@ def open_survey(token: str):
 def _enter(ticket, endpoint: str):
     if ticket is None:
         return render_template("portal/link_invalid.html"), 404
-    tracking.grant(session, ticket.id)
+    tracking.grant(session, ticket)
     # The key leaves the address bar: the next page's URL carries only the reference.
     return redirect(url_for(endpoint, reference=ticket.reference), 303)
 
 
 def _granted_ticket(reference: str):
     ticket = service.by_reference(db.session, reference)
-    if ticket is None or not tracking.granted(session, ticket.id):
+    if ticket is None or not tracking.granted(session, ticket):
         abort(_ask_to_track(reference))
     return ticket
 
