@@ -214,6 +214,7 @@ def test_the_portal_form_keeps_tab_and_line_breaks_and_takes_binary_documents(db
     pdf = b"%PDF-1.4\n\x00\x01\x02\xff binary, as documents are\n%%EOF\n"
     data = _portal_form(body=f"{HEALTH}\r\nسطر ثان\tبعد مسافة")
     data["files"] = [(io.BytesIO(pdf), f"تقرير{NUL}طبي.pdf")]
+    data["consent"] = "y"
     response = visitor.post("/portal/new", data, content_type="multipart/form-data")
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     ticket = db.session.scalar(select(Ticket))

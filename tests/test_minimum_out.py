@@ -107,7 +107,7 @@ def test_a_photo_is_turned_upright_before_its_exif_goes(tmp_path):
 
 
 def test_a_photo_sent_on_the_portal_is_stored_without_its_position(app, db, people, store):
-    _submit(app, **{"files": (io.BytesIO(image_bytes("JPEG", exif=True)), "id-card.jpg")})
+    _submit(app, **{"files": (io.BytesIO(image_bytes("JPEG", exif=True)), "id-card.jpg"), "consent": "y"})
     (row,) = db.session.scalars(select(Attachment)).all()
     kept = (store / row.stored_name).read_bytes()
     assert b"DeskTestPhone" not in kept and GPS_TAG not in Image.open(io.BytesIO(kept)).getexif()
@@ -140,7 +140,7 @@ def test_the_portal_says_so_by_the_documents_and_keeps_what_was_typed(app, db, p
     browser.refresh_token("/portal/new")
     response = browser.post("/portal/new", {
         "kind": "complaint", "name": "فاطمة", "phone": "0551112233", "subject": "موضوع محفوظ",
-        "body": "نص محفوظ كما كتب", "files": (io.BytesIO(_png_header_only(20_000, 20_000)), "scan.png")},
+        "body": "نص محفوظ كما كتب", "consent": "y", "files": (io.BytesIO(_png_header_only(20_000, 20_000)), "scan.png")},
         content_type="multipart/form-data")
     page = response.get_data(as_text=True)
     assert response.status_code == 422

@@ -38,7 +38,7 @@ from desk.models import (
     utcnow,
 )
 from desk.notify import service as notify_service
-from desk.portal import tracking
+from desk.portal import privacy, tracking
 from desk.portal.links import key_link
 from desk.settings import PORTAL_FILES as MAX_FILES
 from desk.submissions import Once, take
@@ -68,6 +68,8 @@ class Submission:
     attested: bool = False
     locale: str = "ar"
     uploads: list[Upload] = field(default_factory=list)
+    notice_version: int = privacy.DEFAULT_VERSION  # the privacy notice the form showed (privacy.accepted_version)
+    consent: bool = False  # the tick for the documents' sensitive data (privacy.needs_consent)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def check(data: Submission) -> dict[str, list[str]]:
         add_error(errors, "attested", _l("Confirm that the data is correct (attestation)."))
     if len(data.uploads) > MAX_FILES:
         add_error(errors, "files", _l("Attach at most %(n)s files.", n=MAX_FILES))
+    if privacy.needs_consent(data.uploads) and not data.consent:
+        add_error(errors, "consent", privacy.CONSENT_MISSING)
     return errors
 
 
@@ -146,6 +150,9 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
             meta={"contact": contact, "locale": data.locale},
         )
         ticket = add_ticket(session, None, intake, beneficiary, reason=REASON_PORTAL)
+        ticket.privacy_notice_version = data.notice_version
+        if data.uploads:
+            ticket.sensitive_consent_at = ticket.created_at
         key, ticket.access_key_hash = tracking.new_key()
         _store_files(session, ticket, data.uploads, directory, max_bytes, written)
         notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key),
@@ -254,7 +261,8 @@ class Replied:
 
 def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *, reopen_days: int,
           directory: str | os.PathLike, max_bytes: int, now: datetime | None = None,
-          via: str = REASON_PORTAL, channel: str = Channel.WEBSITE, once: Once | None = None) -> Replied:
+          via: str = REASON_PORTAL, channel: str = Channel.WEBSITE, once: Once | None = None,
+          consent: bool | None = None) -> Replied:
     """The beneficiary writes on their ticket (issue 6 item 3, issue 5 item 6), ``via`` the
     portal or, for the channels of issue 7, by email or WhatsApp (the events say which; a new
     linked ticket gets ``channel``):
@@ -264,7 +272,9 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
     - later than that (or closed without a resolution), or a support request the research
       committee decided (only the committee reverses its decision) → a new linked ticket.
     The department's focal points (or the assignee) are told. One transaction, with the form's
-    token (``once``: desk.submissions) when the reply came from the portal's form."""
+    token (``once``: desk.submissions) when the reply came from the portal's form. ``consent``:
+    the portal form's tick for the documents' sensitive data (refused without it when documents
+    are sent); None where no form asks it (a channel)."""
     text = (body or "").strip()
     errors: dict[str, list[str]] = {}
     if not text and not uploads:
@@ -273,6 +283,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
         errors["body"] = [_l("The text is too long (at most %(n)s characters).", n=MAX_REPLY)]
     if len(uploads) > MAX_FILES:
         errors["files"] = [_l("Attach at most %(n)s files.", n=MAX_FILES)]
+    if consent is False and privacy.needs_consent(uploads):
+        errors["consent"] = [privacy.CONSENT_MISSING]
     if errors:
         raise ValidationFailed(errors)
     now = now or utcnow()
@@ -294,6 +306,9 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
             _store_files(session, ticket, uploads, directory, max_bytes, written, via)
             _tell_staff(session, ticket, text)
             taken.done(ticket, outcome=REPLY_REOPENED if reopened else REPLY_SENT)
+        target = follow.ticket if follow is not None else ticket
+        if consent and uploads and target.sensitive_consent_at is None:
+            target.sensitive_consent_at = now
     if follow is not None:
         return follow
     return Replied(ticket, reopened=reopened, woke=woke)

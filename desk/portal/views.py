@@ -33,7 +33,7 @@ from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
 from desk.extensions import csrf, db, limiter
 from desk.models import Attachment
-from desk.portal import links, profile, satisfaction, service, tracking
+from desk.portal import links, privacy, profile, satisfaction, service, tracking
 from desk.portal.forms import ReplyForm, SubmitForm, SurveyForm, TrackForm
 from desk.submissions import AlreadyTaken, Answered, Kind, first
 from desk.transaction import discard
@@ -178,6 +178,19 @@ def directory():
     return render_template("portal/directory.html", departments=service.published_departments(db.session))
 
 
+@bp.get("/privacy")
+@bp.get("/privacy/<int:number>")
+def privacy_notice(number: int | None = None):
+    """The full privacy notice in force, or an earlier version (the one a request accepted)."""
+    from desk.privacy.service import period_for
+    notice = privacy.current(db.session) if number is None else privacy.version(db.session, number)
+    if notice is None:
+        abort(404)
+    latest = privacy.current(db.session).version
+    months = {kind: period_for(db.session, kind) for kind in service.PORTAL_KINDS}
+    return render_template("portal/privacy.html", notice=notice, latest=latest, months=months)
+
+
 @bp.get("/logo")
 def logo():
     row = _profile()
@@ -215,6 +228,7 @@ def new():
     if request.method == "GET":
         if request.args.get("kind") in service.PORTAL_KINDS:
             form.kind.data = request.args["kind"]
+        form.notice_version.data = str(privacy.current(db.session).version)
         return render_template("portal/new.html", form=form)
     if form.leave_empty.data:  # the honeypot: a bot filled in the hidden field; nothing is recorded
         current_app.logger.info("portal: honeypot filled, submission dropped")
@@ -229,6 +243,7 @@ def new():
         name=form.name.data or "", phone=getattr(form.phone, "parsed", None), email=(form.email.data or "").strip() or None,
         national_id=getattr(form.national_id, "parsed", None), anonymous=form.anonymous.data,
         attested=form.attested.data, locale=current_locale(), uploads=_uploads(),
+        notice_version=privacy.accepted_version(db.session, form.notice_version.data), consent=form.consent.data,
     )
     # The service's "missing" message is not added where the form already said what is wrong.
     errors = {name: messages for name, messages in service.check(data).items()
@@ -391,7 +406,7 @@ def reply(reference: str):
         done = service.reply(db.session, ticket, form.body.data or "", _uploads(),
                              reopen_days=_profile().reopen_days,
                              directory=current_app.config["DESK_ATTACHMENT_DIR"], max_bytes=_max_file_bytes(),
-                             once=once)
+                             once=once, consent=bool(form.consent.data))
     except AlreadyTaken:  # the same reply, sent at the same moment, was recorded by the other request
         return _replied_again(_answered(once))
     except ValidationFailed as failed:
