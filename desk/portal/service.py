@@ -38,7 +38,7 @@ from desk.models import (
     utcnow,
 )
 from desk.notify import service as notify_service
-from desk.portal import privacy, tracking
+from desk.portal import ceiling, privacy, tracking
 from desk.portal.links import key_link
 from desk.settings import PORTAL_FILES as MAX_FILES
 from desk.submissions import Once, take
@@ -124,14 +124,33 @@ def _beneficiary(session: Session, data: Submission):
     return None, NewBeneficiary(name=data.name.strip(), phone=data.phone, email=data.email)
 
 
+class CeilingReached(ValidationFailed):
+    """An anonymous request past the desk-wide ceiling (desk.portal.ceiling): 429, said calmly
+    by the "send without my name" box."""
+
+    status = 429
+
+    def __init__(self) -> None:
+        super().__init__({"anonymous": [_l(
+            "Many requests without a name reached us in the last hour, so we cannot take more without a name "
+            "right now. What you wrote is kept: send it with your name and mobile number, or try again in an "
+            "hour.")]})
+
+
 def submit(session: Session, data: Submission, *, directory: str | os.PathLike, max_bytes: int,
-           once: Once | None = None) -> Submitted:
+           once: Once | None = None, anonymous_per_hour: int = 0) -> Submitted:
     """Record the request, its documents and the confirmation message in one transaction, and
     with them the form's token (``once``: desk.submissions), so the same form sent again makes
-    nothing new (AlreadyTaken when it races a request carrying the same form)."""
+    nothing new (AlreadyTaken when it races a request carrying the same form).
+
+    An anonymous request past ``anonymous_per_hour`` for the whole desk is refused
+    (CeilingReached), the refusal counted and the supervisors told once (desk.portal.ceiling)."""
     errors = check(data)
     if errors:
         raise ValidationFailed(errors)
+    if data.anonymous and ceiling.reached(session, anonymous_per_hour):
+        ceiling.refuse(session, anonymous_per_hour)
+        raise CeilingReached()
     rule = rule_for(data.kind)
     if rule.national_id == Need.NEVER:
         data.national_id = None  # PDPL: not asked for this kind, so not kept

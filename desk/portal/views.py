@@ -253,10 +253,11 @@ def new():
         return render_template("portal/new.html", form=form), 422
     try:
         done = service.submit(db.session, data, directory=current_app.config["DESK_ATTACHMENT_DIR"],
-                              max_bytes=_max_file_bytes(), once=once)
-    except ValidationFailed as failed:
+                              max_bytes=_max_file_bytes(), once=once,
+                              anonymous_per_hour=current_app.config["DESK_PORTAL_ANONYMOUS_PER_HOUR"])
+    except ValidationFailed as failed:  # 422; 429 past the desk-wide ceiling on anonymous requests
         merge_errors(form, failed.errors)
-        return render_template("portal/new.html", form=form), 422
+        return render_template("portal/new.html", form=form), failed.status
     except AlreadyTaken:  # the same form, sent at the same moment, was recorded by the other request
         return _received_again(_answered(once))
     return _to_confirmation(done.ticket, done.key)
