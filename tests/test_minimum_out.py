@@ -332,3 +332,18 @@ def test_a_beneficiary_reached_nowhere_loses_the_link_all_the_same(app, db, peop
     assert Browser(app.test_client()).get(path).status_code == 404
     event = db.session.scalars(select(TicketEvent).where(TicketEvent.kind == EventKind.LINK_REISSUED)).one()
     assert event.new_value is None
+
+
+def test_a_disk_failing_while_the_clean_image_is_written_is_the_disks_failure(tmp_path, monkeypatch):
+    """ENOSPC while the image is written again surfaces as the disk's error (desk.outage answers
+    503 with the form kept), never as "the image could not be read"; nothing is left behind."""
+    import errno
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    with pytest.raises(OSError) as failed:
+        attachments.write_file(io.BytesIO(image_bytes("JPEG", exif=True)), directory=tmp_path, max_bytes=10**6)
+    assert failed.value.errno == errno.ENOSPC and not isinstance(failed.value, contents.UnsafeContent)
+    assert list(tmp_path.iterdir()) == []

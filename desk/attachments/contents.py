@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -92,40 +94,16 @@ def check_office(path: Path) -> None:
         raise unsafe_document() from None
 
 
-def strip_image(path: Path, content_type: str) -> None:
-    """Write the image at ``path`` again without its metadata (in place, through a temporary
-    file beside it). Refused (UnsafeContent) past MAX_PIXELS or when Pillow cannot read it."""
-    kind = IMAGES[content_type]
+@contextmanager
+def _decoding(path: Path) -> Iterator[Image.Image]:
+    """The image at ``path``, opened (not decoded) and refused past MAX_PIXELS; what fails
+    while the caller decodes it in the block is the image's fault (UnsafeContent)."""
     try:
         with Image.open(path) as image:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise too_many_pixels()
-            image.load()
-            icc = image.info.get("icc_profile")
-            upright = ImageOps.exif_transpose(image)  # a new image without EXIF; the pixels as seen
-            clean = Image.new(upright.mode, upright.size)  # a fresh image: no info, no EXIF, no XMP
-            clean.paste(upright)
-            palette = upright.getpalette() if upright.mode == "P" else None
-            if palette is not None:
-                clean.putpalette(palette)
-                if "transparency" in upright.info:
-                    clean.info["transparency"] = upright.info["transparency"]
-            options: dict = {"icc_profile": icc} if icc else {}
-            if kind == "JPEG":
-                if clean.mode not in ("RGB", "L", "CMYK"):
-                    clean = clean.convert("RGB")
-                options.update(quality=_JPEG_QUALITY, optimize=True)
-            elif kind == "WEBP":
-                options.update(quality=_JPEG_QUALITY)
-            elif "transparency" in clean.info:
-                options["transparency"] = clean.info["transparency"]
-            temporary = path.with_name(path.name + ".clean")
-            try:
-                clean.save(temporary, format=kind, **options)
-                os.replace(temporary, path)
-            finally:
-                temporary.unlink(missing_ok=True)
+            yield image
     except UnsafeContent:
         raise
     except Image.DecompressionBombError:
@@ -134,22 +112,47 @@ def strip_image(path: Path, content_type: str) -> None:
         raise unreadable_image() from None
 
 
+def strip_image(path: Path, content_type: str) -> None:
+    """Write the image at ``path`` again without its metadata (in place, through a temporary
+    file beside it). Refused (UnsafeContent) past MAX_PIXELS or when Pillow cannot read it; a
+    disk that fails while writing raises its own OSError (desk.outage), not a refusal."""
+    kind = IMAGES[content_type]
+    with _decoding(path) as image:
+        image.load()
+        icc = image.info.get("icc_profile")
+        upright = ImageOps.exif_transpose(image)  # the pixels as they are seen; its EXIF is dropped below
+        clean = Image.new(upright.mode, upright.size)  # a fresh image: no info, no EXIF, no XMP
+        clean.paste(upright)
+        palette = upright.getpalette() if upright.mode == "P" else None
+        if palette is not None:
+            clean.putpalette(palette)
+            if "transparency" in upright.info:
+                clean.info["transparency"] = upright.info["transparency"]
+        if kind == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
+            clean = clean.convert("RGB")
+    options: dict = {"icc_profile": icc} if icc else {}
+    if kind in ("JPEG", "WEBP"):
+        options.update(quality=_JPEG_QUALITY)
+    elif "transparency" in clean.info:
+        options["transparency"] = clean.info["transparency"]
+    temporary = path.with_name(path.name + ".clean")
+    try:
+        clean.save(temporary, format=kind, **options)
+        os.replace(temporary, path)
+    except (OSError, ValueError) as error:
+        if getattr(error, "errno", None):  # the disk (ENOSPC, EIO…): its failure, not the image's
+            raise
+        raise unreadable_image() from None  # an encoder that cannot write this image
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def check(path: Path, content_type: str) -> None:
     """What ``accept`` would refuse (UnsafeContent), without writing anything: for a caller
     that sorts several documents before storing them (desk.channels.inbound.acceptable)."""
     if content_type in IMAGES:
-        try:
-            with Image.open(path) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise too_many_pixels()
-                image.verify()
-        except UnsafeContent:
-            raise
-        except Image.DecompressionBombError:
-            raise too_many_pixels() from None
-        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombWarning):
-            raise unreadable_image() from None
+        with _decoding(path) as image:
+            image.verify()
     elif content_type in OFFICE:
         check_office(path)
 
