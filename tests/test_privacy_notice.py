@@ -184,3 +184,17 @@ def test_a_portal_reply_with_documents_needs_the_tick_too(db, people, visitor):
     assert sent.status_code == 303
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).sensitive_consent_at is not None
+
+
+def test_the_notice_accepted_and_the_consent_are_in_the_persons_data_export(db, people, visitor, as_user, app,
+                                                                             tmp_path, monkeypatch):
+    import json
+    import zipfile
+    monkeypatch.setitem(app.config, "DESK_ATTACHMENT_DIR", str(tmp_path / "attachments"))
+    assert _send(visitor(), files=[("تقرير.pdf", PDF)], consent="y").status_code == 303
+    ticket = _only_ticket(db)
+    response = as_user(people.admin).post(f"/beneficiaries/{ticket.beneficiary_id}/privacy/export", {"note": "بخطاب"})
+    assert response.status_code == 200
+    data = json.loads(zipfile.ZipFile(io.BytesIO(response.data)).read("data.json"))
+    (request,) = data["requests"]
+    assert request["privacy_notice_accepted"] == 0 and request["consent_to_process_documents_at"]
