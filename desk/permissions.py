@@ -70,6 +70,7 @@ class Action(StrEnum):
     # The privacy law (desk.privacy).
     BENEFICIARY_VIEW = "beneficiary.view"        # a beneficiary's record page: queue roles and the DPO
     SUBJECT_REQUEST = "privacy.subject_request"  # export, correct, erase a beneficiary's data: admins and the DPO
+    LINK_REISSUE = "portal.link_reissue"         # revoke a ticket's tracking link and send a new one: queue roles
 
 
 # What a focal point may do to a ticket of their own department.

@@ -259,6 +259,9 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_PORTAL_TRACK_LIMIT": env.get("DESK_PORTAL_TRACK_LIMIT", "10 per minute;60 per hour"),
         "DESK_PORTAL_PHONE_LIMIT": env.get("DESK_PORTAL_PHONE_LIMIT", "5 per minute;20 per hour"),
         "DESK_PORTAL_REPLY_LIMIT": env.get("DESK_PORTAL_REPLY_LIMIT", "10 per minute;60 per hour"),
+        # Beside those: anonymous portal requests accepted in any 60 minutes, the whole desk
+        # together (desk.portal.ceiling); 0: no ceiling.
+        "DESK_PORTAL_ANONYMOUS_PER_HOUR": int(env.get("DESK_PORTAL_ANONYMOUS_PER_HOUR") or 30),
         # Channels that flow in by themselves (desk.channels, README "Email and WhatsApp").
         "DESK_MAILBOXES": env.get("DESK_MAILBOXES", ""),  # JSON list: desk/channels/imap.py
         "DESK_IMAP_TIMEOUT": float(env.get("DESK_IMAP_TIMEOUT") or 30),

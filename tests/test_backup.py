@@ -36,12 +36,13 @@ from desk.portal import profile
 from desk.survey import service as survey
 from desk.tickets.service import add_comment
 from tests.conftest import Browser
+from tests.images import image_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n" + bytes(range(256)) * 40
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x01\x02\x03" * 500
-PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x07" * 3000
-LOGO = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"logo" * 200
+PNG = image_bytes("PNG", (60, 40), (1, 2, 3))
+PHOTO = image_bytes("JPEG", (80, 60), (7, 7, 7))
+LOGO = image_bytes("PNG", (30, 30), (200, 100, 0))
 MAX = 10 * 1024 * 1024
 
 

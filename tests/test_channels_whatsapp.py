@@ -28,10 +28,10 @@ from desk.models import (
 )
 from desk.notify.outbox import deliver
 from tests.conftest import Browser
+from tests.images import PNG
 from tests.test_outbox import outbox_settings
 
 SECRET = "app-secret-for-tests"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PHONE_ID = "109876543210"
 
 
@@ -296,7 +296,10 @@ def test_a_staff_reply_goes_out_by_whatsapp_and_statuses_only_move_forward(app, 
     assert result.sent == 1
     (sent,) = graph.sent
     assert sent["path"] == f"/{PHONE_ID}/messages" and sent["auth"] == "Bearer graph-token"
-    assert sent["to"] == "966501234567" and sent["type"] == "text" and "تم صرف السلة اليوم" in sent["text"]["body"]
+    assert sent["to"] == "966501234567" and sent["type"] == "text"
+    # The reference, the status in words and the private link; never the reply's text (issue 16, point 7).
+    assert "تم صرف السلة اليوم" not in sent["text"]["body"] and ticket.reference in sent["text"]["body"]
+    assert "/portal/o/" in sent["text"]["body"]
     db.session.expire_all()
     out = db.session.get(OutboxMessage, out.id)
     assert (out.status, out.external_id, out.delivery_status) == (OutboxStatus.SENT, "wamid.1", "delivered")

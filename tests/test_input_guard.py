@@ -117,7 +117,7 @@ def test_every_route_refuses_nul_in_path_query_and_body_and_writes_nothing(app, 
     compensation = db.session.scalar(text("SELECT reference FROM tickets WHERE kind = 'compensation' LIMIT 1"))
     browser = Browser(app.test_client()).login(demo)
     with browser.client.session_transaction() as visit:  # the portal's pages of the ticket are open to it
-        tracking.grant(visit, ticket.id)
+        tracking.grant(visit, ticket)
     tables = Base.metadata.tables
     first = {arg: db.session.scalar(select(func.min(tables[name].c.id))) for arg, name in ROWS_OF.items()}
     names = {"tickets.act": {"name": next(iter(ACTIONS))}, "tickets.change": {"field": next(iter(CHANGEABLE))},
@@ -214,6 +214,7 @@ def test_the_portal_form_keeps_tab_and_line_breaks_and_takes_binary_documents(db
     pdf = b"%PDF-1.4\n\x00\x01\x02\xff binary, as documents are\n%%EOF\n"
     data = _portal_form(body=f"{HEALTH}\r\nسطر ثان\tبعد مسافة")
     data["files"] = [(io.BytesIO(pdf), f"تقرير{NUL}طبي.pdf")]
+    data["consent"] = "y"
     response = visitor.post("/portal/new", data, content_type="multipart/form-data")
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     ticket = db.session.scalar(select(Ticket))

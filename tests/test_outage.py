@@ -227,7 +227,7 @@ def flows(app, db, people, as_user, make_ticket):
                         {"description": "صورة خطاب الجهة"}, ["صورة خطاب الجهة"], multipart=True,
                         files=[("خطاب.pdf", PDF)])
         if name == "portal-new":
-            return Flow(visitor(app), "/portal/new", dict(PORTAL),
+            return Flow(visitor(app), "/portal/new", dict(PORTAL, consent="y"),
                         [PORTAL[k] for k in ("name", "phone", "email", "subject", "body")], portal=True,
                         multipart=True, htmx_ok=False)
         if name == "portal-reply":
@@ -236,7 +236,7 @@ def flows(app, db, people, as_user, make_ticket):
             assert sent.status_code == 303, sent.get_data(as_text=True)[:300]
             reference = sent.headers["Location"].rsplit("/", 1)[-1]
             body = "أرسلت الأوراق المطلوبة\nأرجو المتابعة"
-            return Flow(browser, f"/portal/t/{reference}/reply", {"body": body}, [body], portal=True,
+            return Flow(browser, f"/portal/t/{reference}/reply", {"body": body, "consent": "y"}, [body], portal=True,
                         multipart=True, htmx_ok=False)
         raise AssertionError(name)
     return make

@@ -25,9 +25,9 @@ from desk.models import (
 from desk.portal import satisfaction, tracking
 from desk.tickets import actions
 from tests.conftest import VALID_NID
+from tests.images import PNG
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 LINK = re.compile(r'href="(http://[^"]+/portal/t/[^"]+/[^"]+)"')
 
 
@@ -42,6 +42,7 @@ def submit(browser, files=None, **overrides):
     data = _form(**overrides)
     if files:
         data["files"] = [(io.BytesIO(content), name) for name, content in files]
+        data.setdefault("consent", "y")  # documents need the consent tick (test_privacy_notice)
     return browser.post("/portal/new", data, content_type="multipart/form-data")
 
 
@@ -335,7 +336,8 @@ def test_a_reply_moves_a_waiting_ticket_back_to_the_department(db, people, visit
     db.session.expire_all()
     ticket = db.session.get(Ticket, ticket.id)
     assert ticket.status == Status.WAITING
-    response = v.post(f"/portal/t/{ticket.reference}/reply", {"body": "أرفقت الصورة", "files": [(io.BytesIO(PNG), "id.png")]},
+    response = v.post(f"/portal/t/{ticket.reference}/reply", {"body": "أرفقت الصورة", "consent": "y",
+                                                              "files": [(io.BytesIO(PNG), "id.png")]},
                       content_type="multipart/form-data")
     assert response.status_code == 303
     db.session.expire_all()

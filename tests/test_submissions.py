@@ -84,6 +84,7 @@ def portal_post(browser: Browser, data: dict, files=()):
     data = dict(data)
     if files:
         data["files"] = [(io.BytesIO(content), name) for name, content in files]
+        data.setdefault("consent", "y")  # documents need the consent tick
     return browser.post("/portal/new", data, content_type="multipart/form-data")
 
 
@@ -264,7 +265,7 @@ def test_two_identical_requests_at_the_same_moment_make_one_ticket(db, people, v
         clients = [v, twin(v)]
         form = portal_form(token)
         responses, refused = race([lambda c=c, form=form: on_this_thread(
-            c, "/portal/new", dict(form, files=[(io.BytesIO(PDF), "letter.pdf")]), content_type="multipart/form-data")
+            c, "/portal/new", dict(form, files=[(io.BytesIO(PDF), "letter.pdf")], consent="y"), content_type="multipart/form-data")
             for c in clients], monkeypatch, service)
         assert [r.status_code for r in responses] == [303, 303] and refused == 1
         assert responses[0].headers["Location"] == responses[1].headers["Location"]

@@ -144,7 +144,9 @@ def test_documents_ticked_on_a_whatsapp_reply_go_as_media_messages(app, db, peop
 
     assert deliver(db.session, OutboxSettings.from_config(app.config)).sent == 2
     text, media = graph.sent
-    assert text["type"] == "text" and "مرفق خطاب الموافقة" in text["text"]["body"]
+    # the reply's words stay on the desk (issue 16, point 7): the reference, the status and the link go
+    assert text["type"] == "text" and ticket.reference in text["text"]["body"]
+    assert "مرفق خطاب الموافقة" not in text["text"]["body"] and "/portal/o/" in text["text"]["body"]
     (upload,) = graph.uploads
     assert PDF in upload["body"] and upload["auth"] == "Bearer graph-token"
     assert media["type"] == "document" and media["document"] == {"id": "media.up.1", "filename": "خطاب الموافقة.pdf"}

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desk.attachments import contents
 from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import Attachment, EventKind, Ticket, User
 from desk.permissions import Action
@@ -120,6 +121,14 @@ def too_big(max_bytes: int) -> ValidationFailed:
         _l("The file is too large (at most %(n)s MB).", n=f"{max_bytes / (1024 * 1024):g}")]})
 
 
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def write_capped(stream: IO[bytes], target: Path, max_bytes: int) -> tuple[int, str]:
     """Copy the stream to ``target`` (which must not exist), stopping past ``max_bytes``."""
     digest, size = hashlib.sha256(), 0
@@ -177,7 +186,10 @@ def write_file(stream: IO[bytes] | None, *, directory: str | os.PathLike, max_by
 
     Refused (ValidationFailed on "file", nothing left on disk): no stream, an empty file, one
     over ``max_bytes``, one whose bytes are not an accepted type (``accepted``: any type
-    ``sniff`` knows when None; ``refusal`` is the message then)."""
+    ``sniff`` knows when None; ``refusal`` is the message then), one whose contents
+    desk.attachments.contents refuses (contents.UnsafeContent: an image past its pixel limit
+    or unreadable, an Office document that would unpack to too much). An image is kept
+    without its metadata (EXIF, GPS): size and digest are those of the file kept."""
     if stream is None:
         raise ValidationFailed({"file": [_l("Choose a file first.")]})
     stored_name = secrets.token_hex(16)
@@ -190,6 +202,8 @@ def write_file(stream: IO[bytes] | None, *, directory: str | os.PathLike, max_by
         content_type = sniff(target)
         if content_type is None or (accepted is not None and content_type not in accepted):
             raise ValidationFailed({"file": [refusal or NOT_ACCEPTED]})
+        if contents.accept(target, content_type):  # an image written again without its metadata
+            size, sha256 = target.stat().st_size, file_digest(target)
     except BaseException:
         target.unlink(missing_ok=True)
         raise

@@ -22,6 +22,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from desk.attachments import contents
 from desk.attachments import service as attachments
 from desk.attachments.service import EXTENSIONS, Upload, clean_filename, sniff
 from desk.intake.service import IntakeData, add_ticket
@@ -81,8 +82,12 @@ def acceptable(data: bytes, filename: str, max_bytes: int) -> str | None:
         probe.write(data)
         probe.flush()
         content_type = sniff(Path(probe.name))
-    if content_type is None:
-        return "not an accepted kind of file"
+        if content_type is None:
+            return "not an accepted kind of file"
+        try:
+            contents.check(Path(probe.name), content_type)
+        except contents.UnsafeContent:
+            return "contents refused (too large once unpacked, or unreadable)"
     name = clean_filename(filename)
     extension = name.rpartition(".")[2].lower() if "." in name else ""
     if extension not in EXTENSIONS[content_type]:

@@ -25,7 +25,7 @@ from desk.models.compensation import (
 )
 from desk.models.media import MediaJob, MediaStatus
 from desk.models.outbox import OutboxMessage, OutboxStatus
-from desk.models.portal import Association, SatisfactionResponse, SurveySource
+from desk.models.portal import Association, PortalCeiling, PrivacyNotice, SatisfactionResponse, SurveySource
 from desk.models.privacy import RetentionPeriod, SubjectRequest, SubjectRequestKind, SubjectRequestOutcome
 from desk.models.routing import Category, RoutingRule
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
@@ -69,7 +69,7 @@ __all__ = [
     "Position", "Category", "RoutingRule", "OutboxMessage", "OutboxStatus",
     "WorkingTime", "Holiday", "ServiceTarget", "Attachment",
     "CompensationClaim", "CompensationCondition", "ConditionState", "EvidenceKind", "ClaimOutcome",
-    "Association", "SatisfactionResponse", "SurveySource",
+    "Association", "SatisfactionResponse", "SurveySource", "PrivacyNotice", "PortalCeiling",
     "Site", "SurveyItem", "ItemCode", "Survey", "SurveyStatus", "SurveyAnswer", "AnswerState", "SurveyPhoto",
     "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
     "StatsRollup", "StatsDuration", "StatsRollupState",

@@ -80,3 +80,34 @@ class SatisfactionResponse(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     recorded_by: Mapped[User | None] = relationship(lazy="joined")
+
+
+class PrivacyNotice(Base):
+    """One version of the portal's full privacy notice (إشعار الخصوصية), in Arabic and English,
+    as the admin wrote it (desk.portal.privacy). Saving makes a new row: a request keeps the
+    version its sender accepted (Ticket.privacy_notice_version), and that text stays readable."""
+
+    __tablename__ = "privacy_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    body_ar: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class PortalCeiling(Base):
+    """An hour in which the desk-wide ceiling on portal submissions was reached
+    (DESK_PORTAL_ANONYMOUS_PER_HOUR, desk.portal.ceiling): the unique hour makes the
+    supervisors' notice one per hour whichever worker refused first; ``refused`` counts the
+    requests turned away in it."""
+
+    __tablename__ = "portal_ceilings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hour: Mapped[datetime] = mapped_column(unique=True)
+    reached_at: Mapped[datetime] = mapped_column(default=utcnow)
+    refused: Mapped[int] = mapped_column(Integer, default=0)

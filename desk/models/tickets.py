@@ -182,6 +182,11 @@ class Ticket(Base):
     # When its personal data was removed (desk.privacy: the retention run, or the beneficiary's
     # erasure): the row stays for the statistics, with nothing left that names anyone.
     anonymised_at: Mapped[datetime | None]
+    # The portal's privacy notice the sender accepted (PrivacyNotice.version; 0: the desk's
+    # default text, before an admin wrote one), and when they consented to the processing of
+    # the documents they attached (sensitive data, PDPL): desk.portal.privacy.
+    privacy_notice_version: Mapped[int | None] = mapped_column(Integer)
+    sensitive_consent_at: Mapped[datetime | None]
 
     beneficiary: Mapped[Beneficiary | None] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")
@@ -246,6 +251,8 @@ class EventKind(StrEnum):
     UNDELIVERED = "undelivered"                # the desk could not deliver a message about it: internal, no
                                                # actor; new: the channel, old: the staff recipient's id (none:
                                                # the beneficiary), reason "undelivered:<cause>", body: the server's answer
+    LINK_REISSUED = "link_reissued"            # the portal tracking link revoked and a new one sent (body: why;
+                                               # new: the channel it went by, none when it could go nowhere)
     ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
                                                # "erasure", new: how many documents were deleted
 

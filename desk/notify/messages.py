@@ -10,7 +10,8 @@ import re
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from desk.models import Ticket, User
+from desk.labels import PUBLIC_STATUSES
+from desk.models import Status, Ticket, User
 
 SUBJECT_MAX = 300  # OutboxMessage.subject
 MASK = "•" * 6
@@ -102,6 +103,19 @@ def render_for_beneficiary(kind: str, ticket: Ticket, note: str = "", link: str 
                                note=scrub(note).strip(), link=link, expected=expected)
     subject, _, body = text.strip().partition("\n")
     return subject.strip()[:SUBJECT_MAX], body.strip() + "\n"
+
+
+def render_short(kind: str, ticket: Ticket, link: str | None = None) -> tuple[str, str]:
+    """(subject, body) of a message to the beneficiary by SMS or WhatsApp: the subject line of
+    ``kind`` (reference and what happened), the request's status in words and the private link
+    (``notify/beneficiary_short.txt``). Never the reply's text nor any other free text: what
+    leaves the building through a phone company stays the minimum (issue 16, point 7)."""
+    subject, _body = render_for_beneficiary(kind, ticket, link=link)
+    locale = (ticket.meta or {}).get("locale")
+    with force_locale(locale if locale in current_app.config["DESK_LANGUAGES"] else "ar"):
+        text = render_template("notify/beneficiary_short.txt", ticket=ticket, subject=subject,
+                               status=str(PUBLIC_STATUSES[Status(ticket.status)]), link=link)
+    return subject, text.strip() + "\n"
 
 
 def render_for_user(template: str, recipient: User, **context) -> tuple[str, str]:

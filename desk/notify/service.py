@@ -145,7 +145,8 @@ def notify_users(session: Session, reason: str, recipients: Iterable[User], temp
 # templates/notify/beneficiary_<kind>.txt. "received": the confirmation with the tracking link;
 # "survey": the satisfaction survey after resolution; "reply": a public reply from the desk;
 # "info_requested": the desk asks for what is missing (the ticket waits on them).
-BENEFICIARY_KINDS = ("committee_decision", "received", "survey", "reply", "info_requested")
+# "new_link": the tracking link was replaced (desk.tickets.actions.new_link), the new one sent.
+BENEFICIARY_KINDS = ("committee_decision", "received", "survey", "reply", "info_requested", "new_link")
 
 
 def beneficiary_email(ticket: Ticket) -> str | None:
@@ -169,8 +170,8 @@ def beneficiary_phone(ticket: Ticket) -> str | None:
 
 # Sent by SMS too (when a gateway is set): the confirmation with its link always, the others
 # when there is no email address to send them to.
-SMS_KINDS = ("received", "survey", "reply", "info_requested", "committee_decision")
-SMS_NOTE_MAX = 300
+SMS_KINDS = ("received", "survey", "reply", "info_requested", "committee_decision", "new_link")
+SMS_ALWAYS = ("received", "new_link")  # a link the person needs: by SMS as well as by email
 
 
 def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = "",
@@ -194,7 +195,12 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
             for a in attachments]}
     if channel == "whatsapp":  # outside the 24-hour window a template goes: the reference and this private link
         meta = {**(meta or {}), "link": link or messages.absolute_url("portal.home")}
-    subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link, expected=expected)
+    # By phone (SMS, WhatsApp): the reference, the status in words and the link, never the text.
+    subject, short = messages.render_short(kind, ticket, link=link)
+    if channel == "whatsapp":
+        body = short
+    else:
+        subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link, expected=expected)
     message = None
     if address is not None:
         message = _queue(session, ticket, kind, channel, address, subject, body, meta)
@@ -204,8 +210,7 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
                     "stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}})
     phone = beneficiary_phone(ticket)
     if (channel != "whatsapp" and phone and kind in SMS_KINDS and sms.enabled()
-            and (kind == "received" or message is None)):
-        short = "\n".join(part for part in (subject, messages.scrub(note).strip()[:SMS_NOTE_MAX], link or "") if part)
+            and (kind in SMS_ALWAYS or message is None)):
         text = _queue(session, ticket, kind, "sms", phone, subject, short, {"reference": ticket.reference})
         message = message or text
     return message

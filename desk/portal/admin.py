@@ -1,12 +1,13 @@
 """The admin's screen for the association's profile (branding, contact details) and the
-portal's policy (staff names on replies, the reopen window). /admin/association."""
+portal's policy (staff names on replies, the reopen window). /admin/association; and the
+portal's privacy notice, /admin/privacy-notice (desk.portal.privacy)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import BooleanField, FileField, StringField
+from wtforms import BooleanField, FileField, StringField, TextAreaField
 from wtforms.validators import Email, Length, Optional
 
 from desk.admin.forms import optional_int
@@ -14,7 +15,7 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.forms import DeskForm
 from desk.permissions import Action
-from desk.portal import profile
+from desk.portal import privacy, profile
 from desk.web import merge_errors, role_gate
 
 bp = Blueprint("portal_admin", __name__, url_prefix="/admin")
@@ -37,7 +38,35 @@ class AssociationForm(DeskForm):
     reopen_days = StringField(_l("Days after resolution in which a beneficiary's reply reopens the request"))
 
 
+class NoticeForm(DeskForm):
+    body_ar = TextAreaField(_l("The notice in Arabic"))
+    body_en = TextAreaField(_l("The notice in English"))
+
+
 role_gate(bp, Action.PORTAL_MANAGE)
+
+
+def _notice_page(form, status: int = 200):
+    return render_template("portal/admin_privacy.html", form=form, notice=privacy.current(db.session),
+                           versions=privacy.history(db.session)), status
+
+
+@bp.route("/privacy-notice", methods=["GET", "POST"])
+def privacy_notice():
+    """The portal's full privacy notice, in both languages; saving makes a new version."""
+    if request.method == "GET":
+        notice = privacy.current(db.session)
+        return _notice_page(NoticeForm(formdata=None, body_ar=notice.body_ar, body_en=notice.body_en))
+    form = NoticeForm()
+    if not form.validate():
+        return _notice_page(form, 422)
+    try:
+        saved = privacy.save(db.session, current_user, form.body_ar.data or "", form.body_en.data or "")
+    except ValidationFailed as failed:
+        merge_errors(form, failed.errors)
+        return _notice_page(form, 422)
+    flash(_("Saved as version %(n)s. New requests record this version.", n=saved.version), "success")
+    return redirect(url_for("portal_admin.privacy_notice"), 303)
 
 
 @bp.route("/association", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, MultipleFileField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from desk import labels
@@ -10,6 +10,10 @@ from desk.forms import DeskForm
 from desk.intake.forms import national_id_check, phone_check
 from desk.portal.service import MAX_BODY, MAX_REPLY, PORTAL_KINDS
 from desk.text import to_ascii_digits
+
+# Explicit consent (PDPL): the documents may hold sensitive data; needed only when some are sent.
+CONSENT_LABEL = _l("I agree that the association processes the documents I attach, which may include sensitive "
+                   "data (health, family situation, financial hardship), to handle my request")
 
 
 class SubmitForm(DeskForm):
@@ -24,6 +28,8 @@ class SubmitForm(DeskForm):
     body = TextAreaField(_l("Details"), validators=[DataRequired(_l("Describe your request.")), Length(max=MAX_BODY)])
     files = MultipleFileField(_l("Documents (optional)"))
     attested = BooleanField(_l("I confirm that the data I gave is correct and I am responsible for it (attestation)"))
+    consent = BooleanField(CONSENT_LABEL)
+    notice_version = HiddenField()  # the privacy notice shown with the form (desk.portal.privacy)
     # The honeypot: hidden from people by CSS, filled in by bots that fill in every field. Its
     # name is one no browser's autofill recognises (not "website", "url" or "company").
     leave_empty = StringField(_l("Leave this field empty"), validators=[Optional()])
@@ -44,6 +50,7 @@ class TrackForm(DeskForm):
 class ReplyForm(DeskForm):
     body = TextAreaField(_l("Your message"), validators=[Length(max=MAX_REPLY)])
     files = MultipleFileField(_l("Documents (optional)"))
+    consent = BooleanField(CONSENT_LABEL)
 
 
 class SurveyForm(DeskForm):

@@ -12,6 +12,7 @@ from typing import IO
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from desk.attachments.contents import UnsafeContent
 from desk.attachments.service import IMAGES, directory_of, write_file
 from desk.errors import ValidationFailed
 from desk.files import branding_dir
@@ -69,6 +70,8 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: IO[byte
             try:
                 stored = write_file(logo, directory=directory, max_bytes=LOGO_MAX_BYTES, accepted=IMAGES,
                                     refusal=refusal)
+            except UnsafeContent as error:  # an image past the pixel limit, or unreadable
+                raise ValidationFailed({"logo": error.errors["file"]}) from None
             except ValidationFailed as error:
                 too_big = error.errors["file"] != [refusal]
                 raise ValidationFailed({"logo": [_l("The logo is too large (at most 1 MB).") if too_big

@@ -39,7 +39,7 @@ from desk.models import (
     utcnow,
 )
 from desk.notify import service as notify_service
-from desk.portal import tracking
+from desk.portal import ceiling, privacy, tracking
 from desk.portal.links import key_link
 from desk.settings import PORTAL_FILES as MAX_FILES
 from desk.submissions import Once, take
@@ -69,6 +69,8 @@ class Submission:
     attested: bool = False
     locale: str = "ar"
     uploads: list[Upload] = field(default_factory=list)
+    notice_version: int = privacy.DEFAULT_VERSION  # the privacy notice the form showed (privacy.accepted_version)
+    consent: bool = False  # the tick for the documents' sensitive data (privacy.needs_consent)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ def check(data: Submission) -> dict[str, list[str]]:
         add_error(errors, "attested", _l("Confirm that the data is correct (attestation)."))
     if len(data.uploads) > MAX_FILES:
         add_error(errors, "files", _l("Attach at most %(n)s files.", n=MAX_FILES))
+    if privacy.needs_consent(data.uploads) and not data.consent:
+        add_error(errors, "consent", privacy.CONSENT_MISSING)
     return errors
 
 
@@ -121,14 +125,33 @@ def _beneficiary(session: Session, data: Submission):
     return None, NewBeneficiary(name=data.name.strip(), phone=data.phone, email=data.email)
 
 
+class CeilingReached(ValidationFailed):
+    """An anonymous request past the desk-wide ceiling (desk.portal.ceiling): 429, said calmly
+    by the "send without my name" box."""
+
+    status = 429
+
+    def __init__(self) -> None:
+        super().__init__({"anonymous": [_l(
+            "Many requests without a name reached us in the last hour, so we cannot take more without a name "
+            "right now. What you wrote is kept: send it with your name and mobile number, or try again in an "
+            "hour.")]})
+
+
 def submit(session: Session, data: Submission, *, directory: str | os.PathLike, max_bytes: int,
-           once: Once | None = None) -> Submitted:
+           once: Once | None = None, anonymous_per_hour: int = 0) -> Submitted:
     """Record the request, its documents and the confirmation message in one transaction, and
     with them the form's token (``once``: desk.submissions), so the same form sent again makes
-    nothing new (AlreadyTaken when it races a request carrying the same form)."""
+    nothing new (AlreadyTaken when it races a request carrying the same form).
+
+    An anonymous request past ``anonymous_per_hour`` for the whole desk is refused
+    (CeilingReached), the refusal counted and the supervisors told once (desk.portal.ceiling)."""
     errors = check(data)
     if errors:
         raise ValidationFailed(errors)
+    if data.anonymous and ceiling.reached(session, anonymous_per_hour):
+        ceiling.refuse(session, anonymous_per_hour)
+        raise CeilingReached()
     rule = rule_for(data.kind)
     if rule.national_id == Need.NEVER:
         data.national_id = None  # PDPL: not asked for this kind, so not kept
@@ -147,6 +170,9 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
             meta={"contact": contact, "locale": data.locale},
         )
         ticket = add_ticket(session, None, intake, beneficiary, reason=REASON_PORTAL)
+        ticket.privacy_notice_version = data.notice_version
+        if data.uploads:
+            ticket.sensitive_consent_at = ticket.created_at
         key, ticket.access_key_hash = tracking.new_key()
         _store_files(session, ticket, data.uploads, directory, max_bytes, written)
         notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key),
@@ -256,7 +282,8 @@ class Replied:
 def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *, reopen_days: int,
           directory: str | os.PathLike, max_bytes: int, now: datetime | None = None,
           via: str = REASON_PORTAL, channel: str = Channel.WEBSITE, once: Once | None = None,
-          before_commit: Callable[[Ticket], object] | None = None) -> Replied:
+          before_commit: Callable[[Ticket], object] | None = None,
+          consent: bool | None = None) -> Replied:
     """The beneficiary writes on their ticket (issue 6 item 3, issue 5 item 6), ``via`` the
     portal or, for the channels of issue 7, by email or WhatsApp (the events say which; a new
     linked ticket gets ``channel``):
@@ -267,7 +294,9 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
       committee decided (only the committee reverses its decision) → a new linked ticket.
     The department's focal points (or the assignee) are told. One transaction, with the form's
     token (``once``: desk.submissions) when the reply came from the portal's form, and what
-    ``before_commit(ticket)`` adds for the ticket the reply landed on (a channel's pending media)."""
+    ``before_commit(ticket)`` adds for the ticket the reply landed on (a channel's pending media).
+    ``consent``: the portal form's tick for the documents' sensitive data (refused without it
+    when documents are sent); None where no form asks it (a channel)."""
     text = (body or "").strip()
     errors: dict[str, list[str]] = {}
     if not text and not uploads:
@@ -276,6 +305,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
         errors["body"] = [_l("The text is too long (at most %(n)s characters).", n=MAX_REPLY)]
     if len(uploads) > MAX_FILES:
         errors["files"] = [_l("Attach at most %(n)s files.", n=MAX_FILES)]
+    if consent is False and privacy.needs_consent(uploads):
+        errors["consent"] = [privacy.CONSENT_MISSING]
     if errors:
         raise ValidationFailed(errors)
     now = now or utcnow()
@@ -297,8 +328,11 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
             _store_files(session, ticket, uploads, directory, max_bytes, written, via)
             _tell_staff(session, ticket, text)
             taken.done(ticket, outcome=REPLY_REOPENED if reopened else REPLY_SENT)
+        target = follow.ticket if follow is not None else ticket
+        if consent and uploads and target.sensitive_consent_at is None:
+            target.sensitive_consent_at = now
         if before_commit is not None:
-            before_commit(follow.ticket if follow is not None else ticket)
+            before_commit(target)
     if follow is not None:
         return follow
     return Replied(ticket, reopened=reopened, woke=woke)

@@ -9,7 +9,9 @@
 - Reference + phone: the phone typed when the request was made (kept on the ticket).
 
 Once a visitor proved access, the ticket's id is kept in their (signed) session for a while,
-so the pages they move between carry no key in the address bar, history or Referer.
+so the pages they move between carry no key in the address bar, history or Referer; with the
+first characters of the key's hash, so a link revoked from the desk (a new key) ends those
+sessions too.
 """
 from __future__ import annotations
 
@@ -78,11 +80,18 @@ def signed_token_matches(ticket: Ticket | None, prefix: str) -> bool:
     return ticket is not None and hmac.compare_digest((ticket.access_key_hash or "")[:16], prefix)
 
 
-def grant(session_store, ticket_id: int) -> None:
-    """Remember in the visitor's session that they may see ``ticket_id``."""
-    granted = [i for i in session_store.get("portal_tickets", []) if i != ticket_id]
-    session_store["portal_tickets"] = (granted + [ticket_id])[-GRANTS_KEPT:]
+def _seal(ticket: Ticket) -> str:
+    """What a grant remembers of the ticket's key: replacing the key (a revoked link) ends it."""
+    return (ticket.access_key_hash or "")[:16]
 
 
-def granted(session_store, ticket_id: int) -> bool:
-    return ticket_id in session_store.get("portal_tickets", [])
+def grant(session_store, ticket: Ticket) -> None:
+    """Remember in the visitor's session that they may see ``ticket`` while its key is the same."""
+    kept = [g for g in session_store.get("portal_grants", []) if g[0] != ticket.id]
+    session_store["portal_grants"] = (kept + [[ticket.id, _seal(ticket)]])[-GRANTS_KEPT:]
+
+
+def granted(session_store, ticket: Ticket) -> bool:
+    """The visitor proved access to ``ticket`` and its link was not replaced since."""
+    return any(g[0] == ticket.id and hmac.compare_digest(str(g[1]), _seal(ticket))
+               for g in session_store.get("portal_grants", []) if isinstance(g, list) and len(g) == 2)

@@ -21,23 +21,55 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import ValidationError
 
 from desk import error_pages, outage
 from desk.attachments.service import EXTENSIONS, Upload
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
-from desk.extensions import db, limiter
+from desk.extensions import csrf, db, limiter
 from desk.models import Attachment
-from desk.portal import links, profile, satisfaction, service, tracking
+from desk.portal import links, privacy, profile, satisfaction, service, tracking
 from desk.portal.forms import ReplyForm, SubmitForm, SurveyForm, TrackForm
 from desk.submissions import AlreadyTaken, Answered, Kind, first
 from desk.transaction import discard
 from desk.web import current_locale, merge_errors, posted_once
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
+# The portal's forms are checked by _csrf below, not by Flask-WTF's global check (see there).
+csrf.exempt(bp)
+
+
+@bp.before_request
+def _csrf():
+    """The CSRF check of the portal's forms. Its pages send no Referer (``_no_referrer``: a
+    tracking link must not leave in one), and Flask-WTF refuses an HTTPS form without one, so
+    the portal checks the same token itself and asks the browser's own word instead of the
+    Referer: a form posted from another site carries ``Sec-Fetch-Site: cross-site``."""
+    config = current_app.config
+    if not config.get("WTF_CSRF_ENABLED", True) or request.method not in config["WTF_CSRF_METHODS"]:
+        return
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        raise CSRFError("The form was sent from another site.")
+    token = request.form.get(config["WTF_CSRF_FIELD_NAME"]) or next(
+        (request.headers[name] for name in config["WTF_CSRF_HEADERS"] if request.headers.get(name)), None)
+    try:
+        validate_csrf(token)
+    except ValidationError as error:
+        raise CSRFError(error.args[0]) from None
+    g.csrf_valid = True  # as Flask-WTF marks it: the forms do not check the token again
+
+
+@bp.after_request
+def _no_referrer(response):
+    """No page of the portal tells another site where the visitor came from: its addresses
+    carry a ticket's reference, and a tracking link a key (issue 16, point 7)."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _limit(name: str):
@@ -70,7 +102,7 @@ def _not_granted() -> bool:
     """A visitor without access to the ticket is refused anyway: they must not spend the
     ticket's own allowance (a stranger could otherwise silence its beneficiary)."""
     ticket = service.by_reference(db.session, (request.view_args or {}).get("reference", ""))
-    return ticket is None or not tracking.granted(session, ticket.id)
+    return ticket is None or not tracking.granted(session, ticket)
 
 
 def _sent_already(kind: Kind) -> bool:
@@ -146,6 +178,19 @@ def directory():
     return render_template("portal/directory.html", departments=service.published_departments(db.session))
 
 
+@bp.get("/privacy")
+@bp.get("/privacy/<int:number>")
+def privacy_notice(number: int | None = None):
+    """The full privacy notice in force, or an earlier version (the one a request accepted)."""
+    from desk.privacy.service import period_for
+    notice = privacy.current(db.session) if number is None else privacy.version(db.session, number)
+    if notice is None:
+        abort(404)
+    latest = privacy.current(db.session).version
+    months = {kind: period_for(db.session, kind) for kind in service.PORTAL_KINDS}
+    return render_template("portal/privacy.html", notice=notice, latest=latest, months=months)
+
+
 @bp.get("/logo")
 def logo():
     row = _profile()
@@ -183,6 +228,7 @@ def new():
     if request.method == "GET":
         if request.args.get("kind") in service.PORTAL_KINDS:
             form.kind.data = request.args["kind"]
+        form.notice_version.data = str(privacy.current(db.session).version)
         return render_template("portal/new.html", form=form)
     if form.leave_empty.data:  # the honeypot: a bot filled in the hidden field; nothing is recorded
         current_app.logger.info("portal: honeypot filled, submission dropped")
@@ -197,6 +243,7 @@ def new():
         name=form.name.data or "", phone=getattr(form.phone, "parsed", None), email=(form.email.data or "").strip() or None,
         national_id=getattr(form.national_id, "parsed", None), anonymous=form.anonymous.data,
         attested=form.attested.data, locale=current_locale(), uploads=_uploads(),
+        notice_version=privacy.accepted_version(db.session, form.notice_version.data), consent=form.consent.data,
     )
     # The service's "missing" message is not added where the form already said what is wrong.
     errors = {name: messages for name, messages in service.check(data).items()
@@ -206,10 +253,11 @@ def new():
         return render_template("portal/new.html", form=form), 422
     try:
         done = service.submit(db.session, data, directory=current_app.config["DESK_ATTACHMENT_DIR"],
-                              max_bytes=_max_file_bytes(), once=once)
-    except ValidationFailed as failed:
+                              max_bytes=_max_file_bytes(), once=once,
+                              anonymous_per_hour=current_app.config["DESK_PORTAL_ANONYMOUS_PER_HOUR"])
+    except ValidationFailed as failed:  # 422; 429 past the desk-wide ceiling on anonymous requests
         merge_errors(form, failed.errors)
-        return render_template("portal/new.html", form=form), 422
+        return render_template("portal/new.html", form=form), failed.status
     except AlreadyTaken:  # the same form, sent at the same moment, was recorded by the other request
         return _received_again(_answered(once))
     return _to_confirmation(done.ticket, done.key)
@@ -218,7 +266,7 @@ def new():
 def _to_confirmation(ticket, key: str | None):
     """To the request's confirmation page, with access to it granted in this session. The key is
     shown there (after the redirect); the server keeps it only sealed with the form's token."""
-    tracking.grant(session, ticket.id)
+    tracking.grant(session, ticket)
     session["portal_new"] = {"reference": ticket.reference, "key": key}
     return redirect(url_for("portal.received", reference=ticket.reference), 303)
 
@@ -268,7 +316,7 @@ def track():
         form.form_errors.append(
             _("We found no request with this reference number and mobile number. Check both and try again."))
         return render_template("portal/track.html", form=form), 422
-    tracking.grant(session, ticket.id)
+    tracking.grant(session, ticket)
     return redirect(url_for("portal.show", reference=ticket.reference), 303)
 
 
@@ -294,14 +342,14 @@ def open_survey(token: str):
 def _enter(ticket, endpoint: str):
     if ticket is None:
         return render_template("portal/link_invalid.html"), 404
-    tracking.grant(session, ticket.id)
+    tracking.grant(session, ticket)
     # The key leaves the address bar: the next page's URL carries only the reference.
     return redirect(url_for(endpoint, reference=ticket.reference), 303)
 
 
 def _granted_ticket(reference: str):
     ticket = service.by_reference(db.session, reference)
-    if ticket is None or not tracking.granted(session, ticket.id):
+    if ticket is None or not tracking.granted(session, ticket):
         abort(_ask_to_track(reference))
     return ticket
 
@@ -359,7 +407,7 @@ def reply(reference: str):
         done = service.reply(db.session, ticket, form.body.data or "", _uploads(),
                              reopen_days=_profile().reopen_days,
                              directory=current_app.config["DESK_ATTACHMENT_DIR"], max_bytes=_max_file_bytes(),
-                             once=once)
+                             once=once, consent=bool(form.consent.data))
     except AlreadyTaken:  # the same reply, sent at the same moment, was recorded by the other request
         return _replied_again(_answered(once))
     except ValidationFailed as failed:

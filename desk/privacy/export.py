@@ -92,6 +92,8 @@ def _json(held: Held) -> dict[str, Any]:
             "created_at": r.ticket.created_at, "resolved_at": r.ticket.resolved_at, "closed_at": r.ticket.closed_at,
             "action_taken": r.ticket.action_taken,
             "contact_given_on_the_portal": (r.ticket.meta or {}).get("contact"),
+            "privacy_notice_accepted": r.ticket.privacy_notice_version,
+            "consent_to_process_documents_at": r.ticket.sensitive_consent_at,
             "timeline": [{"at": e.created_at, "kind": e.kind, "old": e.old_value, "new": e.new_value, "text": e.body,
                           "internal": not e.public} for e in r.events],
             "satisfaction": r.satisfaction and {"rating": r.satisfaction.rating, "solved": r.satisfaction.solved,

@@ -20,11 +20,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desk import audit
 from desk.errors import ValidationFailed, required_text, too_long
-from desk.models import Department, EventKind, Status, Ticket, TicketEvent, User, utcnow
+from desk.models import AuditAction, Department, EventKind, OutboxMessage, Status, Ticket, TicketEvent, User, utcnow
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
 from desk.permissions import Action
-from desk.portal.links import signed_link
+from desk.portal import tracking
+from desk.portal.links import key_link, signed_link
 from desk.tickets.service import MAX_COMMENT, move_ticket, set_assignee
 from desk.tickets.workflow import change_status, check_version, record, require
 from desk.transaction import atomic
@@ -104,6 +106,30 @@ def refer(session: Session, actor: User, ticket: Ticket, note: str | None) -> Ti
     with atomic(session, ticket, ticket.version):
         event = record(session, ticket, actor, EventKind.REFERRED, body=text, bump=False)
     return event
+
+
+def new_link(session: Session, actor: User, ticket: Ticket, reason: str | None) -> OutboxMessage | None:
+    """Revoke the ticket's portal tracking link and send the beneficiary a new one, by the
+    channel they are reached on (desk.notify.service.notify_beneficiary), with ``reason`` (why:
+    the link was lost, or someone else saw it) on the timeline and in the audit trail.
+
+    From the commit on, the old link, every signed link sent before and every visitor's
+    session opened with them are refused (desk.portal.tracking: all are tied to the key's
+    hash). A ticket whose beneficiary can be reached nowhere (anonymous, no contact) loses its
+    link all the same; the new key then goes nowhere. The message queued, or None."""
+    require(actor, Action.LINK_REISSUE, ticket)
+    text = _required("reason", reason, _l("Write why the link is replaced (for example: the beneficiary lost it, "
+                                          "or someone else saw it)."))
+    if ticket.access_key_hash is None:
+        raise ValidationFailed({"reason": [_l("This request has no tracking link.")]})
+    with atomic(session, ticket, ticket.version):
+        key, ticket.access_key_hash = tracking.new_key()
+        sent = notify_service.notify_beneficiary(session, "new_link", ticket, link=key_link(ticket, key))
+        channel = sent.channel if sent is not None else None
+        record(session, ticket, actor, EventKind.LINK_REISSUED, new=channel, body=text, bump=False)
+        audit.record(session, AuditAction.LINK_REVOKED, actor=actor, record_type="ticket", record_id=ticket.id,
+                     ticket_id=ticket.id, detail={"reason": text, "sent_by": channel})
+    return sent
 
 
 # Moving the ticket -------------------------------------------------------------------

@@ -9,6 +9,7 @@ from desk import error_pages
 from desk.errors import StaleVersion, ValidationFailed
 from desk.extensions import db
 from desk.forms import optional_id
+from desk.labels import MESSAGE_CHANNELS
 from desk.submissions import AlreadyTaken, Kind, first
 from desk.tickets import actions, service
 from desk.tickets.forms import ActionForm, ChangeForm, CommentForm
@@ -137,6 +138,7 @@ ACTIONS = {
     "resolve": lambda t, f, v: actions.resolve(db.session, current_user, t, f.action_taken.data,
                                                expected_version=v, message=f.message.data),
     "remind": lambda t, f, v: actions.remind(db.session, current_user, t, f.note.data),
+    "new-link": lambda t, f, v: actions.new_link(db.session, current_user, t, f.reason.data),
 }
 
 DONE = {
@@ -159,6 +161,15 @@ def reminder_outcome(notified: int) -> str:
              "address or have turned reminders off.")
 
 
+def new_link_outcome(sent) -> str:
+    """Where the new tracking link went, or that it could go nowhere."""
+    if sent is None:
+        return _("The old link no longer works. The beneficiary has no contact on this request, so the new "
+                 "link could not be sent.")
+    return _("The old link no longer works; the new one is sent to the beneficiary by %(channel)s.",
+             channel=MESSAGE_CHANNELS.get(sent.channel, sent.channel))
+
+
 ACTIONS_PANEL = Panel(answer="tickets/_after_action.html", open="open_action", typed="typed",
                       errors="action_errors", conflict="conflict", done="done")
 
@@ -175,5 +186,6 @@ def act(reference: str, name: str):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    done = (lambda result: reminder_outcome(result.notified)) if name == "remind" else DONE[name]
+    done = {"remind": lambda result: reminder_outcome(result.notified),
+            "new-link": new_link_outcome}.get(name, DONE.get(name, ""))
     return run_step(ACTIONS_PANEL, ticket, name, ACTIONS[name], form, done)

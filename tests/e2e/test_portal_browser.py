@@ -41,6 +41,7 @@ def test_submit_track_reply_and_rate_on_a_phone(new_page, db, people, screenshot
 
     page.fill("#subject", "تأخر صرف السلة الغذائية")
     page.locator("#files").set_input_files(files=[{"name": "إيصال.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.check("#consent")  # documents need the consent tick (test_minimum_browser)
     page.locator("form button.btn-lg").click()
     expect(page.locator(".portal-reference")).to_be_visible()
     reference = page.locator(".portal-reference").inner_text().strip()
