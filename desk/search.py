@@ -29,12 +29,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from desk.models import SearchWords
+from desk.errors import NotFound, ValidationFailed
+from desk.models import SearchWords, User
+from desk.permissions import Action, require
 from desk.text import InvalidNationalId, InvalidPhone, normalize_search, parse_national_id, parse_phone
 from desk.text.stems import STEM_MIN, query_forms, stem, stem_words
+from desk.transaction import commit
 
 __all__ = [
     "MAX_TERMS",
@@ -42,10 +46,13 @@ __all__ = [
     "SUBJECT_END",
     "Query",
     "Term",
+    "add_group",
     "condition",
+    "groups",
     "indexed_text",
     "parse",
     "parse_group",
+    "remove_group",
     "score",
     "word_groups",
 ]
@@ -101,6 +108,37 @@ def parse_group(raw: str) -> list[str]:
         if word:
             out[word] = None
     return list(out)
+
+
+def groups(session: Session) -> list[SearchWords]:
+    """The admin screen's list, newest first."""
+    return list(session.scalars(select(SearchWords).order_by(SearchWords.id.desc())))
+
+
+GROUP_MAX = 400
+
+
+def add_group(session: Session, actor: User, typed: str) -> SearchWords:
+    """A new group of interchangeable words (an admin's); searches use it from the next query."""
+    require(actor, Action.ADMIN_MANAGE)
+    words = parse_group(typed)
+    if len(words) < 2:
+        raise ValidationFailed({"words": [_l("Enter at least two different words, separated by commas.")]})
+    if len((typed or "").strip()) > GROUP_MAX or len(" ".join(words)) > GROUP_MAX:
+        raise ValidationFailed({"words": [_l("This group is too long: split it into two.")]})
+    group = SearchWords(typed=typed.strip(), words=" ".join(words), created_by_id=actor.id)
+    session.add(group)
+    commit(session)
+    return group
+
+
+def remove_group(session: Session, actor: User, group_id: int) -> None:
+    require(actor, Action.ADMIN_MANAGE)
+    group = session.get(SearchWords, group_id)
+    if group is None:
+        raise NotFound()
+    session.delete(group)
+    commit(session)
 
 
 def word_groups(session: Session) -> list[tuple[str, ...]]:

@@ -193,3 +193,51 @@ def test_the_query_parser():
     # a stem shorter than three letters is a whole word: " سل ", never " سل"
     assert " سل " in parse("سلة").terms[0].needles
     assert " سل" not in parse("سلة").terms[0].needles
+
+
+# The admin's word groups (/admin/search-words) ------------------------------------------
+
+def test_an_admin_adds_a_group_and_the_search_uses_it(admin, as_user, people, corpus, db):
+    assert found(db, corpus, "الشكاوى") == {"complaints"}
+    response = admin.post("/admin/search-words", {"words": "شكوى، شكاوى"}, htmx=True)
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/admin/search-words"
+    assert found(db, corpus, "الشكاوى") == {"official", "complaints"}
+    page = admin.get("/admin/search-words").get_data(as_text=True)
+    assert "شكوى، شكاوى" in page
+    group = db.session.scalar(select(SearchWords))
+    assert group.words == "شكوي شكاوي" and group.created_by_id == people.admin.id
+    assert admin.post(f"/admin/search-words/{group.id}/delete", {}).status_code == 302
+    assert found(db, corpus, "الشكاوى") == {"complaints"}
+
+
+@pytest.mark.parametrize("typed", ["", "شكوى", "شكوى، شكوى", "،،", "ب" * 401])
+def test_a_group_needs_two_different_words_and_keeps_what_was_typed(admin, db, typed):
+    db.session.execute(delete(SearchWords))
+    db.session.commit()
+    response = admin.post("/admin/search-words", {"words": typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="words-msg"' in html
+    if typed:
+        assert f'value="{typed}"' in html
+    assert db.session.scalar(select(SearchWords)) is None
+
+
+def test_search_words_are_the_admins_alone(as_user, people, db):
+    staff = as_user(people.staff)
+    assert staff.get("/admin/search-words").status_code == 404
+    assert staff.post("/admin/search-words", {"words": "أ، ب"}).status_code == 404
+    group = SearchWords(typed="x, y", words="x y")
+    db.session.add(group)
+    db.session.commit()
+    assert staff.post(f"/admin/search-words/{group.id}/delete", {}).status_code == 404
+    assert db.session.get(SearchWords, group.id) is not None
+
+
+def test_removing_needs_the_csrf_token(admin, db):
+    group = SearchWords(typed="x, y", words="x y")
+    db.session.add(group)
+    db.session.commit()
+    assert admin.post(f"/admin/search-words/{group.id}/delete", {}, csrf=False).status_code == 400
+    assert admin.post("/admin/search-words/999999/delete", {}).status_code == 404
+    assert db.session.get(SearchWords, group.id) is not None
