@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import delete, select
 
 from desk.beneficiaries.service import NewBeneficiary, near_matches, search_people
 from desk.models import SearchWords, Ticket
 from desk.search import parse, parse_group
-from desk.tickets.search import search_condition
+from desk.tickets.search import search_condition, trigram_problem
 from tests.conftest import VALID_NID
 
 OTHER_NID = "2000000006"  # a resident's iqama that passes the Luhn check
@@ -241,3 +242,47 @@ def test_removing_needs_the_csrf_token(admin, db):
     assert admin.post(f"/admin/search-words/{group.id}/delete", {}, csrf=False).status_code == 400
     assert admin.post("/admin/search-words/999999/delete", {}).status_code == 404
     assert db.session.get(SearchWords, group.id) is not None
+
+
+# Both databases, each with its index -------------------------------------------------------
+
+def test_this_databases_trigram_extraction_sees_arabic(db):
+    with db.engine.connect() as connection:
+        assert trigram_problem(connection) is None
+
+
+def test_a_c_ctype_database_is_named_with_its_fix(db):
+    """pg_trgm under LC_CTYPE=C extracts no trigram from Arabic: the start check says so."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's ctype")
+    name = f"{db.engine.url.database}_ctype_c"
+    admin_engine = sa.create_engine(db.engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LC_CTYPE 'C' LC_COLLATE 'C'"))
+        c_engine = sa.create_engine(db.engine.url.set(database=name))
+        try:
+            with c_engine.begin() as conn:
+                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+                problem = trigram_problem(conn)
+        finally:
+            c_engine.dispose()
+        assert problem is not None and "LC_CTYPE=C" in problem and "C.UTF-8" in problem
+    finally:
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin_engine.dispose()
+
+
+def test_postgres_can_answer_a_words_search_from_its_trigram_index(db, corpus):
+    """The words-AND-of-needles condition is one the GIN trigram index serves (no plan
+    depends on speed: the planner is told to avoid a scan, and must still find a way)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    condition = search_condition(db.session, "نورة الطابعات")
+    statement = select(Ticket.id).where(condition).compile(db.engine, compile_kwargs={"literal_binds": True})
+    db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {statement}")))
+    db.session.rollback()
+    assert "ix_tickets_search_trgm" in plan, plan
