@@ -286,3 +286,51 @@ def test_postgres_can_answer_a_words_search_from_its_trigram_index(db, corpus):
     plan = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {statement}")))
     db.session.rollback()
     assert "ix_tickets_search_trgm" in plan, plan
+
+
+# "Best match" order -----------------------------------------------------------------------
+
+def test_best_match_puts_subject_words_before_body_words_and_as_typed_before_stems(db, people, make_ticket):
+    from desk.queue.service import Filters, page
+    body_stem = make_ticket(subject="طلب عاجل", body="تعطلت الطابعات كلها")
+    subject_stem = make_ticket(subject="تعطل الطابعات", body="في المكتب")
+    body_exact = make_ticket(subject="طلب آخر", body="الطابعة معطلة")
+    subject_exact = make_ticket(subject="الطابعة معطلة", body="منذ أمس")
+    newest = make_ticket(subject="لا علاقة", body="لا شيء هنا")
+    filters = Filters(view="all", q="الطابعة", sort="relevance")
+    got = [t.id for t in page(db.session, people.supervisor, filters).tickets]
+    assert got == [subject_exact.id, subject_stem.id, body_exact.id, body_stem.id]
+    assert newest.id not in got
+    # newest first stays the default
+    assert [t.id for t in page(db.session, people.supervisor, Filters(view="all", q="الطابعة")).tickets] == [
+        subject_exact.id, body_exact.id, subject_stem.id, body_stem.id]
+
+
+def test_best_match_loads_more_by_keyset_without_repeats_or_gaps(db, people, make_tickets):
+    from desk.queue.service import Filters, page
+    make_tickets(7, subject="انقطاع الكهرباء", body="")
+    make_tickets(6, subject="طلب", body="انقطاع الكهرباء في الحي")
+    make_tickets(4, subject="شيء آخر", body="")
+    filters = Filters(view="all", q="الكهرباء انقطاع", sort="relevance")
+    whole = [t.id for t in page(db.session, people.supervisor, filters, limit=100).tickets]
+    assert len(whole) == 13
+    seen, cursor = [], ""
+    while True:
+        chunk = page(db.session, people.supervisor, filters, cursor=cursor, limit=4)
+        seen += [t.id for t in chunk.tickets]
+        if not chunk.next_cursor:
+            break
+        cursor = chunk.next_cursor
+    assert seen == whole
+
+
+def test_the_queue_offers_best_match_while_a_search_is_typed(as_user, people, make_ticket):
+    make_ticket(subject="الطابعة معطلة")
+    staff = as_user(people.staff)
+    assert 'id="queue-order"' not in staff.get("/tickets").get_data(as_text=True)
+    html = staff.get("/tickets", query_string={"q": "الطابعة"}).get_data(as_text=True)
+    assert 'id="queue-order"' in html and "sort=relevance" in html
+    best = staff.get("/tickets", query_string={"q": "الطابعة", "sort": "relevance"})
+    assert best.status_code == 200 and "الطابعة معطلة" in best.get_data(as_text=True)
+    # without a search, "best match" is the view's own order
+    assert staff.get("/tickets", query_string={"sort": "relevance"}).status_code == 200
