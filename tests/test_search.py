@@ -334,3 +334,52 @@ def test_the_queue_offers_best_match_while_a_search_is_typed(as_user, people, ma
     assert best.status_code == 200 and "الطابعة معطلة" in best.get_data(as_text=True)
     # without a search, "best match" is the view's own order
     assert staff.get("/tickets", query_string={"sort": "relevance"}).status_code == 200
+
+
+# flask desk reindex-search ------------------------------------------------------------------
+
+def _spoil(db, ids):
+    db.session.execute(sa.update(Ticket).where(Ticket.id.in_(ids)).values(search_text="stale"))
+    db.session.commit()
+
+
+def _stale(db) -> list[int]:
+    db.session.expire_all()
+    return sorted(db.session.scalars(select(Ticket.id).where(Ticket.search_text == "stale")))
+
+
+def test_reindex_rewrites_every_ticket_in_batches(app, db, make_tickets):
+    made = [t.id for t in make_tickets(7, subject="الطابعات معطلة")]
+    _spoil(db, made)
+    result = app.test_cli_runner().invoke(args=["desk", "reindex-search", "--batch", "3"])
+    assert result.exit_code == 0, result.output
+    assert "7 tickets" in result.output and result.output.count("tickets up to id") == 3
+    assert _stale(db) == []
+    assert sorted(db.session.scalars(select(Ticket.id).where(search_condition(db.session, "طابعة")))) == made
+
+
+def test_reindex_stopped_half_way_keeps_its_batches_and_resumes(app, db, make_tickets, monkeypatch):
+    """A failure in the third batch: the first two are committed, the rest untouched; run
+    again from the last id it printed, it finishes."""
+    made = [t.id for t in make_tickets(7, subject="الطابعات معطلة")]
+    _spoil(db, made)
+    from desk.tickets import search as ticket_search
+    real, calls = ticket_search.ticket_search_text, []
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) > 4:
+            raise RuntimeError("the database went away")
+        return real(*args)
+
+    monkeypatch.setattr(ticket_search, "ticket_search_text", failing)
+    result = app.test_cli_runner().invoke(args=["desk", "reindex-search", "--batch", "2"])
+    assert result.exit_code != 0
+    assert _stale(db) == made[4:]
+    last = int(re.findall(r"tickets up to id ([\d,]+)", result.output)[-1].replace(",", ""))
+    assert last == made[3]
+    monkeypatch.undo()
+    again = app.test_cli_runner().invoke(args=["desk", "reindex-search", "--after", str(last)])
+    assert again.exit_code == 0, again.output
+    assert "3 tickets" in again.output
+    assert _stale(db) == []
