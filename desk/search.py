@@ -165,8 +165,8 @@ def _needles(word: str, groups: Sequence[tuple[str, ...]], anchored: bool) -> tu
                 continue
             if anchored:
                 out[f" {s}" if len(s) >= STEM_MIN else f" {s} "] = None
-            elif len(s) >= STEM_MIN:
-                out[s] = None
+            elif len(s) >= STEM_MIN and form.endswith(s):  # only an article or prefix set aside:
+                out[s] = None  # a name's own ending stays (نورة must not find نوري)
     return tuple(out)
 
 

@@ -194,6 +194,9 @@ def test_the_query_parser():
     # a stem shorter than three letters is a whole word: " سل ", never " سل"
     assert " سل " in parse("سلة").terms[0].needles
     assert " سل" not in parse("سلة").terms[0].needles
+    # names (plain text, no stems stored): only a prefix is set aside, never the ending
+    assert parse("الدوسري", anchored=False).terms[0].needles == ("الدوسري", "دوسري")
+    assert parse("نورة", anchored=False).terms[0].needles == ("نوره",)
 
 
 # The admin's word groups (/admin/search-words) ------------------------------------------
