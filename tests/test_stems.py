@@ -58,7 +58,8 @@ def test_query_forms_give_a_typed_prefix_letter_a_second_chance():
 
 def test_words_split_on_punctuation_and_keep_digits():
     assert words(normalize_search("طلب رقم C-1448-000068، عاجل!")) == ["طلب", "رقم", "c", "1448", "000068", "عاجل"]
-    assert stem_words("الطابعه طابعه") == ["طابع"]
+    assert stem_words("الطابعه طابعه بيت") == ["طابع"]  # بيت is its own stem, between spaces
+    assert stem_words("(بيوت) طلب.") == ["بيوت", "طلب"]     # not between spaces: written out
 
 
 @given(st.text(alphabet="ابتثجحخدذرسشصضطظعغفقكلمنهويء", min_size=1, max_size=12))

@@ -18,6 +18,9 @@ The same stems serve the ticket search (desk.search) and the routing keywords
 """
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 __all__ = ["STEM_MIN", "found", "stem", "stem_phrase", "stem_words", "query_forms", "words"]
 
 # Stems shorter than this match whole words only.
@@ -31,25 +34,19 @@ _MIN_AFTER_SUFFIX = 2
 _ARABIC = range(0x0600, 0x0700)
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def words(normalised: str) -> list[str]:
     """The words of normalised text: runs of letters and digits (punctuation splits them)."""
-    out: list[str] = []
-    current: list[str] = []
-    for ch in normalised:
-        if ch.isalnum():
-            current.append(ch)
-        elif current:
-            out.append("".join(current))
-            current = []
-    if current:
-        out.append("".join(current))
-    return out
+    return _WORD.findall(normalised)
 
 
 def _is_arabic(word: str) -> bool:
     return any(ord(ch) in _ARABIC for ch in word)
 
 
+@lru_cache(maxsize=1 << 16)  # a desk's vocabulary is small and repeats: most words are stemmed once
 def stem(word: str) -> str:
     """The stem of one normalised word (the word itself when nothing can be stripped)."""
     if not _is_arabic(word):
@@ -67,8 +64,17 @@ def stem(word: str) -> str:
 
 
 def stem_words(normalised: str) -> list[str]:
-    """The stems of normalised text, each once, in order."""
-    return list(dict.fromkeys(stem(w) for w in words(normalised)))
+    """The stems of normalised text, each once, in order, leaving out a word that is its own
+    stem and stands between spaces in the text: " stem" (or " stem ") finds it there already."""
+    out: dict[str, None] = {}
+    end = len(normalised)
+    for match in _WORD.finditer(normalised):
+        word, start, stop = match.group(), match.start(), match.end()
+        stemmed = stem(word)
+        if (stemmed != word or (start > 0 and normalised[start - 1] != " ")
+                or (stop < end and normalised[stop] != " ")):
+            out[stemmed] = None
+    return list(out)
 
 
 def query_forms(word: str) -> list[str]:
