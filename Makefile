@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PYTHON ?= python3
 TEST_ARGS ?=
 
-.PHONY: setup run test test-sqlite test-postgres bench bench-load translations extract-messages clean
+.PHONY: setup run test test-sqlite test-postgres bench bench-search bench-load translations extract-messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ lint: $(VENV)/.installed
 
 bench: setup
 	$(PY) -m tests.bench $(BENCH_ARGS)
+
+# The queue's search at scale: p50/p95 of Arabic and English searches (tests/bench/search.py).
+bench-search: setup
+	$(PY) -m tests.bench.search $(BENCH_ARGS)
 
 # Tickets per second under gunicorn on PostgreSQL with a worker killed every 10 s, and a check
 # that nothing was lost or duplicated (tests/bench/load.py; drops and creates desk_bench_load).

@@ -251,6 +251,29 @@ def generate_command(n: int, seed: int, batch: int) -> None:
     click.echo(f"Generated {made:,} tickets in {time.perf_counter() - started:.1f} s.")
 
 
+@desk_cli.command("reindex-search")
+@click.option("--after", type=int, default=0, show_default=True,
+              help="Start after this ticket id (the last id a stopped run printed).")
+@click.option("--batch", type=int, default=2000, show_default=True)
+def reindex_search_command(after: int, batch: int) -> None:
+    """Write every ticket's and beneficiary's search text again with today's normaliser and
+    stemmer (after an upgrade that changed them). Each batch is committed: a run that stops
+    goes on with --after <the last id it printed>."""
+    from desk.tickets.search import reindex
+    from desk.transaction import commit
+
+    started = time.perf_counter()
+
+    def progress(last_id: int) -> None:
+        commit(db.session)
+        click.echo(f"  tickets up to id {last_id:,} ({time.perf_counter() - started:.0f} s)")
+
+    done = reindex(db.session.connection, after=after, batch=batch, progress=progress)
+    commit(db.session)
+    refresh_statistics(db.session)
+    click.echo(f"Search text rewritten for {done:,} tickets in {time.perf_counter() - started:.1f} s.")
+
+
 @desk_cli.command("analyze")
 def analyze_command() -> None:
     """Refresh the query planner's statistics. On SQLite run it daily (cron): SQLite never

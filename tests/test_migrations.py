@@ -28,6 +28,7 @@ from desk.schema import (
     sqlite_transactional_ddl,
 )
 from desk.settings import PROJECT_ROOT
+from desk.text import normalize_search
 from desk.tickets.search import is_search_index
 
 
@@ -43,7 +44,6 @@ def test_search_index_is_there_and_kept_in_step(db, make_ticket, monkeypatch):
     """Migration 0002's trigram index exists, and a ticket is found through it once written
     and no longer after its text changes (the SQLite triggers)."""
     from desk.models import Ticket
-    from desk.text import normalize_search
     from desk.tickets.search import search_condition
     ticket = make_ticket(subject="انقطاع الكهرباء عن المستودع")
     db.session.commit()
@@ -395,3 +395,31 @@ def test_production_refuses_to_start_when_it_cannot_tell(tmp_path, caplog):
     finally:
         logger.removeHandler(caplog.handler)
     assert "could not be reached" in caplog.text
+
+
+def test_migration_0019_rewrites_the_search_texts_in_place(db, make_ticket, back_to_head):
+    """0019_search writes every text again (new normaliser, stems) without rebuilding
+    `tickets`, so on SQLite the FTS triggers stay and the index follows; it seeds the word
+    groups, and goes down and up again."""
+    from desk.models import Beneficiary, SearchWords, Ticket
+    from desk.tickets.search import search_condition, ticket_search_text
+    ticket = make_ticket(subject="شكوى من المسؤول", body="لم يرد")
+    db.session.commit()
+    person = ticket.beneficiary
+    ticket_id, person_id, reference = ticket.id, person.id, ticket.reference
+    db.session.remove()
+    downgrade(revision="0018_accounts")
+    with db.engine.begin() as connection:  # as the desk wrote them before: one normalised phrase
+        connection.execute(sa.text("UPDATE tickets SET search_text = 'old text' WHERE id = :id"), {"id": ticket_id})
+        connection.execute(sa.text("UPDATE beneficiaries SET search_name = 'old' WHERE id = :id"), {"id": person_id})
+    upgrade()
+    assert _revisions() == {HEAD}
+    ticket = db.session.get(Ticket, ticket_id)
+    assert ticket.search_text == ticket_search_text(reference, "شكوى من المسؤول", "لم يرد", person.name)
+    assert db.session.get(Beneficiary, person_id).search_name == normalize_search(person.name)
+    assert db.session.scalar(select(sa.func.count()).select_from(SearchWords)) > 40
+    assert db.session.scalars(select(Ticket.id).where(search_condition(db.session, "مسئول شكوى"))).all() == [ticket_id]
+    if db.engine.dialect.name == "sqlite":
+        triggers = db.session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                              "AND name LIKE 'tickets_fts%'")).all()
+        assert len(triggers) == 3

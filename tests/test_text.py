@@ -84,12 +84,18 @@ def test_normalize_search_idempotent(s: str):
     assert normalize_search(once) == once
 
 
+# Marks that are more than decoration: the hamza above/below composes و/ي into ؤ/ئ (folded to
+# ء), and the kasratan of a defective noun stands for its ي (محامٍ = محامي); tested below.
+MEANINGFUL_MARKS = {"\u0654", "\u0655", "\u064d"}
+
+
 @given(st.text(alphabet=ARABIC_LETTERS + " 0123456789", max_size=30), st.data())
 def test_tashkeel_and_tatweel_are_ignored(bare: str, data: st.DataObject):
     decorated = []
+    marks = [m for m in TASHKEEL if m not in MEANINGFUL_MARKS] + [TATWEEL]
     for ch in bare:
         decorated.append(ch)
-        decorated.extend(data.draw(st.lists(st.sampled_from(TASHKEEL + [TATWEEL]), max_size=3)))
+        decorated.extend(data.draw(st.lists(st.sampled_from(marks), max_size=3)))
     assert normalize_search("".join(decorated)) == normalize_search(bare)
 
 
@@ -99,6 +105,7 @@ def test_normalized_output_shape(s: str):
     assert out == out.strip()
     assert "  " not in out
     assert not any(ch in out for ch in TASHKEEL + [TATWEEL, "أ", "إ", "آ", "ٱ", "ة", "ى", "ؤ", "ئ", "،", "؛", "؟"])
+    assert "يء" not in out
     assert not any(ch in out for ch in ARABIC_INDIC + PERSIAN)
 
 
@@ -112,8 +119,17 @@ def test_alef_forms_and_diacritics_match():
     [
         ("مدرسة", "مدرسه"),
         ("مستشفى", "مستشفي"),
-        ("مسؤول", "مسوول"),
-        ("مسائل", "مسايل"),
+        ("مسؤول", "مسئول"),
+        ("مسؤول", "مسءول"),
+        ("مسائل", "مساءل"),
+        ("شاطئ", "شاطيء"),
+        ("شيء", "شئ"),
+        ("مُحامٍ", "محامي"),
+        ("قاضٍ", "قاضي"),
+        ("وادٍ", "وادي"),
+        ("عبد الله", "عبدالله"),
+        ("عبدُ الرَّحمن", "عبدالرحمن"),
+        ("أبو بكر", "ابوبكر"),
         ("ـــسلامـــ", "سلام"),
         ("١٢٣", "123"),
         ("۱۲۳", "123"),
@@ -136,6 +152,25 @@ def test_normalize_concrete_outputs():
     assert normalize_search(None) == ""
     assert normalize_search("") == ""
     assert normalize_search(" \t ") == ""
+
+
+@given(st.text(alphabet="بتسمنكل", min_size=1, max_size=8), st.sampled_from(["ؤ", "ئ", "ء"]),
+       st.sampled_from(["ؤ", "ئ", "ء"]), st.text(alphabet="بتسمنكل", max_size=8))
+def test_every_hamza_carrier_is_one_letter(before: str, one: str, other: str, after: str):
+    assert normalize_search(before + one + after) == normalize_search(before + other + after)
+
+
+@given(st.sampled_from(["محام", "قاض", "واد", "ساع", "راع", "مبان", "ليال"]),
+       st.lists(st.sampled_from(TASHKEEL[:3] + [TATWEEL]), max_size=2))
+def test_defective_noun_with_tanween_is_its_ya_form(word: str, noise: list[str]):
+    assert normalize_search(word[:1] + "".join(noise) + word[1:] + "\u064d") == normalize_search(word + "ي")
+
+
+@given(st.sampled_from(["عبد", "أبو", "ابو"]), st.sampled_from(["الله", "الرحمن", "العزيز", "بكر", "محمد"]),
+       st.text(alphabet="بتسمنكل ", max_size=12))
+def test_compound_names_are_one_word_either_way(first: str, second: str, rest: str):
+    assert normalize_search(f"{rest} {first} {second}") == normalize_search(f"{rest} {first}{second}")
+    assert len(normalize_search(f"{first} {second}").split()) == 1
 
 
 def test_normalize_keeps_distinct_words_distinct():

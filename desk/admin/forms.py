@@ -96,3 +96,10 @@ class RuleForm(DeskForm):
         self.department_id.choices = [SelectChoice("", _l("Choose…"))] + [SelectChoice(str(d.id), d.name(locale)) for d in departments]
         choose = SelectChoice("", "—")
         self.t_kind.choices, self.t_channel.choices, self.t_category.choices = [choose] + kinds, [choose] + channels, [choose] + cats
+
+
+class SearchWordsForm(DeskForm):
+    """A group of words the search treats as one (the rules are desk.search.add_group's)."""
+
+    words = StringField(_l("Words that mean the same"), validators=[Length(max=400)],
+                        description=_l("Separated by commas, e.g. شكوى، شكاوى or عائشة، عايشة."))

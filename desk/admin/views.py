@@ -6,9 +6,18 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from desk import search
 from desk.admin import service
 from desk.admin.blueprint import bp
-from desk.admin.forms import CategoryForm, DepartmentForm, MemberForm, PositionForm, RuleForm, optional_int
+from desk.admin.forms import (
+    CategoryForm,
+    DepartmentForm,
+    MemberForm,
+    PositionForm,
+    RuleForm,
+    SearchWordsForm,
+    optional_int,
+)
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.forms import optional_id
@@ -310,3 +319,31 @@ def rule_test():
     form = _rule_form(rule)  # (CSRFProtect has already checked the token of every POST)
     return render_template("admin/_rule_test.html", test=_test_result(form, rule), form=form)
 
+
+
+# Search words ----------------------------------------------------------------------------
+
+def _search_words_page(form: SearchWordsForm, status: int = 200):
+    return page_or_fragment("admin/search_words.html", "admin/_search_words.html", status, form=form,
+                            groups=search.groups(db.session))
+
+
+@bp.route("/search-words", methods=["GET", "POST"])
+def search_words():
+    """Broken plurals, synonyms and names written two ways: a search for one finds them all."""
+    form = SearchWordsForm()
+    if request.method == "GET":
+        return _search_words_page(form)
+    if form.validate_on_submit():
+        try:
+            search.add_group(db.session, current_user, form.words.data or "")
+            return go_to(url_for("admin.search_words"), _("Words saved: searches now find them together."))
+        except ValidationFailed as failed:
+            merge_errors(form, failed.errors)
+    return _search_words_page(form, 422)
+
+
+@bp.post("/search-words/<int:group_id>/delete")
+def search_words_delete(group_id: int):
+    search.remove_group(db.session, current_user, group_id)
+    return go_to(url_for("admin.search_words"), _("Words removed."))

@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select
 from sqlalchemy.orm import Session
 
+from desk import search
 from desk.errors import ValidationFailed
 from desk.models import Beneficiary, User
-from desk.text import normalize_search, to_ascii_digits
+from desk.text import normalize_search
 
 MIN_QUERY = 2
 
@@ -25,29 +26,43 @@ class NewBeneficiary:
     city: str | None = None
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _lookup(session: Session, query: str) -> tuple[search.Query, list[ColumnElement[bool]]]:
+    """The parsed query and, per typed word, its condition on the name (none: nothing to look for)."""
+    if len(normalize_search(query)) < MIN_QUERY:
+        return search.Query(), []
+    parsed = search.parse(query, search.word_groups(session), anchored=False)
+    return parsed, [search.term_condition(Beneficiary.search_name, t) for t in parsed.terms]
 
 
-def search(session: Session, query: str, limit: int = 8) -> list[Beneficiary]:
-    """By national ID / iqama (prefix), phone (any part of the digits) or name (Arabic-normalised)."""
-    text = normalize_search(query)
-    if len(text) < MIN_QUERY:
-        return []
-    digits = "".join(ch for ch in to_ascii_digits(text) if ch.isdigit())
-    conditions = []
-    if digits and len(digits) >= MIN_QUERY and len(digits) >= len(text.replace(" ", "").replace("+", "")) - 1:
-        conditions.append(Beneficiary.national_id.like(_like_escape(digits) + "%", escape="\\"))
-        if digits.startswith(("966", "00966")) or (digits[0] == "0" and digits[1:2] not in ("", "0")):
-            # Written from its start (05…, 9665…, 009665…): match from the start of the number.
-            local = digits.removeprefix("00").removeprefix("966").lstrip("0")
-            if local:
-                conditions.append(Beneficiary.phone.like("+966" + _like_escape(local) + "%", escape="\\"))
-        else:  # a fragment: the last digits someone remembers
-            conditions.append(Beneficiary.phone.like("%" + _like_escape(digits) + "%", escape="\\"))
+def search_people(session: Session, query: str, limit: int = 8) -> list[Beneficiary]:
+    """By national ID / iqama or mobile number (the whole number, exactly: a masked number
+    cannot be read out digit by digit), or by name the way people say it: every typed word
+    found in the name, in any order, with or without ال, a compound name joined or not
+    (desk.search). "نورة الدوسري" finds "نورة سالم الدوسري"."""
+    parsed, words = _lookup(session, query)
+    if parsed.national_id:
+        found = Beneficiary.national_id == parsed.national_id
+    elif parsed.phone:
+        found = Beneficiary.phone == parsed.phone
+    elif words:
+        found = and_(*words)
     else:
-        conditions.append(Beneficiary.search_name.like("%" + _like_escape(text) + "%", escape="\\"))
-    return list(session.scalars(select(Beneficiary).where(or_(*conditions)).order_by(Beneficiary.name).limit(limit)))
+        return []
+    return list(session.scalars(select(Beneficiary).where(found).order_by(Beneficiary.name).limit(limit)))
+
+
+def near_matches(session: Session, query: str, limit: int = 8) -> list[Beneficiary]:
+    """When no one has every typed word: those with the most of them (at least one word of
+    three letters or more), offered at intake before "record a new one"."""
+    parsed, _ = _lookup(session, query)
+    terms = [t for t in parsed.terms if len(t.exact) >= 3]
+    if parsed.national_id or parsed.phone or not terms:
+        return []
+    hits = sum((case((search.term_condition(Beneficiary.search_name, t), 1), else_=0) for t in terms),
+               start=literal(0))
+    stmt = (select(Beneficiary).where(or_(*[search.term_condition(Beneficiary.search_name, t) for t in terms]))
+            .order_by(hits.desc(), Beneficiary.name).limit(limit))
+    return list(session.scalars(stmt))
 
 
 def find_by_phone(session: Session, phone: str) -> list[Beneficiary]:

@@ -20,8 +20,9 @@ def search():
     if not can(current_user, Action.BENEFICIARY_SEARCH):
         abort(404)
     query = request.args.get("beneficiary_q", "")[:100]
-    return render_template("intake/_beneficiary_results.html", results=service.search(db.session, query),
-                           query=query, chosen=None)
+    results = service.search_people(db.session, query)
+    return render_template("intake/_beneficiary_results.html", results=results, query=query, chosen=None,
+                           near=[] if results else service.near_matches(db.session, query))
 
 
 @bp.get("/beneficiaries")
@@ -30,7 +31,7 @@ def index():
     """Find a beneficiary's record: by national ID, mobile number or name."""
     require(current_user, Action.BENEFICIARY_VIEW)
     query = request.args.get("q", "")[:100]
-    results = service.search(db.session, query, limit=30) if query else []
+    results = service.search_people(db.session, query, limit=30) if query else []
     return render_template("beneficiaries/index.html", query=query, results=results)
 
 

@@ -54,7 +54,7 @@ def _label_proposal(form: IntakeForm, proposal) -> None:
     form.department_id.choices[0] = SelectChoice(AS_PROPOSED, label)
 
 
-def _render(form: IntakeForm, status: int = 200, results=None):
+def _render(form: IntakeForm, status: int = 200, results=None, near=None):
     chosen_id = form.selected_beneficiary_id()
     proposal = _proposal(form)
     _label_proposal(form, proposal)
@@ -65,6 +65,7 @@ def _render(form: IntakeForm, status: int = 200, results=None):
         "rule": RULES.get(form.kind.data or ""),
         "chosen": db.session.get(Beneficiary, chosen_id) if chosen_id else None,
         "results": results,
+        "near": near or [],
         "anonymous_allowed": may_be_anonymous(form.kind.data or "", form.channel.data or ""),
         "no_national_id_kinds": " ".join(k for k, r in RULES.items() if r.national_id == Need.NEVER),
     }
@@ -111,7 +112,9 @@ def new():
     if request.method == "GET":
         return _render(form)
     if request.form.get("action") == "search":  # the no-JavaScript beneficiary search
-        return _render(form, results=beneficiaries.search(db.session, form.beneficiary_q.data or ""))
+        typed = form.beneficiary_q.data or ""
+        found = beneficiaries.search_people(db.session, typed)
+        return _render(form, results=found, near=[] if found else beneficiaries.near_matches(db.session, typed))
     once = posted_once(Kind.INTAKE)
     answered = first(db.session, once)
     if answered is not None and answered.ticket is not None:  # saved already (a double click, a retry)

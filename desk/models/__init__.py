@@ -28,6 +28,7 @@ from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, PortalCeiling, PrivacyNotice, SatisfactionResponse, SurveySource
 from desk.models.privacy import RetentionPeriod, SubjectRequest, SubjectRequestKind, SubjectRequestOutcome
 from desk.models.routing import Category, RoutingRule
+from desk.models.search import SearchWords
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
 from desk.models.stats import StatsDuration, StatsRollup, StatsRollupState
 from desk.models.submissions import FormSubmission
@@ -66,7 +67,7 @@ __all__ = [
     "StaffSession", "PasswordReset", "RecoveryCode", "TwoFactorRole",
     "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "STATUS_EVENTS", "Priority", "EventKind",
-    "Position", "Category", "RoutingRule", "OutboxMessage", "OutboxStatus",
+    "Position", "Category", "RoutingRule", "SearchWords", "OutboxMessage", "OutboxStatus",
     "WorkingTime", "Holiday", "ServiceTarget", "Attachment",
     "CompensationClaim", "CompensationCondition", "ConditionState", "EvidenceKind", "ClaimOutcome",
     "Association", "SatisfactionResponse", "SurveySource", "PrivacyNotice", "PortalCeiling",

@@ -29,7 +29,7 @@ from desk.models import (
 )
 from desk.permissions import sees_all, visible_tickets
 from desk.text import to_ascii_digits
-from desk.tickets.search import search_condition
+from desk.tickets.search import parse_query, relevance, search_condition
 
 VIEWS = ("open", "unassigned", "mine", "department", "overdue", "all")
 SORTS = {
@@ -40,6 +40,9 @@ SORTS = {
     "due": Ticket.due_at,     # resolution due time, tickets without one last (either direction)
 }
 NULLABLE_SORTS = {"due"}
+# "Best match" (desk.search.score: words in the subject first, as typed before by a stem), then
+# newest first; only while a search is typed (otherwise it is the view's default order).
+RELEVANCE = "relevance"
 
 
 def default_order(view: str) -> tuple[str, bool]:
@@ -120,7 +123,7 @@ def parse_filters(args: Mapping[str, Any], default: str = "open") -> Filters:
         department=department if department == "none" or department.isdigit() else "",
         assignee=assignee if assignee in ("none", "me") or assignee.isdigit() else "",
         q=str(args.get("q", "") or "").strip()[:100],
-        sort=sort if sort in SORTS else default_sort,
+        sort=sort if sort in SORTS or sort == RELEVANCE else default_sort,
         desc=direction == "desc" if direction in ("asc", "desc") else default_desc,
     )
 
@@ -168,7 +171,7 @@ def _conditions(session: Session, actor: User, f: Filters, now: datetime) -> lis
         conditions.append(Ticket.assignee_id == actor.id)
     elif f.assignee:
         conditions.append(Ticket.assignee_id == int(f.assignee))
-    matches = search_condition(session, f.q)
+    matches = search_condition(session, parse_query(session, f.q))
     if matches is not None:
         conditions.append(matches)
     return conditions
@@ -179,6 +182,8 @@ def _conditions(session: Session, actor: User, f: Filters, now: datetime) -> lis
 def _encode_cursor(sort: str, value: Any, ticket_id: int) -> str:
     if isinstance(value, datetime):
         value = value.isoformat()
+    elif isinstance(value, tuple):  # (score, created_at): the best-match order
+        value = [value[0], value[1].isoformat()]
     raw = json.dumps([sort, value, ticket_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -191,6 +196,11 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int] | None:
             return None
         if sort in NULLABLE_SORTS and value is None:
             return None, ticket_id
+        if sort == RELEVANCE:
+            score, created = value
+            if not isinstance(score, int):
+                return None
+            return (score, datetime.fromisoformat(created)), ticket_id
         if sort in ("created", "updated", "due"):
             value = datetime.fromisoformat(value)
         elif not isinstance(value, int):
@@ -235,6 +245,10 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
     """One page of the queue, newest first by default; ``cursor`` continues after the last row."""
     limit = max(1, min(limit, MAX_REFRESH_ROWS))
     now = now or utcnow()
+    if f.sort == RELEVANCE:
+        if f.q.strip():
+            return _best_match_page(session, actor, f, cursor, limit, now)
+        f = f.with_(sort="created", desc=True)
     column = SORTS[f.sort]
     stmt = select(Ticket).where(*_conditions(session, actor, f, now))
     position = _decode_cursor(cursor, f.sort) if cursor else None
@@ -256,6 +270,24 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
         last = rows[-1]
         next_cursor = _encode_cursor(f.sort, getattr(last, column.key), last.id)
     return Page(rows, next_cursor, f)
+
+
+def _best_match_page(session: Session, actor: User, f: Filters, cursor: str, limit: int, now: datetime) -> Page:
+    """The page in "best match" order: score, then newest first; keyset on all three."""
+    rank = relevance(session, parse_query(session, f.q))
+    stmt = select(Ticket, rank).where(*_conditions(session, actor, f, now))
+    position = _decode_cursor(cursor, RELEVANCE) if cursor else None
+    if position is not None:
+        (score, created), ticket_id = position
+        stmt = stmt.where(tuple_(rank, Ticket.created_at, Ticket.id)
+                          < tuple_(literal(score), literal(created, Ticket.created_at.type), literal(ticket_id)))
+    rows = session.execute(stmt.order_by(rank.desc(), Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last, score = rows[-1]
+        next_cursor = _encode_cursor(RELEVANCE, (score, last.created_at), last.id)
+    return Page([ticket for ticket, _ in rows], next_cursor, f)
 
 
 def view_counts(session: Session, actor: User, now: datetime | None = None) -> dict[str, int]:

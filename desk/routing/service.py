@@ -14,13 +14,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from desk.models import Category, Department, RoutingRule, Ticket
 from desk.text import normalize_search
+from desk.text.stems import found as keyword_found
+from desk.text.stems import stem_phrase
 
 # Keywords shorter than this (after normalisation) would match almost any text: two letters
 # are an Arabic suffix or plural ending (ات، ية، ين، ون) found in nearly every word.
@@ -90,6 +92,14 @@ class Sample:
     def of(cls, kind: str, channel: str, category_id: int | None, subject: str, body: str) -> Sample:
         return cls(kind or "", channel or "", category_id, normalize_search(f"{subject or ''} {body or ''}"))
 
+    @cached_property
+    def stems(self) -> str:
+        return stem_phrase(self.text)
+
+    def has(self, keyword: str) -> bool:
+        """The keyword in the text as written, or by its stem (desk.text.stems.found)."""
+        return keyword_found(keyword, self.text, self.stems)
+
 
 @dataclass(frozen=True)
 class Check:
@@ -111,7 +121,7 @@ def matches(rule: RuleSpec, sample: Sample) -> bool:
         return False
     if rule.category_ids and sample.category_id not in rule.category_ids:
         return False
-    if rule.keywords and not any(k in sample.text for k in rule.keywords):
+    if rule.keywords and not any(sample.has(k) for k in rule.keywords):
         return False
     return True
 
@@ -126,7 +136,7 @@ def explain(rule: RuleSpec, sample: Sample) -> list[Check]:
     if rule.category_ids:
         checks.append(Check("category_ids", sample.category_id in rule.category_ids))
     if rule.keywords:
-        found = tuple(k for k in rule.keywords if k in sample.text)
+        found = tuple(k for k in rule.keywords if sample.has(k))
         checks.append(Check("keywords", bool(found), found))
     return checks
 
@@ -172,7 +182,8 @@ def keyword_shares(session: Session, keywords: Iterable[str], latest: int = LATE
     rows = session.execute(select(Ticket.reference, Ticket.search_text)
                            .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(latest)).all()
     texts = [(text or "").removeprefix(normalize_search(reference)) for reference, text in rows]
-    return {k: (sum(1 for text in texts if k in text), len(texts)) for k in keywords}
+    # The stored text holds its stems after the words (desk.search.indexed_text), each between spaces.
+    return {k: (sum(1 for text in texts if keyword_found(k, text, text)), len(texts)) for k in keywords}
 
 
 def catch_alls(session: Session, keywords: Iterable[str]) -> dict[str, tuple[int, int]]:

@@ -54,8 +54,10 @@ for _src, _dst in {
     "ٱ": "ا",
     "ة": "ه",
     "ى": "ي",
-    "ؤ": "و",
-    "ئ": "ي",
+    # Hamza carriers fold to the bare hamza, so that مسؤول = مسئول = مسءول (the policies
+    # spell it both ways in one sentence); ي before a hamza goes too (شاطيء = شاطئ).
+    "ؤ": "ء",
+    "ئ": "ء",
     "ی": "ي",  # Persian yeh (U+06CC), produced by some keyboards
     "ک": "ك",  # Persian keheh (U+06A9)
 }.items():
@@ -80,18 +82,29 @@ def strip_invisible(s: str) -> str:
     return s.translate(_DROP_INVISIBLE)
 
 
+# The defective noun's tanween (الاسم المنقوص): محامٍ is محامي without its ي, so "…اXٍ" at
+# the end of a word gets the ي back before the marks are dropped (قاضٍ = قاضي, وادٍ = وادي).
+_MANQUS = re.compile(r"(ا\w)\u0651?\u064d(?!\w)")
+_YA_HAMZA = re.compile("ي+ء")
+# Compound names are indexed and searched joined: عبد الله = عبدالله, أبو بكر = أبوبكر.
+_COMPOUND = re.compile(r"(?<!\S)(عبد|ابو) (?=\S)")
+
+
 def _normalize_once(s: str) -> str:
     s = unicodedata.normalize("NFKC", s).casefold()
     s = unicodedata.normalize("NFKC", s)
+    s = _MANQUS.sub(r"\1ي", s.replace(_TATWEEL, ""))
     s = s.translate(_SEARCH_TABLE)
-    return " ".join(s.split())
+    s = _YA_HAMZA.sub("ء", " ".join(s.split()))
+    return _COMPOUND.sub(r"\1", s)
 
 
 def normalize_search(s: str | None) -> str:
     """Normalise text for search columns and queries (write and read use the same function).
 
     NFKC, casefold, drop tashkeel/tatweel/invisible marks, fold alef/ta marbuta/alef maqsura/
-    hamza carriers, Arabic-Indic digits to ASCII, Arabic punctuation ، ؛ ؟ and whitespace to
+    hamza carriers (ؤ ئ يء → ء), give the defective noun its ي (محامٍ → محامي), join compound
+    names (عبد الله → عبدالله, أبو بكر → ابوبكر), Arabic-Indic digits to ASCII, Arabic punctuation ، ؛ ؟ and whitespace to
     single spaces, strip. ``None`` gives ``""``. Idempotent: the pass is repeated until the
     text stops changing (deleting a mark can let NFKC compose neighbours on a second pass).
     """

@@ -1,59 +1,182 @@
-"""The one place that decides what a ticket's free-text search covers and how it is indexed.
+"""What a ticket's free-text search covers, how it is indexed, and how it is rebuilt.
 
-``search_text`` holds normalised text; the queue's filter is a substring match on it. A plain
-``LIKE '%…%'`` reads every row when few tickets match, so each database gets a trigram index
-(built by migration 0002):
+``search_text`` holds desk.search.indexed_text(reference + subject, body + beneficiary name):
+the normalised text and its stems. The queue's box is parsed by desk.search.parse; every term
+is a few substring needles, so the match is ``LIKE '%needle%'``, and each database gets a
+trigram index (built by migration 0002):
 
-- PostgreSQL: a GIN ``pg_trgm`` index on ``tickets.search_text``, which ``LIKE`` uses as is;
+- PostgreSQL: a GIN ``pg_trgm`` index on ``tickets.search_text``, which ``LIKE`` uses as is
+  (provided its ctype lets pg_trgm see Arabic letters: see ``trigram_problem``);
 - SQLite: an FTS5 ``trigram`` table over ``tickets.search_text`` (external content, kept in
-  step by triggers), queried with a quoted phrase, i.e. the same substring match, when it
-  finds few tickets (see ``search_condition``).
+  step by triggers), queried with the same needles as quoted phrases when it finds few tickets
+  (see ``search_condition``).
 
-Either index needs at least three characters; shorter text falls back to ``LIKE``.
+Either index needs at least three characters; shorter needles fall back to ``LIKE``.
+A whole query that is a national ID or a mobile number also finds that beneficiary's tickets,
+by the stored value (``Beneficiary.national_id`` / ``phone``), exactly.
 """
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, column, func, literal_column, select, table
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, column, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
-from desk.models import Ticket
-from desk.text import normalize_search
+from desk import search
+from desk.models import Beneficiary, Ticket
 
 TRIGRAM = 3
 SQLITE_FTS_TABLE = "tickets_fts"
 POSTGRES_TRGM_INDEX = "ix_tickets_search_trgm"
+POSTGRES_NAME_TRGM_INDEX = "ix_beneficiaries_search_name_trgm"
 # Fetching k matches by id and sorting them costs ~k; reading the queue in order until a
 # page of 50 is full costs ~50·N/k: even near k = √(50·N), about 2,000 at N = 100,000.
 SQLITE_MANY = 2000
+REINDEX_BATCH = 2000
 
 _fts = table(SQLITE_FTS_TABLE, column("rowid"))
 
 
 def ticket_search_text(reference: str, subject: str, body: str | None, beneficiary_name: str | None) -> str:
-    """Normalised text the queue's free-text filter matches against (reference, subject, body, name)."""
-    return normalize_search(" ".join(p for p in (reference, subject, body or "", beneficiary_name or "") if p))
+    """The stored text the queue's search matches (reference and subject, then body and name)."""
+    return search.indexed_text(subject or "", f"{body or ''} {beneficiary_name or ''}", label=reference)
 
 
-def search_condition(session: Session, typed: str) -> ColumnElement[bool] | None:
-    """The WHERE condition for the queue's free-text box (None when nothing to search for)."""
-    text = normalize_search(typed)
-    if not text:
+def _fts_phrase(needle: str) -> str:
+    return '"' + needle.replace('"', '""') + '"'
+
+
+def _beneficiary_tickets(query: search.Query) -> ColumnElement[bool] | None:
+    """The tickets of the beneficiary whose national ID or phone the whole query is (exactly)."""
+    if query.national_id:
+        people = select(Beneficiary.id).where(Beneficiary.national_id == query.national_id)
+    elif query.phone:
+        people = select(Beneficiary.id).where(Beneficiary.phone == query.phone)
+    else:
         return None
-    like = Ticket.search_text.like("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
-                                   escape="\\")
-    if session.get_bind().dialect.name != "sqlite" or len(text) < TRIGRAM:
+    return Ticket.beneficiary_id.in_(people)
+
+
+def parse_query(session: Session, typed: str) -> search.Query:
+    """The queue box's text as a desk.search.Query (with the admins' word groups)."""
+    if not (typed or "").strip():
+        return search.Query()
+    return search.parse(typed, search.word_groups(session))
+
+
+def search_condition(session: Session, typed: str | search.Query) -> ColumnElement[bool] | None:
+    """The WHERE condition for the queue's free-text box (None when nothing to search for)."""
+    query = parse_query(session, typed) if isinstance(typed, str) else typed
+    if not query:
+        return None
+    by_person = _beneficiary_tickets(query)
+    text = _text_condition(session, query.terms)
+    if by_person is None:
+        return text
+    return by_person if text is None else or_(by_person, text)
+
+
+def _text_condition(session: Session, terms: Sequence[search.Term]) -> ColumnElement[bool] | None:
+    like = search.condition(Ticket.search_text, terms)
+    if like is None or session.get_bind().dialect.name != "sqlite":
         return like  # PostgreSQL's planner chooses between its trigram index and a scan itself
     # SQLite's planner cannot see how many tickets match, so it is decided here: a few
     # matches are fetched through the trigram index; many are found sooner by reading the
     # queue in its order until a page is full (LIKE), than by sorting thousands of matches.
-    phrase = '"' + text.replace('"', '""') + '"'
-    matches = select(_fts.c.rowid).where(literal_column(SQLITE_FTS_TABLE).op("MATCH")(phrase))
+    indexed = [t for t in terms if all(len(n) >= TRIGRAM for n in t.needles)]
+    if not indexed:
+        return like
+    expression = " AND ".join("(" + " OR ".join(_fts_phrase(n) for n in t.needles) + ")" for t in indexed)
+    matches = select(_fts.c.rowid).where(literal_column(SQLITE_FTS_TABLE).op("MATCH")(expression))
     many = session.execute(select(func.count()).select_from(matches.limit(SQLITE_MANY + 1).subquery())).scalar_one()
-    return like if many > SQLITE_MANY else Ticket.id.in_(matches)
+    if many > SQLITE_MANY:
+        return like
+    rest = search.condition(Ticket.search_text, [t for t in terms if t not in indexed])
+    found = Ticket.id.in_(matches)
+    return found if rest is None else sa.and_(found, rest)
+
+
+def relevance(session: Session, query: search.Query) -> ColumnElement[int]:
+    """The "best match" order's key for the queue (desk.search.score over the ticket's text)."""
+    return search.score(Ticket.search_text, query.terms, session.get_bind().dialect.name)
 
 
 def is_search_index(name: str | None) -> bool:
-    """Schema objects migration 0002 makes outside the models (for autogenerate and its test)."""
+    """Schema objects the migrations make outside the models (for autogenerate and its test)."""
     if not name:
         return False
-    return name == POSTGRES_TRGM_INDEX or name.startswith(SQLITE_FTS_TABLE)
+    return name in (POSTGRES_TRGM_INDEX, POSTGRES_NAME_TRGM_INDEX) or name.startswith(SQLITE_FTS_TABLE)
+
+
+def trigram_problem(connection: sa.Connection) -> str | None:
+    """Why PostgreSQL's trigram indexes cannot serve Arabic searches here, or None.
+
+    pg_trgm keeps only the characters its database's LC_CTYPE calls letters or digits: under
+    ``C`` no Arabic letter is one, so it extracts no trigram from Arabic and every Arabic
+    search reads the whole table (the results stay right, only slow)."""
+    if connection.dialect.name != "postgresql":
+        return None
+    if not connection.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")):
+        return None  # not migrated yet: the schema check speaks first
+    if connection.scalar(sa.text("SELECT cardinality(show_trgm('نوره'))")):
+        return None
+    ctype = connection.scalar(sa.text("SELECT datctype FROM pg_database WHERE datname = current_database()"))
+    return (f"PostgreSQL's pg_trgm sees no Arabic letter in this database (LC_CTYPE={ctype}): every Arabic "
+            "search reads the whole tickets table. Re-create the database with a UTF-8 ctype "
+            "(createdb --template=template0 --locale=C.UTF-8 …, or ar_SA.UTF-8), restore it, and run "
+            "`flask --app wsgi desk reindex-search`.")
+
+
+# Rebuilding the stored texts -----------------------------------------------------------
+
+_tickets = sa.table("tickets", sa.column("id", sa.Integer), sa.column("reference", sa.String),
+                    sa.column("subject", sa.String), sa.column("body", sa.Text), sa.column("anonymous", sa.Boolean),
+                    sa.column("beneficiary_id", sa.Integer), sa.column("search_text", sa.Text))
+_rules = sa.table("routing_rules", sa.column("id", sa.Integer), sa.column("keywords", sa.JSON))
+_people = sa.table("beneficiaries", sa.column("id", sa.Integer), sa.column("name", sa.String),
+                   sa.column("search_name", sa.Text))
+
+
+def reindex(connect: Callable[[], sa.Connection], *, after: int = 0, batch: int = REINDEX_BATCH,
+            progress: Callable[[int], None] | None = None) -> int:
+    """Write every routing rule's keywords, every beneficiary's ``search_name`` and every
+    ticket's ``search_text`` again with today's normaliser and stemmer, in batches of ``batch`` rows by id, the tickets from id
+    ``after`` on (to resume). Plain Core on the connection ``connect()`` gives for each batch
+    (a session's, or a migration's ``op.get_bind``). ``progress``
+    gets the last ticket id of each batch once it is written (the CLI commits there, so a run
+    that stops can go on from that id). Returns how many tickets were rewritten."""
+    from desk.text import normalize_search
+    connection = connect()
+    for rule_id, keywords in connection.execute(select(_rules.c.id, _rules.c.keywords)).all():
+        again = list(dict.fromkeys(k for k in (normalize_search(k) for k in keywords or []) if k))
+        if again != keywords:
+            connection.execute(_rules.update().where(_rules.c.id == rule_id).values(keywords=again))
+    last = 0
+    while True:
+        connection = connect()
+        rows = connection.execute(select(_people.c.id, _people.c.name).where(_people.c.id > last)
+                                  .order_by(_people.c.id).limit(batch)).all()
+        if not rows:
+            break
+        connection.execute(_people.update().where(_people.c.id == sa.bindparam("b_id"))
+                           .values(search_name=sa.bindparam("b_text")),
+                           [{"b_id": i, "b_text": normalize_search(name)} for i, name in rows])
+        last = rows[-1][0]
+    done, last = 0, after
+    name = select(_people.c.name).where(_people.c.id == _tickets.c.beneficiary_id).scalar_subquery()
+    while True:
+        connection = connect()
+        tickets = connection.execute(
+            select(_tickets.c.id, _tickets.c.reference, _tickets.c.subject, _tickets.c.body, _tickets.c.anonymous,
+                   name).where(_tickets.c.id > last).order_by(_tickets.c.id).limit(batch)).all()
+        if not tickets:
+            return done
+        connection.execute(
+            _tickets.update().where(_tickets.c.id == sa.bindparam("t_id")).values(search_text=sa.bindparam("t_text")),
+            [{"t_id": i, "t_text": ticket_search_text(ref, subject, body, None if anonymous else person)}
+             for i, ref, subject, body, anonymous, person in tickets])
+        done += len(tickets)
+        last = tickets[-1][0]
+        if progress:
+            progress(last)

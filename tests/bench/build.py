@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 PG_SERVER = os.environ.get("DESK_BENCH_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/")
-PG_DATABASE = "desk_bench"  # never `test`: the test suite empties that one
+# Never `test`: the test suite empties that one. Several checkouts on one server: one each.
+PG_DATABASE = os.environ.get("DESK_BENCH_POSTGRES_DB", "desk_bench")
 BENCH_EMAIL = "bench-staff@bench.desk.sa"  # created after the generator, so it owns no generated ticket
 BENCH_PASSWORD = "bench-password-2026"
 SEED = 1

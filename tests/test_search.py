@@ -1,0 +1,388 @@
+"""The search quality set (issue 17): staff's own queries, Arabic and English, and the tickets
+each must find — no more, no fewer — on whichever database the suite runs (SQLite, then
+PostgreSQL). Every point of the issue has its rows: words in any order, quoted phrases,
+numbers and references, the completed normaliser, stems, word groups, names as people say
+them, the indexes on both databases and the "best match" order."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import delete, select
+
+from desk.beneficiaries.service import NewBeneficiary, near_matches, search_people
+from desk.models import SearchWords, Ticket
+from desk.search import parse, parse_group
+from desk.tickets.search import search_condition, trigram_problem
+from tests.conftest import VALID_NID
+
+OTHER_NID = "2000000006"  # a resident's iqama that passes the Luhn check
+
+# key: (subject, body, beneficiary name, phone, national ID)
+CORPUS = {
+    "rent": ("تأخر صرف المساعدة الشهرية", "لم تصل المساعدة هذا الشهر", "نورة سالم الدوسري", "+966501112233",
+             VALID_NID),
+    "printer": ("تعطل الطابعات في مكتب الفرع", "الطابعة لا تعمل منذ أسبوع", "عبد الله محمد العتيبي",
+                "+966551234567", None),
+    "official": ("شكوى من المسئول عن التوزيع", "المسؤول لم يرد على اتصالاتي", "فهد القحطاني", None, OTHER_NID),
+    "lawyer": ("استشارة محامٍ في قضية الإيجار", "أحتاج إلى مساعدة قانونية", "سارة الشهري", None, None),
+    "english": ("Printer not working at the branch", "The printers in the office are broken", "Omar Haddad",
+                None, None),
+    "basket": ("طلب سلة غذائية", "نحتاج السلال الغذائية للأسرة", "منيرة الحربي", None, None),
+    "complaints": ("شكاوى متكررة", "عدة شكاوى عن التأخير في الرد", "ليلى الزهراني", None, None),
+    "sultan": ("موعد مع سلطان", "طلب مقابلة المدير", "خالد العنزي", None, None),
+    "feast": ("تهنئة بالعيد", "كل عام وأنتم بخير", "ريم الشمري", None, None),
+    "suggestion": ("مقترح لتحسين الخدمة", "أقترح زيادة ساعات العمل", "عبدالرحمن أبو بكر", None, None),
+}
+
+QUERIES = [
+    # 1. words in any order, each a substring or a stem; quoted text stays a phrase
+    ("نورة الدوسري", {"rent"}),
+    ("الدوسري نورة", {"rent"}),
+    ("تأخر الشهرية", {"rent"}),
+    ("الشهرية تأخر", {"rent"}),
+    ("مساعدة", {"rent", "lawyer"}),
+    ('"صرف المساعدة"', {"rent"}),
+    ('"المساعدة صرف"', set()),
+    ("«صرف المساعدة» نورة", {"rent"}),
+    ("صرف غير_موجود", set()),
+    # 2. the completed normaliser
+    ("مسؤول", {"official"}),
+    ("مسئول", {"official"}),
+    ("المسءولين", {"official"}),
+    ("محامي", {"lawyer"}),
+    ("محامٍ", {"lawyer"}),
+    ("عبدالله العتيبي", {"printer"}),
+    ("عبد الله", {"printer"}),
+    ("أبو بكر", {"suggestion"}),
+    ("ابوبكر عبد الرحمن", {"suggestion"}),
+    # 3. light stems: article, prefixes, plural and feminine endings; short stems whole words only
+    ("الطابعة", {"printer"}),
+    ("طابعات", {"printer"}),
+    ("والطابعات", {"printer"}),
+    ("بالطابعة الفرع", {"printer"}),
+    ("للمساعدة", {"rent", "lawyer"}),
+    ("printers", {"english"}),
+    ("PRINTER office", {"english"}),
+    ("سلة", {"basket"}),          # not "سلطان"
+    ("عيادة", set()),             # not "العيد": no roots
+    ("شكوى", {"official"}),       # the broken plural only with its group (below)
+    # 4. names as people say them
+    ("الحربي منيرة", {"basket"}),
+    ("منيره حربي", {"basket"}),
+    ("ليلى الزهراني", {"complaints"}),
+    ("Omar Haddad", {"english"}),
+    ("haddad omar", {"english"}),
+]
+
+GROUPED = [  # with the admins' word groups "شكوى، شكاوى" and "سلة، سلال"
+    ("شكوى", {"official", "complaints"}),
+    ("الشكاوى", {"official", "complaints"}),
+    ("سلال", {"basket"}),
+    ("سلة غذائية", {"basket"}),
+]
+
+
+@pytest.fixture
+def corpus(db, make_ticket):
+    """The tickets, and no word group (the suite's first test still sees the migration's)."""
+    db.session.execute(delete(SearchWords))
+    made = {}
+    for n, (key, (subject, body, name, phone, nid)) in enumerate(CORPUS.items()):
+        phone = phone or f"+9665600000{n:02d}"
+        made[key] = make_ticket(subject=subject, body=body,
+                                new_beneficiary=NewBeneficiary(name=name, phone=phone, national_id=nid))
+    db.session.commit()
+    return {key: ticket.id for key, ticket in made.items()}
+
+
+def found(db, corpus, typed) -> set[str]:
+    names = {ticket_id: key for key, ticket_id in corpus.items()}
+    condition = search_condition(db.session, typed)
+    assert condition is not None, typed
+    return {names[i] for i in db.session.scalars(select(Ticket.id).where(condition))}
+
+
+def misses(db, corpus, table) -> list[str]:
+    out = []
+    for typed, expected in table:
+        got = found(db, corpus, typed)
+        if got != expected:
+            out.append(f"{typed!r}: found {sorted(got)}, expected {sorted(expected)}")
+    return out
+
+
+def test_the_quality_set(db, corpus):
+    assert misses(db, corpus, QUERIES) == []
+
+
+def test_the_quality_set_through_the_index_and_without_it(db, corpus, monkeypatch):
+    """SQLite: the FTS5 trigram path (few matches) and the LIKE path (many) agree."""
+    monkeypatch.setattr("desk.tickets.search.SQLITE_MANY", 0)
+    assert misses(db, corpus, QUERIES) == []
+
+
+def test_word_groups_an_admin_made(db, corpus):
+    for typed in ("شكوى، شكاوى", "سلة، سلال"):
+        db.session.add(SearchWords(typed=typed, words=" ".join(parse_group(typed))))
+    db.session.commit()
+    assert misses(db, corpus, GROUPED) == []
+
+
+@pytest.mark.parametrize("typed", ["0501112233", "٠٥٠١١١٢٢٣٣", "501112233", "+966 50 111 2233", "00966501112233",
+                                   "966501112233", VALID_NID, VALID_NID.translate(str.maketrans("0123456789",
+                                                                                               "٠١٢٣٤٥٦٧٨٩"))])
+def test_a_mobile_number_or_national_id_finds_that_persons_tickets(db, corpus, typed):
+    assert found(db, corpus, typed) == {"rent"}
+
+
+@pytest.mark.parametrize("piece", ["0501112", "1112233", VALID_NID[:6], VALID_NID[2:], "0501112234"])
+def test_a_piece_of_a_number_finds_nothing(db, corpus, piece):
+    """Exact on the stored value, never a substring: the masked numbers cannot be probed."""
+    assert found(db, corpus, piece) == set()
+
+
+def test_a_reference_finds_its_ticket(db, corpus):
+    ticket = db.session.get(Ticket, corpus["printer"])
+    indic = ticket.reference.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    for typed in (ticket.reference, ticket.reference.lower(), indic):
+        assert found(db, corpus, typed) == {"printer"}, typed
+
+
+def test_the_queue_finds_by_mobile_and_shows_it_masked(as_user, people, corpus, db):
+    ticket = db.session.get(Ticket, corpus["rent"])
+    html = as_user(people.staff).get("/tickets", query_string={"q": "٠٥٠١١١٢٢٣٣", "view": "all"}).get_data(as_text=True)
+    assert ticket.reference in html
+    assert "501112233" not in html and VALID_NID not in html
+    other = db.session.get(Ticket, corpus["printer"])
+    assert other.reference not in html
+
+
+# Names at intake ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("نورة الدوسري", "نورة سالم الدوسري"),
+    ("الدوسري نوره", "نورة سالم الدوسري"),
+    ("نورة دوسري", "نورة سالم الدوسري"),
+    ("عبدالله العتيبي", "عبد الله محمد العتيبي"),
+    ("عبد الله محمد", "عبد الله محمد العتيبي"),
+    ("عبد الرحمن ابو بكر", "عبدالرحمن أبو بكر"),
+])
+def test_names_as_people_say_them(db, corpus, typed, expected):
+    assert [b.name for b in search_people(db.session, typed)] == [expected]
+
+
+def test_near_matches_come_before_record_a_new_one(as_user, people, corpus, db):
+    """No one is called "نورة العتيبي": the two people with one of those names are offered."""
+    assert search_people(db.session, "نورة العتيبي") == []
+    assert {b.name for b in near_matches(db.session, "نورة العتيبي")} == {"نورة سالم الدوسري", "عبد الله محمد العتيبي"}
+    html = as_user(people.staff).get("/beneficiaries/search", query_string={"beneficiary_q": "نورة العتيبي"},
+                                     htmx=True).get_data(as_text=True)
+    assert 'id="beneficiary-near"' in html
+    assert html.index("نورة سالم الدوسري") < html.index('id="beneficiary-near"') + 2000
+    assert re.search(r'type="radio" name="beneficiary_id"', html)
+    assert "+966501112233" not in html
+
+
+def test_the_query_parser():
+    query = parse('  "صرف المساعدة"   نورة  ')
+    assert [t.exact for t in query.terms] == ["صرف المساعده", "نوره"]
+    assert parse("0501112233").phone == "+966501112233"
+    assert parse(VALID_NID).national_id == VALID_NID
+    assert not parse("   ")
+    # a stem shorter than three letters is a whole word: " سل ", never " سل"
+    assert " سل " in parse("سلة").terms[0].needles
+    assert " سل" not in parse("سلة").terms[0].needles
+    # names (plain text, no stems stored): only a prefix is set aside, never the ending
+    assert parse("الدوسري", anchored=False).terms[0].needles == ("الدوسري", "دوسري")
+    assert parse("نورة", anchored=False).terms[0].needles == ("نوره",)
+
+
+# The admin's word groups (/admin/search-words) ------------------------------------------
+
+def test_an_admin_adds_a_group_and_the_search_uses_it(admin, as_user, people, corpus, db):
+    assert found(db, corpus, "الشكاوى") == {"complaints"}
+    response = admin.post("/admin/search-words", {"words": "شكوى، شكاوى"}, htmx=True)
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/admin/search-words"
+    assert found(db, corpus, "الشكاوى") == {"official", "complaints"}
+    page = admin.get("/admin/search-words").get_data(as_text=True)
+    assert "شكوى، شكاوى" in page
+    group = db.session.scalar(select(SearchWords))
+    assert group.words == "شكوي شكاوي" and group.created_by_id == people.admin.id
+    assert admin.post(f"/admin/search-words/{group.id}/delete", {}).status_code == 302
+    assert found(db, corpus, "الشكاوى") == {"complaints"}
+
+
+@pytest.mark.parametrize("typed", ["", "شكوى", "شكوى، شكوى", "،،", "ب" * 401])
+def test_a_group_needs_two_different_words_and_keeps_what_was_typed(admin, db, typed):
+    db.session.execute(delete(SearchWords))
+    db.session.commit()
+    response = admin.post("/admin/search-words", {"words": typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="words-msg"' in html
+    if typed:
+        assert f'value="{typed}"' in html
+    assert db.session.scalar(select(SearchWords)) is None
+
+
+def test_search_words_are_the_admins_alone(as_user, people, db):
+    staff = as_user(people.staff)
+    assert staff.get("/admin/search-words").status_code == 404
+    assert staff.post("/admin/search-words", {"words": "أ، ب"}).status_code == 404
+    group = SearchWords(typed="x, y", words="x y")
+    db.session.add(group)
+    db.session.commit()
+    assert staff.post(f"/admin/search-words/{group.id}/delete", {}).status_code == 404
+    assert db.session.get(SearchWords, group.id) is not None
+
+
+def test_removing_needs_the_csrf_token(admin, db):
+    group = SearchWords(typed="x, y", words="x y")
+    db.session.add(group)
+    db.session.commit()
+    assert admin.post(f"/admin/search-words/{group.id}/delete", {}, csrf=False).status_code == 400
+    assert admin.post("/admin/search-words/999999/delete", {}).status_code == 404
+    assert db.session.get(SearchWords, group.id) is not None
+
+
+# Both databases, each with its index -------------------------------------------------------
+
+def test_this_databases_trigram_extraction_sees_arabic(db):
+    with db.engine.connect() as connection:
+        assert trigram_problem(connection) is None
+
+
+def test_a_c_ctype_database_is_named_with_its_fix(db):
+    """pg_trgm under LC_CTYPE=C extracts no trigram from Arabic: the start check says so."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's ctype")
+    name = f"{db.engine.url.database}_ctype_c"
+    admin_engine = sa.create_engine(db.engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LC_CTYPE 'C' LC_COLLATE 'C'"))
+        c_engine = sa.create_engine(db.engine.url.set(database=name))
+        try:
+            with c_engine.begin() as conn:
+                conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+                problem = trigram_problem(conn)
+        finally:
+            c_engine.dispose()
+        assert problem is not None and "LC_CTYPE=C" in problem and "C.UTF-8" in problem
+    finally:
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin_engine.dispose()
+
+
+def test_postgres_can_answer_a_words_search_from_its_trigram_index(db, corpus):
+    """The words-AND-of-needles condition is one the GIN trigram index serves (no plan
+    depends on speed: the planner is told to avoid a scan, and must still find a way)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    condition = search_condition(db.session, "نورة الطابعات")
+    statement = select(Ticket.id).where(condition).compile(db.engine, compile_kwargs={"literal_binds": True})
+    db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {statement}")))
+    db.session.rollback()
+    assert "ix_tickets_search_trgm" in plan, plan
+
+
+# "Best match" order -----------------------------------------------------------------------
+
+def test_best_match_puts_subject_words_before_body_words_and_as_typed_before_stems(db, people, make_ticket):
+    from desk.queue.service import Filters, page
+    body_stem = make_ticket(subject="طلب عاجل", body="تعطلت الطابعات كلها")
+    subject_stem = make_ticket(subject="تعطل الطابعات", body="في المكتب")
+    body_exact = make_ticket(subject="طلب آخر", body="الطابعة معطلة")
+    subject_exact = make_ticket(subject="الطابعة معطلة", body="منذ أمس")
+    newest = make_ticket(subject="لا علاقة", body="لا شيء هنا")
+    filters = Filters(view="all", q="الطابعة", sort="relevance")
+    got = [t.id for t in page(db.session, people.supervisor, filters).tickets]
+    assert got == [subject_exact.id, subject_stem.id, body_exact.id, body_stem.id]
+    assert newest.id not in got
+    # newest first stays the default
+    assert [t.id for t in page(db.session, people.supervisor, Filters(view="all", q="الطابعة")).tickets] == [
+        subject_exact.id, body_exact.id, subject_stem.id, body_stem.id]
+
+
+def test_best_match_loads_more_by_keyset_without_repeats_or_gaps(db, people, make_tickets):
+    from desk.queue.service import Filters, page
+    make_tickets(7, subject="انقطاع الكهرباء", body="")
+    make_tickets(6, subject="طلب", body="انقطاع الكهرباء في الحي")
+    make_tickets(4, subject="شيء آخر", body="")
+    filters = Filters(view="all", q="الكهرباء انقطاع", sort="relevance")
+    whole = [t.id for t in page(db.session, people.supervisor, filters, limit=100).tickets]
+    assert len(whole) == 13
+    seen, cursor = [], ""
+    while True:
+        chunk = page(db.session, people.supervisor, filters, cursor=cursor, limit=4)
+        seen += [t.id for t in chunk.tickets]
+        if not chunk.next_cursor:
+            break
+        cursor = chunk.next_cursor
+    assert seen == whole
+
+
+def test_the_queue_offers_best_match_while_a_search_is_typed(as_user, people, make_ticket):
+    make_ticket(subject="الطابعة معطلة")
+    staff = as_user(people.staff)
+    assert 'id="queue-order"' not in staff.get("/tickets").get_data(as_text=True)
+    html = staff.get("/tickets", query_string={"q": "الطابعة"}).get_data(as_text=True)
+    assert 'id="queue-order"' in html and "sort=relevance" in html
+    best = staff.get("/tickets", query_string={"q": "الطابعة", "sort": "relevance"})
+    assert best.status_code == 200 and "الطابعة معطلة" in best.get_data(as_text=True)
+    # without a search, "best match" is the view's own order
+    assert staff.get("/tickets", query_string={"sort": "relevance"}).status_code == 200
+
+
+# flask desk reindex-search ------------------------------------------------------------------
+
+def _spoil(db, ids):
+    db.session.execute(sa.update(Ticket).where(Ticket.id.in_(ids)).values(search_text="stale"))
+    db.session.commit()
+
+
+def _stale(db) -> list[int]:
+    db.session.expire_all()
+    return sorted(db.session.scalars(select(Ticket.id).where(Ticket.search_text == "stale")))
+
+
+def test_reindex_rewrites_every_ticket_in_batches(app, db, make_tickets):
+    made = [t.id for t in make_tickets(7, subject="الطابعات معطلة")]
+    _spoil(db, made)
+    result = app.test_cli_runner().invoke(args=["desk", "reindex-search", "--batch", "3"])
+    assert result.exit_code == 0, result.output
+    assert "7 tickets" in result.output and result.output.count("tickets up to id") == 3
+    assert _stale(db) == []
+    assert sorted(db.session.scalars(select(Ticket.id).where(search_condition(db.session, "طابعة")))) == made
+
+
+def test_reindex_stopped_half_way_keeps_its_batches_and_resumes(app, db, make_tickets, monkeypatch):
+    """A failure in the third batch: the first two are committed, the rest untouched; run
+    again from the last id it printed, it finishes."""
+    made = [t.id for t in make_tickets(7, subject="الطابعات معطلة")]
+    _spoil(db, made)
+    from desk.tickets import search as ticket_search
+    real, calls = ticket_search.ticket_search_text, []
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) > 4:
+            raise RuntimeError("the database went away")
+        return real(*args)
+
+    monkeypatch.setattr(ticket_search, "ticket_search_text", failing)
+    result = app.test_cli_runner().invoke(args=["desk", "reindex-search", "--batch", "2"])
+    assert result.exit_code != 0
+    assert _stale(db) == made[4:]
+    last = int(re.findall(r"tickets up to id ([\d,]+)", result.output)[-1].replace(",", ""))
+    assert last == made[3]
+    monkeypatch.undo()
+    again = app.test_cli_runner().invoke(args=["desk", "reindex-search", "--after", str(last)])
+    assert again.exit_code == 0, again.output
+    assert "3 tickets" in again.output
+    assert _stale(db) == []
