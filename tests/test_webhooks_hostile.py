@@ -116,6 +116,7 @@ def test_the_health_page_counts_the_refused_calls(app, db, people, graph, hook, 
     page = as_user(people.admin).get("/admin/channels")
     assert page.status_code == 200
     assert "not JSON" in page.text
+    assert 'id="channel-media"' in page.text
 
 
 def test_depth_counts_brackets_outside_strings_only():

@@ -302,3 +302,17 @@ def test_anonymising_a_ticket_drops_the_files_still_to_fetch(app, db, people, gr
                          now=utcnow())
     assert jobs(db) == []
     assert fetch_due(db.session, settings_for(app)).claimed == 0 and graph.requests == []
+
+
+def test_the_health_page_counts_files_waiting_and_given_up(app, db, people, en, graph, hook, as_user):
+    graph.media["m1"] = (PNG, "image/png")
+    hook(image_message())
+    hook(image_message(wamid="wamid.img.2", media_id="gone"))
+    hook(image_message(wamid="wamid.img.3", media_id="m1"))
+    from desk.channels import media as media_module
+    (first, *_) = media_module.claim(db.session, settings_for(app, batch=1), utcnow())  # one being fetched
+    media_module.store_fetched(db.session, settings_for(app), first, PNG, "image/png", utcnow(),
+                               media_module.FetchResult())
+    fetch_due(db.session, settings_for(app, batch=1))  # "gone": given up
+    page = as_user(people.admin).get("/admin/channels").text
+    assert "Waiting to be fetched: 1" in page and "Could not be fetched: 1" in page
