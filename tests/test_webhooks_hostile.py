@@ -7,6 +7,8 @@ import json
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from desk.channels import payloads
@@ -114,9 +116,47 @@ def test_the_health_page_counts_the_refused_calls(app, db, people, graph, hook, 
     page = as_user(people.admin).get("/admin/channels")
     assert page.status_code == 200
     assert "not JSON" in page.text
+    assert 'id="channel-media"' in page.text
 
 
 def test_depth_counts_brackets_outside_strings_only():
     assert payloads.depth(b'{"a": [[1]]}') == 3
     assert payloads.depth(b'{"a": "[[[[[[\\"[[["}') == 1
     assert payloads.depth(b"[" * 50 + b"]" * 50) == 50
+
+
+def test_a_sender_that_is_not_a_whatsapp_number_is_refused(db, people, graph, hook):
+    for sender in ("", "+966501234567", "96650123456789012345678", "9665O1234567"):
+        assert hook(with_message(**{"from": sender})).status_code == 400, sender
+    assert stored(db) == (0, 0)
+
+
+def test_a_database_that_fails_while_counting_still_answers_400(db, people, graph, hook, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def down(session):
+        raise OperationalError("COMMIT", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(payloads, "commit", down)
+    assert hook(HOSTILE["not JSON"]).status_code == 400
+    assert stored(db) == (0, 0)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='ab"\\[]{}س', max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(alphabet='k"[{\\', max_size=3), children,
+                                                                      max_size=3),
+    max_leaves=30)
+
+
+def nesting(value) -> int:
+    if isinstance(value, list):
+        return 1 + max((nesting(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((nesting(v) for v in value.values()), default=0)
+    return 0
+
+
+@given(json_values, st.booleans())
+def test_the_depth_scan_agrees_with_the_parsed_nesting(value, ascii_only):
+    assert payloads.depth(json.dumps(value, ensure_ascii=ascii_only).encode()) == nesting(value)

@@ -288,3 +288,31 @@ def test_a_file_fetched_after_the_ticket_was_anonymised_is_not_attached(app, db,
     fetch_due(db.session, settings_for(app))
     (job,) = jobs(db)
     assert job.status == MediaStatus.DONE and job.last_error == "anonymised" and attached(db) == []
+
+
+def test_anonymising_a_ticket_drops_the_files_still_to_fetch(app, db, people, graph, hook):
+    from desk.privacy.anonymise import anonymise_ticket
+    from desk.transaction import atomic
+    graph.media["m1"] = (PNG, "image/png")
+    hook(image_message())
+    (job,) = jobs(db)
+    ticket = db.session.get(Ticket, job.ticket_id)
+    with atomic(db.session) as files:
+        anonymise_ticket(db.session, None, ticket, files, app.config["DESK_ATTACHMENT_DIR"], reason="retention",
+                         now=utcnow())
+    assert jobs(db) == []
+    assert fetch_due(db.session, settings_for(app)).claimed == 0 and graph.requests == []
+
+
+def test_the_health_page_counts_files_waiting_and_given_up(app, db, people, en, graph, hook, as_user):
+    graph.media["m1"] = (PNG, "image/png")
+    hook(image_message())
+    hook(image_message(wamid="wamid.img.2", media_id="gone"))
+    hook(image_message(wamid="wamid.img.3", media_id="m1"))
+    from desk.channels import media as media_module
+    (first, *_) = media_module.claim(db.session, settings_for(app, batch=1), utcnow())  # one being fetched
+    media_module.store_fetched(db.session, settings_for(app), first, PNG, "image/png", utcnow(),
+                               media_module.FetchResult())
+    fetch_due(db.session, settings_for(app, batch=1))  # "gone": given up
+    page = as_user(people.admin).get("/admin/channels").text
+    assert "Waiting to be fetched: 1" in page and "Could not be fetched: 1" in page

@@ -30,7 +30,7 @@ from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from desk.attachments import service as attachments
@@ -368,6 +368,16 @@ def open_jobs(session: Session, ticket: Ticket) -> list[MediaJob]:
     return list(session.scalars(select(MediaJob).where(
         MediaJob.ticket_id == ticket.id,
         MediaJob.status.in_((MediaStatus.PENDING, MediaStatus.FETCHING, MediaStatus.FAILED))).order_by(MediaJob.id)))
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many files are waiting to be fetched and how many were given up (the health page)."""
+    rows = session.execute(select(MediaJob.status, func.count()).where(
+        MediaJob.status.in_((MediaStatus.PENDING, MediaStatus.FETCHING, MediaStatus.FAILED)))
+        .group_by(MediaJob.status)).all()
+    found = {status: n for status, n in rows}
+    return {"waiting": found.get(MediaStatus.PENDING, 0) + found.get(MediaStatus.FETCHING, 0),
+            "failed": found.get(MediaStatus.FAILED, 0)}
 
 
 def retry(session: Session, actor: User, ticket: Ticket, job_id: int, now: datetime | None = None) -> bool:

@@ -141,6 +141,7 @@ class TextPart(_Part):
     body: Body = ""
 
 
+WaId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]  # the sender's WhatsApp id: a number
 MediaId = Annotated[str, StringConstraints(max_length=256, pattern=r"^[A-Za-z0-9_-]*$")]  # a path segment, no more
 
 
@@ -197,7 +198,7 @@ class Error(_Part):
 
 class Message(_Part):
     id: Id
-    from_: Id = Field(alias="from")
+    from_: WaId = Field(alias="from")
     timestamp: Id = ""
     type: Id = ""
     text: TextPart | None = None

@@ -143,6 +143,7 @@ def health():
     states = {state.name: state for state in inbound.states(db.session)}
     names = sorted(set(configured) | set(states))
     return render_template("channels/health.html", names=names, states=states, waiting=waiting, failed=failed,
+                           media_counts=media.counts(db.session),
                            settings_error=settings_error, active="channels",
                            whatsapp_ready=bool(current_app.config["DESK_WHATSAPP_APP_SECRET"]
                                                and current_app.config["DESK_WHATSAPP_TOKEN"]),

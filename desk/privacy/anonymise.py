@@ -29,6 +29,7 @@ from desk.models import (
     CompensationCondition,
     EventKind,
     InboundMessage,
+    MediaJob,
     OutboxMessage,
     OutboxStatus,
     SatisfactionResponse,
@@ -134,6 +135,8 @@ def anonymise_ticket(session: Session, actor: User | None, ticket: Ticket, files
     _forget_messages(session, OutboxMessage.ticket_id == ticket.id)
     session.execute(update(InboundMessage).where(InboundMessage.ticket_id == ticket.id)
                     .values(sender=None, references=None))
+    # Files still to be fetched from WhatsApp (desk.channels.media) are not fetched any more.
+    session.execute(delete(MediaJob).where(MediaJob.ticket_id == ticket.id))
     documents = list(session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)))
     if documents:
         ids = [d.id for d in documents]
