@@ -16,6 +16,7 @@ from desk.admin.blueprint import bp
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.forms import DeskForm, ServiceMultiSelect, ServiceSelect
+from desk.permissions import GRANTABLE, grants
 from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment
 
 
@@ -62,7 +63,14 @@ def _form(user=None, from_object: bool = False) -> UserForm:
 def users():
     return page_or_fragment("admin/users.html", "admin/_users_table.html",
                             users=service.users(db.session, current_user), departments=service.departments_by_id(db.session),
-                            two_factor_roles=twofactor.required_roles(db.session))
+                            two_factor_roles=twofactor.required_roles(db.session), grants=grants(db.session),
+                            grantable=GRANTABLE)
+
+
+@bp.post("/users/grants")
+def role_grants():
+    service.set_grants(db.session, current_user, request.form.getlist("grant"))
+    return go_to(url_for("admin.users"), _("Saved: the roles that may reveal a full national ID or mobile number."))
 
 
 @bp.post("/users/two-factor-roles")

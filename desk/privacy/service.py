@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from desk import audit
+from desk import audit, labels
 from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import (
     AuditAction,
+    AuditEntry,
     Beneficiary,
     CompensationClaim,
     EventKind,
@@ -183,6 +184,18 @@ def tickets_of(session: Session, person: Beneficiary) -> list[Ticket]:
     return list(session.scalars(select(Ticket).where(Ticket.beneficiary_id == person.id).order_by(Ticket.id.desc())))
 
 
+def access_log(session: Session, person: Beneficiary, *, newest_first: bool = False,
+               limit: int | None = None) -> list[AuditEntry]:
+    """The audit trail's rows about the person: their record (reveals, edits, requests about
+    their data) and any of their requests (documents downloaded, refused access…)."""
+    theirs = select(Ticket.id).where(Ticket.beneficiary_id == person.id).scalar_subquery()
+    query = select(AuditEntry).where(or_(
+        (AuditEntry.record_type == "beneficiary") & (AuditEntry.record_id == str(person.id)),
+        AuditEntry.ticket_id.in_(theirs)))
+    query = query.order_by(AuditEntry.id.desc() if newest_first else AuditEntry.id)
+    return list(session.scalars(query if limit is None else query.limit(limit)))
+
+
 def clean_note(note: str | None) -> str | None:
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
@@ -204,10 +217,7 @@ def log_request(session: Session, actor: User, person: Beneficiary, kind: Subjec
 # Correction ----------------------------------------------------------------------------------
 
 CORRECTABLE = ("name", "national_id", "phone", "email", "city")
-FIELD_LABELS = {
-    "name": _l("Name"), "national_id": _l("National ID / iqama number"), "phone": _l("Mobile number"),
-    "email": _l("Email"), "city": _l("City"),
-}
+FIELD_LABELS = labels.AUDIT_FIELDS
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -3,6 +3,8 @@ periods (an admin screen). Everyone without the permission gets 404: for them th
 not exist."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,9 +16,10 @@ from desk.extensions import db
 from desk.models import Kind
 from desk.permissions import Action, require
 from desk.privacy import export as exporting
+from desk.privacy import reveal as revealing
 from desk.privacy import service
-from desk.privacy.forms import CorrectionForm, ErasureForm, NoteForm, RetentionForm
-from desk.web import go_to, merge_errors
+from desk.privacy.forms import CorrectionForm, ErasureForm, NoteForm, RetentionForm, RevealForm
+from desk.web import go_to, merge_errors, page_or_fragment
 
 bp = Blueprint("privacy", __name__)
 
@@ -43,6 +46,31 @@ def export(beneficiary_id: int):
             response.headers["X-Content-Type-Options"] = "nosniff"
             return response
     return record_page(person, form, 422)
+
+
+@bp.route("/beneficiaries/<int:beneficiary_id>/reveal/<field>", methods=["GET", "POST"])
+@login_required
+def reveal(beneficiary_id: int, field: str):
+    """A full national ID or mobile number, shown once a reason is given (recorded with it).
+    From a ticket (``ticket``: its reference) or the record; GET asks the reason (``masked``:
+    the masked value again, when the question is cancelled)."""
+    reference = (request.values.get("ticket") or "")[:40] or None
+    found = revealing.target(db.session, current_user, beneficiary_id, field, reference)
+    context: dict[str, Any] = {"found": found, "reference": reference, "value": None}
+    if request.method == "GET" and request.args.get("masked"):
+        return render_template("privacy/_reveal_masked.html", **context)
+    prefix = f"reveal-{field}"
+    if request.method == "GET":
+        form = RevealForm(formdata=None, prefix=prefix, reason=request.args.get("reason", ""))
+        return page_or_fragment("privacy/reveal.html", "privacy/_reveal.html", form=form, **context)
+    form = RevealForm(prefix=prefix)
+    if form.validate():
+        try:
+            context["value"] = revealing.reveal(db.session, current_user, found, form.reason.data, form.why.data)
+        except ValidationFailed as failed:
+            merge_errors(form, failed.errors)
+    status = 200 if context["value"] else 422
+    return page_or_fragment("privacy/reveal.html", "privacy/_reveal.html", status, form=form, **context)
 
 
 @bp.route("/beneficiaries/<int:beneficiary_id>/privacy/correct", methods=["GET", "POST"])
