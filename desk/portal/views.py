@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from desk import error_pages, outage
-from desk.attachments.service import EXTENSIONS, Upload
+from desk.attachments.service import EXTENSIONS, Upload, record_download
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
 from desk.extensions import db, limiter
@@ -400,6 +400,7 @@ def file(reference: str, attachment_id: int):
     # Only the documents the beneficiary sent themselves.
     if attachment is None or attachment.ticket_id != ticket.id or not attachment.from_beneficiary:
         abort(404)
+    record_download(db.session, "portal", ticket, attachment)
     return download_response(attachment)
 
 

@@ -41,9 +41,6 @@ from desk.privacy.anonymise import anonymise_person, anonymise_ticket, identifie
 from desk.text import (
     InvalidNationalId,
     InvalidPhone,
-    mask_email,
-    mask_national_id,
-    mask_phone,
     parse_national_id,
     parse_phone,
     to_ascii_digits,
@@ -221,19 +218,6 @@ FIELD_LABELS = labels.AUDIT_FIELDS
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def shown(field: str, value: str | None) -> str | None:
-    """A value as the audit trail keeps it: identifiers masked, as everywhere in the desk."""
-    if not value:
-        return None
-    if field == "national_id":
-        return mask_national_id(value)
-    if field == "phone":
-        return mask_phone(value)
-    if field == "email":
-        return mask_email(value)
-    return value
-
-
 def _parsed(session: Session, person: Beneficiary, field: str, typed: str) -> str | None:
     value = typed.strip()
     if field not in CORRECTABLE:
@@ -286,11 +270,10 @@ def correct(session: Session, actor: User, beneficiary_id: int, field: str, type
             person.refresh_search()
             for ticket in tickets_of(session, person):
                 ticket.search_text = ticket_search_text(ticket.reference, ticket.subject, ticket.body, value)
-        change = {"field": field, "old": shown(field, old), "new": shown(field, value)}
+        change = {"field": field, "old": audit.masked(field, old), "new": audit.masked(field, value)}
         log_request(session, actor, person, SubjectRequestKind.CORRECTION, SubjectRequestOutcome.DONE, note, change)
         # Also what it is for the trail's readers: an edit of the record, found with the others.
-        audit.record(session, AuditAction.RECORD_EDITED, actor=actor, record_type="beneficiary", record_id=person.id,
-                     detail={**change, "request": str(SubjectRequestKind.CORRECTION)})
+        audit.record_edit(session, actor, person.id, field, old, value, request=str(SubjectRequestKind.CORRECTION))
     return value
 
 
