@@ -233,3 +233,47 @@ def test_the_screen_says_whether_the_chain_holds(db, people, admin):
     html = admin.get("/audit/chain", htmx=True).get_data(as_text=True)
     assert "The trail was altered." in html and f"Row {victim}" in html
     assert "The trail was altered." in admin.get("/audit/chain").get_data(as_text=True)  # without JavaScript too
+
+
+# When the trail cannot be written ----------------------------------------------------------------
+
+def _failing_record(monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def fail(*args, **kwargs):
+        raise OperationalError("INSERT INTO audit_log", {}, Exception("disk full"))
+    monkeypatch.setattr(audit, "record", fail)
+
+
+def test_an_admin_change_whose_row_cannot_be_written_is_not_saved(db, people, admin, monkeypatch):
+    from desk.models import Department
+    _failing_record(monkeypatch)
+    response = admin.post(f"/admin/departments/{people.aid.id}", {"code": "AID", "name_ar": "المساعدات والدعم",
+                                                                 "name_en": "Aid and support", "active": "y"})
+    assert response.status_code >= 500
+    db.session.expire_all()
+    assert db.session.get(Department, people.aid.id).name_en == "Aid"  # the change went with its row
+
+
+def test_no_number_is_shown_and_no_document_handed_out_unrecorded(db, people, make_ticket, as_user, app, tmp_path,
+                                                                  monkeypatch):
+    import io
+
+    from desk.attachments import service as attachments
+    from desk.beneficiaries.service import NewBeneficiary
+    from desk.models import RoleGrant
+    from desk.transaction import commit
+    from tests.conftest import VALID_NID
+    monkeypatch.setitem(app.config, "DESK_ATTACHMENT_DIR", str(tmp_path))
+    ticket = make_ticket(new_beneficiary=NewBeneficiary(name="هند", national_id=VALID_NID, phone="+966501234567"))
+    attachment = attachments.add(db.session, people.staff, ticket, attachments.Upload(
+        stream=io.BytesIO(PDF), filename="a.pdf", description=""), directory=tmp_path, max_bytes=10**6)
+    db.session.add(RoleGrant(role="staff", permission="reveal.national_id"))
+    commit(db.session)
+    browser = as_user(people.staff)
+    _failing_record(monkeypatch)
+    shown = browser.post(f"/beneficiaries/{ticket.beneficiary_id}/reveal/national_id",
+                         {"reveal-national_id-reason": "verification"}, htmx=True)
+    assert shown.status_code >= 500 and VALID_NID not in shown.get_data(as_text=True)
+    download = browser.get(f"/tickets/{ticket.reference}/attachments/{attachment.id}")
+    assert download.status_code >= 500 and PDF not in download.data
