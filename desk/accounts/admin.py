@@ -201,10 +201,12 @@ def remove_two_factor(session: Session, actor: User, user: User) -> None:
 def set_grants(session: Session, actor: User, chosen: list[str]) -> None:
     """The permissions each role holds beyond its own (``GRANTABLE``: revealing a full national
     ID or mobile number), as the admin ticked them: "role:permission" pairs; anything else is
-    ignored. Recorded as an admin change, old → new."""
+    refused. Recorded as an admin change, old → new."""
     require(actor, Action.ADMIN_MANAGE)
-    allowed = {(str(r), str(p)) for r in Role for p in GRANTABLE}
-    wanted = {tuple(c.split(":", 1)) for c in chosen if ":" in c} & allowed
+    allowed = {f"{r}:{p}" for r in Role for p in GRANTABLE}
+    if set(chosen) - allowed:  # not a box of the table: refused whole, nothing half-saved
+        raise ValidationFailed({"grant": [_l("Tick the boxes of the table: nothing else can be given.")]})
+    wanted = {(role, permission) for role, _, permission in (c.partition(":") for c in chosen)}
     before = grants(session)
     if wanted == before:
         return

@@ -61,15 +61,21 @@ def _form(user=None, from_object: bool = False) -> UserForm:
 
 @bp.get("/users")
 def users():
-    return page_or_fragment("admin/users.html", "admin/_users_table.html",
-                            users=service.users(db.session, current_user), departments=service.departments_by_id(db.session),
-                            two_factor_roles=twofactor.required_roles(db.session), grants=grants(db.session),
-                            grantable=GRANTABLE)
+    return page_or_fragment("admin/users.html", "admin/_users_table.html", **_users_context())
+
+
+def _users_context(grant_errors: list[str] | None = None) -> dict:
+    return {"users": service.users(db.session, current_user), "departments": service.departments_by_id(db.session),
+            "two_factor_roles": twofactor.required_roles(db.session), "grants": grants(db.session),
+            "grantable": GRANTABLE, "grant_errors": grant_errors or []}
 
 
 @bp.post("/users/grants")
 def role_grants():
-    service.set_grants(db.session, current_user, request.form.getlist("grant"))
+    try:
+        service.set_grants(db.session, current_user, request.form.getlist("grant"))
+    except ValidationFailed as failed:  # the whole page, the message by the table
+        return render_template("admin/users.html", **_users_context(failed.errors["grant"])), 422
     return go_to(url_for("admin.users"), _("Saved: the roles that may reveal a full national ID or mobile number."))
 
 

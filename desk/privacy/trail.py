@@ -126,7 +126,9 @@ def page(session: Session, actor: User, filters: Filters, before: int | None = N
     if before is not None:  # keyset: the rows after the last one shown, in the same order
         last = session.get(AuditEntry, before)
         if last is not None:
-            query = query.where(or_(AuditEntry.at < last.at, (AuditEntry.at == last.at) & (AuditEntry.id < last.id)))
+            # (at <= t) alone bounds the index range; the OR only settles ties within one instant
+            query = query.where(AuditEntry.at <= last.at,
+                                or_(AuditEntry.at < last.at, AuditEntry.id < last.id))
     rows = list(session.scalars(query.limit(size + 1)))
     return Page(rows[:size], rows[size - 1].id if len(rows) > size else None)
 
