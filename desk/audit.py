@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from desk.models.audit import AuditAction, AuditEntry
@@ -85,6 +85,24 @@ def record(session: Session, action: AuditAction, *, actor: Any = None, record_t
     return entry
 
 
+def masked(field: str, value: str | None) -> str | None:
+    """A beneficiary's value as the trail keeps it: identifiers masked, as everywhere in the
+    desk (a name or a city in full)."""
+    from desk.text import mask_email, mask_national_id, mask_phone
+    if not value:
+        return None
+    masks = {"national_id": mask_national_id, "phone": mask_phone, "email": mask_email}
+    return masks[field](value) if field in masks else value
+
+
+def record_edit(session: Session, actor: Any, beneficiary_id: int, field: str, old: str | None, new: str | None,
+                **extra: str) -> AuditEntry:
+    """A beneficiary's record edited, wherever (a correction, intake completing a missing ID):
+    old → new with identifiers masked; ``extra`` says where (request, at)."""
+    return record(session, AuditAction.RECORD_EDITED, actor=actor, record_type="beneficiary", record_id=beneficiary_id,
+                  detail={"field": field, "old": masked(field, old), "new": masked(field, new), **extra})
+
+
 @dataclass(frozen=True)
 class Break:
     """The first row whose chain does not hold, and why."""
@@ -117,3 +135,154 @@ def _walk(session: Session, batch: int) -> Iterator[AuditEntry]:
         yield from rows
         last = rows[-1].id
         session.expunge_all()
+
+
+# Admin changes ---------------------------------------------------------------------------------
+#
+# What an administrator changes in the desk's set-up — users and their roles and departments,
+# departments, categories, routing rules, the calendar (working time, holidays, service levels),
+# the association's settings, the survey's sites and items — is recorded old → new, one row per
+# thing changed, whichever screen or service changed it: the session is watched (before_flush
+# reads each object's attribute history; before_commit writes the rows, in the same transaction,
+# so a rolled-back change leaves no row). Only in a request of a signed-in administrator: the
+# command line and the tests' fixtures set things up without an actor. What the services record
+# themselves (two-factor roles, role grants, retention periods) is not watched.
+
+_PENDING = "desk.audit.admin_changes"
+# Columns that are bookkeeping, secrets or runtime state, not an administrator's choice.
+_NOT_CHOICES = {"id", "created_at", "updated_at", "updated_by_id", "set_at", "password_hash", "session_version",
+                "last_login_at", "totp_secret", "totp_enabled_at", "totp_last_step", "applied_policy",
+                "recomputing_policy", "recompute_cursor", "logo_stored_name"}
+
+
+def _watched() -> dict[type, tuple[str, str]]:
+    """Watched model → (the record type written, the attribute holding the record's id)."""
+    from desk.models import (
+        Association,
+        Category,
+        Department,
+        DepartmentMember,
+        Holiday,
+        RoutingRule,
+        ServiceTarget,
+        Site,
+        SurveyItem,
+        User,
+        UserRole,
+        WorkingTime,
+    )
+    return {User: ("user", "id"), UserRole: ("user", "user_id"), DepartmentMember: ("user", "user_id"),
+            Department: ("department", "id"), Category: ("category", "id"), RoutingRule: ("routing_rule", "id"),
+            WorkingTime: ("working_time", "id"), Holiday: ("holiday", "id"), ServiceTarget: ("service_target", "id"),
+            Association: ("setting", "id"), Site: ("site", "id"), SurveyItem: ("survey_item", "id")}
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON keeps it (dates and times as ISO text, enums as their value)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return str(value) if isinstance(value, str) else value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _admin_actor() -> Any:
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    from desk.models import Role
+    user = current_user._get_current_object() if current_user else None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user if user.has_role(Role.ADMIN) else None
+
+
+def _snapshot(obj: Any) -> dict[str, Any]:
+    """The chosen values of a row (created or deleted), empty ones left out."""
+    values = {attr.key: plain(getattr(obj, attr.key)) for attr in inspect(obj).mapper.column_attrs
+              if attr.key not in _NOT_CHOICES}
+    return {k: v for k, v in values.items() if v not in (None, "", [], {})}
+
+
+def _edits(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The columns changed since the row was loaded: old, new."""
+    state = inspect(obj)
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        if attr.key in _NOT_CHOICES:
+            continue
+        history = state.attrs[attr.key].history
+        if not history.has_changes():
+            continue
+        before = plain(history.deleted[0]) if history.deleted else None
+        after = plain(history.added[0]) if history.added else None
+        if before != after:
+            old[attr.key], new[attr.key] = before, after
+    return old, new
+
+
+@event.listens_for(Session, "before_flush")
+def _collect_admin_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    actor = _admin_actor()
+    if actor is None:
+        return
+    watched = _watched()
+    pending = session.info.setdefault(_PENDING, [])
+    seen = session.info.setdefault(_PENDING + ".seen", set())
+    removed: list[Any] = list(session.deleted)
+    for obj in list(session.dirty):
+        if type(obj) not in watched or not session.is_modified(obj):
+            continue
+        # rows dropped from a collection (a user's roles, departments) are deleted by this flush
+        for relationship in inspect(obj).mapper.relationships:
+            if relationship.cascade.delete_orphan:
+                removed += inspect(obj).attrs[relationship.key].history.deleted or ()
+        old, new = _edits(obj)
+        if old or new:
+            pending.append((actor, obj, "edited", old, new))
+    for obj in session.new:
+        if type(obj) in watched and id(obj) not in seen:
+            seen.add(id(obj))
+            pending.append((actor, obj, "created", None, None))  # its values once flushed (its ids)
+    for obj in removed:
+        if type(obj) in watched and id(obj) not in seen:
+            seen.add(id(obj))
+            pending.append((actor, obj, "deleted", _snapshot(obj), None))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_admin_changes(session: Session) -> None:
+    if not session.info.get(_PENDING) and not _admin_actor():
+        return
+    session.flush()  # what is not flushed yet is collected too, and the new rows get their ids
+    pending = session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING + ".seen", None)
+    if not pending:
+        return
+    watched = _watched()
+    for actor, obj, change, old, new in pending:
+        record_type, id_attribute = watched[type(obj)]
+        detail: dict[str, Any] = {"change": change}
+        if id_attribute != "id":  # a row of the record's (a user's role, their department)
+            detail["what"] = type(obj).__tablename__
+        if change == "created":
+            new = _snapshot(obj)
+        if old:
+            detail["old"] = old
+        if new:
+            detail["new"] = new
+        record(session, AuditAction.ADMIN_CHANGE, actor=actor, record_type=record_type,
+               record_id=(old or {}).get(id_attribute) if change == "deleted" and id_attribute != "id"
+               else getattr(obj, id_attribute), detail=detail)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_admin_changes(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING + ".seen", None)

@@ -209,6 +209,28 @@ AUDIT_ACTIONS = {
     AuditAction.SUBJECT_REQUEST: _l("Request about personal data"),
     AuditAction.RETENTION: _l("Removed at the end of its retention period"),
     AuditAction.LINK_REVOKED: _l("Tracking link revoked"),
+    AuditAction.TWO_FACTOR_CHANGED: _l("Two-factor sign-in changed"),
+}
+
+# Why a full national ID or mobile number was shown (desk.privacy.reveal), by the stored code;
+# "other" is followed by the words typed.
+REVEAL_REASONS = {
+    "verification": _l("Matching it against the beneficiary's document (verification)"),
+    "contact": _l("Calling the beneficiary back"),
+    "referral": _l("Referring the beneficiary to a competent body"),
+    "subject_request": _l("The beneficiary's own request about their data"),
+    "other": _l("Another reason (write it)"),
+}
+# The fields an audit row may name (revealed, edited).
+AUDIT_FIELDS = {
+    "name": _l("Name"), "national_id": _l("National ID / iqama number"), "phone": _l("Mobile number"),
+    "email": _l("Email"), "city": _l("City"),
+}
+
+# The permissions the admin gives per role (desk.permissions.GRANTABLE), by their stored value.
+GRANTS = {
+    "reveal.national_id": _l("Reveal a full national ID / iqama number"),
+    "reveal.phone": _l("Reveal a full mobile number"),
 }
 
 
@@ -236,4 +258,5 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "CONDITION_STATES": CONDITION_STATES, "EVIDENCE_KINDS": EVIDENCE_KINDS, "CLAIM_OUTCOMES": CLAIM_OUTCOMES,
            "PUBLIC_STATUSES": PUBLIC_STATUSES, "RATINGS": RATINGS, "MESSAGE_CHANNELS": MESSAGE_CHANNELS,
            "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED,
-           "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS}
+           "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
+           "GRANTS": GRANTS, "REVEAL_REASONS": REVEAL_REASONS, "AUDIT_FIELDS": AUDIT_FIELDS}

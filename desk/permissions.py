@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.orm import aliased, object_session
 
 from desk.errors import NotFound
-from desk.models import EventKind, Kind, Role, Status, Ticket, TicketEvent, User
+from desk.models import EventKind, Kind, Role, RoleGrant, Status, Ticket, TicketEvent, User
 
 # Roles that work the shared queue and so see every ticket.
 QUEUE_ROLES = (Role.STAFF, Role.SUPERVISOR, Role.ADMIN)
@@ -71,6 +71,15 @@ class Action(StrEnum):
     BENEFICIARY_VIEW = "beneficiary.view"        # a beneficiary's record page: queue roles and the DPO
     SUBJECT_REQUEST = "privacy.subject_request"  # export, correct, erase a beneficiary's data: admins and the DPO
     LINK_REISSUE = "portal.link_reissue"         # revoke a ticket's tracking link and send a new one: queue roles
+    AUDIT_VIEW = "audit.view"                    # the audit trail screen and its export: admins and the DPO
+    # Given per role by the admin (GRANTABLE, the role_grants table), never by a role alone;
+    # each use is written on the audit trail with its reason (desk.privacy.reveal).
+    REVEAL_NATIONAL_ID = "reveal.national_id"    # the full national ID / iqama number
+    REVEAL_PHONE = "reveal.phone"                # the full mobile number
+
+
+# The permissions the admin gives per role (admin → users): granted(actor, action) asks the table.
+GRANTABLE = (Action.REVEAL_NATIONAL_ID, Action.REVEAL_PHONE)
 
 
 # What a focal point may do to a ticket of their own department.
@@ -135,9 +144,29 @@ def _before_committee(ticket: Ticket) -> bool:
         select(exists().where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == EventKind.COMMITTEE_DECISION))))
 
 
+def granted(actor: User, action: Action) -> bool:
+    """The admin gave ``action`` to one of the actor's roles (GRANTABLE; asked of the database
+    the actor was loaded from: a detached or anonymous actor holds nothing)."""
+    if action not in GRANTABLE or not actor.is_authenticated or not actor.roles:
+        return False
+    actor = getattr(actor, "_get_current_object", lambda: actor)()  # Flask-Login's proxy
+    session = object_session(actor)
+    return session is not None and bool(session.scalar(select(exists().where(
+        RoleGrant.permission == str(action), RoleGrant.role.in_(sorted(actor.roles))))))
+
+
+def grants(session) -> set[tuple[str, str]]:
+    """Every (role, permission) the admin gave."""
+    return {(g.role, g.permission) for g in session.scalars(select(RoleGrant))}
+
+
 def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
     if not actor.is_authenticated:
         return False
+    if action in GRANTABLE:  # on a ticket: only one the actor may see
+        return granted(actor, action) and (ticket is None or can(actor, Action.TICKET_VIEW, ticket))
+    if action == Action.AUDIT_VIEW:
+        return actor.has_role(Role.ADMIN, Role.DPO)
     if action in (Action.TICKET_CREATE, Action.BENEFICIARY_SEARCH, Action.FOLLOWUP_VIEW):
         return sees_all(actor)
     if action == Action.ADMIN_MANAGE:

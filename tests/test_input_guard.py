@@ -21,7 +21,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from desk.accounts.service import create_user
 from desk.input_guard import bad_text, clean_text
-from desk.models import Attachment, Base, Beneficiary, SearchWords, Ticket, TicketEvent
+from desk.models import Attachment, Base, Beneficiary, RoleGrant, SearchWords, Ticket, TicketEvent
 from desk.portal import tracking
 from desk.transaction import atomic
 from tests.conftest import PASSWORD, VALID_NID, Browser, count
@@ -123,7 +123,13 @@ def test_every_route_refuses_nul_in_path_query_and_body_and_writes_nothing(app, 
         tracking.grant(visit, ticket)
     tables = Base.metadata.tables
     first = {arg: db.session.scalar(select(func.min(tables[name].c.id))) for arg, name in ROWS_OF.items()}
+    # The reveal form (desk.privacy.reveal) opens for a person with a national ID, to a role granted it.
+    first["beneficiary_id"] = ticket.beneficiary_id
+    db.session.get(Beneficiary, ticket.beneficiary_id).national_id = VALID_NID
+    db.session.add(RoleGrant(role="staff", permission="reveal.national_id"))
+    db.session.commit()
     names = {"tickets.act": {"name": next(iter(ACTIONS))}, "tickets.change": {"field": next(iter(CHANGEABLE))},
+             "privacy.reveal": {"field": "national_id"},
              "committee.step": {"name": next(iter(COMMITTEE_STEPS))},
              "compensation.step": {"name": next(iter(COMPENSATION_STEPS))},
              "stats.download": {"fmt": "csv"}, "static": {"filename": "css/desk.css"}}

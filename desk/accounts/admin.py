@@ -10,14 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from desk import audit
 from desk.accounts import sessions, twofactor
 from desk.accounts.service import MIN_PASSWORD, create_user, password_errors, set_new_password  # noqa: F401  (MIN_PASSWORD: the screens show it)
 from desk.errors import NotFound, ValidationFailed, add_error
-from desk.models import Department, DepartmentMember, Position, Role, Ticket, User, UserRole, utcnow
-from desk.permissions import Action, require
+from desk.models import (
+    AuditAction,
+    Department,
+    DepartmentMember,
+    Position,
+    Role,
+    RoleGrant,
+    Ticket,
+    User,
+    UserRole,
+    utcnow,
+)
+from desk.permissions import GRANTABLE, Action, grants, require
 from desk.tickets.service import set_assignee
 from desk.transaction import atomic, commit
 
@@ -184,3 +196,25 @@ def remove_two_factor(session: Session, actor: User, user: User) -> None:
     require(actor, Action.ADMIN_MANAGE)
     twofactor.remove(session, actor, user, "admin")
     commit(session)
+
+
+def set_grants(session: Session, actor: User, chosen: list[str]) -> None:
+    """The permissions each role holds beyond its own (``GRANTABLE``: revealing a full national
+    ID or mobile number), as the admin ticked them: "role:permission" pairs; anything else is
+    refused. Recorded as an admin change, old → new."""
+    require(actor, Action.ADMIN_MANAGE)
+    allowed = {f"{r}:{p}" for r in Role for p in GRANTABLE}
+    if set(chosen) - allowed:  # not a box of the table: refused whole, nothing half-saved
+        raise ValidationFailed({"grant": [_l("Tick the boxes of the table: nothing else can be given.")]})
+    wanted = {(role, permission) for role, _, permission in (c.partition(":") for c in chosen)}
+    before = grants(session)
+    if wanted == before:
+        return
+    with atomic(session):
+        for role, permission in sorted(before - wanted):
+            session.execute(delete(RoleGrant).where(RoleGrant.role == role, RoleGrant.permission == permission))
+        for role, permission in sorted(wanted - before):
+            session.add(RoleGrant(role=role, permission=permission))
+        audit.record(session, AuditAction.ADMIN_CHANGE, actor=actor, record_type="setting", record_id="role_grants",
+                     detail={"old": sorted(f"{r}:{p}" for r, p in before),
+                             "new": sorted(f"{r}:{p}" for r, p in wanted)})

@@ -16,6 +16,7 @@ from desk.admin.blueprint import bp
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.forms import DeskForm, ServiceMultiSelect, ServiceSelect
+from desk.permissions import GRANTABLE, grants
 from desk.web import current_locale, go_to, is_htmx, merge_errors, page_or_fragment
 
 
@@ -60,9 +61,22 @@ def _form(user=None, from_object: bool = False) -> UserForm:
 
 @bp.get("/users")
 def users():
-    return page_or_fragment("admin/users.html", "admin/_users_table.html",
-                            users=service.users(db.session, current_user), departments=service.departments_by_id(db.session),
-                            two_factor_roles=twofactor.required_roles(db.session))
+    return page_or_fragment("admin/users.html", "admin/_users_table.html", **_users_context())
+
+
+def _users_context(grant_errors: list[str] | None = None) -> dict:
+    return {"users": service.users(db.session, current_user), "departments": service.departments_by_id(db.session),
+            "two_factor_roles": twofactor.required_roles(db.session), "grants": grants(db.session),
+            "grantable": GRANTABLE, "grant_errors": grant_errors or []}
+
+
+@bp.post("/users/grants")
+def role_grants():
+    try:
+        service.set_grants(db.session, current_user, request.form.getlist("grant"))
+    except ValidationFailed as failed:  # the whole page, the message by the table
+        return render_template("admin/users.html", **_users_context(failed.errors["grant"])), 422
+    return go_to(url_for("admin.users"), _("Saved: the roles that may reveal a full national ID or mobile number."))
 
 
 @bp.post("/users/two-factor-roles")

@@ -21,14 +21,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desk import audit
 from desk.attachments import contents
 from desk.errors import NotFound, ValidationFailed, too_long
-from desk.models import Attachment, EventKind, Ticket, User
+from desk.models import Attachment, AuditAction, EventKind, Ticket, User
 from desk.permissions import Action
 from desk.submissions import Once, take
 from desk.tickets import service as tickets
 from desk.tickets.workflow import record, require
-from desk.transaction import Files, atomic
+from desk.transaction import Files, atomic, commit
 
 MAX_DESCRIPTION = 500
 MAX_FILENAME = 200
@@ -278,3 +279,12 @@ def get(session: Session, actor: User, reference: str, attachment_id: int) -> tu
     if attachment is None:
         raise NotFound()
     return ticket, attachment
+
+
+def record_download(session: Session, actor: User | str, ticket: Ticket, attachment: Attachment) -> None:
+    """A document of a ticket handed out: on the audit trail before the file is sent (the
+    document's id and type, not its name, which may name the person)."""
+    audit.record(session, AuditAction.DOWNLOAD, actor=actor, record_type="attachment", record_id=attachment.id,
+                 ticket_id=ticket.id, detail={"ticket": ticket.reference, "type": attachment.content_type,
+                                              "from_beneficiary": attachment.from_beneficiary})
+    commit(session)

@@ -96,7 +96,8 @@ def _request_too_large(error):
 @bp.get("/tickets/<reference>/attachments/<int:attachment_id>")
 @login_required
 def download(reference: str, attachment_id: int):
-    _ticket, attachment = service.get(db.session, current_user, reference, attachment_id)
+    ticket, attachment = service.get(db.session, current_user, reference, attachment_id)
+    service.record_download(db.session, current_user, ticket, attachment)
     return download_response(attachment)
 
 

@@ -11,6 +11,7 @@ from desk.privacy import service as privacy
 from desk.privacy.forms import NoteForm
 
 bp = Blueprint("beneficiaries", __name__)
+ACCESS_SHOWN = 30  # the newest rows of the access log on the record; the audit screen has them all
 
 
 @bp.get("/beneficiaries/search")
@@ -45,4 +46,5 @@ def show(beneficiary_id: int):
 def record_page(person: Beneficiary, export_form: NoteForm, status: int = 200):
     return render_template("beneficiaries/show.html", person=person, tickets=privacy.tickets_of(db.session, person),
                            subject_requests=privacy.requests_of(db.session, person), export_form=export_form,
-                           field_labels=privacy.FIELD_LABELS), status
+                           field_labels=privacy.FIELD_LABELS,
+                           access=privacy.access_log(db.session, person, newest_first=True, limit=ACCESS_SHOWN)), status

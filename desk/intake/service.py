@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from desk import audit
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
 from desk.errors import Forbidden, ValidationFailed, add_error
@@ -155,6 +156,8 @@ def add_ticket(session: Session, actor: User | None, data: IntakeData, beneficia
         session.flush()
     elif beneficiary is not None and data.complete_national_id and not beneficiary.national_id:
         beneficiary.national_id = data.complete_national_id
+        audit.record_edit(session, actor or "portal", beneficiary.id, "national_id", None, data.complete_national_id,
+                          at=reason or "intake")
     now = utcnow()
     department_id, proposal = routing_decision(session, data)
     taken = department_id is not None and department_id == proposal.department_id

@@ -6,6 +6,7 @@ from desk.models.accounts import (
     Position,
     RecoveryCode,
     Role,
+    RoleGrant,
     StaffSession,
     TwoFactorRole,
     User,
@@ -64,7 +65,7 @@ from desk.models.tickets import (
 
 __all__ = [
     "Base", "utcnow", "User", "UserRole", "Role", "Department", "DepartmentMember",
-    "StaffSession", "PasswordReset", "RecoveryCode", "TwoFactorRole",
+    "StaffSession", "PasswordReset", "RecoveryCode", "TwoFactorRole", "RoleGrant",
     "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "STATUS_EVENTS", "Priority", "EventKind",
     "Position", "Category", "RoutingRule", "SearchWords", "OutboxMessage", "OutboxStatus",

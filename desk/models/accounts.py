@@ -186,3 +186,14 @@ class TwoFactorRole(Base):
 
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
     set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RoleGrant(Base):
+    """A permission the admin gives to everyone holding a role, beyond what the role does by
+    itself (desk.permissions.GRANTABLE): for example revealing a full national ID."""
+
+    __tablename__ = "role_grants"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(40), primary_key=True)
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -28,7 +28,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import ValidationError
 
 from desk import error_pages, outage
-from desk.attachments.service import EXTENSIONS, Upload
+from desk.attachments.service import EXTENSIONS, Upload, record_download
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
 from desk.extensions import csrf, db, limiter
@@ -448,6 +448,7 @@ def file(reference: str, attachment_id: int):
     # Only the documents the beneficiary sent themselves.
     if attachment is None or attachment.ticket_id != ticket.id or not attachment.from_beneficiary:
         abort(404)
+    record_download(db.session, "portal", ticket, attachment)
     return download_response(attachment)
 
 

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from flask import render_template
 from flask_babel import force_locale
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.attachments.service import path_of
@@ -39,7 +39,7 @@ from desk.models import (
     utcnow,
 )
 from desk.permissions import Action
-from desk.privacy.service import clean_note, get, log_request, requests_of, tickets_of
+from desk.privacy.service import access_log, clean_note, get, log_request, requests_of, tickets_of
 from desk.transaction import atomic
 
 
@@ -74,11 +74,8 @@ def gather(session: Session, person: Beneficiary) -> Held:
             documents=[(a, None) for a in session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)
                                                           .order_by(Attachment.id))],
         ))
-    ticket_ids = [r.ticket.id for r in requests]
-    about = (AuditEntry.record_type == "beneficiary") & (AuditEntry.record_id == str(person.id))
-    access = list(session.scalars(select(AuditEntry).where(
-        or_(about, AuditEntry.ticket_id.in_(ticket_ids)) if ticket_ids else about).order_by(AuditEntry.id)))
-    return Held(person=person, requests=requests, access=access, subject_requests=requests_of(session, person))
+    return Held(person=person, requests=requests, access=access_log(session, person),
+                subject_requests=requests_of(session, person))
 
 
 def _json(held: Held) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from wtforms import BooleanField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length
 
 from desk.forms import DeskForm, ServiceSelect
+from desk.privacy.reveal import MAX_WHY, REASONS
 from desk.privacy.service import CORRECTABLE, FIELD_LABELS, MAX_NOTE
 
 NOTE_HINT = _l("How and when the beneficiary asked (in person, a letter, an email…), and how they proved who they are.")
@@ -32,3 +33,18 @@ class ErasureForm(NoteForm):
 
 class RetentionForm(DeskForm):
     """One number of months per kind of request; read by the service from the posted form."""
+
+
+class RevealForm(DeskForm):
+    """Why a full number is shown (desk.privacy.reveal). Prefixed by the field, so two can be
+    open on one page, and inside another form (intake) without mixing their values. CSRF: the
+    app-wide check (the htmx header, or the page form's csrf_token), as the fragment is not a
+    form of its own."""
+
+    class Meta:
+        csrf = False
+
+    reason = ServiceSelect(_l("Reason"), choices=[SelectChoice("", "—")] + [
+        SelectChoice(code, label) for code, label in REASONS.items()])
+    why = StringField(_l("The reason in your words"), validators=[Length(max=MAX_WHY)],
+                      description=_l("Needed when the reason is not in the list."))

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from desk import audit
+from desk import audit, labels
 from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import (
     AuditAction,
+    AuditEntry,
     Beneficiary,
     CompensationClaim,
     EventKind,
@@ -40,9 +41,6 @@ from desk.privacy.anonymise import anonymise_person, anonymise_ticket, identifie
 from desk.text import (
     InvalidNationalId,
     InvalidPhone,
-    mask_email,
-    mask_national_id,
-    mask_phone,
     parse_national_id,
     parse_phone,
     to_ascii_digits,
@@ -183,6 +181,18 @@ def tickets_of(session: Session, person: Beneficiary) -> list[Ticket]:
     return list(session.scalars(select(Ticket).where(Ticket.beneficiary_id == person.id).order_by(Ticket.id.desc())))
 
 
+def access_log(session: Session, person: Beneficiary, *, newest_first: bool = False,
+               limit: int | None = None) -> list[AuditEntry]:
+    """The audit trail's rows about the person: their record (reveals, edits, requests about
+    their data) and any of their requests (documents downloaded, refused access…)."""
+    theirs = select(Ticket.id).where(Ticket.beneficiary_id == person.id).scalar_subquery()
+    query = select(AuditEntry).where(or_(
+        (AuditEntry.record_type == "beneficiary") & (AuditEntry.record_id == str(person.id)),
+        AuditEntry.ticket_id.in_(theirs)))
+    query = query.order_by(AuditEntry.id.desc() if newest_first else AuditEntry.id)
+    return list(session.scalars(query if limit is None else query.limit(limit)))
+
+
 def clean_note(note: str | None) -> str | None:
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
@@ -204,24 +214,8 @@ def log_request(session: Session, actor: User, person: Beneficiary, kind: Subjec
 # Correction ----------------------------------------------------------------------------------
 
 CORRECTABLE = ("name", "national_id", "phone", "email", "city")
-FIELD_LABELS = {
-    "name": _l("Name"), "national_id": _l("National ID / iqama number"), "phone": _l("Mobile number"),
-    "email": _l("Email"), "city": _l("City"),
-}
+FIELD_LABELS = labels.AUDIT_FIELDS
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def shown(field: str, value: str | None) -> str | None:
-    """A value as the audit trail keeps it: identifiers masked, as everywhere in the desk."""
-    if not value:
-        return None
-    if field == "national_id":
-        return mask_national_id(value)
-    if field == "phone":
-        return mask_phone(value)
-    if field == "email":
-        return mask_email(value)
-    return value
 
 
 def _parsed(session: Session, person: Beneficiary, field: str, typed: str) -> str | None:
@@ -276,11 +270,10 @@ def correct(session: Session, actor: User, beneficiary_id: int, field: str, type
             person.refresh_search()
             for ticket in tickets_of(session, person):
                 ticket.search_text = ticket_search_text(ticket.reference, ticket.subject, ticket.body, value)
-        change = {"field": field, "old": shown(field, old), "new": shown(field, value)}
+        change = {"field": field, "old": audit.masked(field, old), "new": audit.masked(field, value)}
         log_request(session, actor, person, SubjectRequestKind.CORRECTION, SubjectRequestOutcome.DONE, note, change)
         # Also what it is for the trail's readers: an edit of the record, found with the others.
-        audit.record(session, AuditAction.RECORD_EDITED, actor=actor, record_type="beneficiary", record_id=person.id,
-                     detail={**change, "request": str(SubjectRequestKind.CORRECTION)})
+        audit.record_edit(session, actor, person.id, field, old, value, request=str(SubjectRequestKind.CORRECTION))
     return value
 
 

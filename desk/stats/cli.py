@@ -57,4 +57,6 @@ def report_command(start: str, end: str, fmt: str, output: str, locale: str) -> 
             raise SystemExit(2) from None
         body = report_file(fmt, r, locale)
     Path(output).write_bytes(body)
+    from desk.stats import export
+    export.recorded(db.session, "cli:report", fmt, r.first, r.last)
     click.echo(f"Report {r.first} … {r.last} written to {output} ({len(body):,} bytes).")

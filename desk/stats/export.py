@@ -12,14 +12,26 @@ import io
 from datetime import date, datetime
 
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
+from desk import audit
+from desk.models import AuditAction
 from desk.stats.tables import Average, Duration, Percent, Table
 from desk.text import format_hijri, to_riyadh
+from desk.transaction import commit
 
 FORMATS = ("xlsx", "csv")
 MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "csv": "text/csv; charset=utf-8"}
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def recorded(session: Session, actor, fmt: str, first: date, last: date) -> None:
+    """The general manager's report handed out — downloaded, opened to print (``html``) or
+    written by `flask desk report` — on the audit trail (committed)."""
+    audit.record(session, AuditAction.EXPORT, actor=actor, record_type="report", record_id="general_manager",
+                 detail={"format": fmt, "from": first.isoformat(), "to": last.isoformat()})
+    commit(session)
 
 
 def neutralise(text: str) -> str:

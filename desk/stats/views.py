@@ -125,6 +125,7 @@ def _association() -> tuple[str, Association | None]:
 @bp.get("/report")
 def report():
     r = _report_range()
+    export.recorded(db.session, current_user, "html", r.first, r.last)
     name, association = _association()
     logo = None
     if association is not None and association.logo_stored_name and "portal.logo" in current_app.view_functions:
@@ -148,6 +149,7 @@ def download(fmt: str):
         raise NotFound()
     r = _report_range()
     body = report_file(fmt, r, current_locale())
+    export.recorded(db.session, current_user, fmt, r.first, r.last)
     response = Response(body, mimetype=export.MIME[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename(fmt, r.first, r.last)}"'
     return response

@@ -15,10 +15,11 @@ from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from desk import labels
+from desk import audit, labels
 from desk.channels.outgoing import documents_to_send
 from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import (
+    AuditAction,
     Category,
     Department,
     DepartmentMember,
@@ -49,7 +50,7 @@ from desk.tickets.workflow import (
     require,
     status_refusal,
 )
-from desk.transaction import atomic
+from desk.transaction import atomic, commit
 
 CHANGEABLE = {
     "status": Action.TICKET_STATUS,
@@ -84,8 +85,21 @@ def get_ticket(session: Session, actor: User, reference: str) -> Ticket:
         select(Ticket).where(Ticket.reference == reference.strip().upper(), visible_tickets(actor))
     )
     if ticket is None:
+        refused(session, actor, reference.strip().upper())
         raise NotFound()
     return ticket
+
+
+def refused(session: Session, actor: User, reference: str) -> None:
+    """A ticket that exists but that the actor may not see: the refusal is written on the audit
+    trail (committed on its own; nothing else is pending when a ticket is loaded). A reference
+    that names no ticket is not recorded: there is no one's data behind it."""
+    ticket_id = session.scalar(select(Ticket.id).where(Ticket.reference == reference))
+    if ticket_id is None:
+        return
+    audit.record(session, AuditAction.ACCESS_REFUSED, actor=actor, record_type="ticket", record_id=reference,
+                 ticket_id=ticket_id)
+    commit(session)
 
 
 def timeline(session: Session, ticket: Ticket) -> list[TicketEvent]:
