@@ -347,3 +347,22 @@ def test_a_disk_failing_while_the_clean_image_is_written_is_the_disks_failure(tm
         attachments.write_file(io.BytesIO(image_bytes("JPEG", exif=True)), directory=tmp_path, max_bytes=10**6)
     assert failed.value.errno == errno.ENOSPC and not isinstance(failed.value, contents.UnsafeContent)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_half_way_leaves_the_old_link_working_and_nothing_recorded(app, db, people, sms_on, monkeypatch):
+    """The new key, its message, the event and the audit row commit together or not at all."""
+    from desk.notify import service as notify_service
+    _submit(app)
+    ticket = _only_ticket(db)
+    key_hash = ticket.access_key_hash
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the outbox could not be written")
+
+    monkeypatch.setattr(notify_service, "notify_beneficiary", broken)
+    with pytest.raises(RuntimeError):
+        actions.new_link(db.session, people.staff, ticket, "ضاع الهاتف")
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).access_key_hash == key_hash
+    assert db.session.scalar(select(TicketEvent.id).where(TicketEvent.kind == EventKind.LINK_REISSUED)) is None
+    assert db.session.scalar(select(AuditEntry.id).where(AuditEntry.action == AuditAction.LINK_REVOKED)) is None

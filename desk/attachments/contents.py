@@ -97,7 +97,9 @@ def check_office(path: Path) -> None:
 @contextmanager
 def _decoding(path: Path) -> Iterator[Image.Image]:
     """The image at ``path``, opened (not decoded) and refused past MAX_PIXELS; what fails
-    while the caller decodes it in the block is the image's fault (UnsafeContent)."""
+    while the caller decodes or encodes it in the block is the image's fault (UnsafeContent),
+    except an error of the disk itself (an OSError with an errno: ENOSPC, EIO…), raised as it is
+    (desk.outage answers it)."""
     try:
         with Image.open(path) as image:
             width, height = image.size
@@ -108,43 +110,33 @@ def _decoding(path: Path) -> Iterator[Image.Image]:
         raise
     except Image.DecompressionBombError:
         raise too_many_pixels() from None
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombWarning):
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombWarning) as error:
+        if isinstance(error, OSError) and error.errno:
+            raise
         raise unreadable_image() from None
 
 
 def strip_image(path: Path, content_type: str) -> None:
     """Write the image at ``path`` again without its metadata (in place, through a temporary
-    file beside it). Refused (UnsafeContent) past MAX_PIXELS or when Pillow cannot read it; a
-    disk that fails while writing raises its own OSError (desk.outage), not a refusal."""
+    file beside it). Refused (UnsafeContent) past MAX_PIXELS or when Pillow cannot read or
+    write it; a disk that fails raises its own OSError (desk.outage), not a refusal."""
     kind = IMAGES[content_type]
+    temporary = path.with_name(path.name + ".clean")
     with _decoding(path) as image:
         image.load()
-        icc = image.info.get("icc_profile")
-        upright = ImageOps.exif_transpose(image)  # the pixels as they are seen; its EXIF is dropped below
-        clean = Image.new(upright.mode, upright.size)  # a fresh image: no info, no EXIF, no XMP
-        clean.paste(upright)
-        palette = upright.getpalette() if upright.mode == "P" else None
-        if palette is not None:
-            clean.putpalette(palette)
-            if "transparency" in upright.info:
-                clean.info["transparency"] = upright.info["transparency"]
-        if kind == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
-            clean = clean.convert("RGB")
-    options: dict = {"icc_profile": icc} if icc else {}
-    if kind in ("JPEG", "WEBP"):
-        options.update(quality=_JPEG_QUALITY)
-    elif "transparency" in clean.info:
-        options["transparency"] = clean.info["transparency"]
-    temporary = path.with_name(path.name + ".clean")
-    try:
-        clean.save(temporary, format=kind, **options)
-        os.replace(temporary, path)
-    except (OSError, ValueError) as error:
-        if getattr(error, "errno", None):  # the disk (ENOSPC, EIO…): its failure, not the image's
-            raise
-        raise unreadable_image() from None  # an encoder that cannot write this image
-    finally:
-        temporary.unlink(missing_ok=True)
+        ImageOps.exif_transpose(image, in_place=True)  # the pixels as they are seen (no copy of a photo)
+        # What an encoder would write back: Pillow's encoders take EXIF, XMP and text only from
+        # what save() is given, but a JPEG comment, a PNG's colour profile and transparency
+        # from the image's info. Keep the last two, drop everything else.
+        image.info = {key: image.info[key] for key in ("icc_profile", "transparency") if key in image.info}
+        options: dict = {"icc_profile": image.info["icc_profile"]} if "icc_profile" in image.info else {}
+        if kind in ("JPEG", "WEBP"):
+            options.update(quality=_JPEG_QUALITY)
+        try:
+            image.save(temporary, format=kind, **options)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
 
 def check(path: Path, content_type: str) -> None:

@@ -65,7 +65,8 @@ def privacy_notice():
     except ValidationFailed as failed:
         merge_errors(form, failed.errors)
         return _notice_page(form, 422)
-    flash(_("Saved as version %(n)s. New requests record this version.", n=saved.version), "success")
+    flash(_("Saved as version %(n)s. New requests record this version.",
+            n=current_app.jinja_env.filters["num"](saved.version)), "success")  # in the reader's digits
     return redirect(url_for("portal_admin.privacy_notice"), 303)
 
 

@@ -54,6 +54,26 @@ def test_the_notice_and_the_consent_for_documents_on_a_phone(new_page, db, peopl
     with full.expect_popup() as opened:
         full.get_by_role("link", name="اقرأ إشعار الخصوصية كاملًا").click()
     expect(opened.value.locator("h1")).to_have_text("إشعار الخصوصية")
+    assert opened.value.evaluate("document.documentElement.scrollWidth") <= 390
+    opened.value.screenshot(path=str(screenshots / "portal-privacy-390.png"), full_page=True)
+
+
+def test_the_admin_writes_a_new_version_of_the_notice(new_page, login, db, people, screenshots):
+    page = login(new_page(viewport={"width": 390, "height": 900}), people.admin)
+    page.goto("/admin/privacy-notice")
+    expect(page.locator("#body_ar")).to_contain_text("لماذا نجمع بياناتك")  # the text in force, to edit
+    page.fill("#body_en", "")
+    page.fill("#body_ar", "تجمع جمعية البر بياناتك لمعالجة طلبك.\n\nمسؤول حماية البيانات: أ. هند")
+    page.get_by_role("button", name="الحفظ كنسخة جديدة").click()
+    expect(page.locator("#body_en ~ .invalid-feedback, #body_en-group .invalid-feedback").first).to_be_visible()
+    expect(page.locator("#body_ar")).to_have_value("تجمع جمعية البر بياناتك لمعالجة طلبك.\n\nمسؤول حماية البيانات: أ. هند")
+    page.fill("#body_en", "Al-Birr collects your data to handle your request.\n\nData protection officer: Ms Hind")
+    page.get_by_role("button", name="الحفظ كنسخة جديدة").click()
+    expect(page.locator(".alert-success")).to_contain_text("النسخة ١")
+    page.screenshot(path=str(screenshots / "admin-privacy-notice-390.png"), full_page=True)
+    visitor = new_page(**PHONE)
+    visitor.goto("/portal/privacy")
+    expect(visitor.locator("article.portal-notice")).to_contain_text("مسؤول حماية البيانات: أ. هند")
 
 
 def test_staff_replace_a_tracking_link_from_the_ticket_page(new_page, login, db, people, screenshots, app,
