@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from desk.attachments import service as attachments
 from desk.attachments.service import EXTENSIONS, Upload, clean_filename, sniff
+from desk.channels import original
 from desk.intake.service import IntakeData, add_ticket
 from desk.models import Beneficiary, ChannelState, InboundMessage, InboundOutcome, Ticket, utcnow
 from desk.portal import profile
@@ -63,6 +64,7 @@ class Incoming:
     message_id: str | None = None
     references: str | None = None
     received_at: datetime | None = None
+    original: tuple[str, bytes] | None = None  # email: (document name, the raw message), kept with the ticket
 
 
 def already(session: Session, channel: str, key: str) -> InboundMessage | None:
@@ -151,10 +153,11 @@ def _commit_once(session: Session) -> bool:
 
 
 def open_ticket(session: Session, incoming: Incoming, intake: IntakeData, beneficiary: Beneficiary | None,
-                storage: Storage, *, via: str, before_commit=None) -> Ticket | None:
+                storage: Storage, *, via: str, before_commit=None, verified: bool | None = None) -> Ticket | None:
     """A new ticket from ``incoming``, its documents and its key, in one transaction. None if the
     key was recorded meanwhile (a concurrent delivery): nothing is written then.
-    ``before_commit(ticket)`` adds what else belongs to the same transaction (an acknowledgement)."""
+    ``before_commit(ticket)`` adds what else belongs to the same transaction (an acknowledgement);
+    the message's original (``incoming.original``) is kept as a document of the ticket."""
     uploads = uploads_of(incoming, storage.max_bytes)
     intake.body = _with_left_out(intake.body[:MAX_BODY], incoming)
     try:
@@ -164,7 +167,10 @@ def open_ticket(session: Session, incoming: Incoming, intake: IntakeData, benefi
                 attachments.store(session, None, ticket, upload, directory=storage.directory,
                                   max_bytes=storage.max_bytes, written=written, field="files", reason=via)
             _record(session, incoming, InboundOutcome.TICKET, ticket,
-                    "; ".join(incoming.left_out) if incoming.left_out else None)
+                    "; ".join(incoming.left_out) if incoming.left_out else None).verified = verified
+            if incoming.original is not None:
+                original.keep(session, ticket, incoming.original[1], name=incoming.original[0],
+                              directory=storage.directory, written=written, reason=via)
             if before_commit is not None:
                 before_commit(ticket)
     except IntegrityError:
@@ -175,20 +181,30 @@ def open_ticket(session: Session, incoming: Incoming, intake: IntakeData, benefi
 
 
 def join(session: Session, ticket: Ticket, incoming: Incoming, storage: Storage, *, via: str,
-         channel: str) -> portal.Replied | None:
+         channel: str, verified: bool | None = None) -> portal.Replied | None:
     """The beneficiary's message on their ticket (desk.portal.service.reply: reopen rule, events,
-    focal points told), with its key, in one transaction. None if the key was recorded meanwhile."""
+    focal points told), with its key and its original (``incoming.original``), in one
+    transaction. None if the key was recorded meanwhile."""
     uploads = uploads_of(incoming, storage.max_bytes)
-    text = _with_left_out(incoming.text, incoming)
+    text = incoming.text
+    keep = None
+    if incoming.original is not None:
+        name, raw = incoming.original
+        text = original.shown(text, name, portal.MAX_REPLY - 1000)
+
+        def keep(target: Ticket, written) -> None:
+            original.keep(session, target, raw, name=name, directory=storage.directory, written=written, reason=via)
+    text = _with_left_out(text, incoming)
     if len(text) > portal.MAX_REPLY:
         text = text[:portal.MAX_REPLY - 1] + "…"
     if not text.strip() and not uploads:
         text = "…"
     _record(session, incoming, InboundOutcome.REPLY, ticket,
-            "; ".join(incoming.left_out) if incoming.left_out else None)
+            "; ".join(incoming.left_out) if incoming.left_out else None).verified = verified
     try:
         return portal.reply(session, ticket, text, uploads, reopen_days=storage.reopen_days,
-                            directory=storage.directory, max_bytes=storage.max_bytes, via=via, channel=channel)
+                            directory=storage.directory, max_bytes=storage.max_bytes, via=via, channel=channel,
+                            also=keep)
     except IntegrityError:
         if already(session, incoming.channel, incoming.key) is not None:
             return None

@@ -23,6 +23,7 @@ from desk.models.compensation import (
     ConditionState,
     EvidenceKind,
 )
+from desk.models.mail import QuarantinedMail, QuarantineState
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, SatisfactionResponse, SurveySource
 from desk.models.privacy import RetentionPeriod, SubjectRequest, SubjectRequestKind, SubjectRequestOutcome
@@ -72,7 +73,7 @@ __all__ = [
     "Site", "SurveyItem", "ItemCode", "Survey", "SurveyStatus", "SurveyAnswer", "AnswerState", "SurveyPhoto",
     "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
     "StatsRollup", "StatsDuration", "StatsRollupState",
-    "InboundMessage", "InboundOutcome", "ChannelState",
+    "InboundMessage", "InboundOutcome", "ChannelState", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
 ]

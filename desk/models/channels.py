@@ -43,6 +43,8 @@ class InboundMessage(Base):
     outcome: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(String(200))  # why ignored, or what was left out
     received_at: Mapped[datetime | None]                 # when the sender sent it (their Date / timestamp)
+    # email: whether our receiving server vouched for the sender (desk.channels.mailgate); None: not an email
+    verified: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -169,6 +169,7 @@ def beneficiary_phone(ticket: Ticket) -> str | None:
 
 # Sent by SMS too (when a gateway is set): the confirmation with its link always, the others
 # when there is no email address to send them to.
+AUTO_REPLIES = ("received",)  # sent by the desk itself in answer to a message, no person involved
 SMS_KINDS = ("received", "survey", "reply", "info_requested", "committee_decision")
 SMS_NOTE_MAX = 300
 
@@ -192,6 +193,8 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
         meta = {**(meta or {}), "attachments": [
             {"stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}
             for a in attachments]}
+    if channel == "email" and kind in AUTO_REPLIES:  # RFC 3834: an automatic answer to their message
+        meta = {**(meta or {}), "auto_submitted": "auto-replied"}
     subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link, expected=expected)
     message = None
     if address is not None:

@@ -1,0 +1,230 @@
+"""Mail that can be trusted (issue 15): strict headers, no loops, exactly once without a
+Message-ID, nothing cut or dropped, verified senders, through desk.channels.pipe.receive (the
+pipeline IMAP and ``import-mail`` share; tests/test_channels_email.py drives it over IMAP)."""
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import pytest
+from sqlalchemy import func, select
+
+from desk.channels import pipe, service
+from desk.channels.email import parse
+from desk.channels.inbound import Storage
+from desk.channels.mailgate import Unsafe, fingerprint, read, sender, valid_address
+from desk.models import (
+    EventKind,
+    InboundMessage,
+    OutboxMessage,
+    OutboxStatus,
+    QuarantinedMail,
+    QuarantineState,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
+from desk.notify.mail import DeliveryError, MailSettings, SmtpSender, build
+
+BOX = service.Mailbox("care", acknowledge=True, address="care@example.org")
+
+
+def email(subject="تأخر صرف السلة الغذائية", body="لم تصلني السلة هذا الشهر", sender="ahmad@example.net",
+          name="أحمد محمد", message_id=True, **headers) -> EmailMessage:
+    m = EmailMessage()
+    m["From"] = Address(display_name=name, addr_spec=sender) if name else sender
+    m["To"] = "care@example.org"
+    m["Subject"] = subject
+    m["Date"] = format_datetime(utcnow())
+    if message_id:
+        m["Message-ID"] = make_msgid(domain="example.net")
+    for key, value in headers.items():
+        m[key.replace("_", "-")] = value
+    m.set_content(body)
+    return m
+
+
+@pytest.fixture
+def receive(app, db):
+    """``receive(raw, **settings)``: one message through the pipeline, as the mailbox "care"."""
+    def run(raw: bytes, mailbox=BOX, **settings):
+        config = {**app.config, "DESK_MAIL_FROM": "desk@example.org", **settings}
+        return pipe.receive(db.session, raw, mailbox, Storage.from_config(db.session, config),
+                            MailSettings.from_config(config), pipe.Gate.from_config(config, {mailbox.address}))
+    return run
+
+
+def tickets(db):
+    db.session.expire_all()
+    return list(db.session.scalars(select(Ticket).order_by(Ticket.id)))
+
+
+def replies(db, ticket):
+    return db.session.scalars(select(TicketEvent.body).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == EventKind.BENEFICIARY_REPLY)).all()
+
+
+def outbox(db):
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+@pytest.fixture
+def known_ticket(db, receive):
+    """A ticket the beneficiary ahmad@example.net opened by email (acknowledged)."""
+    taken = receive(email().as_bytes())
+    assert taken.outcome == "ticket"
+    return taken.ticket
+
+
+# 1. Headers parsed strictly -------------------------------------------------------------------
+
+FORGED = [
+    # an encoded display name carrying a line break and a second From
+    pytest.param(b"From: =?utf-8?q?Ahmad=0D=0AFrom:_ahmad@example.net?= <x@evil.example>\r\n", id="crlf-in-name"),
+    pytest.param(b"From: =?utf-8?b?YWhtYWRAZXhhbXBsZS5uZXQKeEBldmlsLmV4YW1wbGU=?=\r\n", id="lf-in-address"),
+    pytest.param(b"From: ahmad@example.net, x@evil.example\r\n", id="two-addresses"),
+    pytest.param(b"From: ahmad@example.net\r\nFrom: x@evil.example\r\n", id="two-from-headers"),
+    pytest.param(b"From: not an address\r\n", id="no-address"),
+    pytest.param(b"From: =?utf-8?q?A?= <ahmad\x00@example.net>\r\n", id="nul"),
+    pytest.param(b"", id="no-from"),
+    pytest.param(b"From: ahmad@example.net\r\nReply-To: =?utf-8?q?a=0Ab?= <x@evil.example>\r\n", id="crlf-reply-to"),
+]
+
+
+@pytest.mark.parametrize("header", FORGED)
+def test_a_sender_that_does_not_parse_strictly_is_quarantined_never_guessed(db, people, receive, known_ticket, header):
+    raw = header + (f"To: care@example.org\r\nSubject: بخصوص {known_ticket.reference}\r\n"
+           f"Message-ID: <forged@evil.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           "أرجو إرسال الرد إلى عنواني الجديد\r\n").encode()
+    sent_before = outbox(db)
+
+    taken = receive(raw)
+
+    assert taken.outcome == "quarantined" and taken.ticket is None
+    assert replies(db, known_ticket) == [] and len(tickets(db)) == 1
+    assert outbox(db) == sent_before  # no acknowledgement to an injected address
+    (held,) = db.session.scalars(select(QuarantinedMail))
+    assert held.state == QuarantineState.HELD and held.reason and held.raw == raw
+    assert held.subject == f"بخصوص {known_ticket.reference}"
+    assert "\n" not in held.sender and "\r" not in held.sender
+    assert receive(raw).outcome == "duplicate"  # delivered again: held once
+
+
+def test_the_sender_comes_from_the_address_not_the_display_name(db, people, receive):
+    unquoted = email(name="", sender="x@evil.example")
+    unquoted.replace_header("From", "ahmad@example.net <x@evil.example>")  # an "@" in an unquoted name
+    assert receive(unquoted.as_bytes()).outcome == "quarantined"
+    taken = receive(email(name="ahmad@example.net", sender="x@evil.example").as_bytes())
+    assert taken.ticket.meta["contact"]["email"] == "x@evil.example"
+    assert taken.ticket.meta["contact"]["name"] == "ahmad@example.net"
+
+
+def test_an_arabic_name_in_rfc_2047_is_read_and_the_address_validated():
+    author = sender(read(b"From: =?utf-8?b?2KPYrdmF2K8g2YXYrdmF2K8=?= <Ahmad@Example.NET>\r\n\r\n"))
+    assert (author.name, author.email) == ("أحمد محمد", "ahmad@example.net")
+    with pytest.raises(Unsafe):
+        sender(read(b"From: ahmad@localhost\r\n\r\n"))
+    assert valid_address("Ahmad@Example.net") == "ahmad@example.net"
+    for bad in ("a@b.org\r\nBcc: x@evil.example", "a@b.org, c@d.org", "nobody", "<a@b.org>x", ""):
+        assert valid_address(bad) is None
+
+
+def test_the_desk_never_writes_to_an_address_that_is_not_one_valid_address():
+    with pytest.raises(DeliveryError) as refused:  # refused before any connection is made
+        SmtpSender(MailSettings(port=1)).send("ahmad@example.net\r\nBcc: x@evil.example", b"x")
+    assert refused.value.permanent and refused.value.cause == "address"
+
+
+# 3. No loops, no storms -------------------------------------------------------------------------
+
+AUTOMATIC = [
+    {"X_Loop": "helpdesk@other.example"},
+    {"X_Loop": "desk@example.org"},
+    {"X_Auto_Response_Suppress": "All"},
+    {"X_Auto_Response_Suppress": "OOF, AutoReply"},
+    {"Auto_Submitted": "auto-replied"},
+    {"Auto_Submitted": "auto-generated; owner-email=x@example.net"},
+    {"Precedence": "bulk"},
+    {"Precedence": "junk"},
+    {"Precedence": "list"},
+    {"List_Id": "<news.example.net>"},
+    {"List_Unsubscribe": "<mailto:leave@example.net>"},
+    {"Return_Path": "<>"},
+]
+
+
+@pytest.mark.parametrize("headers", AUTOMATIC, ids=lambda h: "-".join(f"{k}={v}" for k, v in h.items())[:40])
+def test_automatic_mail_never_makes_a_ticket_nor_an_acknowledgement(db, people, receive, headers):
+    taken = receive(email(**headers).as_bytes())
+    assert taken.outcome == "ignored" and taken.reason
+    assert tickets(db) == [] and outbox(db) == 0
+    assert db.session.scalar(select(InboundMessage.outcome)) == "ignored"
+
+
+def test_auto_submitted_no_is_a_person(db, people, receive):
+    assert receive(email(Auto_Submitted="no").as_bytes()).outcome == "ticket"
+
+
+def dsn(recipient: str, subject: str = "Undelivered Mail Returned to Sender") -> bytes:
+    return (f"From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\nTo: desk@example.org\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <{make_msgid()[1:-1]}>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+            "--b\r\nContent-Type: text/plain\r\n\r\nThis is the mail system. Your message could not be delivered.\r\n"
+            "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+            f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\n"
+            "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n"
+            "--b--\r\n").encode()
+
+
+def test_a_bounce_of_our_acknowledgement_is_said_on_its_ticket(db, people, receive, known_ticket):
+    (ack,) = db.session.scalars(select(OutboxMessage))
+    ack.status, ack.sent_at = OutboxStatus.SENT, utcnow()
+    db.session.commit()
+
+    taken = receive(dsn("Ahmad@example.net"))
+
+    assert taken.outcome == "ignored" and taken.reason == "delivery report (bounce)"
+    assert len(tickets(db)) == 1 and outbox(db) == 1  # no ticket, no answer to the mail system
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, ack.id).status == OutboxStatus.FAILED
+    (note,) = db.session.scalars(select(TicketEvent).where(
+        TicketEvent.ticket_id == known_ticket.id, TicketEvent.kind == EventKind.UNDELIVERED))
+    assert note.reason == "undelivered:bounce"
+
+
+def test_a_bounce_for_an_address_we_never_wrote_to_changes_nothing(db, people, receive, known_ticket):
+    assert receive(dsn("someone@example.com")).outcome == "ignored"
+    assert db.session.scalar(select(func.count()).select_from(TicketEvent).where(
+        TicketEvent.kind == EventKind.UNDELIVERED)) == 0
+
+
+def test_what_the_desk_sends_carries_our_x_loop_and_says_when_it_is_automatic(db, people, receive, known_ticket):
+    (ack,) = db.session.scalars(select(OutboxMessage))
+    settings = MailSettings(mail_from="desk@example.org", secret="s")
+    built = build(ack, settings)
+    assert built["X-Loop"] == "desk@example.org" and built["Auto-Submitted"] == "auto-replied"
+    ack.meta = {**(ack.meta or {}), "auto_submitted": None}  # a staff member's reply, say
+    assert build(ack, settings)["Auto-Submitted"] == "auto-generated"
+    # and our own acknowledgement, come back, is recognised by its X-Loop
+    assert parse(build(ack, settings).as_bytes()).noise.startswith("x-loop")
+
+
+# 4. Exactly once, even without a Message-ID ------------------------------------------------
+
+def test_a_message_without_message_id_delivered_again_is_recognised(db, people, receive):
+    raw = email(message_id=False).as_bytes()
+    again = (b"Received: from mx2.example.org by mx.example.org; Fri, 4 Dec 2026 10:00:00 +0000\r\n"
+             b"Delivered-To: care@example.org\r\nX-Original-To: care@example.org\r\n"
+             b"Return-Path: <ahmad@example.net>\r\n" + raw.replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"))
+    assert fingerprint(raw) == fingerprint(again)
+
+    assert receive(raw).outcome == "ticket"
+    assert receive(again).outcome == "duplicate"
+    assert len(tickets(db)) == 1
+
+
+def test_the_fingerprint_still_tells_different_messages_apart():
+    raw = email(message_id=False).as_bytes()
+    assert fingerprint(raw) != fingerprint(raw.replace("السلة".encode(), "الكسوة".encode()))
+    assert fingerprint(raw) != fingerprint(raw.replace(b"Subject:", b"Subject: Re:"))
