@@ -507,3 +507,25 @@ def test_only_the_beneficiary_writes_as_the_beneficiary(db, people, mailbox, dov
                                   In_Reply_To=original["Message-ID"], References=original["Message-ID"]).as_bytes())
     fetch(db, config)
     assert _replies(db, ticket) == []  # neither became the beneficiary's words on this ticket
+
+
+def test_a_message_that_always_fails_is_held_in_the_quarantine_not_retried_forever(db, people, mailbox, dovecot, monkeypatch):  # noqa: F811
+    from desk.channels import service
+    from desk.models import QuarantinedMail, QuarantineState
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cannot take it")
+    monkeypatch.setattr(service, "take", broken)
+    user, config = mailbox
+    config["DESK_MAIL_MAX_ATTEMPTS"] = 2
+    dovecot.deliver(user, message().as_bytes())
+
+    first = fetch(db, config)
+    assert (first.failed, first.quarantined) == (1, 0)
+    assert not any("$DeskImported" in flags for flags in dovecot.flags(user))  # left for the next run
+    second = fetch(db, config)
+    assert (second.failed, second.quarantined) == (0, 1)
+    assert all("$DeskImported" in flags for flags in dovecot.flags(user))  # held: the server may forget it
+    (held,) = db.session.scalars(select(QuarantinedMail))
+    assert held.state == QuarantineState.HELD and held.attempts == 2 and tickets(db) == []
+    assert fetch(db, config).failed == 0

@@ -15,6 +15,7 @@ from desk.channels.email import parse
 from desk.channels.inbound import Storage
 from desk.channels.mailgate import Unsafe, fingerprint, read, sender, valid_address
 from desk.models import (
+    Attachment,
     EventKind,
     InboundMessage,
     OutboxMessage,
@@ -228,3 +229,92 @@ def test_the_fingerprint_still_tells_different_messages_apart():
     raw = email(message_id=False).as_bytes()
     assert fingerprint(raw) != fingerprint(raw.replace("السلة".encode(), "الكسوة".encode()))
     assert fingerprint(raw) != fingerprint(raw.replace(b"Subject:", b"Subject: Re:"))
+
+
+# 5. Nothing cut, nothing dropped -----------------------------------------------------------
+
+def originals(db, ticket):
+    return db.session.scalars(select(Attachment).where(
+        Attachment.ticket_id == ticket.id, Attachment.content_type == "message/rfc822")).all()
+
+
+def test_a_long_message_is_cut_only_with_a_notice_and_its_original_is_kept(db, people, receive, as_user, app):
+    body = "\n".join(f"السطر {n}: لم تصلني السلة الغذائية هذا الشهر ولا الشهر الذي قبله" for n in range(1, 2001))
+    assert len(body) > 60_000
+    raw = email(body=body).as_bytes()
+
+    ticket = receive(raw).ticket
+
+    (kept,) = originals(db, ticket)
+    assert kept.filename.endswith(".eml") and kept.size == len(raw) and not kept.from_beneficiary
+    assert "السطر 1:" in ticket.body and "السطر 2000:" not in ticket.body
+    assert len(ticket.body) <= 20_000 and ticket.body.endswith(f"{kept.filename}]")
+    assert "The text is longer than shown here" in ticket.body
+    response = as_user(people.staff).get(f"/tickets/{ticket.reference}/attachments/{kept.id}")
+    assert response.status_code == 200 and response.data == raw  # whole, byte for byte
+    assert response.headers["Content-Disposition"].startswith("attachment")  # downloaded, never rendered
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+def test_a_short_message_is_shown_whole_with_its_original(db, people, receive):
+    ticket = receive(email().as_bytes()).ticket
+    assert ticket.body == "لم تصلني السلة هذا الشهر" and len(originals(db, ticket)) == 1
+
+
+def test_a_long_reply_is_cut_with_a_notice_and_kept_on_the_ticket(db, people, receive, known_ticket):
+    body = "معلومة إضافية " * 1000
+    taken = receive(email(subject=f"بخصوص {known_ticket.reference}", body=body).as_bytes())
+    assert taken.outcome == "reply" and taken.ticket.id == known_ticket.id
+    (reply,) = replies(db, known_ticket)
+    assert reply.startswith("معلومة إضافية") and "The text is longer than shown here" in reply
+    assert len(originals(db, known_ticket)) == 2  # the first message's and the reply's
+
+
+def test_a_multipart_without_its_boundary_keeps_its_raw_text(db, people, receive):
+    raw = (b"From: ahmad@example.net\r\nTo: care@example.org\r\nSubject: no boundary\r\n"
+           b"Message-ID: <nb@example.net>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n"
+           b"--zzz\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + "لم تصلني السلة".encode() + b"\r\n--zzz--\r\n")
+    ticket = receive(raw).ticket
+    assert "لم تصلني السلة" in ticket.body
+
+
+def test_a_message_that_always_fails_goes_to_the_quarantine_after_n_attempts(db, people, app, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the attachment directory is full")
+    monkeypatch.setattr(service, "take", broken)
+    raw = email().as_bytes()
+    gate = pipe.Gate(max_attempts=3)
+    held = []
+    for _ in range(3):
+        try:
+            pipe.receive(db.session, raw, BOX, Storage.from_config(db.session, app.config),
+                         MailSettings.from_config(app.config), gate)
+        except RuntimeError as error:
+            held.append(pipe.attempt_failed(db.session, raw, BOX, gate, error))
+    assert held == [False, False, True]
+    (row,) = db.session.scalars(select(QuarantinedMail))
+    assert row.state == QuarantineState.HELD and row.attempts == 3 and "RuntimeError" in row.reason
+    assert "attachment directory is full" in row.last_error and row.raw == raw
+    monkeypatch.undo()
+    outcome = pipe.receive(db.session, raw, BOX, Storage.from_config(db.session, app.config),
+                           MailSettings.from_config(app.config), gate)
+    assert outcome.outcome == "duplicate"  # held: a person decides now, not the next delivery
+
+
+def test_a_message_that_failed_once_and_then_goes_through_leaves_nothing_in_the_quarantine(db, people, app, monkeypatch):
+    real = service.take
+    calls = []
+
+    def once_broken(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("busy")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(service, "take", once_broken)
+    raw, gate = email().as_bytes(), pipe.Gate(max_attempts=3)
+    storage, mail = Storage.from_config(db.session, app.config), MailSettings.from_config(app.config)
+    with pytest.raises(RuntimeError):
+        pipe.receive(db.session, raw, BOX, storage, mail, gate)
+    assert pipe.attempt_failed(db.session, raw, BOX, gate, RuntimeError("busy")) is False
+    assert pipe.receive(db.session, raw, BOX, storage, mail, gate).outcome == "ticket"
+    assert db.session.scalar(select(func.count()).select_from(QuarantinedMail)) == 0

@@ -206,6 +206,10 @@ def _body_and_documents(message: EmailMessage) -> tuple[str, list[Document], lis
         content_type = (part.get_content_type() or "").lower()
         disposition = (part.get_content_disposition() or "").lower()
         filename = _filename(part)
+        if content_type.startswith("multipart/"):  # a multipart without its boundary: its text as it came
+            data = part.get_payload(decode=True)
+            plain.append(data.decode("utf-8", "replace") if isinstance(data, bytes) else str(part.get_payload()))
+            continue
         if filename or disposition == "attachment" or not content_type.startswith("text/"):
             if content_type == "message/delivery-status":
                 continue
