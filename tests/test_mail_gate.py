@@ -22,6 +22,7 @@ from desk.models import (
     OutboxStatus,
     QuarantinedMail,
     QuarantineState,
+    Status,
     Ticket,
     TicketEvent,
     utcnow,
@@ -318,3 +319,99 @@ def test_a_message_that_failed_once_and_then_goes_through_leaves_nothing_in_the_
     assert pipe.attempt_failed(db.session, raw, BOX, gate, RuntimeError("busy")) is False
     assert pipe.receive(db.session, raw, BOX, storage, mail, gate).outcome == "ticket"
     assert db.session.scalar(select(func.count()).select_from(QuarantinedMail)) == 0
+
+
+# 2. Who really sent it -----------------------------------------------------------------------
+
+OURS = "mx.assoc.example"
+FAILED = f"{OURS}; spf=fail smtp.mailfrom=evil.example; dkim=none; dmarc=fail (p=reject) header.from=example.net"
+PASSED = f"{OURS}; spf=pass smtp.mailfrom=ahmad@example.net; dkim=pass header.d=example.net; dmarc=pass header.from=example.net"
+
+
+def resolved(db, ticket, days_ago=3):
+    from datetime import timedelta
+    ticket.status, ticket.resolved_at = Status.RESOLVED, utcnow() - timedelta(days=days_ago)
+    ticket.version += 1
+    db.session.commit()
+
+
+def test_a_forged_beneficiary_failing_dmarc_never_joins_nor_reopens_their_ticket(db, people, receive, known_ticket):
+    resolved(db, known_ticket)
+    forged = email(subject=f"بخصوص {known_ticket.reference}", body="أرجو تحويل المبلغ إلى حسابي الجديد",
+                   Authentication_Results=FAILED)
+
+    taken = receive(forged.as_bytes(), DESK_MAIL_AUTHSERV_ID=OURS)
+
+    assert taken.outcome == "unverified" and taken.ticket.id == known_ticket.id and taken.reason == "DMARC failed"
+    db.session.expire_all()
+    assert known_ticket.status == Status.RESOLVED and replies(db, known_ticket) == []
+    (waiting,) = db.session.scalars(select(QuarantinedMail))
+    assert waiting.state == QuarantineState.UNVERIFIED and waiting.ticket_id == known_ticket.id
+    assert len(tickets(db)) == 1
+
+
+def test_an_unverified_reply_by_thread_alone_waits_too(db, app, people, receive, known_ticket):
+    (ack,) = db.session.scalars(select(OutboxMessage))
+    from desk.notify.mail import message_id as our_message_id
+    signed = our_message_id(ack.id, MailSettings.from_config({**app.config, "DESK_MAIL_FROM": "desk@example.org"}))
+    reply = email(subject="Re: طلبكم", body="شكرا", In_Reply_To=signed, Authentication_Results=FAILED)
+    assert receive(reply.as_bytes(), DESK_MAIL_AUTHSERV_ID=OURS).outcome == "unverified"
+    verified_reply = email(subject="Re: طلبكم", body="شكرا لكم", In_Reply_To=signed, Authentication_Results=PASSED)
+    taken = receive(verified_reply.as_bytes(), DESK_MAIL_AUTHSERV_ID=OURS, DESK_MAIL_REQUIRE_AUTH=True)
+    assert taken.outcome == "reply" and replies(db, known_ticket) == ["شكرا لكم"]  # our signed ids still thread
+    assert db.session.scalar(select(InboundMessage.verified).where(InboundMessage.outcome == "reply")) is True
+
+
+def test_results_from_anyone_but_our_server_are_ignored(db, people, receive, known_ticket):
+    claimed = PASSED.replace(OURS, "mx.evil.example")
+    forged = email(subject=f"بخصوص {known_ticket.reference}", Authentication_Results=claimed)
+    taken = receive(forged.as_bytes(), DESK_MAIL_AUTHSERV_ID=OURS, DESK_MAIL_REQUIRE_AUTH=True)
+    assert taken.outcome == "unverified" and taken.reason == "no authentication result from our server"
+
+
+def test_an_unverified_sender_may_open_a_ticket_but_gets_no_acknowledgement(db, people, receive):
+    taken = receive(email(sender="new@example.com", Authentication_Results=FAILED.replace("example.net", "example.com"))
+                    .as_bytes(), DESK_MAIL_AUTHSERV_ID=OURS)
+    assert taken.outcome == "ticket" and outbox(db) == 0
+    assert db.session.scalar(select(InboundMessage.verified)) is False
+
+
+def test_dkim_passing_for_another_domain_does_not_verify(db, people, receive, known_ticket):
+    other = f"{OURS}; dkim=pass header.d=evil.example; spf=pass smtp.mailfrom=evil.example; dmarc=none"
+    forged = email(subject=f"بخصوص {known_ticket.reference}", Authentication_Results=other)
+    assert receive(forged.as_bytes(), DESK_MAIL_AUTHSERV_ID=OURS, DESK_MAIL_REQUIRE_AUTH=True).outcome == "unverified"
+
+
+def test_staff_accept_or_reject_an_unverified_message_on_the_ticket(db, people, receive, known_ticket, as_user):
+    resolved(db, known_ticket)
+    for body in ("الرسالة الأولى", "الرسالة الثانية"):
+        receive(email(subject=f"بخصوص {known_ticket.reference}", body=body, Authentication_Results=FAILED).as_bytes(),
+                DESK_MAIL_AUTHSERV_ID=OURS)
+    first, second = db.session.scalars(select(QuarantinedMail).order_by(QuarantinedMail.id))
+    staff = as_user(people.staff)
+    page = staff.get(f"/tickets/{known_ticket.reference}")
+    assert "الرسالة الأولى" in page.text
+    assert f'id="unverified-{first.id}"' in page.text and f'id="unverified-{second.id}"' in page.text
+
+    assert staff.post(f"/tickets/{known_ticket.reference}/unverified-mail/{first.id}/accept").status_code == 302
+    assert staff.post(f"/tickets/{known_ticket.reference}/unverified-mail/{second.id}/reject").status_code == 302
+
+    db.session.expire_all()
+    assert replies(db, known_ticket) == ["الرسالة الأولى"] and known_ticket.status == Status.OPEN  # the reopen rule
+    assert (first.state, second.state) == (QuarantineState.ATTACHED, QuarantineState.DISCARDED)
+    assert first.decided_by_id == second.decided_by_id == people.staff.id and first.decided_at is not None
+    assert second.raw == b""
+    notes = db.session.scalars(select(TicketEvent.body).where(
+        TicketEvent.ticket_id == known_ticket.id, TicketEvent.kind == EventKind.NOTE)).all()
+    assert any("unverified sender was rejected" in n for n in notes)
+    assert staff.post(f"/tickets/{known_ticket.reference}/unverified-mail/{first.id}/accept").status_code == 404
+
+
+def test_only_those_who_answer_on_the_ticket_decide(db, people, receive, known_ticket, as_user):
+    receive(email(subject=f"بخصوص {known_ticket.reference}", Authentication_Results=FAILED).as_bytes(),
+            DESK_MAIL_AUTHSERV_ID=OURS)
+    row = db.session.scalar(select(QuarantinedMail))
+    outsider = as_user(people.other_focal)  # a focal point of another department
+    assert outsider.post(f"/tickets/{known_ticket.reference}/unverified-mail/{row.id}/accept").status_code == 404
+    db.session.expire_all()
+    assert row.state == QuarantineState.UNVERIFIED

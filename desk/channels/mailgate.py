@@ -274,19 +274,21 @@ def fingerprint(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class Authentication:
-    """What our own receiving server said (RFC 8601), by method: "pass", "fail", "none" …;
-    ``found`` False when it said nothing we trust."""
+    """What our own receiving server said (RFC 8601): each method's result ("pass", "fail",
+    "none" …) and the domains it passed for; ``found`` False when it said nothing we trust."""
 
     found: bool = False
     results: dict[str, str] = field(default_factory=dict)
-    dmarc_domain: str | None = None   # header.from of the DMARC result, if given
+    passed: frozenset[tuple[str, str]] = frozenset()   # (method, domain): dkim header.d, spf smtp.mailfrom, dmarc header.from
 
     def get(self, method: str) -> str | None:
         return self.results.get(method)
 
 
-_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)((?:\s*\([^)]*\))?(?:\s+[a-z.]+\s*=\s*[^\s;]+)*)",
+_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)((?:\s*\([^)]*\))?(?:\s+[a-z]+\.[a-z-]+\s*=\s*[^\s;]+)*)",
                      re.IGNORECASE)
+_PROPERTY = re.compile(r"([a-z]+\.[a-z-]+)\s*=\s*([^\s;]+)", re.IGNORECASE)
+_DOMAIN_OF = {"dkim": ("header.d", "header.i"), "spf": ("smtp.mailfrom", "smtp.helo"), "dmarc": ("header.from",)}
 
 
 def authentication(message: Message, authserv_id: str) -> Authentication:
@@ -305,32 +307,38 @@ def authentication(message: Message, authserv_id: str) -> Authentication:
         if server != authserv_id.strip().lower():
             continue
         results: dict[str, str] = {}
-        dmarc_domain = None
+        passed: set[tuple[str, str]] = set()
         for match in _RESULT.finditer(value.split(";", 1)[1] if ";" in value else ""):
             method, result = match.group(1).lower(), match.group(2).lower()
-            if method == "dkim" and results.get("dkim") == "pass":
-                continue  # one passing signature is enough
-            results[method] = result
-            if method == "dmarc":
-                domain = re.search(r"header\.from\s*=\s*([^\s;]+)", match.group(3) or "", re.IGNORECASE)
-                dmarc_domain = domain.group(1).lower() if domain else None
-        return Authentication(True, results, dmarc_domain)
+            if results.get(method) != "pass":  # one passing signature is enough
+                results[method] = result
+            if result == "pass":
+                properties = {k.lower(): v for k, v in _PROPERTY.findall(match.group(3) or "")}
+                for name in _DOMAIN_OF[method]:
+                    if properties.get(name):
+                        passed.add((method, properties[name].rpartition("@")[2].strip("<>").lower()))
+                        break
+        return Authentication(True, results, frozenset(passed))
     return Authentication()
 
 
+def _aligned(domain: str, sender_domain: str) -> bool:
+    """Relaxed alignment (DMARC): the same domain, or one a subdomain of the other."""
+    return bool(domain) and (domain == sender_domain or domain.endswith("." + sender_domain)
+                             or sender_domain.endswith("." + domain))
+
+
 def verified(auth: Authentication, sender_domain: str, *, required: bool) -> tuple[bool, str | None]:
-    """(verified, why not): a From failing DMARC is never verified; with ``required``, neither
-    is one without a passing DMARC (or, lacking a DMARC result, an aligned DKIM or SPF pass)
-    from our server."""
+    """(verified, why not). A From failing DMARC is never verified. With ``required``, a sender
+    is verified only by our server's result: DMARC pass for the From's domain, or (no DMARC
+    policy) DKIM or SPF passing for a domain aligned with it."""
     dmarc = auth.get("dmarc")
     if dmarc in ("fail", "permerror"):
         return False, "DMARC failed"
-    if auth.dmarc_domain and dmarc == "pass" and auth.dmarc_domain != sender_domain:
-        return False, "DMARC passed for another domain"
     if not required:
         return True, None
     if not auth.found:
         return False, "no authentication result from our server"
-    if dmarc == "pass" or auth.get("dkim") == "pass" or auth.get("spf") == "pass":
+    if any(_aligned(domain, sender_domain) for _, domain in auth.passed):
         return True, None
-    return False, "SPF, DKIM and DMARC did not pass"
+    return False, "SPF, DKIM and DMARC did not pass for the sender's domain"

@@ -149,14 +149,22 @@ def take(session: Session, parsed: ParsedEmail, mailbox: Mailbox, storage: Stora
         replied = inbound.join(session, ticket, incoming, storage, via=REASON_EMAIL, channel=Channel.EMAIL,
                                verified=verified)
         return Taken("reply", replied.ticket) if replied is not None else Taken("duplicate")
+    return open_email_ticket(session, parsed, incoming, mailbox, storage, ack_limit=ack_limit,
+                             department_id=department_id, verified=verified)
 
+
+def open_email_ticket(session: Session, parsed: ParsedEmail, incoming: Incoming, mailbox: Mailbox, storage: Storage,
+                      *, ack_limit: int = 3, department_id: int | None = None, verified: bool | None = None) -> Taken:
+    """A new email ticket from ``incoming`` (what is already in the session is committed with
+    it: desk.channels.quarantine's decision); the acknowledgement if the mailbox sends one."""
     beneficiary = beneficiary_by_email(session, parsed.from_address)
     contact = {"name": parsed.from_name or (beneficiary.name if beneficiary else ""), "phone": None,
                "email": parsed.from_address}
     body = parsed.text or parsed.subject
     intake = IntakeData(
         kind=mailbox.kind, channel=Channel.EMAIL, subject=(parsed.subject or parsed.text[:80] or "—").strip()[:200],
-        body=original.shown(body, incoming.original[0]) if incoming.original else body, beneficiary_id=beneficiary.id if beneficiary else None,
+        body=original.shown(body, incoming.original[0]) if incoming.original else body,
+        beneficiary_id=beneficiary.id if beneficiary else None,
         department_id=department_id, department_as_proposed=department_id is None,
         meta={"contact": contact, "locale": "ar", "email": {"mailbox": mailbox.name}},
     )
