@@ -170,5 +170,9 @@ def import_one(session: Session, raw: bytes, mailbox: service.Mailbox, config: M
         if held:
             return EX_OK, f"quarantined (failed {gate.max_attempts} times: {type(error).__name__})"
         return EX_TEMPFAIL, f"not taken in ({type(error).__name__}): try again later"
-    inbound.healthy(session, f"email:{mailbox.name}", received=1 if received.outcome in ("ticket", "reply") else 0)
+    try:
+        inbound.healthy(session, f"email:{mailbox.name}", received=1 if received.outcome in ("ticket", "reply") else 0)
+    except Exception:  # taken in and committed: a health count lost is no reason to deliver it again
+        discard(session)
+        log.warning("import-mail: the channel's health could not be recorded", exc_info=True)
     return EX_OK, str(received)
