@@ -223,8 +223,12 @@ def _body_and_documents(message: EmailMessage) -> tuple[str, list[Document], lis
             documents.append(Document(filename or f"document.{content_type.rpartition('/')[2] or 'bin'}", data))
         elif content_type == "text/html":
             html.append(_text_of(part))
-        else:
+        elif content_type == "text/plain":
             plain.append(_text_of(part))
+        else:  # text/calendar, text/csv…: not the message's words; named like any document
+            data = part.get_payload(decode=True)
+            documents.append(Document(filename or f"document.{content_type.rpartition('/')[2]}",
+                                      data if isinstance(data, bytes) else b""))
     if plain:
         text = "\n\n".join(p.strip() for p in plain if p.strip())
     else:
