@@ -415,3 +415,14 @@ def test_only_those_who_answer_on_the_ticket_decide(db, people, receive, known_t
     assert outsider.post(f"/tickets/{known_ticket.reference}/unverified-mail/{row.id}/accept").status_code == 404
     db.session.expire_all()
     assert row.state == QuarantineState.UNVERIFIED
+
+
+def test_the_original_is_never_offered_nor_sent_with_a_reply(db, people, receive, as_user):
+    from desk.channels.outgoing import documents_to_send
+    from desk.errors import ValidationFailed
+    ticket = receive(email().as_bytes()).ticket
+    (kept,) = originals(db, ticket)
+    page = as_user(people.staff).get(f"/tickets/{ticket.reference}")
+    assert f'id="send-file-{kept.id}"' not in page.text
+    with pytest.raises(ValidationFailed):
+        documents_to_send(db.session, ticket, [kept.id])

@@ -44,7 +44,7 @@ class Document:
 
 @dataclass
 class ParsedEmail:
-    key: str                    # the idempotency key: the Message-ID, or sha256:<hex of the raw bytes>
+    key: str                    # the idempotency key: the Message-ID, or its fingerprint (mailgate.fingerprint)
     message_id: str | None      # "<…>" as written
     in_reply_to: list[str]
     references: list[str]

@@ -32,7 +32,7 @@ from desk.portal import service as portal
 from desk.settings import PORTAL_FILES
 from desk.transaction import atomic, commit, discard
 
-MAX_BODY = 20_000  # a new ticket's text; longer messages are cut (the reply path: portal.MAX_REPLY)
+MAX_BODY = 20_000  # a new ticket's text; longer is cut (an email: with a notice, desk.channels.original)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from desk.attachments.service import PENDING_SUFFIX, directory_of, write_capped
+from desk.channels.outgoing import ORIGINAL
 from desk.models import Attachment, EventKind, Ticket
 from desk.tickets.workflow import record
 from desk.transaction import Files
 
-CONTENT_TYPE = "message/rfc822"
+CONTENT_TYPE = ORIGINAL  # message/rfc822
 # The text shown of a message is cut past this many characters, with a notice naming the original.
 SHOWN = 20_000
 
