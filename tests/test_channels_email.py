@@ -529,3 +529,22 @@ def test_a_message_that_always_fails_is_held_in_the_quarantine_not_retried_forev
     (held,) = db.session.scalars(select(QuarantinedMail))
     assert held.state == QuarantineState.HELD and held.attempts == 2 and tickets(db) == []
     assert fetch(db, config).failed == 0
+
+
+def test_a_database_lost_during_a_fetch_counts_nothing_against_the_message(db, people, mailbox, dovecot, monkeypatch):  # noqa: F811
+    from sqlalchemy.exc import OperationalError
+
+    from desk.channels import service
+    from desk.models import QuarantinedMail
+
+    def lost(*args, **kwargs):
+        raise OperationalError("INSERT …", {}, Exception("server closed the connection unexpectedly"))
+    monkeypatch.setattr(service, "take", lost)
+    user, config = mailbox
+    dovecot.deliver(user, message().as_bytes())
+    with pytest.raises(OperationalError):
+        fetch(db, config)
+    assert not any("$DeskImported" in flags for flags in dovecot.flags(user))
+    assert db.session.scalar(select(func.count()).select_from(QuarantinedMail)) == 0
+    monkeypatch.undo()
+    assert fetch(db, config).taken == 1

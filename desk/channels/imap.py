@@ -198,6 +198,8 @@ def fetch_mailbox(session: Session, box: MailboxSettings, storage: Storage, mail
                 raise  # the connection is gone: the rest waits for the next run
             except Exception as error:
                 discard(session)
+                if pipe.unreachable(error):
+                    raise  # the database is gone, not this message: nothing is counted against it
                 log.exception("fetch-mail %s: message %s failed", box.name, uid)
                 if not raw or not pipe.attempt_failed(session, raw, box.intake(), gate, error):
                     result.failed += 1
