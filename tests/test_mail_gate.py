@@ -376,6 +376,14 @@ def test_an_unverified_sender_may_open_a_ticket_but_gets_no_acknowledgement(db, 
     assert db.session.scalar(select(InboundMessage.verified)) is False
 
 
+def test_a_ticket_opened_by_an_unverified_sender_says_so(db, people, receive, as_user):
+    unverified = receive(email(Authentication_Results=FAILED).as_bytes(), DESK_MAIL_AUTHSERV_ID=OURS).ticket
+    verified_one = receive(email(subject="آخر", Authentication_Results=PASSED).as_bytes(), DESK_MAIL_AUTHSERV_ID=OURS).ticket
+    staff = as_user(people.staff)
+    assert 'id="opened-unverified"' in staff.get(f"/tickets/{unverified.reference}").text
+    assert 'id="opened-unverified"' not in staff.get(f"/tickets/{verified_one.reference}").text
+
+
 def test_dkim_passing_for_another_domain_does_not_verify(db, people, receive, known_ticket):
     other = f"{OURS}; dkim=pass header.d=evil.example; spf=pass smtp.mailfrom=evil.example; dmarc=none"
     forged = email(subject=f"بخصوص {known_ticket.reference}", Authentication_Results=other)

@@ -35,6 +35,11 @@ def unverified_mail(ticket: Ticket) -> list:
 
 
 @bp.app_template_global()
+def opened_by_unverified_mail(ticket: Ticket) -> bool:
+    return quarantine.opened_unverified(db.session, ticket)
+
+
+@bp.app_template_global()
 def quarantine_text(row) -> str:
     """A quarantined message's readable text, plain (the template escapes it)."""
     return quarantine.text_of(row)

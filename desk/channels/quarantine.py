@@ -26,7 +26,18 @@ from desk.channels import inbound, service
 from desk.channels.email import ParsedEmail, parse, written_from
 from desk.channels.inbound import Storage
 from desk.errors import NotFound, ValidationFailed
-from desk.models import AuditAction, Channel, EventKind, QuarantinedMail, QuarantineState, Ticket, User, utcnow
+from desk.models import (
+    AuditAction,
+    Channel,
+    EventKind,
+    InboundMessage,
+    InboundOutcome,
+    QuarantinedMail,
+    QuarantineState,
+    Ticket,
+    User,
+    utcnow,
+)
 from desk.permissions import Action, can
 from desk.text import to_ascii_digits
 from desk.tickets.service import REASON_EMAIL, get_ticket
@@ -126,6 +137,14 @@ def unverified_on(session: Session, ticket: Ticket) -> list[QuarantinedMail]:
     return list(session.scalars(select(QuarantinedMail).where(
         QuarantinedMail.ticket_id == ticket.id, QuarantinedMail.state == QuarantineState.UNVERIFIED)
         .order_by(QuarantinedMail.id)))
+
+
+def opened_unverified(session: Session, ticket: Ticket) -> bool:
+    """Whether ``ticket`` was opened by an email whose sender our server did not verify (its
+    contact address may not be the writer's)."""
+    return session.scalar(select(InboundMessage.id).where(
+        InboundMessage.ticket_id == ticket.id, InboundMessage.outcome == InboundOutcome.TICKET,
+        InboundMessage.verified.is_(False)).limit(1)) is not None
 
 
 def text_of(row: QuarantinedMail) -> str:
