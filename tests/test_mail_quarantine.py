@@ -97,3 +97,12 @@ def test_the_channel_health_page_counts_the_quarantine(db, people, held, as_user
     assert 'id="mail-quarantine-counts"' in page.text and "/admin/mail-quarantine" in page.text
     row = page.text.split('id="mail-quarantine-counts"')[1].split("</tr>")[0]
     assert "١" in row or ">1<" in row
+
+
+def test_a_nul_typed_in_the_forms_is_refused_and_nothing_is_decided(db, people, held, as_user):
+    admin = as_user(people.admin)
+    refused = admin.post(f"/admin/mail-quarantine/{held.id}/attach", data={"reference": "C-1448\x00-000001"})
+    assert refused.status_code == 422 and 'id="reference-' in refused.text
+    assert admin.post(f"/admin/mail-quarantine/{held.id}/take", data={"x": "a\x00b"}).status_code == 400
+    db.session.expire_all()
+    assert held.state == QuarantineState.HELD and tickets(db) == [] and decisions(db) == []
