@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PYTHON ?= python3
 TEST_ARGS ?=
 
-.PHONY: setup run test test-sqlite test-postgres bench bench-search bench-load translations extract-messages clean
+.PHONY: setup run test test-sqlite test-postgres bench bench-search bench-load bench-mail translations extract-messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench-search: setup
 # that nothing was lost or duplicated (tests/bench/load.py; drops and creates desk_bench_load).
 bench-load: setup
 	$(PY) -m tests.bench.load $(BENCH_ARGS)
+
+# Email intake: messages per second through import-mail and fetch-mail, and one large message's
+# peak memory (tests/bench/mail.py; pass --database-url of a database of its own in BENCH_ARGS).
+bench-mail: setup
+	$(PY) -m tests.bench.mail $(BENCH_ARGS)
 
 # After changing user-facing text: extract, merge into both catalogs, then translate.
 extract-messages: $(VENV)/.installed

@@ -168,6 +168,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from desk.channels.views import bp as channels_bp
     app.register_blueprint(channels_bp)
+    from desk.channels.mail_views import bp as mail_bp
+    app.register_blueprint(mail_bp)
     from desk.privacy.views import bp as privacy_bp
     app.register_blueprint(privacy_bp)
 

@@ -374,6 +374,41 @@ def fetch_mail_command(once: bool, interval: float) -> None:
             signal.signal(sig, handler)
 
 
+@desk_cli.command("import-mail")
+@click.option("--channel", "channel", default=None,
+              help="The mailbox (its name in DESK_MAILBOXES) whose settings apply: kind, department, acknowledgement.")
+def import_mail_command(channel: str | None) -> None:
+    """Take in one email read from standard input (an MTA's pipe transport, or a saved message
+    fed again) through the same pipeline as fetch-mail (desk/channels/pipe.py). Exit 0 when it
+    was taken, quarantined or ignored by rule; 75 (EX_TEMPFAIL) when the database cannot be
+    reached, so the mail server keeps it; 65 (EX_DATAERR) for input that is not a message."""
+    import sys
+
+    from flask import current_app
+
+    from desk.channels import pipe, service
+    from desk.channels.imap import mailboxes
+    from desk.settings import SettingsError
+
+    try:
+        boxes = {box.name: box for box in mailboxes(current_app.config["DESK_MAILBOXES"])}
+    except SettingsError as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(pipe.EX_TEMPFAIL) from None  # a configuration to fix: the MTA keeps the message
+    if channel is not None and channel not in boxes:
+        click.echo(f"No mailbox is named {channel!r} in DESK_MAILBOXES.", err=True)
+        raise SystemExit(pipe.EX_TEMPFAIL)
+    box = boxes.get(channel) if channel else None
+    mailbox = box.intake() if box is not None else service.Mailbox(channel or "import-mail")
+    raw = sys.stdin.buffer.read(int(current_app.config["DESK_MAIL_MAX_MB"] * 1024 * 1024) + 1)
+    if len(raw) > current_app.config["DESK_MAIL_MAX_MB"] * 1024 * 1024:
+        click.echo(f"The message is larger than DESK_MAIL_MAX_MB ({current_app.config['DESK_MAIL_MAX_MB']:g} MB).", err=True)
+        raise SystemExit(pipe.EX_DATAERR)
+    code, said = pipe.import_one(db.session, raw, mailbox, current_app.config, box.department if box else None)
+    click.echo(said, err=code != pipe.EX_OK)
+    raise SystemExit(code)
+
+
 @desk_cli.command("sweep-files")
 @click.option("--older-than", "hours", type=float, default=24.0, show_default=True,
               help="Leave alone files younger than this many hours (an upload may be under way).")

@@ -147,6 +147,7 @@ UNDELIVERED = {
     "unwritable": _l("The message could not be prepared (a document it carries may be missing)."),
     "channel": _l("The desk has no way to send on this channel."),
     "receipt": _l("WhatsApp reported that the message could not be delivered."),
+    "bounce": _l("The recipient's mail server sent the message back: the address may be wrong or the mailbox full."),
     "unreachable": _l("The server could not be reached."),
 }
 

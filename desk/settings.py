@@ -268,6 +268,10 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_MAIL_MAX_MB": float(env.get("DESK_MAIL_MAX_MB") or 30),  # larger: the header only, and a note
         "DESK_MAIL_ACK_LIMIT": int(env.get("DESK_MAIL_ACK_LIMIT") or 3),  # acknowledgements per sender per hour
         "DESK_OWN_ADDRESSES": env.get("DESK_OWN_ADDRESSES", ""),  # more of our addresses (comma separated)
+        # Authentication-Results of our own receiving server (desk/channels/mailgate.py): its authserv-id.
+        "DESK_MAIL_AUTHSERV_ID": env.get("DESK_MAIL_AUTHSERV_ID", "").strip(),
+        "DESK_MAIL_REQUIRE_AUTH": _bool(env.get("DESK_MAIL_REQUIRE_AUTH"), False),  # no trusted result: unverified
+        "DESK_MAIL_MAX_ATTEMPTS": int(env.get("DESK_MAIL_MAX_ATTEMPTS") or 5),  # then the quarantine
         "DESK_WHATSAPP_APP_SECRET": env.get("DESK_WHATSAPP_APP_SECRET", ""),
         "DESK_WHATSAPP_VERIFY_TOKEN": env.get("DESK_WHATSAPP_VERIFY_TOKEN", ""),
         "DESK_WHATSAPP_TOKEN": env.get("DESK_WHATSAPP_TOKEN", ""),

@@ -122,7 +122,8 @@ def test_plain_html_and_arabic_attachments_become_email_tickets(db, people, mail
     assert first.meta["contact"]["email"] == "fatima@example.net"
     assert second.beneficiary_id is None and second.meta["contact"]["name"] == "أحمد محمد"
     assert second.body == "أريد الاستفسار" and "steal" not in second.body
-    (document,) = db.session.scalars(select(Attachment).where(Attachment.ticket_id == third.id))
+    (document,) = db.session.scalars(select(Attachment).where(
+        Attachment.ticket_id == third.id, Attachment.content_type != "message/rfc822"))
     assert document.filename == "عقد الإيجار.pdf" and document.content_type == "application/pdf"
     assert "برنامج.exe (not an accepted kind of file)" in third.body  # said on the ticket, not attached
     created = db.session.scalars(select(TicketEvent.reason).where(
@@ -154,7 +155,10 @@ def test_malformed_mime_and_a_20_mb_message_are_taken_in(db, people, mailbox, do
     assert malformed.meta["contact"]["email"] == "broken@example.net"
     assert "text" in malformed.body
     assert large.subject == "ملف كبير" and "big.pdf (too large)" in large.body
-    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+    # Nothing of theirs is attached; each message's original is kept whole, as its ticket's .eml document.
+    kept = db.session.execute(select(Attachment.content_type, Attachment.size, Attachment.ticket_id)).all()
+    assert sorted((c, t) for c, _, t in kept) == [("message/rfc822", malformed.id), ("message/rfc822", large.id)]
+    assert max(size for _, size, _ in kept) > 20 * 1024 * 1024
 
 
 def test_with_move_to_a_message_leaves_the_folder_once_taken_in(db, people, mailbox, dovecot):  # noqa: F811
@@ -503,3 +507,44 @@ def test_only_the_beneficiary_writes_as_the_beneficiary(db, people, mailbox, dov
                                   In_Reply_To=original["Message-ID"], References=original["Message-ID"]).as_bytes())
     fetch(db, config)
     assert _replies(db, ticket) == []  # neither became the beneficiary's words on this ticket
+
+
+def test_a_message_that_always_fails_is_held_in_the_quarantine_not_retried_forever(db, people, mailbox, dovecot, monkeypatch):  # noqa: F811
+    from desk.channels import service
+    from desk.models import QuarantinedMail, QuarantineState
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cannot take it")
+    monkeypatch.setattr(service, "take", broken)
+    user, config = mailbox
+    config["DESK_MAIL_MAX_ATTEMPTS"] = 2
+    dovecot.deliver(user, message().as_bytes())
+
+    first = fetch(db, config)
+    assert (first.failed, first.quarantined) == (1, 0)
+    assert not any("$DeskImported" in flags for flags in dovecot.flags(user))  # left for the next run
+    second = fetch(db, config)
+    assert (second.failed, second.quarantined) == (0, 1)
+    assert all("$DeskImported" in flags for flags in dovecot.flags(user))  # held: the server may forget it
+    (held,) = db.session.scalars(select(QuarantinedMail))
+    assert held.state == QuarantineState.HELD and held.attempts == 2 and tickets(db) == []
+    assert fetch(db, config).failed == 0
+
+
+def test_a_database_lost_during_a_fetch_counts_nothing_against_the_message(db, people, mailbox, dovecot, monkeypatch):  # noqa: F811
+    from sqlalchemy.exc import OperationalError
+
+    from desk.channels import service
+    from desk.models import QuarantinedMail
+
+    def lost(*args, **kwargs):
+        raise OperationalError("INSERT …", {}, Exception("server closed the connection unexpectedly"))
+    monkeypatch.setattr(service, "take", lost)
+    user, config = mailbox
+    dovecot.deliver(user, message().as_bytes())
+    with pytest.raises(OperationalError):
+        fetch(db, config)
+    assert not any("$DeskImported" in flags for flags in dovecot.flags(user))
+    assert db.session.scalar(select(func.count()).select_from(QuarantinedMail)) == 0
+    monkeypatch.undo()
+    assert fetch(db, config).taken == 1

@@ -6,18 +6,28 @@ cannot be read is left out and said so.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
 
+from desk.channels.mailgate import (
+    Authentication,
+    Unsafe,
+    authentication,
+    automatic,
+    bounce,
+    failed_recipients,
+    fingerprint,
+    from_ourselves,
+    read,
+    sender,
+)
 from desk.text import to_ascii_digits
 
 MAX_SUBJECT = 200
@@ -34,7 +44,7 @@ class Document:
 
 @dataclass
 class ParsedEmail:
-    key: str                    # the idempotency key: the Message-ID, or sha256:<hex of the raw bytes>
+    key: str                    # the idempotency key: the Message-ID, or its fingerprint (mailgate.fingerprint)
     message_id: str | None      # "<…>" as written
     in_reply_to: list[str]
     references: list[str]
@@ -46,6 +56,11 @@ class ParsedEmail:
     unreadable: list[str] = field(default_factory=list)  # parts that could not be decoded
     date: datetime | None = None
     noise: str | None = None    # why this is not a message from a person, or None
+    quarantine: str | None = None  # why its headers cannot be trusted (desk.channels.mailgate), or None
+    failed_recipients: list[str] = field(default_factory=list)  # a bounce: who it could not reach
+    authentication: Authentication = field(default_factory=Authentication)
+    sender_domain: str = ""
+    size: int = 0
 
     @property
     def reference(self) -> str | None:
@@ -144,44 +159,10 @@ def strip_quoted(text: str) -> str:
 
 # Noise ----------------------------------------------------------------------------------------
 
-_BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@")
-
-
 def noise(message: Message, from_address: str, own_addresses: Set[str], own_domain: str | None) -> str | None:
-    """Why this message must not become a ticket nor be answered, or None.
-
-    RFC 3834 auto-replies (Auto-Submitted other than "no", X-Autoreply, X-Autorespond, the
-    Exchange suppression header), bulk and list mail (Precedence bulk/junk/list, List-Id),
-    bounces (a delivery report, MAILER-DAEMON, an empty Return-Path) and our own messages
-    (one of our addresses, or one of our Message-IDs)."""
-    auto = _header(message, "Auto-Submitted").lower()
-    if auto and auto != "no":
-        return f"auto-submitted: {auto[:60]}"
-    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
-        if _header(message, name):
-            return f"{name.lower()}"
-    suppress = _header(message, "X-Auto-Response-Suppress").lower()
-    if suppress and ("all" in suppress or "oof" in suppress) and _header(message, "X-MS-Exchange-Generated-Message-Source"):
-        return "exchange auto-reply"
-    precedence = _header(message, "Precedence").lower()
-    if precedence in ("bulk", "junk", "list", "auto_reply"):
-        return f"precedence: {precedence}"
-    if _header(message, "List-Id") or _header(message, "List-Unsubscribe"):
-        return "mailing list"
-    content_type = (message.get_content_type() or "").lower()
-    report = (message.get_param("report-type") or "") if content_type == "multipart/report" else ""
-    if content_type == "multipart/report" or str(report).lower() == "delivery-status":
-        return "delivery report (bounce)"
-    if not from_address or from_address.startswith(_BOUNCE_SENDERS):
-        return "bounce (no sender)" if not from_address else "bounce"
-    if "Return-Path" in message and _header(message, "Return-Path").strip() in ("<>", ""):
-        return "bounce (empty return path)"
-    if from_address in own_addresses:
-        return "sent by one of our own addresses"
-    message_id = _header(message, "Message-ID")
-    if own_domain and message_id.startswith("<desk.outbox.") and message_id.endswith(f"@{own_domain}>"):
-        return "one of our own messages"
-    return None
+    """Why this message must not become a ticket nor be answered, or None: automatic mail
+    (desk.channels.mailgate.automatic: loops, auto-replies, lists, bounces) or our own."""
+    return automatic(message) or from_ourselves(from_address, message, own_addresses, own_domain)
 
 
 # Parsing ----------------------------------------------------------------------------------
@@ -225,6 +206,10 @@ def _body_and_documents(message: EmailMessage) -> tuple[str, list[Document], lis
         content_type = (part.get_content_type() or "").lower()
         disposition = (part.get_content_disposition() or "").lower()
         filename = _filename(part)
+        if content_type.startswith("multipart/"):  # a multipart without its boundary: its text as it came
+            data = part.get_payload(decode=True)
+            plain.append(data.decode("utf-8", "replace") if isinstance(data, bytes) else str(part.get_payload()))
+            continue
         if filename or disposition == "attachment" or not content_type.startswith("text/"):
             if content_type == "message/delivery-status":
                 continue
@@ -238,8 +223,12 @@ def _body_and_documents(message: EmailMessage) -> tuple[str, list[Document], lis
             documents.append(Document(filename or f"document.{content_type.rpartition('/')[2] or 'bin'}", data))
         elif content_type == "text/html":
             html.append(_text_of(part))
-        else:
+        elif content_type == "text/plain":
             plain.append(_text_of(part))
+        else:  # text/calendar, text/csv…: not the message's words; named like any document
+            data = part.get_payload(decode=True)
+            documents.append(Document(filename or f"document.{content_type.rpartition('/')[2]}",
+                                      data if isinstance(data, bytes) else b""))
     if plain:
         text = "\n\n".join(p.strip() for p in plain if p.strip())
     else:
@@ -247,25 +236,55 @@ def _body_and_documents(message: EmailMessage) -> tuple[str, list[Document], lis
     return text.replace("\r\n", "\n").strip(), documents, unreadable
 
 
-def parse(raw: bytes, own_addresses: Set[str] = frozenset(), own_domain: str | None = None) -> ParsedEmail:
-    """Read one message (its raw RFC 5322 bytes). Never raises on malformed MIME."""
-    message = message_from_bytes(raw, policy=policy.default)
+def written_from(raw: bytes) -> str:
+    """The From header exactly as it came (undecoded, control characters shown as spaces), for
+    a person to read in the quarantine."""
+    head = raw[:64 * 1024].replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    lines, found = [], False
+    for line in head.split(b"\n"):
+        if found and line[:1] in (b" ", b"\t"):
+            lines.append(line)
+            continue
+        found = line.lower().startswith(b"from:")
+        if found:
+            lines.append(line[5:])
+        elif lines:
+            break
+    text = b" ".join(lines).decode("utf-8", "replace")
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:500]
+
+
+def raw_text(raw: bytes) -> str:
+    """The message's body as text, undecoded: what is kept when no part of it can be read."""
+    body = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)
+    return body[1].decode("utf-8", "replace").strip() if len(body) == 2 else ""
+
+
+def parse(raw: bytes, own_addresses: Set[str] = frozenset(), own_domain: str | None = None,
+          authserv_id: str = "") -> ParsedEmail:
+    """Read one message (its raw RFC 5322 bytes). Never raises on malformed MIME; headers
+    that cannot be trusted set ``quarantine`` (desk.channels.mailgate)."""
+    message = read(raw)
     ids = _ids(_header(message, "Message-ID"))
     message_id = ids[0] if ids else None
-    key = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    key = message_id or fingerprint(raw)
+    rule = automatic(message)
+    quarantine = None
+    from_name, from_address, domain = "", "", ""
     try:
-        addresses = getaddresses([_header(message, "From")])
-    except Exception:
-        addresses = []
-    from_name, from_address = addresses[0] if addresses else ("", "")
-    from_address = (from_address or "").strip().lower()
-    if "@" not in from_address:
-        from_address = ""
-    subject = _header(message, "Subject")[:MAX_SUBJECT]
+        author = sender(message)
+        from_name, from_address, domain = author.name, author.email, author.domain
+    except Unsafe as error:
+        quarantine = None if rule else str(error)
+    if rule is None and quarantine is None:
+        rule = from_ourselves(from_address, message, own_addresses, own_domain)
+    subject = _header(message, "Subject")[:MAX_SUBJECT] if quarantine is None else _safe_subject(message)
     try:
         text, documents, unreadable = _body_and_documents(message)
     except Exception as error:  # MIME too broken to walk: keep what the top level says
         text, documents, unreadable = "", [], [f"{type(error).__name__}"]
+    if not text.strip() and not documents:  # no readable part (a multipart without its boundary…)
+        text = raw_text(raw)
     try:
         date = parsedate_to_datetime(_header(message, "Date"))
         date = date.astimezone(UTC) if date.tzinfo else date.replace(tzinfo=UTC)
@@ -274,7 +293,12 @@ def parse(raw: bytes, own_addresses: Set[str] = frozenset(), own_domain: str | N
     return ParsedEmail(
         key=key[:255], message_id=message_id[:255] if message_id else None,
         in_reply_to=_ids(_header(message, "In-Reply-To")), references=_ids(_header(message, "References")),
-        from_name=from_name.strip(), from_address=from_address, subject=subject, text=text,
-        documents=documents, unreadable=unreadable, date=date,
-        noise=noise(message, from_address, own_addresses, own_domain),
+        from_name=from_name, from_address=from_address, subject=subject, text=text,
+        documents=documents, unreadable=unreadable, date=date, noise=rule, quarantine=quarantine,
+        failed_recipients=failed_recipients(message) if rule and bounce(message) else [],
+        authentication=authentication(message, authserv_id), sender_domain=domain, size=len(raw),
     )
+
+
+def _safe_subject(message: Message) -> str:
+    return " ".join("".join(c if c.isprintable() else " " for c in _header(message, "Subject")).split())[:MAX_SUBJECT]

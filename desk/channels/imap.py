@@ -26,13 +26,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.channels import inbound, service
-from desk.channels.email import parse
+from desk.channels import inbound, pipe, service
 from desk.channels.inbound import Storage
-from desk.models import Department, Kind
+from desk.models import Kind
 from desk.notify.mail import MailSettings
 from desk.settings import SettingsError
 from desk.transaction import discard
@@ -103,11 +101,12 @@ class FetchResult:
     ignored: int = 0      # noise
     duplicates: int = 0   # recorded before (a re-run): only flagged now
     failed: int = 0       # left on the server for the next run
+    quarantined: int = 0  # held for a person (desk.channels.quarantine)
     waiting: int = 0      # new messages left for the next run (the batch was full)
 
     def __str__(self) -> str:
         return (f"{self.taken} taken in, {self.ignored} ignored, {self.duplicates} already recorded, "
-                f"{self.failed} failed, {self.waiting} waiting")
+                f"{self.quarantined} quarantined, {self.failed} failed, {self.waiting} waiting")
 
 
 def connect(box: MailboxSettings, timeout: float) -> imaplib.IMAP4:
@@ -176,15 +175,14 @@ def _message(conn: imaplib.IMAP4, uid: bytes, max_bytes: int) -> bytes:
 def fetch_mailbox(session: Session, box: MailboxSettings, storage: Storage, mail: MailSettings,
                   own_addresses: set[str], *, timeout: float = 30.0, batch: int = 200,
                   max_bytes: int = 30 * 1024 * 1024, ack_limit: int = 3,
-                  after_commit: Callable[[bytes], None] | None = None) -> FetchResult:
-    """One pass over one mailbox. Connection trouble raises (the caller records it); a message
-    that fails is rolled back, logged and left for the next run. ``after_commit`` (tests)
-    runs between a message's commit and its flag."""
-    department_id = None
-    if box.department:
-        department_id = session.scalar(select(Department.id).where(
-            Department.code == box.department.upper(), Department.active.is_(True)))
-        discard(session)
+                  after_commit: Callable[[bytes], None] | None = None, gate: pipe.Gate | None = None) -> FetchResult:
+    """One pass over one mailbox, each message through desk.channels.pipe.receive. Connection
+    trouble raises (the caller records it); a message that fails is rolled back, logged and
+    left for the next run, until it has failed ``gate.max_attempts`` times: then it is held
+    in the quarantine and flagged. ``after_commit`` (tests) runs between a message's commit
+    and its flag."""
+    gate = gate or pipe.Gate(own_addresses=frozenset(own_addresses), ack_limit=ack_limit)
+    department_id = pipe.department_of(session, box.department)
     result = FetchResult()
     conn = connect(box, timeout)
     try:
@@ -192,25 +190,30 @@ def fetch_mailbox(session: Session, box: MailboxSettings, storage: Storage, mail
         uids = _ok(conn.uid("SEARCH", "UNDELETED", "UNKEYWORD", FLAG), "SEARCH")[0].split()
         result.waiting = max(0, len(uids) - batch)
         for uid in uids[:batch]:
+            raw = b""
             try:
                 raw = _message(conn, uid, max_bytes)
-                parsed = parse(raw, own_addresses, mail.domain)
-                taken = service.take(session, parsed, box.intake(), storage, mail, ack_limit=ack_limit,
-                                     department_id=department_id)
+                received = pipe.receive(session, raw, box.intake(), storage, mail, gate, department_id=department_id)
             except (imaplib.IMAP4.abort, OSError):
                 raise  # the connection is gone: the rest waits for the next run
-            except Exception:
+            except Exception as error:
                 discard(session)
-                log.exception("fetch-mail %s: message %s failed; it stays for the next run", box.name, uid)
-                result.failed += 1
-                continue
+                if pipe.unreachable(error):
+                    raise  # the database is gone, not this message: nothing is counted against it
+                log.exception("fetch-mail %s: message %s failed", box.name, uid)
+                if not raw or not pipe.attempt_failed(session, raw, box.intake(), gate, error):
+                    result.failed += 1
+                    continue
+                received = pipe.Received("quarantined")
             if after_commit is not None:
                 after_commit(uid)
             _mark(conn, uid, box)
-            if taken.outcome == "duplicate":
+            if received.outcome == "duplicate":
                 result.duplicates += 1
-            elif taken.outcome == "ignored":
+            elif received.outcome == "ignored":
                 result.ignored += 1
+            elif received.outcome in ("quarantined", "unverified"):
+                result.quarantined += 1
             else:
                 result.taken += 1
         if box.move_to:
@@ -227,8 +230,8 @@ def fetch_all(session: Session, config: Mapping[str, Any], **options) -> dict[st
     """One pass over every mailbox in DESK_MAILBOXES; each mailbox's health is recorded."""
     boxes = mailboxes(config.get("DESK_MAILBOXES", ""))
     mail = MailSettings.from_config(config)
-    own = {mail.from_address.lower(), *(box.address for box in boxes)} - {""}
-    own |= {a.strip().lower() for a in config.get("DESK_OWN_ADDRESSES", "").split(",") if a.strip()}
+    gate = pipe.Gate.from_config(config, {box.address for box in boxes})
+    own = set(gate.own_addresses)
     results: dict[str, FetchResult | Exception] = {}
     for box in boxes:
         name = f"email:{box.name}"
@@ -236,7 +239,7 @@ def fetch_all(session: Session, config: Mapping[str, Any], **options) -> dict[st
             storage = Storage.from_config(session, config)
             result = fetch_mailbox(session, box, storage, mail, own, timeout=config.get("DESK_IMAP_TIMEOUT", 30.0),
                                    max_bytes=int(config.get("DESK_MAIL_MAX_MB", 30) * 1024 * 1024),
-                                   ack_limit=config.get("DESK_MAIL_ACK_LIMIT", 3), **options)
+                                   ack_limit=config.get("DESK_MAIL_ACK_LIMIT", 3), gate=gate, **options)
         except Exception as error:  # connection refused, bad login, timeout…: recorded, the others go on
             log.warning("fetch-mail %s: %s: %s", box.name, type(error).__name__, error)
             inbound.failed(session, name, f"{type(error).__name__}: {error}")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from desk.attachments import contents
 from desk.attachments import service as attachments
 from desk.attachments.service import EXTENSIONS, Upload, clean_filename, sniff
+from desk.channels import original
 from desk.intake.service import IntakeData, add_ticket
 from desk.models import Beneficiary, ChannelState, InboundMessage, InboundOutcome, Ticket, utcnow
 from desk.portal import profile
@@ -32,7 +33,7 @@ from desk.portal import service as portal
 from desk.settings import PORTAL_FILES
 from desk.transaction import atomic, commit, discard
 
-MAX_BODY = 20_000  # a new ticket's text; longer messages are cut (the reply path: portal.MAX_REPLY)
+MAX_BODY = 20_000  # a new ticket's text; longer is cut (an email: with a notice, desk.channels.original)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Incoming:
     message_id: str | None = None
     references: str | None = None
     received_at: datetime | None = None
+    original: tuple[str, bytes] | None = None  # email: (document name, the raw message), kept with the ticket
 
 
 def already(session: Session, channel: str, key: str) -> InboundMessage | None:
@@ -156,10 +158,11 @@ def _commit_once(session: Session) -> bool:
 
 
 def open_ticket(session: Session, incoming: Incoming, intake: IntakeData, beneficiary: Beneficiary | None,
-                storage: Storage, *, via: str, before_commit=None) -> Ticket | None:
+                storage: Storage, *, via: str, before_commit=None, verified: bool | None = None) -> Ticket | None:
     """A new ticket from ``incoming``, its documents and its key, in one transaction. None if the
     key was recorded meanwhile (a concurrent delivery): nothing is written then.
-    ``before_commit(ticket)`` adds what else belongs to the same transaction (an acknowledgement)."""
+    ``before_commit(ticket)`` adds what else belongs to the same transaction (an acknowledgement);
+    the message's original (``incoming.original``) is kept as a document of the ticket."""
     uploads = uploads_of(incoming, storage.max_bytes)
     intake.body = _with_left_out(intake.body[:MAX_BODY], incoming)
     try:
@@ -169,7 +172,10 @@ def open_ticket(session: Session, incoming: Incoming, intake: IntakeData, benefi
                 attachments.store(session, None, ticket, upload, directory=storage.directory,
                                   max_bytes=storage.max_bytes, written=written, field="files", reason=via)
             _record(session, incoming, InboundOutcome.TICKET, ticket,
-                    "; ".join(incoming.left_out) if incoming.left_out else None)
+                    "; ".join(incoming.left_out) if incoming.left_out else None).verified = verified
+            if incoming.original is not None:
+                original.keep(session, ticket, incoming.original[1], name=incoming.original[0],
+                              directory=storage.directory, written=written, reason=via)
             if before_commit is not None:
                 before_commit(ticket)
     except IntegrityError:
@@ -180,18 +186,28 @@ def open_ticket(session: Session, incoming: Incoming, intake: IntakeData, benefi
 
 
 def join(session: Session, ticket: Ticket, incoming: Incoming, storage: Storage, *, via: str,
-         channel: str, before_commit=None) -> portal.Replied | None:
+         channel: str, before_commit=None, verified: bool | None = None) -> portal.Replied | None:
     """The beneficiary's message on their ticket (desk.portal.service.reply: reopen rule, events,
-    focal points told), with its key, in one transaction. None if the key was recorded meanwhile.
-    ``before_commit(ticket)`` adds what else belongs to it, for the ticket the reply landed on."""
+    focal points told), with its key and its original (``incoming.original``), in one
+    transaction. None if the key was recorded meanwhile. ``before_commit(ticket)`` adds what
+    else belongs to it, for the ticket the reply landed on."""
     uploads = uploads_of(incoming, storage.max_bytes)
-    text = _with_left_out(incoming.text, incoming)
+    text = incoming.text
+    keep = None
+    if incoming.original is not None:
+        name, raw = incoming.original
+        text = original.shown(text, name, portal.MAX_REPLY - 1000)
+
+        def keep(target: Ticket, written) -> None:
+            original.keep(session, target, raw, name=name, directory=storage.directory, written=written, reason=via)
+    text = _with_left_out(text, incoming)
     if len(text) > portal.MAX_REPLY:
         text = text[:portal.MAX_REPLY - 1] + "…"
     if not text.strip() and not uploads:
         text = "…"
     row = _record(session, incoming, InboundOutcome.REPLY, ticket,
                   "; ".join(incoming.left_out) if incoming.left_out else None)
+    row.verified = verified
 
     def landed(where: Ticket) -> None:
         # The message belongs to the ticket it landed on (a follow-up after the reopen window):
@@ -203,7 +219,7 @@ def join(session: Session, ticket: Ticket, incoming: Incoming, storage: Storage,
     try:
         return portal.reply(session, ticket, text, uploads, reopen_days=storage.reopen_days,
                             directory=storage.directory, max_bytes=storage.max_bytes, via=via, channel=channel,
-                            before_commit=landed)
+                            before_commit=landed, also=keep)
     except IntegrityError:
         if already(session, incoming.channel, incoming.key) is not None:
             return None

@@ -13,19 +13,21 @@ from desk.errors import ValidationFailed
 from desk.models import Attachment, Ticket
 
 MAX_DOCUMENTS = 5
+ORIGINAL = "message/rfc822"  # an email's original (desk.channels.original): kept for staff, never sent on
 MAX_TOTAL_BYTES = 20 * 1024 * 1024  # most mail servers refuse a message past 25 MB once encoded
 
 
 def documents_to_send(session: Session, ticket: Ticket, ids: Sequence[int]) -> list[Attachment]:
     """The ticket's documents with these ids, in order; refused (ValidationFailed on
-    ``send_files``) if one is not this ticket's, or there are too many or too much."""
+    ``send_files``) if one is not this ticket's (or is an email's original), or there are too many or too much."""
     wanted = list(dict.fromkeys(i for i in ids if i))
     if not wanted:
         return []
     if len(wanted) > MAX_DOCUMENTS:
         raise ValidationFailed({"send_files": [_l("Send at most %(n)s documents with a reply.", n=MAX_DOCUMENTS)]})
     rows = list(session.scalars(select(Attachment).where(
-        Attachment.ticket_id == ticket.id, Attachment.id.in_(wanted)).order_by(Attachment.id)))
+        Attachment.ticket_id == ticket.id, Attachment.id.in_(wanted),
+        Attachment.content_type != ORIGINAL).order_by(Attachment.id)))
     if len(rows) != len(wanted):
         raise ValidationFailed({"send_files": [_l("Choose documents of this ticket.")]})
     if sum(row.size for row in rows) > MAX_TOTAL_BYTES:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from desk.channels import inbound
+from desk.channels import inbound, original
 from desk.channels.email import ParsedEmail, strip_quoted
 from desk.channels.inbound import Incoming, Storage
 from desk.intake.service import IntakeData
@@ -119,34 +119,52 @@ def acknowledgements_sent(session: Session, address: str, since) -> int:
         OutboxMessage.created_at >= since)) or 0
 
 
-def take(session: Session, parsed: ParsedEmail, mailbox: Mailbox, storage: Storage, mail: MailSettings,
-         *, ack_limit: int = 3, department_id: int | None = None) -> Taken:
-    """Turn one email into what it is, exactly once (its key is committed with the ticket or
-    reply). Acknowledgements: at most ``ack_limit`` per sender per hour."""
-    if inbound.already(session, "email", parsed.key) is not None:
-        discard(session)
-        return Taken("duplicate")
-    incoming = Incoming(
+def incoming_of(parsed: ParsedEmail, mailbox: Mailbox, raw: bytes | None = None) -> Incoming:
+    """What the channels share of one email; with ``raw``, its original goes with it."""
+    return Incoming(
         channel="email", key=parsed.key, source=mailbox.name, sender=parsed.from_address or None,
         text=parsed.text, documents=[(d.filename, d.data) for d in parsed.documents],
         left_out=[f"{name} (unreadable)" for name in parsed.unreadable], message_id=parsed.message_id,
         references=" ".join([*parsed.references, *[i for i in parsed.in_reply_to if i not in parsed.references]])[:4000] or None,
-        received_at=parsed.date,
+        received_at=parsed.date, original=(original.filename(parsed.date), raw) if raw is not None else None,
     )
+
+
+def take(session: Session, parsed: ParsedEmail, mailbox: Mailbox, storage: Storage, mail: MailSettings,
+         *, ack_limit: int = 3, department_id: int | None = None, raw: bytes | None = None,
+         verified: bool | None = None) -> Taken:
+    """Turn one email into what it is, exactly once (its key is committed with the ticket or
+    reply). Acknowledgements: at most ``ack_limit`` per sender per hour. With ``raw``, the
+    original is kept as a document of the ticket and the text shown is cut only with a notice
+    naming it. ``verified``: what our receiving server said of the sender (recorded)."""
+    if inbound.already(session, "email", parsed.key) is not None:
+        discard(session)
+        return Taken("duplicate")
+    incoming = incoming_of(parsed, mailbox, raw)
     if parsed.noise:
         return Taken("ignored" if inbound.ignore(session, incoming, parsed.noise) else "duplicate")
     ticket = threaded_ticket(session, parsed, mail)
     if ticket is not None:
         incoming.text = strip_quoted(parsed.text)
-        replied = inbound.join(session, ticket, incoming, storage, via=REASON_EMAIL, channel=Channel.EMAIL)
+        replied = inbound.join(session, ticket, incoming, storage, via=REASON_EMAIL, channel=Channel.EMAIL,
+                               verified=verified)
         return Taken("reply", replied.ticket) if replied is not None else Taken("duplicate")
+    return open_email_ticket(session, parsed, incoming, mailbox, storage, ack_limit=ack_limit,
+                             department_id=department_id, verified=verified)
 
+
+def open_email_ticket(session: Session, parsed: ParsedEmail, incoming: Incoming, mailbox: Mailbox, storage: Storage,
+                      *, ack_limit: int = 3, department_id: int | None = None, verified: bool | None = None) -> Taken:
+    """A new email ticket from ``incoming`` (what is already in the session is committed with
+    it: desk.channels.quarantine's decision); the acknowledgement if the mailbox sends one."""
     beneficiary = beneficiary_by_email(session, parsed.from_address)
     contact = {"name": parsed.from_name or (beneficiary.name if beneficiary else ""), "phone": None,
                "email": parsed.from_address}
+    body = parsed.text or parsed.subject
     intake = IntakeData(
         kind=mailbox.kind, channel=Channel.EMAIL, subject=(parsed.subject or parsed.text[:80] or "—").strip()[:200],
-        body=parsed.text or parsed.subject, beneficiary_id=beneficiary.id if beneficiary else None,
+        body=original.shown(body, incoming.original[0]) if incoming.original else body,
+        beneficiary_id=beneficiary.id if beneficiary else None,
         department_id=department_id, department_as_proposed=department_id is None,
         meta={"contact": contact, "locale": "ar", "email": {"mailbox": mailbox.name}},
     )
@@ -160,7 +178,7 @@ def take(session: Session, parsed: ParsedEmail, mailbox: Mailbox, storage: Stora
         notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key))
 
     ticket = inbound.open_ticket(session, incoming, intake, beneficiary, storage, via=REASON_EMAIL,
-                                 before_commit=acknowledge)
+                                 before_commit=acknowledge, verified=verified)
     return Taken("ticket", ticket) if ticket is not None else Taken("duplicate")
 
 

@@ -24,6 +24,7 @@ from desk.models.compensation import (
     ConditionState,
     EvidenceKind,
 )
+from desk.models.mail import QuarantinedMail, QuarantineState
 from desk.models.media import MediaJob, MediaStatus
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, PortalCeiling, PrivacyNotice, SatisfactionResponse, SurveySource
@@ -75,7 +76,7 @@ __all__ = [
     "Site", "SurveyItem", "ItemCode", "Survey", "SurveyStatus", "SurveyAnswer", "AnswerState", "SurveyPhoto",
     "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
     "StatsRollup", "StatsDuration", "StatsRollupState",
-    "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus",
+    "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
 ]

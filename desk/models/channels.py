@@ -2,7 +2,7 @@
 each channel's health.
 
 ``InboundMessage`` is the idempotency key of intake: an email's Message-ID (or the SHA-256 of
-the raw message when it has none), a WhatsApp message id, a webhook delivery id. It is written
+the message less its trace headers when it has none), a WhatsApp message id, a webhook delivery id. It is written
 in the same transaction as the ticket or reply it caused, so a message delivered twice (a
 re-run after a crash, a webhook retried) finds its key and makes nothing new.
 """
@@ -43,6 +43,8 @@ class InboundMessage(Base):
     outcome: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(String(200))  # why ignored, or what was left out
     received_at: Mapped[datetime | None]                 # when the sender sent it (their Date / timestamp)
+    # email: whether our receiving server vouched for the sender (desk.channels.mailgate); None: not an email
+    verified: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

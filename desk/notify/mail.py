@@ -19,6 +19,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import Any
 
+from desk.channels.mailgate import valid_address
 from desk.models import OutboxMessage, utcnow
 
 
@@ -104,8 +105,10 @@ def build(message: OutboxMessage | Claimed, settings: MailSettings) -> Message:
     email["Subject"] = Header(message.subject, "utf-8")  # type: ignore[assignment]
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = message_id(message.id, settings)
-    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to us
     meta = getattr(message, "meta", None) or {}
+    # RFC 3834: no out-of-office replies to us; "auto-replied" for the desk's own answers (an acknowledgement).
+    email["Auto-Submitted"] = "auto-replied" if meta.get("auto_submitted") == "auto-replied" else "auto-generated"
+    email["X-Loop"] = settings.from_address  # a desk (ours or another) never answers a message carrying it
     if meta.get("to_name"):  # the beneficiary's name as they wrote it (RFC 2047 for Arabic)
         del email["To"]
         email["To"] = formataddr((meta["to_name"], message.to_address), charset="utf-8")
@@ -235,7 +238,10 @@ class SmtpSender:
     def send(self, to_address: str, payload: bytes) -> None:
         """Send one message (``build(…).as_bytes()``) to one recipient. Raises
         ``ConnectionFailed`` when the connection cannot be opened or is lost, another
-        ``DeliveryError`` when the server refuses this message."""
+        ``DeliveryError`` when the server refuses this message, or the address is not one valid
+        address (desk.channels.mailgate.valid_address: never a header injected into it)."""
+        if valid_address(to_address) is None:
+            raise DeliveryError(f"not a valid address: {to_address[:254]!r}", permanent=True, cause="address")
         smtp = self.connect()
         try:
             smtp.sendmail(self.settings.from_address, [to_address], payload)

@@ -170,6 +170,7 @@ def beneficiary_phone(ticket: Ticket) -> str | None:
 
 # Sent by SMS too (when a gateway is set): the confirmation with its link always, the others
 # when there is no email address to send them to.
+AUTO_REPLIES = ("received",)  # sent by the desk itself in answer to a message, no person involved
 SMS_KINDS = ("received", "survey", "reply", "info_requested", "committee_decision", "new_link")
 SMS_ALWAYS = ("received", "new_link")  # a link the person needs: by SMS as well as by email
 
@@ -195,6 +196,8 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
             for a in attachments]}
     if channel == "whatsapp":  # outside the 24-hour window a template goes: the reference and this private link
         meta = {**(meta or {}), "link": link or messages.absolute_url("portal.home")}
+    if channel == "email" and kind in AUTO_REPLIES:  # RFC 3834: an automatic answer to their message
+        meta = {**(meta or {}), "auto_submitted": "auto-replied"}
     # By phone (SMS, WhatsApp): the reference, the status in words and the link, never the text.
     subject, short = messages.render_short(kind, ticket, link=link)
     if channel == "whatsapp":

@@ -69,21 +69,23 @@ def failed_values(cause: str, detail: str | None, now: datetime) -> dict[str, An
             "handled_at": None, "handled_by_id": None}
 
 
-def receipt_failed(session: Session, outbox_id: int, error: str | None, now: datetime | None = None) -> bool:
-    """WhatsApp reported a message we had sent as failed (desk.channels.graph.record_status): it
-    is not delivered after all. In the caller's transaction; False if it was not a sent message."""
+def receipt_failed(session: Session, outbox_id: int, error: str | None, now: datetime | None = None,
+                   cause: str = "receipt") -> bool:
+    """WhatsApp reported a message we had sent as failed (desk.channels.graph.record_status), or
+    an email came back as a bounce (``cause`` "bounce", desk.channels.pipe): it is not delivered
+    after all. In the caller's transaction; False if it was not a sent message."""
     now = now or utcnow()
     detail = error or "failed"
     done = cast(CursorResult, session.execute(  # what an UPDATE returns; typed as any Result
         update(OutboxMessage)
         .where(OutboxMessage.id == outbox_id, OutboxMessage.status == OutboxStatus.SENT)
-        .values(**failed_values("receipt", detail, now))
+        .values(**failed_values(cause, detail, now))
         .execution_options(synchronize_session=False))).rowcount
     if not done:
         return False
     row = session.execute(select(OutboxMessage.ticket_id, OutboxMessage.to_user_id, OutboxMessage.channel,
                                  OutboxMessage.to_address).where(OutboxMessage.id == outbox_id)).one()
-    tell(session, ticket_id=row.ticket_id, to_user_id=row.to_user_id, channel=row.channel, cause="receipt",
+    tell(session, ticket_id=row.ticket_id, to_user_id=row.to_user_id, channel=row.channel, cause=cause,
          detail=detail, now=now, address=row.to_address)
     return True
 

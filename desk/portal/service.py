@@ -46,7 +46,7 @@ from desk.submissions import Once, take
 from desk.text import normalize_search
 from desk.tickets import workflow
 from desk.tickets.service import BENEFICIARY_VIAS, REASON_FOLLOWED, REASON_FOLLOWS, REASON_PORTAL
-from desk.transaction import atomic
+from desk.transaction import Files, atomic
 
 # What a beneficiary may ask for on the website (the other kinds start at the desk).
 PORTAL_KINDS = (Kind.COMPLAINT, Kind.INQUIRY, Kind.SUGGESTION, Kind.SUPPORT)
@@ -283,6 +283,7 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
           directory: str | os.PathLike, max_bytes: int, now: datetime | None = None,
           via: str = REASON_PORTAL, channel: str = Channel.WEBSITE, once: Once | None = None,
           before_commit: Callable[[Ticket], object] | None = None,
+          also: Callable[[Ticket, Files], None] | None = None,
           consent: bool | None = None) -> Replied:
     """The beneficiary writes on their ticket (issue 6 item 3, issue 5 item 6), ``via`` the
     portal or, for the channels of issue 7, by email or WhatsApp (the events say which; a new
@@ -295,8 +296,9 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
     The department's focal points (or the assignee) are told. One transaction, with the form's
     token (``once``: desk.submissions) when the reply came from the portal's form, and what
     ``before_commit(ticket)`` adds for the ticket the reply landed on (a channel's pending media).
-    ``consent``: the portal form's tick for the documents' sensitive data (refused without it
-    when documents are sent); None where no form asks it (a channel)."""
+    ``also(ticket, written)`` adds what else belongs to the same transaction (an email's
+    original). ``consent``: the portal form's tick for the documents' sensitive data (refused
+    without it when documents are sent); None where no form asks it (a channel)."""
     text = (body or "").strip()
     errors: dict[str, list[str]] = {}
     if not text and not uploads:
@@ -316,6 +318,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
                 not _within(ticket, reopen_days, now) or committee_decided(ticket)):
             follow = _follow_up(session, ticket, text, now, via, channel)
             _store_files(session, follow.ticket, uploads, directory, max_bytes, written, via)
+            if also is not None:
+                also(follow.ticket, written)
             taken.done(follow.ticket, secret=follow.follow_up_key, outcome=REPLY_FOLLOWED)
         else:
             follow = None
@@ -326,6 +330,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
                 workflow.record(session, ticket, None, EventKind.BENEFICIARY_REPLY, body=text, public=True,
                                reason=via, at=now, bump=False)
             _store_files(session, ticket, uploads, directory, max_bytes, written, via)
+            if also is not None:
+                also(ticket, written)
             _tell_staff(session, ticket, text)
             taken.done(ticket, outcome=REPLY_REOPENED if reopened else REPLY_SENT)
         target = follow.ticket if follow is not None else ticket
