@@ -9,7 +9,7 @@ from desk import labels
 from desk.forms import DeskForm
 from desk.intake.forms import national_id_check, phone_check
 from desk.portal.service import MAX_BODY, MAX_REPLY, PORTAL_KINDS
-from desk.text import to_ascii_digits
+from desk.text import normalize_reference
 
 
 class SubmitForm(DeskForm):
@@ -36,7 +36,7 @@ class SubmitForm(DeskForm):
 class TrackForm(DeskForm):
     reference = StringField(_l("Reference number"), validators=[
         DataRequired(_l("Enter the reference number.")), Length(max=20)],
-        filters=[lambda v: to_ascii_digits(v).strip().upper() if v else v])
+        filters=[lambda v: normalize_reference(v) if v else v])
     phone = StringField(_l("The mobile number you gave"), validators=[
         DataRequired(_l("Enter the mobile number you gave with the request.")), phone_check])
 

@@ -54,8 +54,8 @@ def _typed_phone() -> str:
 def _typed_reference() -> str:
     """Rate-limit key: the reference typed, as the lookup reads it (guesses at one request's
     phone number from many addresses still count against that request)."""
-    from desk.text import to_ascii_digits
-    return "reference:" + to_ascii_digits(request.form.get("reference", "")).strip().upper()[:20]
+    from desk.text import normalize_reference
+    return "reference:" + normalize_reference(request.form.get("reference", ""))[:20]
 
 
 def _no_phone() -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from hijridate import Gregorian, Hijri
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -420,7 +421,8 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
             if last < first:
                 add_error(errors, "last_day", _l("The last day cannot be before the first day."))
             elif (last - first).days + 1 > MAX_HOLIDAY_DAYS:
-                add_error(errors, "last_day", _l("A holiday is at most %(n)s days. Check the year and the month.", n=MAX_HOLIDAY_DAYS))
+                add_error(errors, "last_day", _nl("A holiday is at most %(num)s day. Check the year and the month.",
+                                                     "A holiday is at most %(num)s days. Check the year and the month.", MAX_HOLIDAY_DAYS))
             else:
                 clash = session.scalars(select(Holiday).where(
                     Holiday.first_day <= last, Holiday.last_day >= first,

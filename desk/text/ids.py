@@ -1,9 +1,11 @@
 """Saudi national ID / iqama numbers (10 digits, prefix 1 = citizen, 2 = resident, Luhn check)."""
 from __future__ import annotations
 
+import re
+
 from desk.text.arabic import strip_invisible, to_ascii_digits
 
-__all__ = ["InvalidNationalId", "parse_national_id", "national_id_check_digit", "mask_national_id"]
+__all__ = ["InvalidNationalId", "parse_national_id", "national_id_check_digit", "mask_national_id", "normalize_reference"]
 
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
 _DROP_DASHES = str.maketrans("", "", _DASHES)
@@ -81,3 +83,16 @@ def mask_email(address: str | None) -> str:
     if not at or not mailbox:
         return "•" * 5
     return f"{mailbox[0]}{'•' * 5}@{domain}"
+
+
+_TYPED_REFERENCE = re.compile(r"^([A-Z])-?([0-9]{4})-?([0-9]{6})$")
+
+
+def normalize_reference(raw: str | None) -> str:
+    """A ticket reference as a person types or pastes it: "C-1447-000123" from "c 1447 000123",
+    "C–1447–000123", "C1447000123", Arabic-Indic digits or an SMS's invisible LRM/LRI marks.
+    Anything else comes back trimmed and upper-cased (it then matches no ticket)."""
+    text = "".join(to_ascii_digits(strip_invisible(raw or "")).split()).upper()
+    text = text.translate(str.maketrans(_DASHES, "-" * len(_DASHES)))
+    match = _TYPED_REFERENCE.match(text)
+    return "-".join(match.groups()) if match else text
