@@ -23,6 +23,7 @@ class NewBeneficiary:
     phone: str | None = None
     email: str | None = None
     city: str | None = None
+    landline: str | None = None   # E.164; a phone for calls (the mobile is for SMS and WhatsApp)
 
 
 def _like_escape(text: str) -> str:
@@ -69,7 +70,7 @@ def build(session: Session, actor: User | None, data: NewBeneficiary) -> Benefic
     beneficiary = Beneficiary(
         name=data.name.strip(), national_id=data.national_id or None, phone=data.phone or None,
         email=(data.email or "").strip().lower() or None, city=(data.city or "").strip() or None,
-        created_by_id=actor.id if actor else None,
+        landline=data.landline or None, created_by_id=actor.id if actor else None,
     )
     beneficiary.refresh_search()
     session.add(beneficiary)

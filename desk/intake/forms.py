@@ -8,7 +8,7 @@ from desk import labels
 from desk.forms import DeskForm, ServiceSelect, optional_id
 from desk.intake.rules import RULES, Need
 from desk.models import Priority
-from desk.text import InvalidNationalId, InvalidPhone, parse_national_id, parse_phone
+from desk.text import InvalidNationalId, InvalidPhone, parse_mobile, parse_national_id, parse_phone
 from desk.web import current_locale
 
 NATIONAL_ID_MESSAGES = {
@@ -42,6 +42,21 @@ def phone_check(form, field) -> None:
         raise ValidationError(_l("Enter a valid phone number, e.g. 05xxxxxxxx or +9665xxxxxxxx.")) from None
 
 
+def mobile_check(form, field) -> None:
+    """The mobile field: the desk sends SMS and WhatsApp messages to it, so a landline, 920 or
+    800 number is refused with a pointer to the phone field."""
+    if not field.data:
+        field.parsed = None
+        return
+    try:
+        field.parsed = parse_mobile(field.data)
+    except InvalidPhone as error:
+        if error.reason == "not_mobile":
+            raise ValidationError(_l("This is not a mobile number: text messages cannot reach it. Enter a mobile "
+                                     "(05xxxxxxxx or +9665xxxxxxxx) and put a landline in the phone field.")) from None
+        raise ValidationError(_l("Enter a valid mobile number, e.g. 05xxxxxxxx or +9665xxxxxxxx.")) from None
+
+
 # The department choices that are not a department: route as the rules propose, or leave unrouted.
 AS_PROPOSED = ""
 UNROUTED = "none"
@@ -64,7 +79,9 @@ class IntakeForm(DeskForm):
     beneficiary_id = HiddenField()
     b_name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
     b_national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check])
-    b_phone = StringField(_l("Mobile number"), validators=[Optional(), phone_check])
+    b_phone = StringField(_l("Mobile number"), validators=[Optional(), mobile_check])
+    b_landline = StringField(_l("Phone (landline)"), validators=[Optional(), phone_check],
+                             description=_l("Optional: a landline or unified number, for calls only."))
     b_email = StringField(_l("Email"), validators=[Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])
     b_city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
     anonymous = BooleanField(_l("Anonymous (website only)"))
@@ -96,7 +113,7 @@ class IntakeForm(DeskForm):
     @property
     def new_beneficiary_given(self) -> bool:
         return any((self.b_name.data or "").strip() or (f.data or "").strip()
-                   for f in (self.b_national_id, self.b_phone, self.b_email))
+                   for f in (self.b_national_id, self.b_phone, self.b_landline, self.b_email))
 
     def selected_beneficiary_id(self) -> int | None:
         return optional_id(self.beneficiary_id.data)

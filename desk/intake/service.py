@@ -89,7 +89,7 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
     if beneficiary is None and new is not None:
         if not new.name.strip():
             add_error(errors, "b_name", _l("Enter the beneficiary's name."))
-        if rule.beneficiary == Need.REQUIRED and not new.phone:
+        if rule.beneficiary == Need.REQUIRED and not (new.phone or new.landline):
             add_error(errors, "b_phone", _l("Enter a phone number so we can reach the beneficiary."))
         if rule.national_id == Need.REQUIRED and not new.national_id:
             add_error(errors, "b_national_id", _l("A national ID or iqama number is required for this kind of request."))

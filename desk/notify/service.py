@@ -30,6 +30,7 @@ from desk.models import (
 )
 from desk.notify import messages
 from desk.notify.messages import scrub  # noqa: F401  (where callers have always found it)
+from desk.text import is_mobile
 from desk.transaction import commit
 
 # Notification kinds, in the order the preferences page lists them.
@@ -197,7 +198,7 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
     if address is not None:
         message = _queue(session, ticket, kind, channel, address, subject, body, meta)
     phone = beneficiary_phone(ticket)
-    if (channel != "whatsapp" and phone and kind in SMS_KINDS and sms.enabled()
+    if (channel != "whatsapp" and phone and is_mobile(phone) and kind in SMS_KINDS and sms.enabled()
             and (kind == "received" or message is None)):
         short = "\n".join(part for part in (subject, messages.scrub(note).strip()[:SMS_NOTE_MAX], link or "") if part)
         text = _queue(session, ticket, kind, "sms", phone, subject, short, {"reference": ticket.reference})

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from desk import labels
 from desk.forms import DeskForm
-from desk.intake.forms import national_id_check, phone_check
+from desk.intake.forms import mobile_check, national_id_check, phone_check
 from desk.portal.service import MAX_BODY, MAX_REPLY, PORTAL_KINDS
 from desk.text import normalize_reference
 
@@ -16,7 +16,7 @@ class SubmitForm(DeskForm):
     kind = RadioField(_l("What would you like to send?"), validators=[DataRequired(_l("Choose what you would like to send."))])
     anonymous = BooleanField(_l("Send without my name (complaints and suggestions only)"))
     name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
-    phone = StringField(_l("Mobile number"), validators=[Optional(), phone_check])
+    phone = StringField(_l("Mobile number"), validators=[Optional(), mobile_check])
     email = StringField(_l("Email (optional)"), validators=[
         Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])
     national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check])

@@ -32,7 +32,7 @@ from desk.text.ids import (
     normalize_reference,
     parse_national_id,
 )
-from desk.text.phones import InvalidPhone, mask_phone, parse_phone
+from desk.text.phones import InvalidPhone, is_mobile, mask_phone, parse_mobile, parse_phone
 
 __all__ = [
     "RIYADH",
@@ -56,6 +56,8 @@ __all__ = [
     "parse_int",
     "parse_national_id",
     "parse_phone",
+    "parse_mobile",
+    "is_mobile",
     "strip_invisible",
     "to_arabic_digits",
     "to_ascii_digits",
