@@ -210,6 +210,13 @@ AUDIT_ACTIONS = {
 }
 
 
+# The identity documents a beneficiary may hold (desk.text.ID_TYPES).
+ID_TYPES = {
+    "national_id": _l("National ID"), "iqama": _l("Iqama (residence permit)"), "gcc_id": _l("GCC national ID"),
+    "passport": _l("Passport"), "border": _l("Border number"), "none": _l("No identity document"),
+}
+
+
 class Translated:
     """The vocabulary above as plain strings in the current locale, each table translated once.
 
@@ -234,4 +241,5 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "CONDITION_STATES": CONDITION_STATES, "EVIDENCE_KINDS": EVIDENCE_KINDS, "CLAIM_OUTCOMES": CLAIM_OUTCOMES,
            "PUBLIC_STATUSES": PUBLIC_STATUSES, "RATINGS": RATINGS, "MESSAGE_CHANNELS": MESSAGE_CHANNELS,
            "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED,
-           "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS}
+           "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
+           "ID_TYPES": ID_TYPES}

@@ -30,6 +30,7 @@ from desk.text import (
     format_gregorian,
     format_hijri,
     format_number,
+    mask_document,
     mask_email,
     mask_national_id,
     mask_phone,
@@ -200,6 +201,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_nid"] = mask_national_id
+    app.jinja_env.filters["mask_document"] = mask_document
     app.jinja_env.filters["mask_email"] = mask_email
 
     @app.context_processor

@@ -8,7 +8,7 @@ from desk import labels
 from desk.forms import DeskForm, ServiceSelect, optional_id
 from desk.intake.rules import RULES, Need
 from desk.models import Priority
-from desk.text import InvalidNationalId, InvalidPhone, parse_mobile, parse_national_id, parse_phone
+from desk.text import InvalidNationalId, InvalidPhone, parse_document, parse_mobile, parse_national_id, parse_phone
 from desk.web import current_locale
 
 NATIONAL_ID_MESSAGES = {
@@ -16,7 +16,12 @@ NATIONAL_ID_MESSAGES = {
     "length": _l("A national ID or iqama number has 10 digits."),
     "prefix": _l("A national ID starts with 1, an iqama number with 2."),
     "checksum": _l("This number is not valid: check the digits again."),
+    "type": _l("This number does not match the document type: a national ID starts with 1, an iqama number with 2."),
+    "border": _l("A border number has 10 digits and starts with 3 or 4."),
+    "gcc": _l("A GCC national ID has 8 to 15 digits."),
+    "passport": _l("A passport number has 6 to 12 letters and digits."),
 }
+ID_TYPE_LABELS = labels.ID_TYPES
 
 
 def national_id_check(form, field) -> None:
@@ -26,8 +31,12 @@ def national_id_check(form, field) -> None:
     rule = RULES.get(form.kind.data or "")
     if rule is not None and rule.national_id == Need.NEVER:
         return  # PDPL: this kind never takes a national ID, so it is neither checked nor kept
+    id_type = form.b_id_type.data if field.name == "b_national_id" and hasattr(form, "b_id_type") else None
     try:
-        field.parsed = parse_national_id(field.data)
+        if id_type and id_type not in ("national_id", "iqama"):
+            field.document = parse_document(id_type, field.data)  # kept in id_document
+            return
+        field.parsed = parse_document(id_type, field.data) if id_type else parse_national_id(field.data)
     except InvalidNationalId as error:
         raise ValidationError(NATIONAL_ID_MESSAGES.get(error.reason, NATIONAL_ID_MESSAGES["checksum"])) from None
 
@@ -78,7 +87,10 @@ class IntakeForm(DeskForm):
     beneficiary_q = StringField(_l("Find the beneficiary"), validators=[Optional(), Length(max=100)])
     beneficiary_id = HiddenField()
     b_name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
-    b_national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check])
+    b_id_type = SelectField(_l("Identity document"), choices=[SelectChoice(k, v) for k, v in ID_TYPE_LABELS.items()],
+                            default="national_id", validators=[Optional()])
+    b_national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check],
+                                description=_l("Or the number of the document chosen above."))
     b_phone = StringField(_l("Mobile number"), validators=[Optional(), mobile_check])
     b_landline = StringField(_l("Phone (landline)"), validators=[Optional(), phone_check],
                              description=_l("Optional: a landline or unified number, for calls only."))

@@ -94,7 +94,8 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
         if rule.national_id == Need.REQUIRED and not new.national_id:
             add_error(errors, "b_national_id", _l("A national ID or iqama number is required for this kind of request."))
         if rule.national_id == Need.NEVER:
-            new.national_id = None  # PDPL: not asked for this kind, so not stored
+            new.national_id = new.id_document = None  # PDPL: not asked for this kind, so not stored
+            new.id_type = None
         elif new.national_id and beneficiaries.find_by_national_id(session, new.national_id):
             add_error(errors, "b_national_id", _l("A beneficiary with this national ID is already registered: choose them from the search results."))
     if new is not None and beneficiary is None and new.phone and not data.confirm_new:

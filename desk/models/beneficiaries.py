@@ -20,6 +20,10 @@ class Beneficiary(Base):
     # E.164; a landline, unified (920) or other number for calls. Numbers recorded in ``phone``
     # before the desk told them apart stay there and are flagged (desk.text.is_mobile).
     landline: Mapped[str | None] = mapped_column(String(20))
+    # The identity document (desk.text.ID_TYPES); None on records made before: a national ID or
+    # iqama by its first digit. A Saudi number is in ``national_id``, any other in ``id_document``.
+    id_type: Mapped[str | None] = mapped_column(String(12))
+    id_document: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(254))
     city: Mapped[str | None] = mapped_column(String(80))
     # normalize_search(name); the name's search key, written once on every change.

@@ -25,16 +25,22 @@ from desk.text.dates import (
     today_riyadh,
 )
 from desk.text.ids import (
+    ID_TYPES,
     InvalidNationalId,
+    mask_document,
     mask_email,
     mask_national_id,
     national_id_check_digit,
     normalize_reference,
+    parse_document,
     parse_national_id,
 )
 from desk.text.phones import InvalidPhone, is_mobile, mask_phone, parse_mobile, parse_phone
 
 __all__ = [
+    "ID_TYPES",
+    "mask_document",
+    "parse_document",
     "RIYADH",
     "InvalidNationalId",
     "InvalidPhone",

@@ -23,6 +23,9 @@ depends_on = None
 def upgrade():
     # A landline beside the mobile (issue 19, point 6). Numbers already in ``phone`` stay there.
     op.add_column('beneficiaries', sa.Column('landline', sa.String(length=20), nullable=True))
+    # The identity document's type and, for a document that is not a Saudi ID, its number (point 7).
+    op.add_column('beneficiaries', sa.Column('id_type', sa.String(length=12), nullable=True))
+    op.add_column('beneficiaries', sa.Column('id_document', sa.String(length=30), nullable=True))
     with op.batch_alter_table('sla_holidays', schema=None) as batch_op:
         batch_op.add_column(sa.Column('official_key', sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True))
@@ -39,6 +42,8 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('beneficiaries', schema=None) as batch_op:
+        batch_op.drop_column('id_document')
+        batch_op.drop_column('id_type')
         batch_op.drop_column('landline')
     with op.batch_alter_table('sla_holidays', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_sla_holidays_official_key'), type_='unique')
