@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import Babel, Domain, get_locale
+from jinja2 import pass_context
 
 from desk.text import format_number
 
@@ -45,6 +46,24 @@ class NumberedDomain(Domain):
         return self.get_translations().unpgettext(context, singular, plural, num) % localised(variables)
 
 
+def _numbered_template_call(call, counted: bool):
+    """Jinja's new-style gettext formats the variables itself: localise them first (for
+    ngettext and npgettext the count is also the default ``num``)."""
+
+    @pass_context
+    def numbered(context, *args, **variables):
+        if counted:
+            variables.setdefault("num", args[-1])
+        return call(context, *args, **localised(variables))
+
+    return numbered
+
+
 def init_app(app: Flask, babel: Babel) -> None:
-    """Use ``NumberedDomain`` for every message of the app (after ``babel.init_app``)."""
+    """Use ``NumberedDomain`` for every message of the app and number the templates' messages
+    the same way (after ``babel.init_app``, which installed Jinja's gettext callables)."""
     babel.domain_instance = NumberedDomain(domain=app.extensions["babel"].default_domain)
+    env = app.jinja_env
+    for name, counted in (("gettext", False), ("_", False), ("pgettext", False), ("ngettext", True), ("npgettext", True)):
+        if name in env.globals:
+            env.globals[name] = _numbered_template_call(env.globals[name], counted)

@@ -123,7 +123,7 @@ def _portal_profile():
     from desk.channels import sms
     return {"portal_profile": _profile, "portal_max_files": service.MAX_FILES, "portal_sms": sms.enabled(),
             "portal_accept": ",".join(sorted("." + ext for exts in EXTENSIONS.values() for ext in exts)),
-            "portal_max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"}
+            "portal_max_mb": current_app.config['DESK_ATTACHMENT_MAX_MB']}  # a number: desk.i18n writes it
 
 
 @bp.errorhandler(RequestEntityTooLarge)
