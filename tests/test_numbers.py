@@ -59,3 +59,11 @@ def test_statistics_durations_in_words(app):
         assert stat_cell(tables.Duration(seconds=int(2.25 * 86400))) == "٢٫٢٥ يوم"
     with app.test_request_context(), force_locale("en"):
         assert stat_cell(tables.Duration(seconds=3 * 86400)) == "3 days"
+
+
+def test_statistics_dates_as_the_desk_writes_them(app):
+    from datetime import date
+
+    from desk.stats.views import stat_cell
+    with app.test_request_context(), force_locale("ar"):
+        assert stat_cell(date(2026, 12, 1)) == "٠١\u00a0/\u00a0١٢\u00a0/\u00a0٢٠٢٦\u00a0م"

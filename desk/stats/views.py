@@ -81,7 +81,8 @@ def stat_cell(value) -> str:
     if isinstance(value, float):
         return digits(f"{value:,.2f}")
     if isinstance(value, date) and not hasattr(value, "hour"):
-        return digits(value.isoformat())
+        from desk.text import format_gregorian
+        return format_gregorian(value, locale)  # as the desk writes dates: "٠١ / ١٢ / ٢٠٢٦ م"
     if hasattr(value, "hour"):
         from desk.text import format_both
         return format_both(value, locale)
