@@ -23,6 +23,7 @@ setup: $(VENV)/.installed translations
 
 run: setup
 	$(FLASK) db upgrade
+	$(FLASK) desk init
 	$(FLASK) desk demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
@@ -61,7 +62,7 @@ bench-mail: setup
 
 # After changing user-facing text: extract, merge into both catalogs, then translate.
 extract-messages: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o desk/translations/messages.pot --no-location --sort-output --no-wrap .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 -k _nl:1,2 -k _pl:1c,2 -o desk/translations/messages.pot --no-location --sort-output --no-wrap .
 	$(VENV)/bin/pybabel update -i desk/translations/messages.pot -d desk/translations --ignore-obsolete --no-fuzzy-matching --no-wrap
 
 clean:

@@ -102,6 +102,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ratelimits.init_app(app)  # limiter.init_app, and its store may fail without failing the desk
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=str(PROJECT_ROOT / "desk" / "translations"))
+    from desk import i18n
+    i18n.init_app(app, babel)  # numbers in messages in the reader's digits
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None

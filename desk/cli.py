@@ -101,6 +101,18 @@ def ensure_department(code: str, name_ar: str, name_en: str, email: str | None =
     return department
 
 
+@desk_cli.command("init")
+def init_command() -> None:
+    """What a new installation needs after `db upgrade`: the official holidays of this Hijri
+    year and the next (as proposals to confirm when announced) and the working time with six
+    Ramadan hours. Safe to run again: what exists, or an admin changed, is kept."""
+    from desk.sla.service import ensure_official_holidays, ensure_ramadan_hours
+    hours = ensure_ramadan_hours(db.session)
+    added = ensure_official_holidays(db.session)
+    click.echo(f"Calendar ready: {added} official holidays proposed"
+               f"{', working time saved with Ramadan hours 10:00-16:00' if hours else ''}.")
+
+
 @desk_cli.command("demo")
 @click.option("--tickets", default=300, show_default=True, help="How many tickets, if there are none yet.")
 def demo(tickets: int) -> None:
@@ -117,11 +129,14 @@ def demo(tickets: int) -> None:
     _demo_routing()
     _demo_portal()
     # The business calendar and the policy's default service levels (issue 5, first layer).
-    from desk.sla.service import ensure_default_holidays, ensure_default_targets
+    from desk.sla.service import ensure_default_targets, ensure_official_holidays, ensure_ramadan_hours
     ensure_default_targets(db.session)
-    this_year = utcnow().year
-    for year in (this_year - 1, this_year, this_year + 1):
-        ensure_default_holidays(db.session, year)
+    ensure_ramadan_hours(db.session)
+    from datetime import timedelta
+
+    from desk.text import today_riyadh
+    ensure_official_holidays(db.session, today_riyadh() - timedelta(days=365))  # last year's too, for the old demo tickets
+    ensure_official_holidays(db.session)
     if db.session.scalar(select(Ticket.id).limit(1)) is None:
         generate(db.session, tickets, seed=2026, now=None)
     from desk.sla.tickets import apply_due_times_to_open
@@ -129,7 +144,6 @@ def demo(tickets: int) -> None:
     from desk.survey import demo as survey_demo
     survey_demo.load(db.session)  # sites, a fortnight of field surveys and visitor counts (issue 8)
     from desk.stats.rollup import catch_up
-    from desk.text import today_riyadh
     catch_up(db.session, today_riyadh())  # the statistics' roll-ups up to yesterday
     refresh_statistics(db.session)
     click.echo(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}")
@@ -330,11 +344,19 @@ def sla_sweep_command() -> None:
 
     from flask import current_app
 
-    from desk.sla.tickets import sweep
+    from desk.sla.service import ensure_official_holidays
+    from desk.sla.tickets import remind_unconfirmed_holidays, sweep
 
     started = time.perf_counter()
     hours = current_app.config["DESK_SLA_ESCALATE_AFTER_HOURS"]
     result = sweep(db.session, escalate_after=timedelta(hours=hours))
+    # The calendar rolls forward by itself: next year's official holidays appear as proposals
+    # (the next sweep moves the due times they touch), and the supervisors hear of one still
+    # unconfirmed a month before it.
+    added = ensure_official_holidays(db.session)
+    reminded, _queued = remind_unconfirmed_holidays(db.session, utcnow())
+    if added or reminded:
+        click.echo(f"Official holidays: {added} proposed, {reminded} unconfirmed reminded.")
     pending = " (more at the next sweep)" if result.recompute_pending else ""
     click.echo(f"SLA sweep: {result.recomputed} due times recomputed{pending}, {result.first_response} unanswered past "
                f"first-response time, {result.breached} breached, {result.escalated} escalated, "

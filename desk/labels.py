@@ -235,6 +235,13 @@ GRANTS = {
 }
 
 
+# The identity documents a beneficiary may hold (desk.text.ID_TYPES).
+ID_TYPES = {
+    "national_id": _l("National ID"), "iqama": _l("Iqama (residence permit)"), "gcc_id": _l("GCC national ID"),
+    "passport": _l("Passport"), "border": _l("Border number"), "none": _l("No identity document"),
+}
+
+
 class Translated:
     """The vocabulary above as plain strings in the current locale, each table translated once.
 
@@ -260,4 +267,5 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "PUBLIC_STATUSES": PUBLIC_STATUSES, "RATINGS": RATINGS, "MESSAGE_CHANNELS": MESSAGE_CHANNELS,
            "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED,
            "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
-           "GRANTS": GRANTS, "REVEAL_REASONS": REVEAL_REASONS, "AUDIT_FIELDS": AUDIT_FIELDS}
+           "GRANTS": GRANTS, "REVEAL_REASONS": REVEAL_REASONS, "AUDIT_FIELDS": AUDIT_FIELDS,
+           "ID_TYPES": ID_TYPES}

@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
 from desk import labels, submissions
 from desk.extensions import login_manager
@@ -28,10 +29,11 @@ from desk.text import (
     format_both,
     format_gregorian,
     format_hijri,
+    format_number,
+    mask_document,
     mask_email,
     mask_national_id,
     mask_phone,
-    to_arabic_digits,
 )
 
 
@@ -171,11 +173,35 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("num")
     def num(value) -> str:
-        text = f"{value:,}" if isinstance(value, int) else str(value)
-        return to_arabic_digits(text).replace(",", "٬") if current_locale() == "ar" else text
+        return format_number(value, current_locale())
+
+    @app.template_global("subject_line")
+    def subject_line(text, reference: str, typed: str | None = None) -> str:
+        """An email or SMS subject laid out for its reader: in Arabic the words first and the
+        reference last, so mail clients (which take the direction from the first strong letter)
+        show it right to left, and what a person typed isolated (FSI…PDI) so an English subject
+        keeps its "?" at its end; in English "[reference] words"."""
+        if current_locale() == "ar":
+            words = f"{text}: \u2068{typed}\u2069" if typed else str(text)
+            return f"{words} [{reference}]"
+        return f"[{reference}] {text}: {typed}" if typed else f"[{reference}] {text}"
+
+    @app.template_filter("bdi")
+    def bdi(value) -> Markup:
+        """What a person typed (a subject, a name) isolated in its own direction inside a page of
+        the other: "When will …?" keeps its "?" at its end in the Arabic queue."""
+        if value is None or value == "":
+            return Markup("")
+        return Markup('<bdi dir="auto">%s</bdi>') % value
+
+    @app.template_filter("isolate")
+    def isolate(value) -> str:
+        """The plain-text form of ``bdi`` (emails, SMS): FSI … PDI around what a person typed."""
+        return f"\u2068{value}\u2069" if value else ""
 
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_nid"] = mask_national_id
+    app.jinja_env.filters["mask_document"] = mask_document
     app.jinja_env.filters["mask_email"] = mask_email
 
     @app.context_processor

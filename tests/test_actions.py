@@ -614,7 +614,7 @@ def test_deactivation_tells_the_target_department_once(as_user, people, new_tick
     assert [(c.kind, c.reference, c.recipients) for c in sent] == [
         ("routed", tickets[0].reference, {people.focal.id, both.id})]
     note = sent[0].note
-    assert "3" in note and people.aid.name_ar in note
+    assert "٣" in note and "3" not in note and people.aid.name_ar in note
 
 
 def test_deactivation_note_is_in_each_focal_points_language(as_user, people, new_ticket, db, sent, both):
@@ -628,7 +628,7 @@ def test_deactivation_note_is_in_each_focal_points_language(as_user, people, new
     by_recipient = {tuple(c.recipients): c.note for c in sent}
     assert set(by_recipient) == {(people.focal.id,), (both.id,)}  # once each
     assert by_recipient[(both.id,)].startswith("The department Aid was deactivated: 2 open tickets")
-    assert people.aid.name_ar in by_recipient[(people.focal.id,)]
+    assert people.aid.name_ar in by_recipient[(people.focal.id,)] and "طلبان مفتوحان" in by_recipient[(people.focal.id,)]
 
 
 def test_deactivation_to_the_shared_queue_tells_nobody(as_user, people, new_ticket, db, sent):

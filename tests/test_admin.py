@@ -109,7 +109,7 @@ def _deactivate(admin, department, **extra):
 def test_deactivating_a_department_with_open_tickets_asks_where_they_go(admin, people, make_ticket, db):
     ticket = make_ticket(department_id=people.aid.id)
     page = admin.get(f"/admin/departments/{people.aid.id}").get_data(as_text=True)
-    assert 'id="move_to"' in page and "1 open tickets" in page
+    assert 'id="move_to"' in page and "1 open ticket." in page
     response = _deactivate(admin, people.aid)
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="move_to-msg"' in html and "choose where they go" in html

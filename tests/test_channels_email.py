@@ -274,7 +274,7 @@ def test_acknowledgements_are_threaded_and_limited_per_sender(db, people, mailbo
     assert len(acks) == 2 and len(tickets(db)) == 4
     assert acks[0].to_address == "ahmad@example.net"
     assert acks[0].meta["in_reply_to"] == first["Message-ID"]
-    assert acks[0].subject.startswith(f"[{tickets(db)[0].reference}]")
+    assert acks[0].subject.endswith(f"[{tickets(db)[0].reference}]")  # Arabic: the reference last (RTL in mail clients)
 
 
 # Threading -----------------------------------------------------------------------------------

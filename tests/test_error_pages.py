@@ -150,7 +150,7 @@ def test_a_stale_version_says_what_happened_in_words(ctx):
     """A conflict that reaches the generic page says so in the reader's language, not "stale"."""
     from flask_babel import force_locale
     with force_locale("ar"):
-        assert "عدّل شخص آخر هذه التذكرة" in str(StaleVersion(2, []).message)
+        assert "عدّل شخص آخر هذا الطلب" in str(StaleVersion(2, []).message)
     with force_locale("en"):
         assert "Someone else changed this ticket" in str(StaleVersion(2, []).message)
 

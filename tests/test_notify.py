@@ -44,7 +44,8 @@ def test_one_message_per_recipient_in_their_language(db, app, people, english_fo
     assert "Department: Social research" in english.body_text
 
     # (Words already in the Arabic catalog: the new sentences are translated when the catalogs merge.)
-    assert arabic.subject.startswith(f"[{ticket.reference}] ")
+    # Arabic: the words first and the reference last (right to left in a mail client), the typed subject isolated
+    assert arabic.subject == f"وُجِّه إلى إدارتك: \u2068تأخر صرف السلة الغذائية\u2069 [{ticket.reference}]", arabic.subject
     assert "الرقم المرجعي: " + ticket.reference in arabic.body_text and "الإدارة: البحث الاجتماعي" in arabic.body_text
     assert "Social research" not in arabic.body_text and "Reference:" not in arabic.body_text
 

@@ -120,7 +120,7 @@ def test_errors_are_shown_by_their_fields_and_nothing_typed_is_lost(db, people, 
     response = submit(v, kind="support", name="", phone="12", subject="", body="النص الذي كتبته")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    for message in ("Enter your name.", "Enter a valid phone number", "Enter a subject.",
+    for message in ("Enter your name.", "Enter a valid mobile number", "Enter a subject.",
                     "A national ID or iqama number is required", "Confirm that the data is correct"):
         assert message in page, message
     assert "النص الذي كتبته" in page and 'value="12"' in page

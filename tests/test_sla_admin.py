@@ -113,7 +113,7 @@ def test_month_shows_both_calendars_holidays_and_weekends(admin, db):
     page = admin.get("/admin/calendar?month=2026-03").get_data(as_text=True)
     assert "<html" in page and 'id="sla-month"' in page
     assert "March 2026" in page and "Ramadan 1447" in page and "Shawwal 1447" in page
-    assert page.count("desk-ramadan") == 19 and "10:00" not in page  # 1–19 March; no Ramadan hours set
+    assert page.count("desk-ramadan") == 19 and "10:00" in page  # 1–19 March; the default six Ramadan hours
     assert 'data-date="2026-03-01"' in page and 'data-date="2026-02-28"' not in page  # the grid starts on Sunday 1 March
     assert "عيد الفطر (en)" in page and page.count("badge text-bg-warning") == 6
     assert "Weekend" in page
@@ -406,13 +406,3 @@ def test_validation_failed_carries_messages_by_field(db, people):
     with pytest.raises(ValidationFailed) as failed:
         service.save_working_time(db.session, people.admin, service.WorkingTimeData([], "16:00", "08:00", "10:00", ""))
     assert set(failed.value.errors) == {"work_days", "day_end", "ramadan_end"}
-
-
-def test_ensure_default_holidays(db):
-    assert service.ensure_default_holidays(db.session, 2026) == 4
-    rows = {h.name_en: (h.first_day, h.last_day) for h in service.holidays(db.session)}
-    assert rows == {"Founding Day": (date(2026, 2, 22), date(2026, 2, 22)), "National Day": (date(2026, 9, 23), date(2026, 9, 23)),
-                    "Eid al-Fitr": (date(2026, 3, 20), date(2026, 3, 23)), "Eid al-Adha": (date(2026, 5, 26), date(2026, 5, 29))}
-    assert service.ensure_default_holidays(db.session, 2026) == 0  # idempotent: nothing overlapping is added
-    calendar = service.load_calendar(db.session)
-    assert not calendar.is_working_day(date(2026, 3, 22)) and calendar.is_working_day(date(2026, 3, 24))

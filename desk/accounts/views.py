@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 
 from desk import audit, error_pages
@@ -35,9 +36,8 @@ from desk.errors import ValidationFailed
 from desk.extensions import db, limiter
 from desk.models import AuditAction, Role, User
 from desk.permissions import sees_all
-from desk.text import to_arabic_digits
 from desk.transaction import commit
-from desk.web import current_locale, is_htmx, merge_errors, safe_next
+from desk.web import is_htmx, merge_errors, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -56,11 +56,6 @@ def _pending_key() -> str:
 
 def _reset_email_key() -> str:
     return "reset:" + service.normalize_email(request.form.get("email", ""))
-
-
-def _digits(n: int) -> str:
-    """A number in a message, in the reader's digits."""
-    return to_arabic_digits(str(n)) if current_locale() == "ar" else str(n)
 
 
 def _home(user) -> str:
@@ -159,7 +154,7 @@ def second_factor():
             if method == "recovery":
                 left = twofactor.recovery_codes_left(db.session, user)
                 flash(_("You signed in with a recovery code. Codes left: %(n)s. Make new ones from your account page if few are left.",
-                        n=_digits(left)), "warning")
+                        n=left), "warning")  # digits: desk.i18n
             return redirect(target)
         commit(db.session)  # the failure's record
         form.code.errors.append(_("The code is not correct, or was already used. Enter the code the app shows now."))
@@ -222,10 +217,12 @@ def unauthorized():
         return error_pages.answer(401, signed_out=reason or sessions.ENDED,
                                   login_link=login_url("accounts.login", next_url=back))
     if reason == sessions.IDLE:
-        flash(_("You were signed out after %(n)s minutes without activity. Sign in again.",
-                n=_digits(current_app.config["DESK_SESSION_IDLE_MINUTES"])), "info")
+        flash(ngettext("You were signed out after %(num)s minute without activity. Sign in again.",
+                       "You were signed out after %(num)s minutes without activity. Sign in again.",
+                       int(current_app.config["DESK_SESSION_IDLE_MINUTES"])), "info")
     elif reason == sessions.EXPIRED:
-        flash(_("Your session reached its %(n)s-hour limit. Sign in again.", n=_digits(current_app.config["DESK_SESSION_HOURS"])),
+        flash(ngettext("Your session reached its limit of %(num)s hour. Sign in again.",
+                       "Your session reached its limit of %(num)s hours. Sign in again.", int(current_app.config["DESK_SESSION_HOURS"])),
               "info")
     return redirect(login_url("accounts.login", next_url=request.url))
 

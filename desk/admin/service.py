@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -205,9 +206,11 @@ def _move_open_tickets(session: Session, actor: User | None, source: Department,
                     note = gettext("The department %(name)s was deactivated: this open ticket was moved to your "
                                    "department.", name=name)
                 else:
-                    note = gettext("The department %(name)s was deactivated: %(n)s open tickets were moved to your "
-                                   "department, this one first. Your department's queue lists them all.",
-                                   name=name, n=len(tickets))
+                    note = ngettext("The department %(name)s was deactivated: %(num)s open ticket was moved to your "
+                                    "department, this one first. Your department's queue lists them all.",
+                                    "The department %(name)s was deactivated: %(num)s open tickets were moved to your "
+                                    "department, this one first. Your department's queue lists them all.",
+                                    len(tickets), name=name)
             notify_service.notify(session, "routed", tickets[0], [u for u in focal_points if (u.locale or "ar") == locale],
                                   actor=actor, note=note)
     return len(tickets)
@@ -405,14 +408,16 @@ def refused_keywords(session: Session, keywords: list[str]) -> dict[str, str]:
     for keyword in keywords:
         problem = keyword_problem(keyword)
         if problem == "short":
-            refused[keyword] = _l("The keyword \"%(k)s\" is too short: it would match almost every ticket. Use at least %(n)s letters.",
-                                  k=keyword, n=MIN_KEYWORD)
+            refused[keyword] = _nl("The keyword \"%(k)s\" is too short: it would match almost every ticket. Use at least %(num)s letter.",
+                                   "The keyword \"%(k)s\" is too short: it would match almost every ticket. Use at least %(num)s letters.",
+                                   MIN_KEYWORD, k=keyword)
         elif problem == "common":
             refused[keyword] = _l("The keyword \"%(k)s\" is a common word found in almost every ticket: it would match everything. Remove it.",
                                   k=keyword)
     for keyword, (found, read) in catch_alls(session, [k for k in keywords if k not in refused]).items():
-        refused[keyword] = _l("The keyword \"%(k)s\" is found in %(share)s%% of the latest %(n)s tickets: it would send most of them to one department. Use a more specific word.",
-                              k=keyword, share=-(-found * 100 // read), n=read)  # rounded up: never shows 30% for more
+        refused[keyword] = _nl("The keyword \"%(k)s\" is found in %(share)s%% of the latest %(num)s ticket: it would send most of them to one department. Use a more specific word.",
+                               "The keyword \"%(k)s\" is found in %(share)s%% of the latest %(num)s tickets: it would send most of them to one department. Use a more specific word.",
+                               read, k=keyword, share=-(-found * 100 // read))  # rounded up: never shows 30% for more
     return refused
 
 

@@ -34,7 +34,7 @@ class UserForm(DeskForm):
     def set_choices(self, departments, locale: str) -> None:
         self.locale.choices = [SelectChoice("ar", "العربية"), SelectChoice("en", "English")]
         self.roles.choices = [SelectChoice(r.value, label) for r, label in labels.ROLES.items()]
-        self.department_codes.choices = [SelectChoice(d.code, f"{d.name(locale)} ({d.code})") for d in departments]
+        self.department_codes.choices = [SelectChoice(d.code, f"{d.name(locale)} (\u2066{d.code}\u2069)") for d in departments]
 
     def data_(self) -> service.UserData:
         return service.UserData(name=self.name.data or "", email=self.email.data or "", locale=self.locale.data or "",

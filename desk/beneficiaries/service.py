@@ -24,6 +24,9 @@ class NewBeneficiary:
     phone: str | None = None
     email: str | None = None
     city: str | None = None
+    landline: str | None = None   # E.164; a phone for calls (the mobile is for SMS and WhatsApp)
+    id_type: str | None = None    # desk.text.ID_TYPES
+    id_document: str | None = None  # the number of a document that is not a Saudi ID
 
 
 def _lookup(session: Session, query: str) -> tuple[search.Query, list[ColumnElement[bool]]]:
@@ -84,6 +87,7 @@ def build(session: Session, actor: User | None, data: NewBeneficiary) -> Benefic
     beneficiary = Beneficiary(
         name=data.name.strip(), national_id=data.national_id or None, phone=data.phone or None,
         email=(data.email or "").strip().lower() or None, city=(data.city or "").strip() or None,
+        landline=data.landline or None, id_type=data.id_type or None, id_document=data.id_document or None,
         created_by_id=actor.id if actor else None,
     )
     beneficiary.refresh_search()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,8 @@ def documents_to_send(session: Session, ticket: Ticket, ids: Sequence[int]) -> l
     if not wanted:
         return []
     if len(wanted) > MAX_DOCUMENTS:
-        raise ValidationFailed({"send_files": [_l("Send at most %(n)s documents with a reply.", n=MAX_DOCUMENTS)]})
+        raise ValidationFailed({"send_files": [_nl("Send at most %(num)s document with a reply.", "Send at most %(num)s documents with a reply.",
+                                                     MAX_DOCUMENTS)]})
     rows = list(session.scalars(select(Attachment).where(
         Attachment.ticket_id == ticket.id, Attachment.id.in_(wanted),
         Attachment.content_type != ORIGINAL).order_by(Attachment.id)))

@@ -8,7 +8,7 @@ from desk import labels
 from desk.forms import DeskForm, ServiceSelect, optional_id
 from desk.intake.rules import RULES, Need
 from desk.models import Priority
-from desk.text import InvalidNationalId, InvalidPhone, parse_national_id, parse_phone
+from desk.text import InvalidNationalId, InvalidPhone, parse_document, parse_mobile, parse_national_id, parse_phone
 from desk.web import current_locale
 
 NATIONAL_ID_MESSAGES = {
@@ -16,7 +16,12 @@ NATIONAL_ID_MESSAGES = {
     "length": _l("A national ID or iqama number has 10 digits."),
     "prefix": _l("A national ID starts with 1, an iqama number with 2."),
     "checksum": _l("This number is not valid: check the digits again."),
+    "type": _l("This number does not match the document type: a national ID starts with 1, an iqama number with 2."),
+    "border": _l("A border number has 10 digits and starts with 3 or 4."),
+    "gcc": _l("A GCC national ID has 8 to 15 digits."),
+    "passport": _l("A passport number has 6 to 12 letters and digits."),
 }
+ID_TYPE_LABELS = labels.ID_TYPES
 
 
 def national_id_check(form, field) -> None:
@@ -26,8 +31,12 @@ def national_id_check(form, field) -> None:
     rule = RULES.get(form.kind.data or "")
     if rule is not None and rule.national_id == Need.NEVER:
         return  # PDPL: this kind never takes a national ID, so it is neither checked nor kept
+    id_type = form.b_id_type.data if field.name == "b_national_id" and hasattr(form, "b_id_type") else None
     try:
-        field.parsed = parse_national_id(field.data)
+        if id_type and id_type not in ("national_id", "iqama"):
+            field.document = parse_document(id_type, field.data)  # kept in id_document
+            return
+        field.parsed = parse_document(id_type, field.data) if id_type else parse_national_id(field.data)
     except InvalidNationalId as error:
         raise ValidationError(NATIONAL_ID_MESSAGES.get(error.reason, NATIONAL_ID_MESSAGES["checksum"])) from None
 
@@ -40,6 +49,21 @@ def phone_check(form, field) -> None:
         field.parsed = parse_phone(field.data)
     except InvalidPhone:
         raise ValidationError(_l("Enter a valid phone number, e.g. 05xxxxxxxx or +9665xxxxxxxx.")) from None
+
+
+def mobile_check(form, field) -> None:
+    """The mobile field: the desk sends SMS and WhatsApp messages to it, so a landline, 920 or
+    800 number is refused with a pointer to the phone field."""
+    if not field.data:
+        field.parsed = None
+        return
+    try:
+        field.parsed = parse_mobile(field.data)
+    except InvalidPhone as error:
+        if error.reason == "not_mobile":
+            raise ValidationError(_l("This is not a mobile number: text messages cannot reach it. Enter a mobile "
+                                     "(05xxxxxxxx or +9665xxxxxxxx) and put a landline in the phone field.")) from None
+        raise ValidationError(_l("Enter a valid mobile number, e.g. 05xxxxxxxx or +9665xxxxxxxx.")) from None
 
 
 # The department choices that are not a department: route as the rules propose, or leave unrouted.
@@ -63,8 +87,13 @@ class IntakeForm(DeskForm):
     beneficiary_q = StringField(_l("Find the beneficiary"), validators=[Optional(), Length(max=100)])
     beneficiary_id = HiddenField()
     b_name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
-    b_national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check])
-    b_phone = StringField(_l("Mobile number"), validators=[Optional(), phone_check])
+    b_id_type = SelectField(_l("Identity document"), choices=[SelectChoice(k, v) for k, v in ID_TYPE_LABELS.items()],
+                            default="national_id", validators=[Optional()])
+    b_national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check],
+                                description=_l("Or the number of the document chosen above."))
+    b_phone = StringField(_l("Mobile number"), validators=[Optional(), mobile_check])
+    b_landline = StringField(_l("Phone (landline)"), validators=[Optional(), phone_check],
+                             description=_l("Optional: a landline or unified number, for calls only."))
     b_email = StringField(_l("Email"), validators=[Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])
     b_city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
     anonymous = BooleanField(_l("Anonymous (website only)"))
@@ -96,7 +125,7 @@ class IntakeForm(DeskForm):
     @property
     def new_beneficiary_given(self) -> bool:
         return any((self.b_name.data or "").strip() or (f.data or "").strip()
-                   for f in (self.b_national_id, self.b_phone, self.b_email))
+                   for f in (self.b_national_id, self.b_phone, self.b_landline, self.b_email))
 
     def selected_beneficiary_id(self) -> int | None:
         return optional_id(self.beneficiary_id.data)

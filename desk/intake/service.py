@@ -90,12 +90,13 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
     if beneficiary is None and new is not None:
         if not new.name.strip():
             add_error(errors, "b_name", _l("Enter the beneficiary's name."))
-        if rule.beneficiary == Need.REQUIRED and not new.phone:
+        if rule.beneficiary == Need.REQUIRED and not (new.phone or new.landline):
             add_error(errors, "b_phone", _l("Enter a phone number so we can reach the beneficiary."))
         if rule.national_id == Need.REQUIRED and not new.national_id:
             add_error(errors, "b_national_id", _l("A national ID or iqama number is required for this kind of request."))
         if rule.national_id == Need.NEVER:
-            new.national_id = None  # PDPL: not asked for this kind, so not stored
+            new.national_id = new.id_document = None  # PDPL: not asked for this kind, so not stored
+            new.id_type = None
         elif new.national_id and beneficiaries.find_by_national_id(session, new.national_id):
             add_error(errors, "b_national_id", _l("A beneficiary with this national ID is already registered: choose them from the search results."))
     if new is not None and beneficiary is None and new.phone and not data.confirm_new:

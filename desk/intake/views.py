@@ -78,7 +78,9 @@ def _data(form: IntakeForm) -> service.IntakeData:
     if form.new_beneficiary_given and not form.selected_beneficiary_id():
         new = NewBeneficiary(
             name=form.b_name.data or "", national_id=getattr(form.b_national_id, "parsed", None),
-            phone=getattr(form.b_phone, "parsed", None), email=form.b_email.data, city=form.b_city.data)
+            phone=getattr(form.b_phone, "parsed", None), email=form.b_email.data, city=form.b_city.data,
+            landline=getattr(form.b_landline, "parsed", None), id_type=form.b_id_type.data or None,
+            id_document=getattr(form.b_national_id, "document", None))
     meta = {"channel_ref": form.channel_ref.data.strip()} if (form.channel_ref.data or "").strip() else {}
     chosen = form.selected_beneficiary_id()
     return service.IntakeData(

@@ -48,12 +48,23 @@ class Holiday(Base):
     first_day: Mapped[date] = mapped_column(Date, index=True)
     last_day: Mapped[date] = mapped_column(Date)
     entered_as: Mapped[str] = mapped_column(String(10), default="gregorian")  # gregorian | hijri
+    # Which official holiday a computed row is ("eid_fitr:1447", "national_day:2026"), so the
+    # seeding adds each one once, whatever the admin later does to its dates.
+    official_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # None: proposed, computed by rule (desk init, the sweep), to confirm when the ministry
+    # announces it (the Eids hang on the moon sighting); else when an admin confirmed the dates.
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()  # the supervisors were told it is unconfirmed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_ar
+
+    @property
+    def proposed(self) -> bool:
+        return self.confirmed_at is None
 
 
 class ServiceTarget(Base):

@@ -30,6 +30,7 @@ from desk.models import (
 )
 from desk.notify import messages
 from desk.notify.messages import scrub  # noqa: F401  (where callers have always found it)
+from desk.text import is_mobile
 from desk.transaction import commit
 
 # Notification kinds, in the order the preferences page lists them.
@@ -212,7 +213,7 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
                 _queue(session, ticket, kind, channel, address, subject, a.filename, {**(meta or {}), "document": {
                     "stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}})
     phone = beneficiary_phone(ticket)
-    if (channel != "whatsapp" and phone and kind in SMS_KINDS and sms.enabled()
+    if (channel != "whatsapp" and phone and is_mobile(phone) and kind in SMS_KINDS and sms.enabled()
             and (kind in SMS_ALWAYS or message is None)):
         text = _queue(session, ticket, kind, "sms", phone, subject, short, {"reference": ticket.reference})
         message = message or text

@@ -7,9 +7,9 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from desk import labels
 from desk.forms import DeskForm
-from desk.intake.forms import national_id_check, phone_check
+from desk.intake.forms import mobile_check, national_id_check, phone_check
 from desk.portal.service import MAX_BODY, MAX_REPLY, PORTAL_KINDS
-from desk.text import to_ascii_digits
+from desk.text import normalize_reference
 
 # Explicit consent (PDPL): the documents may hold sensitive data; needed only when some are sent.
 CONSENT_LABEL = _l("I agree that the association processes the documents I attach, which may include sensitive "
@@ -20,7 +20,7 @@ class SubmitForm(DeskForm):
     kind = RadioField(_l("What would you like to send?"), validators=[DataRequired(_l("Choose what you would like to send."))])
     anonymous = BooleanField(_l("Send without my name (complaints and suggestions only)"))
     name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
-    phone = StringField(_l("Mobile number"), validators=[Optional(), phone_check])
+    phone = StringField(_l("Mobile number"), validators=[Optional(), mobile_check])
     email = StringField(_l("Email (optional)"), validators=[
         Optional(), Email(_l("Enter a valid email address.")), Length(max=254)])
     national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check])
@@ -42,7 +42,7 @@ class SubmitForm(DeskForm):
 class TrackForm(DeskForm):
     reference = StringField(_l("Reference number"), validators=[
         DataRequired(_l("Enter the reference number.")), Length(max=20)],
-        filters=[lambda v: to_ascii_digits(v).strip().upper() if v else v])
+        filters=[lambda v: normalize_reference(v) if v else v])
     phone = StringField(_l("The mobile number you gave"), validators=[
         DataRequired(_l("Enter the mobile number you gave with the request.")), phone_check])
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -75,7 +76,8 @@ def record(session: Session, ticket: Ticket, answer: Answer, *, actor: User | No
     existing = survey_answer(session, ticket)
     if existing is not None:
         if not editable(existing, now):
-            raise ValidationFailed({"rating": [_l("The answer can be changed for %(n)s days only.", n=EDIT_DAYS)]})
+            raise ValidationFailed({"rating": [_nl("The answer can be changed for %(num)s day only.",
+                                                     "The answer can be changed for %(num)s days only.", EDIT_DAYS)]})
         if actor is not None and existing.source == SurveySource.BENEFICIARY:
             raise ValidationFailed({"rating": [_l("The beneficiary answered this survey themselves.")]})
     try:

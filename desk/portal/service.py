@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,7 +44,7 @@ from desk.portal import ceiling, privacy, tracking
 from desk.portal.links import key_link
 from desk.settings import PORTAL_FILES as MAX_FILES
 from desk.submissions import Once, take
-from desk.text import normalize_search
+from desk.text import normalize_reference, normalize_search
 from desk.tickets import workflow
 from desk.tickets.service import BENEFICIARY_VIAS, REASON_FOLLOWED, REASON_FOLLOWS, REASON_PORTAL
 from desk.transaction import Files, atomic
@@ -104,7 +105,7 @@ def check(data: Submission) -> dict[str, list[str]]:
     if rule.attestation and not data.attested:
         add_error(errors, "attested", _l("Confirm that the data is correct (attestation)."))
     if len(data.uploads) > MAX_FILES:
-        add_error(errors, "files", _l("Attach at most %(n)s files.", n=MAX_FILES))
+        add_error(errors, "files", _nl("Attach at most %(num)s file.", "Attach at most %(num)s files.", MAX_FILES))
     if privacy.needs_consent(data.uploads) and not data.consent:
         add_error(errors, "consent", privacy.CONSENT_MISSING)
     return errors
@@ -184,7 +185,7 @@ def submit(session: Session, data: Submission, *, directory: str | os.PathLike, 
 # Finding a ticket ----------------------------------------------------------------------
 
 def by_reference(session: Session, reference: str) -> Ticket | None:
-    return session.scalar(select(Ticket).where(Ticket.reference == (reference or "").strip().upper()))
+    return session.scalar(select(Ticket).where(Ticket.reference == normalize_reference(reference)))
 
 
 def find_by_key(session: Session, reference: str, key: str) -> Ticket | None:
@@ -306,7 +307,7 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
     elif len(text) > MAX_REPLY:
         errors["body"] = [_l("The text is too long (at most %(n)s characters).", n=MAX_REPLY)]
     if len(uploads) > MAX_FILES:
-        errors["files"] = [_l("Attach at most %(n)s files.", n=MAX_FILES)]
+        errors["files"] = [_nl("Attach at most %(num)s file.", "Attach at most %(num)s files.", MAX_FILES)]
     if consent is False and privacy.needs_consent(uploads):
         errors["consent"] = [privacy.CONSENT_MISSING]
     if errors:

@@ -86,8 +86,8 @@ def _typed_phone() -> str:
 def _typed_reference() -> str:
     """Rate-limit key: the reference typed, as the lookup reads it (guesses at one request's
     phone number from many addresses still count against that request)."""
-    from desk.text import to_ascii_digits
-    return "reference:" + to_ascii_digits(request.form.get("reference", "")).strip().upper()[:20]
+    from desk.text import normalize_reference
+    return "reference:" + normalize_reference(request.form.get("reference", ""))[:20]
 
 
 def _no_phone() -> bool:
@@ -155,7 +155,7 @@ def _portal_profile():
     from desk.channels import sms
     return {"portal_profile": _profile, "portal_max_files": service.MAX_FILES, "portal_sms": sms.enabled(),
             "portal_accept": ",".join(sorted("." + ext for exts in EXTENSIONS.values() for ext in exts)),
-            "portal_max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"}
+            "portal_max_mb": current_app.config['DESK_ATTACHMENT_MAX_MB']}  # a number: desk.i18n writes it
 
 
 @bp.errorhandler(RequestEntityTooLarge)

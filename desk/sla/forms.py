@@ -4,7 +4,7 @@ desk/sla/service.py."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice, StringField
+from wtforms import BooleanField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
 from desk import labels
@@ -39,6 +39,7 @@ class HolidayForm(DeskForm):
     entered_as = ServiceSelect(_l("Dates typed in"), choices=[SelectChoice(k, v) for k, v in CALENDARS.items()], default="gregorian")
     first_day = StringField(_l("First day"), validators=[Length(max=20)], description=_l("Year-month-day, e.g. 1447-10-01 or 2026-09-23."))
     last_day = StringField(_l("Last day"), validators=[Length(max=20)], description=_l("The last day off, included."))
+    confirmed = BooleanField(_l("These are the dates the ministry announced"), default=True)
 
 
 class TargetForm(DeskForm):

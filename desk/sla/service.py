@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from hijridate import Gregorian, Hijri
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desk import audit
 from desk.errors import NotFound, ValidationFailed, add_error
-from desk.models import Holiday, Kind, Priority, ServiceTarget, User, WorkingTime, utcnow
+from desk.models import AuditAction, Holiday, Kind, Priority, ServiceTarget, User, WorkingTime, utcnow
 from desk.permissions import Action, require
 from desk.sla.calendar import (
     DEFAULT_WORK_DAYS,
@@ -48,11 +50,13 @@ WORKING_TIME_ID = 1
 # Loading the calendar and the targets -------------------------------------------------
 
 def working_time(session: Session) -> WorkingTime:
-    """The saved settings, or (not added to the session) the defaults: Sunday–Thursday 08:00–16:00."""
+    """The saved settings, or (not added to the session) the defaults: Sunday–Thursday 08:00–16:00,
+    in Ramadan 10:00–16:00."""
     row = session.get(WorkingTime, WORKING_TIME_ID)
     if row is None:
         row = WorkingTime(id=WORKING_TIME_ID, work_days=sorted(DEFAULT_WORK_DAYS), day_start=time(8, 0),
-                          day_end=time(16, 0), ramadan_start=None, ramadan_end=None)
+                          day_end=time(16, 0), ramadan_start=DEFAULT_RAMADAN_HOURS[0],
+                          ramadan_end=DEFAULT_RAMADAN_HOURS[1])
     return row
 
 
@@ -169,35 +173,91 @@ def ensure_default_targets(session: Session) -> int:
     return added
 
 
-def _official_holidays(year: int) -> list[tuple[str, str, date, date, str]]:
-    """Saudi official holidays touching a Gregorian year: Founding Day (22 February), National
-    Day (23 September), Eid al-Fitr (1–4 Shawwal) and Eid al-Adha (9–12 Dhu al-Hijjah: Arafat day
-    and three days), the Eids by Umm al-Qura. Associations adjust the Eid lengths on the screen."""
-    days = [("يوم التأسيس", "Founding Day", date(year, 2, 22), date(year, 2, 22), GREGORIAN),
-            ("اليوم الوطني", "National Day", date(year, 9, 23), date(year, 9, 23), GREGORIAN)]
-    first_hijri = Gregorian(year, 1, 1).to_hijri().year
-    for hijri_year in (first_hijri, first_hijri + 1):
-        for name_ar, name_en, month, first, last in (("عيد الفطر", "Eid al-Fitr", 10, 1, 4),
-                                                     ("عيد الأضحى", "Eid al-Adha", 12, 9, 12)):
-            start = Hijri(hijri_year, month, first).to_gregorian()
-            end = Hijri(hijri_year, month, last).to_gregorian()
-            if start.year == year or end.year == year:
-                days.append((name_ar, name_en, start, end, HIJRI))
-    return sorted(days, key=lambda d: d[2])
+DEFAULT_RAMADAN_HOURS = (time(10, 0), time(16, 0))  # Labour Law art. 98: six hours a day in Ramadan
+REMIND_BEFORE = timedelta(days=30)                   # supervisors hear of an unconfirmed holiday
 
 
-def ensure_default_holidays(session: Session, year: int) -> int:
-    """Add the official holidays of a Gregorian year (see ``_official_holidays``) that do not
-    overlap a holiday already entered. Returns how many were added; commits. For ``desk demo``."""
+@dataclass(frozen=True)
+class OfficialHoliday:
+    key: str            # "eid_fitr:1447", "founding_day:2026": added once per installation
+    name_ar: str
+    name_en: str
+    first: date
+    last: date
+    entered_as: str
+
+
+def shift_off_weekend(day: date) -> date:
+    """National Day and Founding Day on a Friday are taken the Thursday before, on a Saturday
+    the Sunday after (HRSD's practice, e.g. Sunday 23 February 2025)."""
+    if day.weekday() == 4:
+        return day - timedelta(days=1)
+    if day.weekday() == 5:
+        return day + timedelta(days=1)
+    return day
+
+
+def official_holidays(hijri_year: int) -> list[OfficialHoliday]:
+    """The Saudi official holidays of the private and non-profit sector in one Umm al-Qura year
+    (Labour Law implementing regulation art. 24): Eid al-Fitr four days from the day after
+    29 Ramadan (so a 30-day Ramadan does not push it a day late), Eid al-Adha four days from
+    the Day of Arafah (9 Dhu al-Hijjah), and National Day (23 September) and Founding Day
+    (22 February) of the Gregorian years the Hijri year touches, moved off the weekend. The
+    Eids hang on the moon sighting: they are proposals until the ministry announces them."""
+    fitr = Hijri(hijri_year, 9, 29).to_gregorian() + timedelta(days=1)
+    arafah = Hijri(hijri_year, 12, 9).to_gregorian()
+    days = [OfficialHoliday(f"eid_fitr:{hijri_year}", "عيد الفطر", "Eid al-Fitr", fitr, fitr + timedelta(days=3), HIJRI),
+            OfficialHoliday(f"eid_adha:{hijri_year}", "عيد الأضحى", "Eid al-Adha", arafah, arafah + timedelta(days=3), HIJRI)]
+    first_day = Hijri(hijri_year, 1, 1).to_gregorian()
+    last_day = Hijri(hijri_year, 12, Hijri(hijri_year, 12, 1).month_length()).to_gregorian()
+    for year in range(first_day.year, last_day.year + 1):
+        for key, name_ar, name_en, month, day in (("founding_day", "يوم التأسيس", "Founding Day", 2, 22),
+                                                  ("national_day", "اليوم الوطني", "National Day", 9, 23)):
+            official = date(year, month, day)
+            if first_day <= official <= last_day:
+                taken = shift_off_weekend(official)
+                days.append(OfficialHoliday(f"{key}:{year}", name_ar, name_en, taken, taken, GREGORIAN))
+    return sorted(days, key=lambda d: d.first)
+
+
+def ensure_official_holidays(session: Session, today: date | None = None) -> int:
+    """Add, as *proposed*, the official holidays of the current and the next Hijri year that
+    were never added (by key) and do not overlap a holiday already entered. Returns how many
+    were added; commits. Run by ``flask desk init``, ``desk demo`` and every ``sla-sweep``."""
+    from desk.text import today_riyadh
+    current = Gregorian.fromdate(today or today_riyadh()).to_hijri().year
     added = 0
-    for name_ar, name_en, first, last, entered_as in _official_holidays(year):
-        clash = session.scalar(select(Holiday.id).where(Holiday.first_day <= last, Holiday.last_day >= first))
-        if clash is None:
-            session.add(Holiday(name_ar=name_ar, name_en=name_en, first_day=first, last_day=last, entered_as=entered_as))
-            session.flush()
-            added += 1
+    for hijri_year in (current, current + 1):
+        for official in official_holidays(hijri_year):
+            if session.scalar(select(Holiday.id).where(Holiday.official_key == official.key)) is not None:
+                continue
+            clash = session.scalar(select(Holiday.id).where(Holiday.first_day <= official.last,
+                                                            Holiday.last_day >= official.first))
+            if clash is None:
+                session.add(Holiday(name_ar=official.name_ar, name_en=official.name_en, first_day=official.first,
+                                    last_day=official.last, entered_as=official.entered_as, confirmed_at=None,
+                                    official_key=official.key))
+                session.flush()
+                added += 1
     commit(session)
     return added
+
+
+def ensure_ramadan_hours(session: Session) -> bool:
+    """Save the default working time with six Ramadan hours (10:00–16:00) when nothing was
+    saved yet. True when it wrote the row; commits."""
+    if session.get(WorkingTime, WORKING_TIME_ID) is not None:
+        return False
+    session.add(working_time(session))
+    commit(session)
+    return True
+
+
+def unconfirmed_soon(session: Session, today: date) -> list[Holiday]:
+    """Proposed holidays starting within a month that nobody was reminded of yet."""
+    return list(session.scalars(select(Holiday).where(
+        Holiday.confirmed_at.is_(None), Holiday.reminded_at.is_(None), Holiday.first_day >= today,
+        Holiday.first_day <= today + REMIND_BEFORE).order_by(Holiday.first_day)))
 
 
 # Parsing what was typed ---------------------------------------------------------------
@@ -310,6 +370,7 @@ class HolidayData:
     entered_as: str = GREGORIAN
     first_day: str = ""
     last_day: str = ""
+    confirmed: bool = True   # the dates are the announced ones (else: proposed, to confirm)
 
 
 def holidays(session: Session) -> list[Holiday]:
@@ -360,7 +421,8 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
             if last < first:
                 add_error(errors, "last_day", _l("The last day cannot be before the first day."))
             elif (last - first).days + 1 > MAX_HOLIDAY_DAYS:
-                add_error(errors, "last_day", _l("A holiday is at most %(n)s days. Check the year and the month.", n=MAX_HOLIDAY_DAYS))
+                add_error(errors, "last_day", _nl("A holiday is at most %(num)s day. Check the year and the month.",
+                                                     "A holiday is at most %(num)s days. Check the year and the month.", MAX_HOLIDAY_DAYS))
             else:
                 clash = session.scalars(select(Holiday).where(
                     Holiday.first_day <= last, Holiday.last_day >= first,
@@ -377,6 +439,24 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
     holiday.name_ar, holiday.name_en, holiday.entered_as = name_ar[:120], name_en[:120], entered_as
     holiday.first_day, holiday.last_day = first, last
     holiday.updated_at, holiday.updated_by_id = utcnow(), actor.id
+    if not data.confirmed:
+        holiday.confirmed_at = None
+    elif holiday.confirmed_at is None:
+        holiday.confirmed_at = utcnow()
+    session.flush()
+    audit.record(session, AuditAction.ADMIN_CHANGE, actor=actor, record_type="holiday", record_id=holiday.id,
+                 detail={"first_day": first.isoformat(), "last_day": last.isoformat(), "confirmed": bool(data.confirmed)})
+    commit(session)
+    return holiday
+
+
+def confirm_holiday(session: Session, actor: User, holiday: Holiday) -> Holiday:
+    """An admin confirms a proposed holiday's dates as the ministry announced them."""
+    require(actor, Action.ADMIN_MANAGE)
+    holiday.confirmed_at = utcnow()
+    holiday.updated_at, holiday.updated_by_id = utcnow(), actor.id
+    audit.record(session, AuditAction.ADMIN_CHANGE, actor=actor, record_type="holiday", record_id=holiday.id,
+                 detail={"confirmed": holiday.first_day.isoformat() + "/" + holiday.last_day.isoformat()})
     commit(session)
     return holiday
 

@@ -34,14 +34,16 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import CursorResult, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from desk.models import (
     OPEN_STATUSES,
     STATUS_EVENTS,
     EventKind,
+    Holiday,
     Role,
     Status,
     Ticket,
@@ -51,7 +53,8 @@ from desk.models import (
     utcnow,
 )
 from desk.sla.calendar import SlaState, pauses_from_status_changes, sla_state
-from desk.sla.service import SlaPolicy, load_policy, working_time
+from desk.sla.service import SlaPolicy, load_policy, unconfirmed_soon, working_time
+from desk.text import to_riyadh
 from desk.transaction import atomic, commit
 
 SLA_EVENTS = (EventKind.SLA_FIRST_RESPONSE, EventKind.SLA_BREACHED, EventKind.SLA_ESCALATED)
@@ -291,6 +294,37 @@ def refresh_if_policy_changed(session: Session, policy: SlaPolicy, now: datetime
         row.recomputing_policy, row.recompute_cursor = fingerprint, result.last_id
     commit(session)
     return result
+
+
+def remind_unconfirmed_holidays(session: Session, now: datetime) -> tuple[int, int]:
+    """Tell the supervisors (and admins, who confirm) of each proposed holiday starting within a
+    month, once: (holidays, emails queued); commits. Two sweeps at once remind once: the
+    ``reminded_at`` update is the claim."""
+    from desk.notify.messages import absolute_url
+    from desk.notify.service import notify_users
+
+    holidays = unconfirmed_soon(session, to_riyadh(now).date())
+    if not holidays:
+        return 0, 0
+    told, queued = 0, 0
+    with atomic(session):
+        people = supervisors(session) + admins(session)
+        for holiday in holidays:
+            claimed = cast(CursorResult, session.execute(
+                update(Holiday).where(Holiday.id == holiday.id, Holiday.reminded_at.is_(None))
+                .values(reminded_at=now).execution_options(synchronize_session=False))).rowcount
+            if claimed != 1:
+                continue
+            told += 1
+            queued += len(notify_users(session, "holiday_unconfirmed", people, "notify/holiday_unconfirmed.txt",
+                                       holiday=holiday, link=absolute_url("sla.holidays")))
+    return told, queued
+
+
+def admins(session: Session) -> list[User]:
+    return list(session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)))
 
 
 def sweep(session: Session, now: datetime | None = None,

@@ -88,14 +88,15 @@ def _holiday_form(holiday=None) -> HolidayForm:
         return HolidayForm(formdata=None, entered_as=request.args.get("calendar", "gregorian"))
     return HolidayForm(formdata=None, name_ar=holiday.name_ar, name_en=holiday.name_en, entered_as=holiday.entered_as,
                        first_day=service.format_day(holiday.first_day, holiday.entered_as),
-                       last_day=service.format_day(holiday.last_day, holiday.entered_as))
+                       last_day=service.format_day(holiday.last_day, holiday.entered_as),
+                       confirmed=not holiday.proposed)
 
 
 def _save_holiday(form: HolidayForm, holiday):
     if form.validate_on_submit():
         data = service.HolidayData(name_ar=form.name_ar.data or "", name_en=form.name_en.data or "",
                                    entered_as=form.entered_as.data or "", first_day=form.first_day.data or "",
-                                   last_day=form.last_day.data or "")
+                                   last_day=form.last_day.data or "", confirmed=bool(form.confirmed.data))
         try:
             saved = service.save_holiday(db.session, current_user, data, holiday)
         except ValidationFailed as failed:
@@ -125,6 +126,16 @@ def holiday_delete(holiday_id: int):
     if is_htmx():
         return render_template("sla/_holidays_table.html", holidays=service.holidays(db.session))
     flash(_("Holiday deleted."), "success")
+    return redirect(url_for("sla.holidays"))
+
+
+@bp.post("/calendar/holidays/<int:holiday_id>/confirm")
+def holiday_confirm(holiday_id: int):
+    holiday = service.get_holiday(db.session, current_user, holiday_id)
+    service.confirm_holiday(db.session, current_user, holiday)
+    if is_htmx():
+        return render_template("sla/_holidays_table.html", holidays=service.holidays(db.session))
+    flash(_("Holiday “%(name)s” confirmed.", name=holiday.name_ar), "success")
     return redirect(url_for("sla.holidays"))
 
 

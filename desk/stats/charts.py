@@ -46,8 +46,9 @@ def line(days: list[date], series: list[list[int]], height: int = 220) -> dict:
     step_month = len(days) > 62
     for i, day in enumerate(days):
         if (step_month and day.day == 1) or (not step_month and (i % 7 == 0)):
-            ticks.append({"x": round(pad_x + inner_w * i / n, 1), "label": day.isoformat()[:7] if step_month
-                          else day.isoformat()[5:]})
+            # as the desk writes dates, day first ("01/12", "12/2026"); the template gives the digits
+            ticks.append({"x": round(pad_x + inner_w * i / n, 1), "label": f"{day.month:02d}/{day.year}" if step_month
+                          else f"{day.day:02d}/{day.month:02d}"})
     if len(ticks) > 12:
         ticks = ticks[::-(-len(ticks) // 12)]
     return {"width": WIDTH, "height": height, "lines": lines, "top": top, "ticks": ticks,

@@ -16,6 +16,7 @@ from operator import add
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from hijridate import Gregorian, Hijri
 from sqlalchemy.orm import Session
 
@@ -107,7 +108,7 @@ def parse_range(start: str | None, end: str | None, calendar: str = GREGORIAN, p
         if days["start"] > days["end"]:
             errors["end"] = [str(_l("The end of the period must not be before its start."))]
         elif days["end"] >= _add_years(days["start"], MAX_YEARS):
-            errors["end"] = [str(_l("The period can be at most %(years)s years.", years=MAX_YEARS))]
+            errors["end"] = [str(_nl("The period can be at most %(num)s year.", "The period can be at most %(num)s years.", MAX_YEARS))]
     if errors:
         raise ValidationFailed(errors)
     return DateRange(days["start"], days["end"])

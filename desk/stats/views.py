@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from desk.errors import NotFound, ValidationFailed
@@ -66,8 +67,13 @@ def stat_cell(value) -> str:
             return "—"
         hours = value.seconds / 3600
         if hours < 48:
-            return _("%(n)s h", n=digits(f"{hours:g}"))
-        return _("%(n)s d", n=digits(f"{hours / 24:.2f}".rstrip("0").rstrip(".")))
+            if hours.is_integer():
+                return ngettext("%(num)s hour", "%(num)s hours", int(hours))
+            return _("%(n)s h", n=round(hours, 2))  # a fraction: "١٫٥ ساعة"
+        days = hours / 24
+        if days.is_integer():
+            return ngettext("%(num)s day", "%(num)s days", int(days))
+        return _("%(n)s d", n=round(days, 2))
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -75,7 +81,8 @@ def stat_cell(value) -> str:
     if isinstance(value, float):
         return digits(f"{value:,.2f}")
     if isinstance(value, date) and not hasattr(value, "hour"):
-        return digits(value.isoformat())
+        from desk.text import format_gregorian
+        return format_gregorian(value, locale)  # as the desk writes dates: "٠١ / ١٢ / ٢٠٢٦ م"
     if hasattr(value, "hour"):
         from desk.text import format_both
         return format_both(value, locale)

@@ -7,6 +7,7 @@ import unicodedata
 __all__ = [
     "to_ascii_digits",
     "to_arabic_digits",
+    "format_number",
     "normalize_search",
     "strip_invisible",
     "parse_int",
@@ -75,6 +76,25 @@ def to_ascii_digits(s: str) -> str:
 def to_arabic_digits(s: str) -> str:
     """Map ASCII digits 0-9 to Arabic-Indic ٠-٩ for Arabic display; keep the rest."""
     return s.translate(_TO_ARABIC)
+
+
+def format_number(value: int | float | str, locale: str = "ar") -> str:
+    """A quantity for reading: Arabic-Indic digits with ٬ for thousands and ٫ for decimals in
+    Arabic ("٢٠٬٠٠٠", "٢٫٥"), ASCII with "," in other locales. A string is taken as it is
+    (only its digits change in Arabic). The one formatter of every number in the desk's text."""
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, int):
+        text = f"{value:,}"
+    elif isinstance(value, float):
+        text = f"{value:,.0f}" if value.is_integer() else f"{value:,}"
+    else:
+        text = str(value)
+    if not (locale or "").lower().startswith("ar"):
+        return text
+    if isinstance(value, (int, float)):
+        text = text.replace(",", "\u066c").replace(".", "\u066b")
+    return to_arabic_digits(text)
 
 
 def strip_invisible(s: str) -> str:

@@ -1,9 +1,12 @@
 """Saudi national ID / iqama numbers (10 digits, prefix 1 = citizen, 2 = resident, Luhn check)."""
 from __future__ import annotations
 
+import re
+
 from desk.text.arabic import strip_invisible, to_ascii_digits
 
-__all__ = ["InvalidNationalId", "parse_national_id", "national_id_check_digit", "mask_national_id"]
+__all__ = ["InvalidNationalId", "parse_national_id", "national_id_check_digit", "mask_national_id", "normalize_reference",
+           "ID_TYPES", "parse_document", "mask_document"]
 
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
 _DROP_DASHES = str.maketrans("", "", _DASHES)
@@ -81,3 +84,59 @@ def mask_email(address: str | None) -> str:
     if not at or not mailbox:
         return "•" * 5
     return f"{mailbox[0]}{'•' * 5}@{domain}"
+
+
+_TYPED_REFERENCE = re.compile(r"^([A-Z])-?([0-9]{4})-?([0-9]{6})$")
+
+
+def normalize_reference(raw: str | None) -> str:
+    """A ticket reference as a person types or pastes it: "C-1447-000123" from "c 1447 000123",
+    "C–1447–000123", "C1447000123", Arabic-Indic digits or an SMS's invisible LRM/LRI marks.
+    Anything else comes back trimmed and upper-cased (it then matches no ticket)."""
+    text = "".join(to_ascii_digits(strip_invisible(raw or "")).split()).upper()
+    text = text.translate(str.maketrans(_DASHES, "-" * len(_DASHES)))
+    match = _TYPED_REFERENCE.match(text)
+    return "-".join(match.groups()) if match else text
+
+
+# The identity documents a beneficiary may hold (issue 19, point 7). national_id and iqama are
+# the Saudi 10-digit numbers (kept in beneficiaries.national_id); the others in id_document.
+ID_TYPES = ("national_id", "iqama", "gcc_id", "passport", "border", "none")
+SAUDI_PREFIX = {"national_id": "1", "iqama": "2"}
+_PASSPORT = re.compile(r"[A-Z0-9]{6,12}")
+
+
+def parse_document(id_type: str, raw: str | None) -> str | None:
+    """The number of a document of ``id_type``, checked as that type is written; None for "none".
+    National ID: 10 digits starting 1 with the Luhn check; iqama: the same starting 2; border
+    number: 10 digits starting 3 or 4; GCC national ID: 8 to 15 digits; passport: 6 to 12
+    letters and digits. InvalidNationalId with reason "chars", "length", "prefix", "checksum",
+    "type" (a national ID given as an iqama or the reverse), "border", "gcc" or "passport"."""
+    if id_type == "none":
+        return None
+    text = "".join(to_ascii_digits(strip_invisible(raw or "")).translate(_DROP_DASHES).split()).upper()
+    if id_type in SAUDI_PREFIX:
+        number = parse_national_id(text)
+        if number[0] != SAUDI_PREFIX[id_type]:
+            raise InvalidNationalId("type", raw or "")
+        return number
+    if id_type == "border":
+        if not (len(text) == 10 and set(text) <= _DIGITS and text[0] in "34"):
+            raise InvalidNationalId("border", raw or "")
+        return text
+    if id_type == "gcc_id":
+        if not (8 <= len(text) <= 15 and set(text) <= _DIGITS):
+            raise InvalidNationalId("gcc", raw or "")
+        return text
+    if id_type == "passport":
+        if not _PASSPORT.fullmatch(text):
+            raise InvalidNationalId("passport", raw or "")
+        return text
+    raise InvalidNationalId("type", raw or "")
+
+
+def mask_document(number: str | None) -> str:
+    """"P••••••42": the first character and the last two, a fixed run of bullets between."""
+    if not number:
+        return ""
+    return f"{number[0]}••••••{number[-2:]}" if len(number) > 3 else "••••"

@@ -7,7 +7,7 @@ import phonenumbers
 
 from desk.text.arabic import strip_invisible, to_ascii_digits
 
-__all__ = ["InvalidPhone", "parse_phone", "mask_phone"]
+__all__ = ["InvalidPhone", "parse_phone", "parse_mobile", "is_mobile", "mask_phone"]
 
 DEFAULT_REGION = "SA"
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—().]+")
@@ -17,7 +17,8 @@ _SAUDI_E164 = re.compile(r"\+966[0-9]{8,9}")
 
 
 class InvalidPhone(ValueError):
-    """Raised by :func:`parse_phone`; ``reason`` is "empty" or "invalid"."""
+    """Raised by :func:`parse_phone`; ``reason`` is "empty", "invalid" or (``parse_mobile``)
+    "not_mobile"."""
 
     def __init__(self, reason: str, value: str = "") -> None:
         super().__init__(f"invalid phone ({reason}): {value!r}")
@@ -49,6 +50,32 @@ def parse_phone(s: str) -> str:
     if not compact.startswith("+") and phonenumbers.region_code_for_number(number) != DEFAULT_REGION:
         raise InvalidPhone("invalid", raw)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# What can receive the SMS and WhatsApp messages the desk sends. FIXED_LINE_OR_MOBILE: countries
+# (the United States, Canada…) whose numbering does not tell the two apart.
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def parse_mobile(s: str) -> str:
+    """``parse_phone``, refusing what cannot receive an SMS: a Saudi landline (011…), a unified
+    number (920…), a toll-free number (800…), a foreign landline. InvalidPhone("not_mobile")."""
+    e164 = parse_phone(s)
+    if not is_mobile(e164):
+        raise InvalidPhone("not_mobile", s)
+    return e164
+
+
+def is_mobile(e164: str | None) -> bool:
+    """True for a stored number (E.164) that is a mobile one; False for a landline, a unified or
+    toll-free number, or what does not parse (data recorded before the desk told them apart)."""
+    if not e164:
+        return False
+    try:
+        number = phonenumbers.parse(e164, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) in _MOBILE_TYPES
 
 
 def mask_phone(e164: str | None) -> str:

@@ -49,11 +49,11 @@
     var platform = document.getElementById("platform-wrap");
     if (channel && platform) { platform.hidden = channel.value !== "social"; }
     var kind = document.getElementById("kind");
-    var nationalId = document.getElementById("national-id-wrap");
-    if (kind && nationalId) {
-      var never = (kind.getAttribute("data-no-national-id") || "").split(" ");
-      nationalId.hidden = never.indexOf(kind.value) !== -1;
-    }
+    var never = kind ? (kind.getAttribute("data-no-national-id") || "").split(" ") : [];
+    ["national-id-wrap", "id-type-wrap"].forEach(function (id) {
+      var wrap = document.getElementById(id);
+      if (kind && wrap) { wrap.hidden = never.indexOf(kind.value) !== -1; }
+    });
   }
   document.addEventListener("change", function (event) {
     if (event.target && (event.target.id === "channel" || event.target.id === "kind")) { syncIntake(); }

@@ -10,7 +10,7 @@ from tests.e2e.test_browser import assert_same_page, expect, set_marker, settled
 
 pytestmark = pytest.mark.e2e
 
-RESOLVED = "تم الحل"  # Status: resolved
+RESOLVED = "تمت المعالجة"  # Status: resolved
 CONFLICT = "عدّل مستخدم آخر هذا الطلب"
 
 

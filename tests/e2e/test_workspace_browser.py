@@ -9,7 +9,7 @@ from tests.e2e.test_browser import assert_same_page, expect, queue_refs, set_mar
 
 pytestmark = pytest.mark.e2e
 
-RESOLVED = "تم الحل"          # Status: resolved
+RESOLVED = "تمت المعالجة"          # Status: resolved
 WAITING = "بانتظار المستفيد"  # Status: waiting on the beneficiary
 
 
