@@ -155,7 +155,7 @@ def test_the_logo_past_the_pixel_limit_is_refused_by_the_logo_field(app, db, peo
     data = profile.ProfileData(name_ar="جمعية البر", name_en="Al-Birr")
     with pytest.raises(ValidationFailed) as refused:
         profile.save(db.session, people.admin, app.config, data, logo=io.BytesIO(_png_header_only(20_000, 20_000)))
-    assert list(refused.value.errors) == ["logo"] and "50" in str(refused.value.errors["logo"][0])
+    assert list(refused.value.errors) == ["logo"] and any(n in str(refused.value.errors["logo"][0]) for n in ("50", "٥٠"))
 
 
 # Office documents checked as zip files ----------------------------------------------------------

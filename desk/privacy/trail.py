@@ -74,7 +74,8 @@ def parse(session: Session, args: Mapping[str, str]) -> Filters:
             if filters.ticket_id is None:
                 errors["record"] = [_l("No ticket has this reference.")]
         else:
-            errors["record"] = [_l("Write a ticket reference, or a record as type:number (for example beneficiary:12).")]
+            errors["record"] = [_l("Write a ticket reference, or a record as type:number (for example %(example)s).",
+                                    example="\u2066beneficiary:12\u2069")]
     if typed["action"]:
         if typed["action"] not in set(AuditAction):
             errors["action"] = [_l("Choose an action from the list.")]

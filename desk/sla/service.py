@@ -24,9 +24,8 @@ from hijridate import Gregorian, Hijri
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk import audit
 from desk.errors import NotFound, ValidationFailed, add_error
-from desk.models import AuditAction, Holiday, Kind, Priority, ServiceTarget, User, WorkingTime, utcnow
+from desk.models import Holiday, Kind, Priority, ServiceTarget, User, WorkingTime, utcnow
 from desk.permissions import Action, require
 from desk.sla.calendar import (
     DEFAULT_WORK_DAYS,
@@ -444,8 +443,6 @@ def save_holiday(session: Session, actor: User, data: HolidayData, holiday: Holi
     elif holiday.confirmed_at is None:
         holiday.confirmed_at = utcnow()
     session.flush()
-    audit.record(session, AuditAction.ADMIN_CHANGE, actor=actor, record_type="holiday", record_id=holiday.id,
-                 detail={"first_day": first.isoformat(), "last_day": last.isoformat(), "confirmed": bool(data.confirmed)})
     commit(session)
     return holiday
 
@@ -455,8 +452,6 @@ def confirm_holiday(session: Session, actor: User, holiday: Holiday) -> Holiday:
     require(actor, Action.ADMIN_MANAGE)
     holiday.confirmed_at = utcnow()
     holiday.updated_at, holiday.updated_by_id = utcnow(), actor.id
-    audit.record(session, AuditAction.ADMIN_CHANGE, actor=actor, record_type="holiday", record_id=holiday.id,
-                 detail={"confirmed": holiday.first_day.isoformat() + "/" + holiday.last_day.isoformat()})
     commit(session)
     return holiday
 
