@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, column, func, literal_column, or_, select, table
+from sqlalchemy import ColumnElement, column, func, literal_column, select, table
 from sqlalchemy.orm import Session
 
 from desk import search
@@ -71,10 +71,11 @@ def search_condition(session: Session, typed: str | search.Query) -> ColumnEleme
     if not query:
         return None
     by_person = _beneficiary_tickets(query)
-    text = _text_condition(session, query.terms)
-    if by_person is None:
-        return text
-    return by_person if text is None else or_(by_person, text)
+    if by_person is not None:
+        # A whole ID or mobile number: that person's tickets (their index), not the same digits
+        # somewhere in a text, whose OR would make the planner walk the queue to find a handful.
+        return by_person
+    return _text_condition(session, query.terms)
 
 
 def _text_condition(session: Session, terms: Sequence[search.Term]) -> ColumnElement[bool] | None:

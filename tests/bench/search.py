@@ -100,7 +100,7 @@ def choose(app, seed: int) -> dict:
     return picks
 
 
-ROWS = [("one word", "one"), ("three words", "three"), ("name (first + family)", "name"),
+ROWS = [("no search: the same page (baseline)", "none"), ("one word", "one"), ("three words", "three"), ("name (first + family)", "name"),
         ("name at intake lookup", "intake"), ("mobile number", "phone"), ("rare word", "rare"),
         ("common word", "common")]
 
@@ -115,6 +115,10 @@ def measure(app, picks: dict, runs: int, seed: int) -> dict[tuple[str, str], lis
             if key == "phone":
                 if lang == "ar":
                     cases[(key, lang)] = lambda: "/tickets?" + urlencode({"view": "all", "q": rng.choice(picks["phones"])})
+                continue
+            if key == "none":
+                if lang == "ar":
+                    cases[(key, lang)] = lambda: "/tickets?view=all"
                 continue
             if key == "intake":
                 typed = picks[f"name_{lang}"]
@@ -157,6 +161,8 @@ def table(kind: str, version: str, picks: dict, times: dict) -> str:
             cells.append(f"{statistics.median(values):.1f} / {_p(values, 0.95):.1f}" if values else "—")
             if key == "phone":
                 queries.append("a random beneficiary's 05… number" if lang == "ar" else "(same for both)")
+            elif key == "none":
+                queries.append("/tickets?view=all" if lang == "ar" else "")
             else:
                 pick = "name" if key == "intake" else key
                 typed = picks[f"{pick}_{lang}"]
