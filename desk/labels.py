@@ -99,6 +99,7 @@ EVENTS = {
     EventKind.REMINDER: _l("Follow-up reminder"),
     EventKind.SLA_BREACHED: _l("Resolution time exceeded"),
     EventKind.LINK_REISSUED: _l("Tracking link replaced"),
+    EventKind.RECEIPT: _l("Receipt"),
     EventKind.SLA_ESCALATED: _l("Escalated to the supervisors"),
     EventKind.SLA_FIRST_RESPONSE: _l("First-response time exceeded"),
     EventKind.COMMITTEE_REFERRED: _l("Referred to the research committee"),
