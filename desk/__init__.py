@@ -153,6 +153,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(committee_bp)
     from desk.compensation.views import bp as compensation_bp
     app.register_blueprint(compensation_bp)
+    from desk.disputes.views import bp as disputes_bp
+    app.register_blueprint(disputes_bp)
 
     from desk.attachments.views import bp as attachments_bp
     app.register_blueprint(attachments_bp)

@@ -99,6 +99,9 @@ EVENTS = {
     EventKind.REMINDER: _l("Follow-up reminder"),
     EventKind.SLA_BREACHED: _l("Resolution time exceeded"),
     EventKind.LINK_REISSUED: _l("Tracking link replaced"),
+    EventKind.RECEIPT: _l("Receipt"),
+    EventKind.SETTLEMENT_ATTEMPT: _l("Attempt at amicable settlement"),
+    EventKind.INTERIM_MEASURE: _l("Interim measure to limit the harm"),
     EventKind.SLA_ESCALATED: _l("Escalated to the supervisors"),
     EventKind.SLA_FIRST_RESPONSE: _l("First-response time exceeded"),
     EventKind.COMMITTEE_REFERRED: _l("Referred to the research committee"),
@@ -177,6 +180,8 @@ CONDITION_STATES = {"unknown": _l("Unknown"), "met": _l("Met"), "not_met": _l("N
 EVIDENCE_KINDS = {"admission": _l("Admission by the association"), "ruling": _l("Final ruling")}
 CLAIM_OUTCOMES = {"pending": _l("Awaiting the general manager"), "approved": _l("Approved"),
                   "rejected": _l("Rejected")}
+# An attempt at amicable settlement of a dispute (desk.disputes), in SETTLEMENT_ATTEMPT events' new_value.
+SETTLEMENT_OUTCOMES = {"settled": _l("Settled amicably"), "referred": _l("Referred"), "pending": _l("Still pending")}
 
 # The research committee's decision (desk.committee), in COMMITTEE_DECISION events' new_value.
 DECISIONS = {
@@ -264,6 +269,7 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "PRIORITIES": PRIORITIES, "ROLES": ROLES, "EVENTS": EVENTS, "POSITIONS": POSITIONS,
            "DECISIONS": DECISIONS, "COMPENSATION_CONDITIONS": COMPENSATION_CONDITIONS,
            "CONDITION_STATES": CONDITION_STATES, "EVIDENCE_KINDS": EVIDENCE_KINDS, "CLAIM_OUTCOMES": CLAIM_OUTCOMES,
+           "SETTLEMENT_OUTCOMES": SETTLEMENT_OUTCOMES,
            "PUBLIC_STATUSES": PUBLIC_STATUSES, "RATINGS": RATINGS, "MESSAGE_CHANNELS": MESSAGE_CHANNELS,
            "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED,
            "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS,

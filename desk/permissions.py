@@ -50,6 +50,8 @@ class Action(StrEnum):
     # Compensation claims (طلب تعويض, desk.compensation), on compensation tickets only.
     COMPENSATION_EDIT = "compensation.edit"      # checklist, negotiation log, proposal: queue roles
     COMPENSATION_DECIDE = "compensation.decide"  # approve or reject: the general manager alone
+    # Disputes (خلاف, desk.disputes), on dispute tickets only: whoever may add a note to the ticket.
+    DISPUTE_SETTLE = "dispute.settle"            # record an attempt at amicable settlement
     # The beneficiary portal (desk.portal).
     SATISFACTION_RECORD = "satisfaction.record"  # the survey on the beneficiary's behalf: queue roles (never
                                                  # the focal point of the department being rated)
@@ -192,6 +194,8 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return False
     if action == Action.ATTACHMENT_ADD:
         return can(actor, Action.TICKET_NOTE, ticket)
+    if action == Action.DISPUTE_SETTLE:
+        return ticket.kind == Kind.DISPUTE and can(actor, Action.TICKET_NOTE, ticket)
     if action == Action.COMMITTEE_DECIDE:  # the committee's alone, whatever other roles may do
         return actor.has_role(Role.COMMITTEE) and _before_committee(ticket)
     if action in (Action.COMPENSATION_EDIT, Action.COMPENSATION_DECIDE):

@@ -243,6 +243,8 @@ def make_tickets(db, people, ticket_numbers):
             if row["department_id"] is not None:
                 timeline.append(event | dict(kind=EventKind.ROUTED.value, new_value=str(row["department_id"]),
                                              reason="staff"))
+            if not row.get("anonymous"):  # the receipt (issue 20): a phone only, no SMS gateway in the tests
+                timeline.append(event | dict(kind=EventKind.RECEIPT.value, new_value=None, reason="no_contact"))
         session.execute(insert(events), timeline)
         session.commit()
         if rows:

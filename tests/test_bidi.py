@@ -36,7 +36,8 @@ def test_the_beneficiarys_email_subject_puts_the_reference_last(app, db, people,
     with app.test_request_context():
         notify_beneficiary(db.session, "reply", ticket, note="نص الرد")
     db.session.commit()
-    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == "noura@example.net")).one()
+    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == "noura@example.net",
+                                                             OutboxMessage.reason == "reply")).one()
     subject = message.subject
     assert subject.endswith(f"[{ticket.reference}]") and not subject.startswith("[")
     first_strong = next(c for c in subject if c.isalpha())

@@ -115,11 +115,13 @@ OTHER_ANSWERS = {
 def test_every_route_refuses_nul_in_path_query_and_body_and_writes_nothing(app, db, demo, make_ticket):
     from desk.committee.views import STEPS as COMMITTEE_STEPS
     from desk.compensation.views import STEPS as COMPENSATION_STEPS
+    from desk.disputes.views import STEPS as DISPUTE_STEPS
     from desk.tickets.service import CHANGEABLE
     from desk.tickets.views import ACTIONS
 
     ticket = make_ticket()
     compensation = db.session.scalar(text("SELECT reference FROM tickets WHERE kind = 'compensation' LIMIT 1"))
+    dispute = make_ticket(kind="dispute").reference
     browser = Browser(app.test_client()).login(demo)
     with browser.client.session_transaction() as visit:  # the portal's pages of the ticket are open to it
         tracking.grant(visit, ticket)
@@ -134,6 +136,7 @@ def test_every_route_refuses_nul_in_path_query_and_body_and_writes_nothing(app, 
              "privacy.reveal": {"field": "national_id"},
              "committee.step": {"name": next(iter(COMMITTEE_STEPS))},
              "compensation.step": {"name": next(iter(COMPENSATION_STEPS))},
+             "disputes.step": {"name": next(iter(DISPUTE_STEPS))},
              "stats.download": {"fmt": "csv"}, "static": {"filename": "css/desk.css"}}
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint == "accounts.logout", r.rule))
     before = rows(db)
@@ -148,7 +151,8 @@ def test_every_route_refuses_nul_in_path_query_and_body_and_writes_nothing(app, 
             elif isinstance(converter, IntegerConverter):
                 values[arg] = first.get(arg) or 1
             elif arg == "reference":
-                values[arg] = compensation if rule.endpoint == "compensation.step" else ticket.reference
+                values[arg] = {"compensation.step": compensation, "disputes.step": dispute}.get(rule.endpoint,
+                                                                                                ticket.reference)
             else:
                 values[arg] = names.get(rule.endpoint, {}).get(arg, "x")
         with app.test_request_context():

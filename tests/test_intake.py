@@ -38,7 +38,7 @@ def test_create_phone_complaint_with_new_beneficiary(as_user, people, db):
     assert ticket.channel == "phone" and ticket.status == "new"
     assert ticket.beneficiary.phone == "+966501234567"  # Arabic-Indic digits normalised
     events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all()
-    assert [e.kind for e in events] == ["created"] and events[0].actor_id == people.staff.id
+    assert [e.kind for e in events] == ["created", "receipt"] and events[0].actor_id == people.staff.id
 
 
 def test_create_over_htmx_redirects_with_header(as_user, people, db):
@@ -101,7 +101,7 @@ def test_support_request_records_verification_and_attestation(as_user, people, d
     assert ticket.verified_by_id == people.staff.id and ticket.verified_at is not None
     assert ticket.attested and ticket.attested_at is not None
     kinds = db.session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)).all()
-    assert kinds == ["created", "verified", "attested"]
+    assert kinds == ["created", "verified", "attested", "receipt"]
 
 
 def test_inquiry_never_stores_a_national_id(as_user, people, db):

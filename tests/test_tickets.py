@@ -135,7 +135,7 @@ def test_priority_department_and_assignee_changes_are_events(as_user, people, ma
     db.session.refresh(ticket)
     assert (ticket.priority, ticket.department_id, ticket.assignee_id) == (3, people.social.id, people.focal.id)
     assert ticket.status == "open"  # assigning a new ticket opens it
-    kinds = [(e.kind, e.old_value, e.new_value, e.reason) for e in events(db, ticket)[1:]]
+    kinds = [(e.kind, e.old_value, e.new_value, e.reason) for e in events(db, ticket)[1:] if e.kind != "receipt"]
     # choosing the department of an unrouted ticket routes it, "chosen by staff" (a code)
     assert kinds == [("priority", "2", "3", None), ("routed", None, str(people.social.id), "staff"),
                      ("assignee", None, str(people.focal.id), None), ("status", "new", "open", None)]

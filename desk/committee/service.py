@@ -57,6 +57,21 @@ def expected_decision(ticket: Ticket, policy: SlaPolicy | None = None,
     return due or add_business_time(ticket.created_at, DEFAULT_DECISION_DAYS, Unit.DAYS, policy.calendar)
 
 
+def committee_decided(ticket: Ticket) -> bool:
+    return bool(((ticket.meta or {}).get("committee") or {}).get("decision"))
+
+
+def expected_date(session: Session, ticket: Ticket) -> datetime | None:
+    """The date promised to the beneficiary (the portal, the receipt): the committee's decision
+    for a support request it has not decided yet, else the resolution due time; None once
+    resolved."""
+    if not ticket.is_open:
+        return None
+    if ticket.kind == Kind.SUPPORT and not committee_decided(ticket):
+        return expected_decision(ticket, session=session)
+    return ticket.due_at
+
+
 @dataclass(frozen=True)
 class CommitteeState:
     """What the ticket page shows of the committee: the expected date, the decision if any."""

@@ -17,10 +17,13 @@ class CompensationForm(DeskForm):
     remedy = TextAreaField()
     decision = HiddenField()        # a radio group: approved / rejected
     decision_note = TextAreaField()
+    measure = TextAreaField()       # an interim measure (issue 20): what, from, until
+    taken_on = StringField()
+    until = StringField()
     version = HiddenField()
 
     TYPED = ("number", "state", "note", "evidence", "evidence_kind", "text", "amount", "remedy",
-             "decision", "decision_note")
+             "decision", "decision_note", "measure", "taken_on", "until")
 
     def typed(self) -> dict[str, str]:
         return {name: getattr(self, name).data or "" for name in self.TYPED}

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desk.disputes.service import typed_day
 from desk.errors import ValidationFailed, required_text, too_long
 from desk.models import (
     Attachment,
@@ -26,6 +27,7 @@ from desk.models import (
     ConditionState,
     EventKind,
     EvidenceKind,
+    InterimMeasure,
     Ticket,
     TicketEvent,
     User,
@@ -150,6 +152,35 @@ def add_note(session: Session, actor: User, ticket: Ticket, text: str | None) ->
         _claim(session, ticket)
         event = record(session, ticket, actor, EventKind.COMPENSATION_NOTE, body=text, bump=False)
     return event
+
+
+MAX_MEASURE = 2000
+
+
+def measures_of(session: Session, ticket: Ticket) -> list[InterimMeasure]:
+    return list(session.scalars(select(InterimMeasure).where(InterimMeasure.ticket_id == ticket.id)
+                                .order_by(InterimMeasure.taken_on, InterimMeasure.id)))
+
+
+def add_measure(session: Session, actor: User, ticket: Ticket, measure: str | None, taken_on: str | None,
+                until: str | None) -> InterimMeasure:
+    """An interim measure taken to limit the harm while the claim is handled (R33): what, from
+    when (not in the future), until when (optional, not before). Like a negotiation note it
+    changes no state of the claim and never conflicts; decided claims still take one (the harm
+    may still need limiting)."""
+    require(actor, Action.COMPENSATION_EDIT, ticket)
+    errors: dict[str, list] = {}
+    text = required_text(errors, "measure", measure, _l("Describe the measure taken to limit the harm."), MAX_MEASURE)
+    start = typed_day(errors, "taken_on", taken_on, required=True, not_after=utcnow().date())
+    end = typed_day(errors, "until", until, required=False, not_before=start)
+    if errors or start is None:  # no start without a message by its field
+        raise ValidationFailed(errors)
+    with atomic(session, ticket, ticket.version):
+        row = InterimMeasure(ticket_id=ticket.id, measure=text, taken_on=start, until=end, created_by_id=actor.id)
+        session.add(row)
+        body = text if end is None else f"{text}\n{_l('Until')}: {end.isoformat()}"
+        record(session, ticket, actor, EventKind.INTERIM_MEASURE, new=start.isoformat(), body=body, bump=False)
+    return row
 
 
 def propose(session: Session, actor: User, ticket: Ticket, amount: str | None, remedy: str | None, *,

@@ -21,7 +21,8 @@ bp = Blueprint("compensation", __name__)
 def _compensation_state():
     """``compensation_claim(ticket)`` and ``compensation_evidence(ticket)`` for the panel."""
     return {"compensation_claim": lambda ticket: service.claim_of(db.session, ticket),
-            "compensation_evidence": lambda ticket: service.evidence_choices(db.session, ticket)}
+            "compensation_evidence": lambda ticket: service.evidence_choices(db.session, ticket),
+            "compensation_measures": lambda ticket: service.measures_of(db.session, ticket)}
 
 
 # name in the URL -> the service call, given the ticket, the form and the version the user saw.
@@ -31,6 +32,8 @@ STEPS = {
     "note": lambda t, f, v: service.add_note(db.session, current_user, t, f.text.data),
     "propose": lambda t, f, v: service.propose(db.session, current_user, t, f.amount.data, f.remedy.data,
                                                expected_version=v),
+    "measure": lambda t, f, v: service.add_measure(db.session, current_user, t, f.measure.data, f.taken_on.data,
+                                                   f.until.data),
     "decide": lambda t, f, v: service.decide(db.session, current_user, t, f.decision.data, f.decision_note.data,
                                              expected_version=v),
 }
@@ -40,6 +43,7 @@ DONE = {
     "note": _l("The negotiation note is recorded."),
     "propose": _l("The proposal is recorded: it awaits the general manager."),
     "decide": _l("The general manager's decision is recorded."),
+    "measure": _l("The interim measure is recorded."),
 }
 
 

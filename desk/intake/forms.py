@@ -105,6 +105,15 @@ class IntakeForm(DeskForm):
     verified = BooleanField(_l("I checked the data against the documents and it is valid"))
     attested = BooleanField(_l("The applicant confirms the data is correct and is responsible for it (attestation)"))
 
+    # The receipt (issue 20): ticked by default; unticked only with a reason. The language the
+    # requester used (the receipt and every later message to them are written in it).
+    send_receipt = BooleanField(_l("Send the requester a receipt (reference, tracking link, expected date)"),
+                                default=True)
+    no_receipt_reason = StringField(_l("Why no receipt"), validators=[Optional(), Length(max=300)])
+    locale = SelectField(_l("Language of the requester"), choices=[SelectChoice("ar", "العربية"),
+                                                                   SelectChoice("en", "English")],
+                         default="ar", validators=[Optional()])
+
     def __init__(self, *args, departments=(), categories=(), proposed_label=None, **kwargs):
         super().__init__(*args, **kwargs)
         choose = SelectChoice("", _l("Choose…"))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from desk import audit
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
+from desk.committee.service import expected_date
 from desk.errors import Forbidden, ValidationFailed, add_error
 from desk.intake.rules import Need, may_be_anonymous, rule_for
 from desk.models import (
@@ -27,11 +28,13 @@ from desk.models import (
 )
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
 from desk.permissions import Action, can
+from desk.portal import tracking
+from desk.portal.links import key_link
 from desk.routing import service as routing
 from desk.sla import tickets as sla_tickets
 from desk.submissions import Once, take
 from desk.tickets.search import ticket_search_text
-from desk.tickets.service import next_reference, record
+from desk.tickets.service import REASON_NO_CONTACT, REASON_NO_RECEIPT, next_reference, record
 from desk.transaction import atomic
 
 
@@ -58,6 +61,9 @@ class IntakeData:
     category_id: int | None = None
     # Route to the department the routing rules propose (department_id is then ignored).
     department_as_proposed: bool = False
+    # The receipt (issue 20, R19): sent unless staff untick it, with a reason (no_receipt_reason).
+    send_receipt: bool = True
+    no_receipt_reason: str = ""
 
 
 def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[str, list[str]]]:
@@ -114,6 +120,10 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
         add_error(errors, "verified", _l("Check the data against the documents and tick this box."))
     if rule.attestation and not data.attested:
         add_error(errors, "attested", _l("The applicant must confirm the data is correct (attestation)."))
+    if not data.send_receipt and not data.anonymous and not data.no_receipt_reason.strip():
+        add_error(errors, "no_receipt_reason", _l("Write why no receipt is sent (for example: the applicant refused it)."))
+    elif len(data.no_receipt_reason) > MAX_RECEIPT_REASON:
+        add_error(errors, "no_receipt_reason", _l("At most %(n)s characters.", n=MAX_RECEIPT_REASON))
     if data.department_id is not None and not data.department_as_proposed:
         department = session.get(Department, data.department_id)
         if department is None or not department.active:
@@ -143,8 +153,31 @@ def create_ticket(session: Session, actor: User, data: IntakeData, once: Once | 
     with atomic(session):  # nothing half-written: the beneficiary, ticket and events go together
         taken = take(session, once)
         ticket = add_ticket(session, actor, data, beneficiary)
+        send_receipt(session, actor, ticket, data)
         taken.done(ticket)
     return ticket
+
+
+MAX_RECEIPT_REASON = 300
+
+
+def send_receipt(session: Session, actor: User, ticket: Ticket, data: IntakeData) -> None:
+    """The receipt of a ticket recorded by staff (R19): a tracking key for the ticket, and the
+    same "received" message the portal and the mailboxes send (reference, private link,
+    expected date) by the requester's email and/or SMS in their language, unless staff
+    declined it with a reason. Either way one RECEIPT event on the timeline. In the caller's
+    transaction. The printed receipt carries a signed link tied to this key."""
+    if ticket.anonymous:
+        return
+    key, ticket.access_key_hash = tracking.new_key()
+    if not data.send_receipt:
+        record(session, ticket, actor, EventKind.RECEIPT, reason=REASON_NO_RECEIPT,
+               body=data.no_receipt_reason.strip(), bump=False)
+        return
+    sent = notify_service.notify_beneficiary(session, "received", ticket, link=key_link(ticket, key),
+                                             expected=expected_date(session, ticket))
+    record(session, ticket, actor, EventKind.RECEIPT, new=sent.channel if sent is not None else None,
+           reason=None if sent is not None else REASON_NO_CONTACT, bump=False)
 
 
 def add_ticket(session: Session, actor: User | None, data: IntakeData, beneficiary: Beneficiary | None,

@@ -82,6 +82,7 @@ def _data(form: IntakeForm) -> service.IntakeData:
             landline=getattr(form.b_landline, "parsed", None), id_type=form.b_id_type.data or None,
             id_document=getattr(form.b_national_id, "document", None))
     meta = {"channel_ref": form.channel_ref.data.strip()} if (form.channel_ref.data or "").strip() else {}
+    meta["locale"] = form.locale.data if form.locale.data in ("ar", "en") else "ar"
     chosen = form.selected_beneficiary_id()
     return service.IntakeData(
         kind=form.kind.data, channel=form.channel.data, subject=form.subject.data or "",
@@ -93,6 +94,9 @@ def _data(form: IntakeForm) -> service.IntakeData:
         complete_national_id=getattr(form.chosen_national_id, "parsed", None) if chosen else None,
         confirm_new=bool(form.confirm_new.data),
         category_id=form.selected_category_id(), department_as_proposed=form.department_as_proposed,
+        # A form that did not offer the box (an older page still open) sends the receipt.
+        send_receipt=bool(form.send_receipt.data) or not request.form.get("receipt_offered"),
+        no_receipt_reason=form.no_receipt_reason.data or "",
     )
 
 

@@ -24,6 +24,7 @@ from desk.models.compensation import (
     ConditionState,
     EvidenceKind,
 )
+from desk.models.disputes import InterimMeasure, SettlementAttempt, SettlementOutcome
 from desk.models.mail import QuarantinedMail, QuarantineState
 from desk.models.media import MediaJob, MediaStatus
 from desk.models.outbox import OutboxMessage, OutboxStatus
@@ -79,4 +80,5 @@ __all__ = [
     "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
+    "SettlementAttempt", "SettlementOutcome", "InterimMeasure",
 ]

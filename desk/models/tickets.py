@@ -253,6 +253,12 @@ class EventKind(StrEnum):
                                                # the beneficiary), reason "undelivered:<cause>", body: the server's answer
     LINK_REISSUED = "link_reissued"            # the portal tracking link revoked and a new one sent (body: why;
                                                # new: the channel it went by, none when it could go nowhere)
+    RECEIPT = "receipt"                        # the receipt at staff intake (issue 20): new: the channel it
+                                               # went by; reason "no_receipt" (body: staff's why) or "no_contact"
+    SETTLEMENT_ATTEMPT = "settlement"          # an attempt at amicable settlement of a dispute (new: the outcome,
+                                               # body: the parties, to whom referred, the agreement; desk.disputes)
+    INTERIM_MEASURE = "interim_measure"        # a measure limiting the harm on a compensation claim (new: the
+                                               # date taken, body: the measure and until when)
     ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
                                                # "erasure", new: how many documents were deleted
 

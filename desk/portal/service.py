@@ -22,7 +22,7 @@ from desk.attachments import service as attachments
 from desk.attachments.service import Upload
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
-from desk.committee.service import expected_decision
+from desk.committee.service import committee_decided, expected_date
 from desk.errors import ValidationFailed, add_error
 from desk.intake.rules import Need, may_be_anonymous, rule_for
 from desk.intake.service import IntakeData, add_ticket
@@ -250,20 +250,6 @@ def beneficiary_files(session: Session, ticket: Ticket) -> list[Attachment]:
     """The documents the beneficiary attached themselves (shown by name; staff documents are not)."""
     return list(session.scalars(select(Attachment).where(
         Attachment.ticket_id == ticket.id, Attachment.from_beneficiary.is_(True)).order_by(Attachment.id)))
-
-
-def committee_decided(ticket: Ticket) -> bool:
-    return bool(((ticket.meta or {}).get("committee") or {}).get("decision"))
-
-
-def expected_date(session: Session, ticket: Ticket) -> datetime | None:
-    """The date promised to the beneficiary: the committee's decision for a support request it
-    has not decided yet, else the resolution due time; None once resolved."""
-    if not ticket.is_open:
-        return None
-    if ticket.kind == Kind.SUPPORT and not committee_decided(ticket):
-        return expected_decision(ticket, session=session)
-    return ticket.due_at
 
 
 # Writing back --------------------------------------------------------------------------

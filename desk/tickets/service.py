@@ -320,6 +320,8 @@ REASON_FOLLOWED = "followed_by"     # "followed_by:<ticket id>": continued in th
 REASON_UNDELIVERED = "undelivered"  # "undelivered:<cause>": why a message could not be delivered (labels.UNDELIVERED)
 REASON_RETENTION = "retention"      # its retention period had passed (desk.privacy.retention)
 REASON_ERASURE = "erasure"          # the beneficiary asked for their data to be erased (desk.privacy)
+REASON_NO_RECEIPT = "no_receipt"    # staff did not send the receipt at intake (the event's body: why)
+REASON_NO_CONTACT = "no_contact"    # the receipt could go nowhere: no email nor mobile (nor SMS gateway)
 
 
 def move_ticket(session: Session, actor: User | None, ticket: Ticket, target: Department | None, *,
@@ -416,6 +418,10 @@ def _describe(kind: str, name: str | None, code: str):
         return _l("Its retention period had passed")
     if kind == REASON_ERASURE:
         return _l("At the beneficiary's request to erase their data")
+    if kind == REASON_NO_RECEIPT:
+        return _l("Not sent, by staff's choice")
+    if kind == REASON_NO_CONTACT:
+        return _l("Not sent: no email or mobile to send it to")
     return code  # a code this version does not know: shown as stored
 
 

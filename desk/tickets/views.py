@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -14,6 +15,7 @@ from desk.submissions import AlreadyTaken, Kind, first
 from desk.tickets import actions, service
 from desk.tickets.forms import ActionForm, ChangeForm, CommentForm
 from desk.tickets.page import Panel, context, run_step, step_again
+from desk.tickets.receipt import receipt_context
 from desk.web import hx_target, is_htmx, merge_errors, posted_once
 
 bp = Blueprint("tickets", __name__)
@@ -36,6 +38,26 @@ def show(reference: str):
     ticket = service.get_ticket(db.session, current_user, reference)
     fragment = FRAGMENTS.get(hx_target())
     return render_template(fragment or "tickets/show.html", **context(ticket))
+
+
+RECEIPT_WIDTHS = ("a4", "80mm")
+
+
+@bp.get("/tickets/<reference>/receipt")
+@login_required
+def receipt(reference: str):
+    """The printable receipt for a walk-in visitor (R19): the association's name, the reference,
+    the dates in Hijri and Gregorian, the expected date and the private tracking link, in the
+    language the requester used (``?lang=`` to print the other), on A4 or an 80 mm slip."""
+    ticket = service.get_ticket(db.session, current_user, reference)
+    if ticket.anonymous:
+        abort(404)
+    lang = request.args.get("lang") or (ticket.meta or {}).get("locale") or "ar"
+    lang = lang if lang in current_app.config["DESK_LANGUAGES"] else "ar"
+    width = request.args.get("width") if request.args.get("width") in RECEIPT_WIDTHS else "a4"
+    with force_locale(lang):
+        return render_template("tickets/receipt.html", **receipt_context(db.session, ticket),
+                               width=width, lang=lang, widths=RECEIPT_WIDTHS)
 
 
 def _change_again(reference: str, field: str):

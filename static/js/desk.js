@@ -72,4 +72,8 @@
     });
   }
   document.addEventListener("htmx:afterSettle", syncVersions);
+  // The printable receipt: its "Print" button (no inline script: the page's CSP forbids it).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+  });
 })();

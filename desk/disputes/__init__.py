@@ -1,0 +1,1 @@
+"""Disputes (خلاف): amicable settlement first (R37)."""
