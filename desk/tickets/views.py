@@ -35,6 +35,8 @@ FRAGMENTS = {
 def show(reference: str):
     ticket = service.get_ticket(db.session, current_user, reference)
     fragment = FRAGMENTS.get(hx_target())
+    if fragment is None:  # the page itself opened: the beneficiary's new message is read
+        service.mark_read(db.session, ticket)
     return render_template(fragment or "tickets/show.html", **context(ticket))
 
 
