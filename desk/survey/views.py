@@ -116,8 +116,12 @@ def _survey_context(survey, errors=None, values=None) -> dict:
         figures = service.live_figures(db.session, current_user)
     site_emergencies = [e for e in report.emergencies_between(db.session, survey.day, survey.day)
                         if e.site_id == survey.site_id]
-    return {"survey": survey, "rows": rows, "editable": editable, "figures": figures, "errors": errors or {},
-            "values": values or {}, "site_emergencies": site_emergencies,
+    errors = errors or {}
+    # The first item the refused submit marked: the page moves focus there (review m2).
+    first_error = next((item.id for item, _answer in rows
+                        if f"state_{item.id}" in errors or f"note_{item.id}" in errors), None)
+    return {"survey": survey, "rows": rows, "editable": editable, "figures": figures, "errors": errors,
+            "first_error": first_error, "values": values or {}, "site_emergencies": site_emergencies,
             "photo_max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"}
 
 
