@@ -314,3 +314,9 @@ def test_a_refused_submit_focuses_the_first_missing_item_and_a_second_submit_say
     assert len(focused) == 1 and f'name="state_{missing.id}"' in focused[0]
     assert "لم يُرسل المسح بعد" in html
 
+    form[f"state_{missing.id}"] = "na"
+    assert supervisor.post(f"/survey/{survey_id}", data=form).status_code == 302
+    again = supervisor.post(f"/survey/{survey_id}", data=form)
+    html = again.get_data(as_text=True)
+    assert again.status_code == 422
+    assert "أُرسل هذا المسح من قبل" in html and "لم يُرسل المسح بعد" not in html

@@ -157,7 +157,8 @@ def save(survey_id: int):
         service.save_draft(db.session, current_user, survey, answers)
     except ValidationFailed as failed:
         values = {item_id: data for item_id, data in answers.items()}
-        flash(_("The survey is not submitted yet: see the items marked below."), "error")
+        if set(failed.errors) - {"survey"}:  # items to fix; "already submitted" speaks for itself (review m1)
+            flash(_("The survey is not submitted yet: see the items marked below."), "error")
         return render_template("survey/show.html", **_survey_context(survey, failed.errors, values)), 422
     return go_to(url_for("survey.show", survey_id=survey.id), _("The draft is saved."))
 
