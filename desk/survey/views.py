@@ -74,6 +74,17 @@ def _visitor_counter():
     return {"visitor_counter": _counter_context_value}
 
 
+def _open_emergencies_value() -> int:
+    return service.open_emergency_count(db.session)
+
+
+@bp.app_context_processor
+def _open_emergencies():
+    """``open_emergencies()``: emergencies no general manager has acknowledged, for the nav
+    link's badge and the manager's landing page (review m5). Counted only where a page asks."""
+    return {"open_emergencies": _open_emergencies_value}
+
+
 def _photo_max_bytes() -> int:
     return int(current_app.config["DESK_ATTACHMENT_MAX_MB"] * 1024 * 1024)
 
@@ -92,7 +103,7 @@ def index():
     sites = service.sites(db.session)
     surveys = {site.id: service.find_survey(db.session, site.id, day) for site in sites}
     return render_template("survey/index.html", day=day, sites=sites, surveys=surveys,
-                           open_emergencies=service.open_emergency_count(db.session), **_counter_context())
+                           **_counter_context())
 
 
 @bp.post("/survey/open")
