@@ -186,3 +186,10 @@ def test_the_managers_landing_page_shows_open_emergencies(as_user, db, people, s
     service.acknowledge(db.session, gm, first)
     html = manager.get("/stats").get_data(as_text=True)
     assert "حالة طارئة واحدة بانتظار اطلاعك" in html and re.search(r'id="nav-open-emergencies">١ مفتوحة<', html)
+
+
+def test_an_open_emergency_has_its_own_status_word(as_user, db, people, site, managers):
+    """Review m6: the list called an open emergency "قيد المعالجة", the ticket status word."""
+    service.record_emergency(db.session, people.supervisor, _data(site))
+    html = as_user(people.supervisor).get("/emergencies").get_data(as_text=True)
+    assert re.search(r'badge text-bg-danger">مفتوحة<', html) and "قيد المعالجة" not in html
