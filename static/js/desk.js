@@ -58,6 +58,15 @@
   document.addEventListener("change", function (event) {
     if (event.target && (event.target.id === "channel" || event.target.id === "kind")) { syncIntake(); }
   });
+  // Intake: a national ID typed into the lookup that found nobody is carried into "record a
+  // new beneficiary" when that is opened (only then: a filled field there means "a new one").
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details || details.id !== "new-beneficiary" || !details.open) { return; }
+    var carry = document.getElementById("beneficiary-carry");
+    var field = document.getElementById("b_national_id");
+    if (carry && field && !field.value) { field.value = carry.dataset.nationalId; }
+  }, true);
   document.addEventListener("DOMContentLoaded", syncIntake);
   document.addEventListener("htmx:afterSettle", syncIntake);
   // The ticket page: the version of the ticket this page shows is the header's, which every
