@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -14,7 +14,7 @@ from desk.submissions import AlreadyTaken, Kind, first
 from desk.tickets import actions, service
 from desk.tickets.forms import ActionForm, ChangeForm, CommentForm
 from desk.tickets.page import Panel, context, run_step, step_again
-from desk.web import hx_target, is_htmx, merge_errors, posted_once
+from desk.web import hx_target, is_htmx, merge_errors, posted_once, reader_number
 
 bp = Blueprint("tickets", __name__)
 
@@ -158,7 +158,7 @@ def reminder_outcome(notified: int) -> str:
     """What a reminder did: how many focal points were emailed, or that nobody could be."""
     if notified:
         return _("The reminder is recorded; focal points to be emailed: %(n)s.",
-                 n=current_app.jinja_env.filters["num"](notified))  # in the reader's digits
+                 n=reader_number(notified))  # in the reader's digits
     return _("The reminder is recorded, but nobody could be emailed: the focal points have no email "
              "address or have turned reminders off.")
 
