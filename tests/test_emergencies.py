@@ -3,6 +3,7 @@ to every general manager through the outbox in the same transaction, open until 
 manager acknowledges; a printable report. And the desk's visitor counter."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -164,3 +165,31 @@ def test_the_counter_page_remembers_the_site(as_user, db, people, site):
     assert undone.status_code == 200
     assert db.session.scalar(select(VisitorTap)) is None
     assert as_user(people.focal).post("/visitors/tap", data={"site_id": site.id}).status_code == 404
+
+
+def test_the_managers_landing_page_shows_open_emergencies(as_user, db, people, site, managers):
+    """Review m5: the manager lands on the statistics, where nothing said an emergency waited."""
+    gm, deputy = managers
+    manager = as_user(gm)
+    assert "open-emergencies" not in manager.get("/stats").get_data(as_text=True)
+    first = service.record_emergency(db.session, people.supervisor, _data(site))
+    service.record_emergency(db.session, people.supervisor, _data(site))
+    html = manager.get("/stats").get_data(as_text=True)
+    assert 'id="open-emergencies"' in html and "٢ حالة طارئة بانتظار اطلاعك" not in html
+    assert "حالتان طارئتان بانتظار اطلاعك" in html
+    assert re.search(r'id="nav-open-emergencies">٢ مفتوحة<', html)
+    english = as_user(deputy).get("/stats").get_data(as_text=True)
+    assert "2 emergencies are waiting for your acknowledgement." in english
+    # the supervisor sees the nav badge, not the manager's call to acknowledge
+    supervisor = as_user(people.supervisor).get("/survey").get_data(as_text=True)
+    assert 'id="nav-open-emergencies"' in supervisor and 'id="open-emergencies"' not in supervisor
+    service.acknowledge(db.session, gm, first)
+    html = manager.get("/stats").get_data(as_text=True)
+    assert "حالة طارئة واحدة بانتظار اطلاعك" in html and re.search(r'id="nav-open-emergencies">١ مفتوحة<', html)
+
+
+def test_an_open_emergency_has_its_own_status_word(as_user, db, people, site, managers):
+    """Review m6: the list called an open emergency "قيد المعالجة", the ticket status word."""
+    service.record_emergency(db.session, people.supervisor, _data(site))
+    html = as_user(people.supervisor).get("/emergencies").get_data(as_text=True)
+    assert re.search(r'badge text-bg-danger">مفتوحة<', html) and "قيد المعالجة" not in html

@@ -253,3 +253,16 @@ def test_a_piece_of_a_phone_number_finds_no_one(as_user, people, make_ticket, pi
     make_ticket()  # +966500000001
     html = as_user(people.staff).get(f"/beneficiaries/search?beneficiary_q={piece}", htmx=True).get_data(as_text=True)
     assert "أحمد محمد 1" not in html
+
+
+def test_an_id_the_lookup_did_not_find_is_offered_to_the_new_beneficiary(as_user, people, db):
+    """Review m7: the ID typed into the lookup had to be typed again under "record a new one"."""
+    staff = as_user(people.staff)
+    arabic = VALID_NID.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    html = staff.get(f"/beneficiaries/search?beneficiary_q={arabic}", htmx=True).get_data(as_text=True)
+    assert f'id="beneficiary-carry" data-national-id="{VALID_NID}"' in html
+    assert 'id="beneficiary-carry"' not in staff.get("/beneficiaries/search?beneficiary_q=ناصر",
+                                                    htmx=True).get_data(as_text=True)  # a name: nothing to carry
+    staff.post("/tickets/new", _form(b_name="ناصر", b_national_id=VALID_NID, b_phone="0551112233"))
+    found = staff.get(f"/beneficiaries/search?beneficiary_q={VALID_NID}", htmx=True).get_data(as_text=True)
+    assert 'id="beneficiary-carry"' not in found  # someone has it: nothing to carry

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -362,3 +363,17 @@ def test_the_statistics_link_follows_the_permission(db, people, as_user):
     link = 'href="/stats"'
     assert link in as_user(people.focal).get("/tickets").get_data(as_text=True)
     assert link not in as_user(people.staff).get("/tickets").get_data(as_text=True)
+
+
+def test_the_english_statistics_have_no_arabic_in_charts_or_notes(as_user, db, people, fixture):
+    """Review p2: the English chart's zero tick was "٠" and the visitors note carried Arabic."""
+    people.supervisor.locale = "en"
+    db.session.commit()
+    html = as_user(people.supervisor).get("/stats?start=2026-01-01&end=2026-01-31").get_data(as_text=True)
+    charts = re.findall(r"<svg class=\"stats-chart\".*?</svg>", html, re.S)
+    assert charts and "Counted at the desk (the visitor count)" in html
+    arabic = re.compile(r"[\u0600-\u06ff]")
+    assert [m for svg in charts for m in arabic.findall(svg)] == []
+    start = html.index('id="h-visitors"')
+    note = html[start:html.find('</main>', start)]
+    assert "Counted at the desk" in note and not arabic.search(note)

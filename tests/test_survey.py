@@ -4,6 +4,7 @@ once, item 6's figures frozen, photos, the calendar; and who may see any of it."
 from __future__ import annotations
 
 import io
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -297,3 +298,25 @@ def test_calendar_shows_submitted_draft_and_missing(as_user, db, people, site):
     page = as_user(people.supervisor).get("/survey/calendar?month=2026-03").get_data(as_text=True)
     assert 'data-date="2026-03-02" data-state="submitted"' in page
     assert "رمضان" in page  # March 2026 is in Ramadan 1447 (and Shawwal)
+
+
+def test_a_refused_submit_focuses_the_first_missing_item_and_a_second_submit_says_one_thing(
+        as_user, db, people, site):
+    """Review m2: the page reloaded at the top with focus nowhere; m1: a survey submitted in
+    another tab got both "not submitted yet: see below" and "already submitted"."""
+    supervisor = as_user(people.supervisor)
+    survey_id = int(supervisor.post("/survey/open", data={"site_id": site.id}).headers["Location"].rsplit("/", 1)[1])
+    items = service.items(db.session)
+    missing = items[2]
+    form = {f"state_{i.id}": "ok" for i in items if i.id != missing.id} | {"action": "submit"}
+    html = supervisor.post(f"/survey/{survey_id}", data=form).get_data(as_text=True)
+    focused = re.findall(r'<(?:input|textarea)[^>]*\bautofocus\b[^>]*>', html)
+    assert len(focused) == 1 and f'name="state_{missing.id}"' in focused[0]
+    assert "لم يُرسل المسح بعد" in html
+
+    form[f"state_{missing.id}"] = "na"
+    assert supervisor.post(f"/survey/{survey_id}", data=form).status_code == 302
+    again = supervisor.post(f"/survey/{survey_id}", data=form)
+    html = again.get_data(as_text=True)
+    assert again.status_code == 422
+    assert "أُرسل هذا المسح من قبل" in html and "لم يُرسل المسح بعد" not in html

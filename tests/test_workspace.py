@@ -38,8 +38,8 @@ def spread(db, people, make_ticket):
 
 
 def test_counts_for_the_focal_points_departments(db, people, spread):
-    assert queue.department_counts(db.session, people.focal) == {"new": 2, "open": 1, "waiting": 1, "overdue": 1}
-    assert queue.department_counts(db.session, people.other_focal) == {"new": 1, "open": 0, "waiting": 0, "overdue": 0}
+    assert queue.department_counts(db.session, people.focal) == {"new": 2, "open": 1, "waiting": 1, "overdue": 1, "unread": 0}
+    assert queue.department_counts(db.session, people.other_focal) == {"new": 1, "open": 0, "waiting": 0, "overdue": 0, "unread": 0}
     assert queue.department_counts(db.session, people.staff) is None  # no department: no workspace
 
 
@@ -52,7 +52,7 @@ def test_focal_point_lands_in_their_workspace(as_user, people, spread):
     assert re.search(r'id="view-department" value="department"\s+checked', html)
     assert 'id="workspace-counts"' in html
     counts = dict(re.findall(r'id="workspace-(\w+)">([^<]+)<', html))
-    assert counts == {"new": "٢", "open": "١", "waiting": "١", "overdue": "١"}
+    assert counts == {"new": "٢", "open": "١", "waiting": "١", "overdue": "١", "unread": "٠"}
     assert set(refs(response)) == {spread[k].reference for k in ("new1", "new2", "open", "waiting")}
     # sign-in sends them there too: the home page is the queue, whose default is their view
     assert focal.get("/").headers["Location"].endswith("/tickets")

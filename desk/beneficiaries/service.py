@@ -37,6 +37,13 @@ def _lookup(session: Session, query: str) -> tuple[search.Query, list[ColumnElem
     return parsed, [search.term_condition(Beneficiary.search_name, t) for t in parsed.terms]
 
 
+def typed_national_id(session: Session, query: str) -> str | None:
+    """The national ID or iqama number a lookup was typed as (Arabic or Western digits), to
+    carry into "record a new beneficiary" when the lookup found nobody (review m7)."""
+    parsed, _words = _lookup(session, query)
+    return parsed.national_id or None
+
+
 def search_people(session: Session, query: str, limit: int = 8) -> list[Beneficiary]:
     """By national ID / iqama or mobile number (the whole number, exactly: a masked number
     cannot be read out digit by digit), or by name the way people say it: every typed word

@@ -23,7 +23,8 @@ def search():
     query = request.args.get("beneficiary_q", "")[:100]
     results = service.search_people(db.session, query)
     return render_template("intake/_beneficiary_results.html", results=results, query=query, chosen=None,
-                           near=[] if results else service.near_matches(db.session, query))
+                           near=[] if results else service.near_matches(db.session, query),
+                           carry_id=None if results else service.typed_national_id(db.session, query))
 
 
 @bp.get("/beneficiaries")

@@ -115,6 +115,10 @@ class Ticket(Base):
         Index("ix_tickets_breached", "breached_at"),
         # The statistics' roll-up reads a range of resolutions and first responses (migration 0011).
         Index("ix_tickets_resolved", "resolved_at"),
+        # New messages (issue 18, point 6): the workspace's unread count per department, and
+        # the queue's change token (max(staff_read_at): a read clears a flag without an event).
+        Index("ix_tickets_department_message", "department_id", "beneficiary_message_at"),
+        Index("ix_tickets_staff_read", "staff_read_at"),
         Index("ix_tickets_first_response", "first_response_at"),
         # The statistics' "open and overdue now" per department in one index-only pass over the
         # open tickets (migration 0011).
@@ -187,6 +191,18 @@ class Ticket(Base):
     # the documents they attached (sensitive data, PDPL): desk.portal.privacy.
     privacy_notice_version: Mapped[int | None] = mapped_column(Integer)
     sensitive_consent_at: Mapped[datetime | None]
+    # New messages stand out (issue 18, point 6): when the beneficiary last wrote (portal,
+    # email, WhatsApp; set by workflow.record) and when a staff member who may see the ticket
+    # last opened its page after that (desk.tickets.service.mark_read). Unread while the first
+    # is later than the second: two columns on the row, so the queue needs no join.
+    beneficiary_message_at: Mapped[datetime | None]
+    staff_read_at: Mapped[datetime | None]
+
+    @property
+    def unread_message(self) -> bool:
+        """A beneficiary message no staff member has read yet."""
+        return self.beneficiary_message_at is not None and (
+            self.staff_read_at is None or self.staff_read_at < self.beneficiary_message_at)
 
     beneficiary: Mapped[Beneficiary | None] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")

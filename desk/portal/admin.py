@@ -16,7 +16,7 @@ from desk.extensions import db
 from desk.forms import DeskForm
 from desk.permissions import Action
 from desk.portal import privacy, profile
-from desk.web import merge_errors, role_gate
+from desk.web import merge_errors, reader_number, role_gate
 
 bp = Blueprint("portal_admin", __name__, url_prefix="/admin")
 
@@ -66,7 +66,7 @@ def privacy_notice():
         merge_errors(form, failed.errors)
         return _notice_page(form, 422)
     flash(_("Saved as version %(n)s. New requests record this version.",
-            n=current_app.jinja_env.filters["num"](saved.version)), "success")  # in the reader's digits
+            n=reader_number(saved.version)), "success")  # in the reader's digits
     return redirect(url_for("portal_admin.privacy_notice"), 303)
 
 

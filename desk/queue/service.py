@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, literal_column, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from desk.models import (
@@ -302,6 +302,12 @@ def view_counts(session: Session, actor: User, now: datetime | None = None) -> d
     return {v: row[i] or 0 for i, v in enumerate(views)}
 
 
+def unread_condition() -> ColumnElement[bool]:
+    """A beneficiary message no staff member has read (Ticket.unread_message, in SQL)."""
+    return and_(Ticket.beneficiary_message_at.is_not(None),
+                or_(Ticket.staff_read_at.is_(None), Ticket.staff_read_at < Ticket.beneficiary_message_at))
+
+
 def department_counts(session: Session, actor: User, now: datetime | None = None) -> dict[str, int] | None:
     """The focal point's workspace counts for their department(s): new, in progress (open),
     waiting on the beneficiary, overdue. One round trip of indexed counts
@@ -319,6 +325,7 @@ def department_counts(session: Session, actor: User, now: datetime | None = None
         "open": Ticket.status == Status.OPEN,
         "waiting": Ticket.status == Status.WAITING,
         "overdue": _open_view_condition("overdue", actor, now),
+        "unread": unread_condition(),
     }
     counts = [select(func.count()).select_from(Ticket).where(mine, condition).scalar_subquery().label(name)
               for name, condition in conditions.items()]
@@ -343,6 +350,9 @@ def change_token(session: Session, actor: User, f: Filters) -> str:
     """Changes whenever any ticket changes (every change appends an event), or the actor's
     scope or the filters change. One primary-key probe: max(event id)."""
     last_event = session.scalar(select(func.max(TicketEvent.id))) or 0
+    # Opening a ticket clears its new-message flag without an event: the last read counts too.
+    last_read = session.scalar(select(func.max(Ticket.staff_read_at)))
     scope = (actor.id, sorted(actor.roles), sorted(actor.department_ids), f.query_args())
     digest = hashlib.blake2b(json.dumps(scope, default=str).encode(), digest_size=6).hexdigest()
-    return f"{last_event}-{digest}"
+    read = int(last_read.timestamp() * 1000) if last_read else 0
+    return f"{last_event}-{read}-{digest}"

@@ -218,7 +218,7 @@ def _field_work_tables(work, locale: str) -> list[Table]:
     return [
         Table("visitors", _("Walk-in visitors"), [_("Site"), _("Visitors counted")], rows, chart="bar",
               total=[_("All sites"), visitors.total_counted],
-              note=_("Counted at the desk (حصر أعداد المترددين). Visit tickets received in the period, the whole "
+              note=_("Counted at the desk (the visitor count). Visit tickets received in the period, the whole "
                      "association: %(n)s.", n=visitors.total_visit_tickets if locale == "en"
                      else to_arabic_digits(str(visitors.total_visit_tickets)))),
         Table("emergencies", _("Emergencies and corrective actions"),

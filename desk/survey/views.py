@@ -74,6 +74,17 @@ def _visitor_counter():
     return {"visitor_counter": _counter_context_value}
 
 
+def _open_emergencies_value() -> int:
+    return service.open_emergency_count(db.session)
+
+
+@bp.app_context_processor
+def _open_emergencies():
+    """``open_emergencies()``: emergencies no general manager has acknowledged, for the nav
+    link's badge and the manager's landing page (review m5). Counted only where a page asks."""
+    return {"open_emergencies": _open_emergencies_value}
+
+
 def _photo_max_bytes() -> int:
     return int(current_app.config["DESK_ATTACHMENT_MAX_MB"] * 1024 * 1024)
 
@@ -92,7 +103,7 @@ def index():
     sites = service.sites(db.session)
     surveys = {site.id: service.find_survey(db.session, site.id, day) for site in sites}
     return render_template("survey/index.html", day=day, sites=sites, surveys=surveys,
-                           open_emergencies=service.open_emergency_count(db.session), **_counter_context())
+                           **_counter_context())
 
 
 @bp.post("/survey/open")
@@ -116,8 +127,12 @@ def _survey_context(survey, errors=None, values=None) -> dict:
         figures = service.live_figures(db.session, current_user)
     site_emergencies = [e for e in report.emergencies_between(db.session, survey.day, survey.day)
                         if e.site_id == survey.site_id]
-    return {"survey": survey, "rows": rows, "editable": editable, "figures": figures, "errors": errors or {},
-            "values": values or {}, "site_emergencies": site_emergencies,
+    errors = errors or {}
+    # The first item the refused submit marked: the page moves focus there (review m2).
+    first_error = next((item.id for item, _answer in rows
+                        if f"state_{item.id}" in errors or f"note_{item.id}" in errors), None)
+    return {"survey": survey, "rows": rows, "editable": editable, "figures": figures, "errors": errors,
+            "first_error": first_error, "values": values or {}, "site_emergencies": site_emergencies,
             "photo_max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"}
 
 
@@ -153,7 +168,8 @@ def save(survey_id: int):
         service.save_draft(db.session, current_user, survey, answers)
     except ValidationFailed as failed:
         values = {item_id: data for item_id, data in answers.items()}
-        flash(_("The survey is not submitted yet: see the items marked below."), "error")
+        if set(failed.errors) - {"survey"}:  # items to fix; "already submitted" speaks for itself (review m1)
+            flash(_("The survey is not submitted yet: see the items marked below."), "error")
         return render_template("survey/show.html", **_survey_context(survey, failed.errors, values)), 422
     return go_to(url_for("survey.show", survey_id=survey.id), _("The draft is saved."))
 

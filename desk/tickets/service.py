@@ -90,6 +90,22 @@ def get_ticket(session: Session, actor: User, reference: str) -> Ticket:
     return ticket
 
 
+def mark_read(session: Session, ticket: Ticket, now: datetime | None = None) -> bool:
+    """A staff member who may see ``ticket`` opened its page: the beneficiary's message is
+    read (issue 18, point 6). Only the message they were shown: a reply that arrived after the
+    ticket was loaded keeps the flag. A plain UPDATE, not the ORM's: reading is no change of
+    the ticket, so its version (optimistic locking) and timeline stay as they are. True when
+    a flag was cleared."""
+    if not ticket.unread_message:
+        return False
+    now = now or utcnow()
+    cleared = session.execute(
+        update(Ticket).where(Ticket.id == ticket.id, Ticket.beneficiary_message_at == ticket.beneficiary_message_at)
+        .values(staff_read_at=now).execution_options(synchronize_session=False))
+    commit(session)
+    return bool(getattr(cleared, "rowcount", 0))
+
+
 def refused(session: Session, actor: User, reference: str) -> None:
     """A ticket that exists but that the actor may not see: the refusal is written on the audit
     trail (committed on its own; nothing else is pending when a ticket is loaded). A reference

@@ -16,7 +16,7 @@ from desk.tickets import actions, service
 from desk.tickets.forms import ActionForm, ChangeForm, CommentForm
 from desk.tickets.page import Panel, context, run_step, step_again
 from desk.tickets.receipt import receipt_context
-from desk.web import hx_target, is_htmx, merge_errors, posted_once
+from desk.web import hx_target, is_htmx, merge_errors, posted_once, reader_number
 
 bp = Blueprint("tickets", __name__)
 
@@ -37,6 +37,8 @@ FRAGMENTS = {
 def show(reference: str):
     ticket = service.get_ticket(db.session, current_user, reference)
     fragment = FRAGMENTS.get(hx_target())
+    if fragment is None:  # the page itself opened: the beneficiary's new message is read
+        service.mark_read(db.session, ticket)
     return render_template(fragment or "tickets/show.html", **context(ticket))
 
 
@@ -178,7 +180,7 @@ def reminder_outcome(notified: int) -> str:
     """What a reminder did: how many focal points were emailed, or that nobody could be."""
     if notified:
         return _("The reminder is recorded; focal points to be emailed: %(n)s.",
-                 n=current_app.jinja_env.filters["num"](notified))  # in the reader's digits
+                 n=reader_number(notified))  # in the reader's digits
     return _("The reminder is recorded, but nobody could be emailed: the focal points have no email "
              "address or have turned reminders off.")
 

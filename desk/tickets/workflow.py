@@ -73,6 +73,8 @@ def record(session: Session, ticket: Ticket, actor: User | None, kind: EventKind
     if bump:
         ticket.version += 1
     ticket.updated_at = at
+    if kind == EventKind.BENEFICIARY_REPLY:  # flagged unread until staff open the ticket
+        ticket.beneficiary_message_at = at
     event = TicketEvent(
         ticket_id=ticket.id, actor_id=actor.id if actor else None, created_at=at, kind=kind,
         old_value=None if old is None else str(old), new_value=None if new is None else str(new),

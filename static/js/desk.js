@@ -58,6 +58,47 @@
   document.addEventListener("change", function (event) {
     if (event.target && (event.target.id === "channel" || event.target.id === "kind")) { syncIntake(); }
   });
+  // Intake: a national ID typed into the lookup that found nobody is carried into "record a
+  // new beneficiary" when that is opened (only then: a filled field there means "a new one").
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details || details.id !== "new-beneficiary" || !details.open) { return; }
+    var carry = document.getElementById("beneficiary-carry");
+    var field = document.getElementById("b_national_id");
+    if (carry && field && !field.value) { field.value = carry.dataset.nationalId; }
+  }, true);
+  // File inputs in the page's language (review p1): the browser writes "Choose File / No file
+  // chosen" in its own language, so the native input is hidden behind a label styled as a button and a name
+  // of ours (texts from <body data-msg-…>). Without JavaScript the native input stays.
+  function styleFileInputs() {
+    var texts = document.body.dataset;
+    document.querySelectorAll("input[type=file]:not([data-styled])").forEach(function (input) {
+      input.setAttribute("data-styled", "");
+      // A second label for the input (a click on it opens the chooser; the input itself stays
+      // focusable, its focus ring drawn on this label by desk.css).
+      if (!input.id) { input.id = "file-" + Math.random().toString(36).slice(2); }
+      var button = document.createElement("label");
+      button.htmlFor = input.id;
+      button.className = "btn btn-outline-secondary btn-sm desk-file-button m-0";
+      button.textContent = texts.msgChooseFile;
+      var name = document.createElement("span");
+      name.className = "desk-file-name small text-muted";
+      name.setAttribute("aria-live", "polite");
+      name.textContent = texts.msgNoFile;
+      var box = document.createElement("span");
+      box.className = "desk-file d-inline-flex flex-wrap align-items-center gap-2";
+      box.appendChild(button);
+      box.appendChild(name);
+      input.classList.add("visually-hidden");
+      input.insertAdjacentElement("afterend", box);
+      input.addEventListener("change", function () {
+        var names = Array.prototype.map.call(input.files || [], function (f) { return f.name; });
+        name.textContent = names.length ? names.join(document.documentElement.lang === "ar" ? "، " : ", ") : texts.msgNoFile;
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", styleFileInputs);
+  document.addEventListener("htmx:afterSettle", styleFileInputs);
   document.addEventListener("DOMContentLoaded", syncIntake);
   document.addEventListener("htmx:afterSettle", syncIntake);
   // The ticket page: the version of the ticket this page shows is the header's, which every
