@@ -192,17 +192,14 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
     if routed is not None:
         channel, address, meta = routed
     if channel == "email" and attachments:  # documents of the ticket, sent with it (desk.channels.outgoing)
-        meta = {**(meta or {}), "attachments": [
-            {"stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}
-            for a in attachments]}
+        meta = {**(meta or {}), "attachments": [_document(a) for a in attachments]}
     if channel == "whatsapp":  # outside the 24-hour window a template goes: the reference and this private link
         meta = {**(meta or {}), "link": link or messages.absolute_url("portal.home")}
     if channel == "email" and kind in AUTO_REPLIES:  # RFC 3834: an automatic answer to their message
         meta = {**(meta or {}), "auto_submitted": "auto-replied"}
     # By phone (SMS, WhatsApp): the reference, the status in words and the link, never the text.
-    subject, short = messages.render_short(kind, ticket, link=link)
     if channel == "whatsapp":
-        body = short
+        subject, body = messages.render_short(kind, ticket, link=link)
     else:
         subject, body = messages.render_for_beneficiary(kind, ticket, note, link=link, expected=expected)
     message = None
@@ -210,14 +207,20 @@ def notify_beneficiary(session: Session, kind: str, ticket: Ticket, note: str = 
         message = _queue(session, ticket, kind, channel, address, subject, body, meta)
         if channel == "whatsapp":  # each document a media message of its own, after the text (desk.channels.graph)
             for a in attachments:
-                _queue(session, ticket, kind, channel, address, subject, a.filename, {**(meta or {}), "document": {
-                    "stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}})
+                _queue(session, ticket, kind, channel, address, subject, a.filename,
+                       {**(meta or {}), "document": _document(a)})
     phone = beneficiary_phone(ticket)
     if (channel != "whatsapp" and phone and is_mobile(phone) and kind in SMS_KINDS and sms.enabled()
             and (kind in SMS_ALWAYS or message is None)):
+        _, short = messages.render_short(kind, ticket, link=link)
         text = _queue(session, ticket, kind, "sms", phone, subject, short, {"reference": ticket.reference})
         message = message or text
     return message
+
+
+def _document(a) -> dict[str, str]:
+    """A ticket document as the outbox's senders read it from a message's meta."""
+    return {"stored_name": a.stored_name, "filename": a.filename, "content_type": a.content_type}
 
 
 def reply_headers(session: Session, ticket: Ticket) -> dict[str, str] | None:
