@@ -193,13 +193,8 @@ def join(session: Session, ticket: Ticket, incoming: Incoming, storage: Storage,
     else belongs to it, for the ticket the reply landed on."""
     uploads = uploads_of(incoming, storage.max_bytes)
     text = incoming.text
-    keep = None
     if incoming.original is not None:
-        name, raw = incoming.original
-        text = original.shown(text, name, portal.MAX_REPLY - 1000)
-
-        def keep(target: Ticket, written) -> None:
-            original.keep(session, target, raw, name=name, directory=storage.directory, written=written, reason=via)
+        text = original.shown(text, incoming.original[0], portal.MAX_REPLY - 1000)
     text = _with_left_out(text, incoming)
     if len(text) > portal.MAX_REPLY:
         text = text[:portal.MAX_REPLY - 1] + "…"
@@ -209,17 +204,20 @@ def join(session: Session, ticket: Ticket, incoming: Incoming, storage: Storage,
                   "; ".join(incoming.left_out) if incoming.left_out else None)
     row.verified = verified
 
-    def landed(where: Ticket) -> None:
+    def landed(where: Ticket, written) -> None:
         # The message belongs to the ticket it landed on (a follow-up after the reopen window):
-        # the sender's next message finds that one.
+        # the sender's next message finds that one; its original and pending media go there too.
         row.ticket_id = where.id
+        if incoming.original is not None:
+            name, raw = incoming.original
+            original.keep(session, where, raw, name=name, directory=storage.directory, written=written, reason=via)
         if before_commit is not None:
             before_commit(where)
 
     try:
         return portal.reply(session, ticket, text, uploads, reopen_days=storage.reopen_days,
                             directory=storage.directory, max_bytes=storage.max_bytes, via=via, channel=channel,
-                            before_commit=landed, also=keep)
+                            also=landed)
     except IntegrityError:
         if already(session, incoming.channel, incoming.key) is not None:
             return None

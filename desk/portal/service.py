@@ -269,8 +269,7 @@ class Replied:
 def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *, reopen_days: int,
           directory: str | os.PathLike, max_bytes: int, now: datetime | None = None,
           via: str = REASON_PORTAL, channel: str = Channel.WEBSITE, once: Once | None = None,
-          before_commit: Callable[[Ticket], object] | None = None,
-          also: Callable[[Ticket, Files], None] | None = None,
+          also: Callable[[Ticket, Files], object] | None = None,
           consent: bool | None = None) -> Replied:
     """The beneficiary writes on their ticket (issue 6 item 3, issue 5 item 6), ``via`` the
     portal or, for the channels of issue 7, by email or WhatsApp (the events say which; a new
@@ -282,9 +281,8 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
       committee decided (only the committee reverses its decision) → a new linked ticket.
     The department's focal points (or the assignee) are told. One transaction, with the form's
     token (``once``: desk.submissions) when the reply came from the portal's form, and what
-    ``before_commit(ticket)`` adds for the ticket the reply landed on (a channel's pending media).
-    ``also(ticket, written)`` adds what else belongs to the same transaction (an email's
-    original). ``consent``: the portal form's tick for the documents' sensitive data (refused
+    ``also(ticket, written)`` adds to the same transaction for the ticket the reply landed on (a
+    channel's message row, an email's original, pending media). ``consent``: the portal form's tick for the documents' sensitive data (refused
     without it when documents are sent); None where no form asks it (a channel)."""
     text = (body or "").strip()
     errors: dict[str, list[str]] = {}
@@ -324,8 +322,6 @@ def reply(session: Session, ticket: Ticket, body: str, uploads: list[Upload], *,
         target = follow.ticket if follow is not None else ticket
         if consent and uploads and target.sensitive_consent_at is None:
             target.sensitive_consent_at = now
-        if before_commit is not None:
-            before_commit(target)
     if follow is not None:
         return follow
     return Replied(ticket, reopened=reopened, woke=woke)
