@@ -113,6 +113,42 @@
     });
   }
   document.addEventListener("htmx:afterSettle", syncVersions);
+  // The header (templates/_nav.html): on a phone a real button opens and closes the menu (the
+  // <details> it stands for works without JavaScript); from 768 px the menu is always open.
+  // A group's dropdown closes on Escape (focus back on it), on a click elsewhere and when
+  // another group opens.
+  function setUpMenu() {
+    var menu = document.getElementById("desk-menu");
+    var button = document.querySelector(".desk-menu-button");
+    if (!menu || !button) { return; }
+    var wide = window.matchMedia("(min-width: 768px)");
+    menu.querySelector(".desk-menu-summary").hidden = true;
+    button.hidden = false;
+    function follow() { menu.open = wide.matches; button.setAttribute("aria-expanded", String(menu.open)); }
+    follow();
+    wide.addEventListener("change", follow);
+    button.addEventListener("click", function () {
+      menu.open = !menu.open;
+      button.setAttribute("aria-expanded", String(menu.open));
+    });
+  }
+  document.addEventListener("DOMContentLoaded", setUpMenu);
+  function groups() { return document.querySelectorAll(".desk-group > details[open]"); }
+  document.addEventListener("toggle", function (event) {
+    var opened = event.target;
+    if (!opened.open || !opened.parentElement || !opened.parentElement.classList.contains("desk-group")) { return; }
+    groups().forEach(function (other) { if (other !== opened) { other.open = false; } });
+  }, true);
+  document.addEventListener("click", function (event) {
+    groups().forEach(function (open) { if (!open.contains(event.target)) { open.open = false; } });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    groups().forEach(function (open) {
+      if (open.contains(document.activeElement)) { open.querySelector("summary").focus(); }
+      open.open = false;
+    });
+  });
   // The printable receipt: its "Print" button (no inline script: the page's CSP forbids it).
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
