@@ -34,7 +34,8 @@ def contrast(a: str, b: str) -> float:
 def test_every_colour_of_the_palette_passes_wcag_aa_and_the_css_says_the_same(key):
     colour = tags.PALETTE[key]
     assert contrast(colour.background, colour.text) >= 4.5
-    rule = re.search(r"\.desk-tag-%s \{ background: (#[0-9a-f]{6}); color: (#[0-9a-f]{6}); \}" % key, CSS.read_text())
+    pattern = r"\.desk-tag-" + key + r" \{ background: (#[0-9a-f]{6}); color: (#[0-9a-f]{6}); \}"
+    rule = re.search(pattern, CSS.read_text())
     assert rule and rule.groups() == (colour.background, colour.text)
 
 
