@@ -4,7 +4,7 @@ Tags with a colour from the desk's palette, one row per tag on a ticket; the que
 filter reads ticket_tags by tag.
 
 Revision ID: 0022_bulk
-Revises: 0021_daily
+Revises: 0022_speed
 Create Date: 2026-12-05 07:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0022_bulk'
-down_revision = '0021_daily'
+down_revision = '0022_speed'
 branch_labels = None
 depends_on = None
 
