@@ -39,7 +39,7 @@ def _names(events) -> dict[str, dict]:
 def context(ticket: Ticket, comment_form=None, conflict=None, attempted=None, errors=None,
             open_action="", typed=None, action_errors=None, **extra: Any) -> dict:
     """Everything templates/tickets/show.html and its fragments read; ``extra`` for a panel's own."""
-    events = service.timeline(db.session, ticket)
+    events = service.timeline(db.session, ticket, current_user.timeline_newest_first)
     return {
         "ticket": ticket,
         "events": events,
