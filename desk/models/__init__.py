@@ -49,6 +49,7 @@ from desk.models.survey import (
     SurveyStatus,
     VisitorTap,
 )
+from desk.models.tags import Tag, TicketTag
 from desk.models.tickets import (
     KIND_LETTER,
     OPEN_STATUSES,
@@ -80,5 +81,5 @@ __all__ = [
     "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
-    "SettlementAttempt", "SettlementOutcome", "InterimMeasure",
+    "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag",
 ]

@@ -118,9 +118,11 @@ def refused(session: Session, actor: User, reference: str) -> None:
     commit(session)
 
 
-def timeline(session: Session, ticket: Ticket) -> list[TicketEvent]:
+def timeline(session: Session, ticket: Ticket, newest_first: bool = False) -> list[TicketEvent]:
+    """The ticket's events in the order they happened, or the newest first."""
+    order = TicketEvent.id.desc() if newest_first else TicketEvent.id
     return list(session.scalars(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(order)
     ))
 
 
