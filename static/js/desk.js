@@ -149,6 +149,26 @@
       open.open = false;
     });
   });
+  // A form given back with errors (a page after a POST, or a 422 answer swapped in): focus goes
+  // to the first field marked invalid, so its label and message (aria-describedby) are read out
+  // and the person is where the fix is. Not when the page already put focus somewhere
+  // (autofocus, e.g. the survey's first missing item).
+  function focusFirstError(root) {
+    var field = root.querySelector('[aria-invalid="true"]:not([disabled])');
+    if (!field) { return; }
+    var active = document.activeElement;
+    if (active && active !== document.body && root.contains(active) && active.hasAttribute("autofocus")) { return; }
+    field.focus();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.querySelector("[autofocus]")) { focusFirstError(document); }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var xhr = event.detail.xhr;
+    // (the element settled: for an outerHTML swap, the new one)
+    var root = event.target && event.target.isConnected ? event.target : document;
+    if (xhr && xhr.status === 422) { focusFirstError(root); }
+  });
   // The printable receipt: its "Print" button (no inline script: the page's CSP forbids it).
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
