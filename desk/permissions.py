@@ -32,6 +32,8 @@ class Action(StrEnum):
     UNDELIVERED_VIEW = "outbox.undelivered"  # the messages the desk could not deliver, and marking them
                                              # handled: supervisors and admins (desk.notify.undelivered)
     ADMIN_MANAGE = "admin.manage"  # departments, focal points, categories, routing rules
+    REPLIES_MANAGE = "replies.manage"  # saved replies (desk.replies): admins desk-wide, a focal point
+                                       # their own departments' (desk.replies.service.may_edit)
     # The focal point's workspace (issue 4): each a timeline event.
     TICKET_TAKE = "ticket.take"
     TICKET_RETURN = "ticket.return"
@@ -173,6 +175,8 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return sees_all(actor)
     if action == Action.ADMIN_MANAGE:
         return actor.has_role(Role.ADMIN)
+    if action == Action.REPLIES_MANAGE:
+        return actor.has_role(Role.ADMIN) or (actor.has_role(Role.FOCAL) and bool(actor.department_ids))
     if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE, Action.CHANNELS_VIEW):
         return actor.has_role(Role.ADMIN)
     if action == Action.BENEFICIARY_VIEW:

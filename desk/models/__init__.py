@@ -30,6 +30,7 @@ from desk.models.media import MediaJob, MediaStatus
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, PortalCeiling, PrivacyNotice, SatisfactionResponse, SurveySource
 from desk.models.privacy import RetentionPeriod, SubjectRequest, SubjectRequestKind, SubjectRequestOutcome
+from desk.models.replies import SavedReply
 from desk.models.routing import Category, RoutingRule
 from desk.models.search import SearchWords
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
@@ -80,5 +81,5 @@ __all__ = [
     "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
-    "SettlementAttempt", "SettlementOutcome", "InterimMeasure",
+    "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "SavedReply",
 ]

@@ -39,6 +39,7 @@ from desk.models import (
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
 from desk.permissions import Action, can, visible_tickets
 from desk.portal.links import signed_link
+from desk.replies import service as saved_reply_service
 from desk.sla import tickets as sla_tickets
 from desk.submissions import Once, take
 from desk.text import hijri_year
@@ -166,16 +167,24 @@ def next_reference(session: Session, kind: str, when: datetime) -> str:
 # Comments --------------------------------------------------------------------------
 
 def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, public: bool,
-                expected_version: int | None, send_files: Sequence[int] = (), once: Once | None = None) -> TicketEvent:
+                expected_version: int | None, send_files: Sequence[int] = (), once: Once | None = None,
+                saved_replies: Sequence[int] = ()) -> TicketEvent:
     """An internal note (never conflicts) or a public reply (refused when stale). A public reply
     may carry documents of the ticket (``send_files``: attachment ids) to the beneficiary's email.
-    With the form's token (``once``: desk.submissions) the same form sent again adds nothing."""
+    With the form's token (``once``: desk.submissions) the same form sent again adds nothing.
+    ``saved_replies``: the saved replies inserted in the text (desk.replies), counted as used
+    when a public reply is sent; one still holding a placeholder the desk could not fill is
+    refused until the writer fills it."""
     require(actor, Action.TICKET_REPLY if public else Action.TICKET_NOTE, ticket)
     body = (body or "").strip()
     if not body:
         raise ValidationFailed({"body": [_l("Write the text first.")]})
     if len(body) > MAX_COMMENT:
         raise ValidationFailed({"body": [too_long(MAX_COMMENT)]})
+    unfilled = saved_reply_service.remaining_placeholders(body) if public and saved_replies else []
+    if unfilled:
+        raise ValidationFailed({"body": [_l("Replace %(names)s with the right words before sending: this ticket "
+                                            "has no value for it.", names=" ".join("{" + n + "}" for n in unfilled))]})
     documents = documents_to_send(session, ticket, send_files) if public else []
     seen = check_version(session, ticket, expected_version) if public else ticket.version
     with atomic(session, ticket, seen):
@@ -188,6 +197,7 @@ def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, pub
                 ticket.first_response_at = now
             if ticket.status == Status.NEW:
                 change_status(session, ticket, Status.OPEN, actor=actor, now=now)
+            saved_reply_service.count_use(session, ticket, saved_replies, now)
             notify_service.notify_beneficiary(session, "reply", ticket, note=body, link=signed_link(ticket),
                                               attachments=documents)
         session.flush()

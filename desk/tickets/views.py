@@ -121,7 +121,8 @@ def comment(reference: str):
         service.add_comment(db.session, current_user, ticket, form.body.data,
                             public=form.visibility.data == "reply",
                             expected_version=optional_id(form.version.data),
-                            send_files=request.form.getlist("send_files", type=int), once=once)
+                            send_files=request.form.getlist("send_files", type=int), once=once,
+                            saved_replies=request.form.getlist("saved_reply", type=int))
     except AlreadyTaken:  # the same form, sent at the same moment, was saved by the other request
         return _commented(ticket)
     except StaleVersion as stale:
@@ -143,7 +144,8 @@ def _commented(ticket):
 def _comment_failed(ticket, form, errors, status, conflict=None):
     merge_errors(form, errors)
     page = context(ticket, comment_form=form, conflict=conflict, errors=errors,
-                   sent_files=request.form.getlist("send_files", type=int))
+                   sent_files=request.form.getlist("send_files", type=int),
+                   used_replies=request.form.getlist("saved_reply", type=int))
     return render_template("tickets/_after_comment.html" if is_htmx() else "tickets/show.html", **page), status
 
 
