@@ -115,6 +115,9 @@ EVENTS = {
     EventKind.BENEFICIARY_REPLY: _l("The beneficiary wrote"),
     EventKind.SATISFACTION: _l("Satisfaction survey answered"),
     EventKind.LINKED: _l("Linked request"),
+    EventKind.MERGED: _l("Duplicate merged"),
+    EventKind.RELATED: _l("Related request linked"),
+    EventKind.UNRELATED: _l("Related request unlinked"),
     EventKind.UNDELIVERED: _l("Message not delivered"),
     EventKind.ANONYMISED: _l("Personal data removed"),
 }

@@ -42,6 +42,7 @@ class Action(StrEnum):
     TICKET_REQUEST_INFO = "ticket.request_info"
     TICKET_REFER = "ticket.refer"
     TICKET_REMIND = "ticket.remind"      # a follow-up nudge: queue roles only, never a focal point
+    TICKET_MERGE = "ticket.merge"        # merge a duplicate into another ticket, both seen (desk.tickets.merge)
     FOLLOWUP_VIEW = "followup.view"      # the per-department follow-up board
     # The research committee (لجنة البحث, desk.committee).
     COMMITTEE_VIEW = "committee.view"          # the /committee list: members; supervisors and admins read-only
@@ -92,7 +93,7 @@ _FOCAL_TICKET_ACTIONS = {
     Action.TICKET_STATUS, Action.TICKET_PRIORITY, Action.TICKET_ASSIGN,
     Action.TICKET_TAKE, Action.TICKET_RETURN, Action.TICKET_TRANSFER, Action.TICKET_RESOLVE,
     Action.TICKET_REQUEST_INFO, Action.TICKET_REFER,
-    Action.COMMITTEE_REFER, Action.SERVICE_DELIVER,
+    Action.COMMITTEE_REFER, Action.SERVICE_DELIVER, Action.TICKET_MERGE,
 }
 
 # The supervisors' field work: who may do what (no object: sites are not secret among these roles).

@@ -25,6 +25,7 @@ from desk.models.compensation import (
     EvidenceKind,
 )
 from desk.models.disputes import InterimMeasure, SettlementAttempt, SettlementOutcome
+from desk.models.links import TicketMerge, TicketRelation
 from desk.models.mail import QuarantinedMail, QuarantineState
 from desk.models.media import MediaJob, MediaStatus
 from desk.models.outbox import OutboxMessage, OutboxStatus
@@ -82,4 +83,5 @@ __all__ = [
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
     "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "SavedReply",
+    "TicketMerge", "TicketRelation",
 ]

@@ -275,6 +275,10 @@ class EventKind(StrEnum):
                                                # body: the parties, to whom referred, the agreement; desk.disputes)
     INTERIM_MEASURE = "interim_measure"        # a measure limiting the harm on a compensation claim (new: the
                                                # date taken, body: the measure and until when)
+    MERGED = "merged"                          # a duplicate merged into this ticket (reason "merged_from:<id>");
+                                               # the duplicate's own closing carries "merged_into:<id>"
+    RELATED = "related"                        # linked as related to another (reason "related:<id>"), on both
+    UNRELATED = "unrelated"                    # that link removed (reason "related:<id>"), on both
     ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
                                                # "erasure", new: how many documents were deleted
 

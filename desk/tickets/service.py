@@ -119,9 +119,11 @@ def refused(session: Session, actor: User, reference: str) -> None:
     commit(session)
 
 
-def timeline(session: Session, ticket: Ticket) -> list[TicketEvent]:
+def timeline(session: Session, ticket: Ticket, merged: Sequence[int] = ()) -> list[TicketEvent]:
+    """The ticket's events in order, with those of the duplicates ``merged`` into it (ids:
+    desk.tickets.merge), which the page marks "merged from"."""
     return list(session.scalars(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        select(TicketEvent).where(TicketEvent.ticket_id.in_([ticket.id, *merged])).order_by(TicketEvent.id)
     ))
 
 
@@ -348,6 +350,11 @@ REASON_RETENTION = "retention"      # its retention period had passed (desk.priv
 REASON_ERASURE = "erasure"          # the beneficiary asked for their data to be erased (desk.privacy)
 REASON_NO_RECEIPT = "no_receipt"    # staff did not send the receipt at intake (the event's body: why)
 REASON_NO_CONTACT = "no_contact"    # the receipt could go nowhere: no email nor mobile (nor SMS gateway)
+REASON_MERGED_INTO = "merged_into"  # "merged_into:<ticket id>": closed as a duplicate merged into that one
+REASON_MERGED_FROM = "merged_from"  # "merged_from:<ticket id>": that duplicate was merged into this one
+REASON_RELATED = "related"          # "related:<ticket id>": linked as related to that one (or the link removed)
+# The reasons that name another ticket by id: the timeline shows its reference.
+TICKET_REASONS = (REASON_FOLLOWS, REASON_FOLLOWED, REASON_MERGED_INTO, REASON_MERGED_FROM, REASON_RELATED)
 
 
 def move_ticket(session: Session, actor: User | None, ticket: Ticket, target: Department | None, *,
@@ -393,10 +400,10 @@ def describe_reasons(session: Session, codes, locale: str) -> dict[str, str]:
             ids.setdefault(kind, set()).add(object_id)
     english = locale == "en"
     names: dict[str, dict[int, str]] = {REASON_RULE: {}, REASON_CATEGORY: {}, REASON_DEACTIVATED: {}}
-    linked = sorted(ids.get(REASON_FOLLOWS, set()) | ids.get(REASON_FOLLOWED, set()))
+    linked = sorted(set().union(*(ids.get(kind, set()) for kind in TICKET_REASONS)))
     if linked:
-        names[REASON_FOLLOWS] = names[REASON_FOLLOWED] = dict(session.execute(
-            select(Ticket.id, Ticket.reference).where(Ticket.id.in_(linked))).all())
+        references = dict(session.execute(select(Ticket.id, Ticket.reference).where(Ticket.id.in_(linked))).all())
+        names.update({kind: references for kind in TICKET_REASONS})
     if ids.get(REASON_RULE):
         names[REASON_RULE] = dict(session.execute(
             select(RoutingRule.id, RoutingRule.name).where(RoutingRule.id.in_(sorted(ids[REASON_RULE])))).all())
@@ -435,6 +442,12 @@ def _describe(kind: str, name: str | None, code: str):
         return _l("Follow-up of request %(reference)s", reference=name or "—")
     if kind == REASON_FOLLOWED:
         return _l("Continued in request %(reference)s", reference=name or "—")
+    if kind == REASON_MERGED_INTO:
+        return _l("Duplicate merged into request %(reference)s", reference=name or "—")
+    if kind == REASON_MERGED_FROM:
+        return _l("Request %(reference)s merged into this one", reference=name or "—")
+    if kind == REASON_RELATED:
+        return _l("Request %(reference)s", reference=name or "—")
     if kind == REASON_DEACTIVATED:
         return (_l("Department «%(name)s» was deactivated", name=name) if name is not None
                 else _l("Its department was deactivated"))
