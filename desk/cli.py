@@ -273,7 +273,7 @@ def reindex_search_command(after: int, batch: int) -> None:
     """Write every ticket's and beneficiary's search text again with today's normaliser and
     stemmer (after an upgrade that changed them). Each batch is committed: a run that stops
     goes on with --after <the last id it printed>."""
-    from desk.tickets.search import reindex
+    from desk.tickets.search import reindex, repair_index
     from desk.transaction import commit
 
     started = time.perf_counter()
@@ -284,6 +284,8 @@ def reindex_search_command(after: int, batch: int) -> None:
 
     done = reindex(db.session.connection, after=after, batch=batch, progress=progress)
     commit(db.session)
+    if repair_index(db.session):
+        click.echo("The search index a bulk load left unfinished was rebuilt.")
     refresh_statistics(db.session)
     click.echo(f"Search text rewritten for {done:,} tickets in {time.perf_counter() - started:.1f} s.")
 

@@ -15,7 +15,20 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from desk.models import AnswerState, Channel, Emergency, Site, Survey, SurveyAnswer, SurveyStatus, Ticket, VisitorTap
+from desk.models import (
+    AnswerState,
+    Channel,
+    Emergency,
+    Site,
+    StatsRollup,
+    Survey,
+    SurveyAnswer,
+    SurveyStatus,
+    Ticket,
+    VisitorTap,
+)
+from desk.models.stats import Grain
+from desk.stats.rollup import rolled_through
 from desk.text import riyadh_midnight
 
 
@@ -80,14 +93,33 @@ def riyadh_day(session: Session, column):
 
 
 def _visit_tickets_per_day(session: Session, start: date, end: date) -> dict[date, int]:
-    """Visit-channel tickets per Riyadh day, grouped in SQL."""
-    day = riyadh_day(session, Ticket.created_at)
-    rows = session.execute(
-        select(day, func.count())
-        .where(Ticket.channel == Channel.VISIT, Ticket.created_at >= riyadh_midnight(start),
-               Ticket.created_at < riyadh_midnight(end + timedelta(days=1)))
-        .group_by(day)).all()
-    return {d if isinstance(d, date) else date.fromisoformat(str(d)): int(n) for d, n in rows}
+    """Visit-channel tickets per Riyadh day: from the statistics' day roll-ups for the days
+    they cover (each a few rows of the (grain, day) index, whatever the number of tickets), the
+    days after them counted live from the tickets. (Counted live throughout, this was 299 ms
+    of the 12-month statistics page at 1,000,000 tickets.)"""
+    counts: dict[date, int] = {}
+    live_from = start
+    through = rolled_through(session)
+    if through is not None and through >= start:
+        last = min(end, through)
+        counts.update((_as_date(d), int(n or 0)) for d, n in session.execute(
+            select(StatsRollup.day, func.sum(StatsRollup.received))
+            .where(StatsRollup.grain == Grain.DAY, StatsRollup.day.between(start, last),
+                   StatsRollup.channel == Channel.VISIT)
+            .group_by(StatsRollup.day)))
+        live_from = last + timedelta(days=1)
+    if live_from <= end:
+        day = riyadh_day(session, Ticket.created_at)
+        counts.update((_as_date(d), int(n)) for d, n in session.execute(
+            select(day, func.count())
+            .where(Ticket.channel == Channel.VISIT, Ticket.created_at >= riyadh_midnight(live_from),
+                   Ticket.created_at < riyadh_midnight(end + timedelta(days=1)))
+            .group_by(day)))
+    return counts
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def emergencies_between(session: Session, start: date, end: date) -> list[Emergency]:

@@ -1,0 +1,75 @@
+"""A bulk load (``desk generate``) indexes its tickets for search once, at the end, and leaves
+the index whole however it ends: finished, failed half-way, or killed (``repair_index``)."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from desk.demo.generator import generate
+from desk.models import Ticket
+from desk.tickets import search as ticket_search
+
+
+def _indexed_and_matching(db, needle: str) -> tuple[int, int]:
+    """(tickets the search index finds for ``needle``, tickets whose text holds it)."""
+    session = db.session
+    like = session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(Ticket.search_text.contains(needle)))
+    if session.get_bind().dialect.name == "sqlite":
+        indexed = session.scalar(sa.text("SELECT count(*) FROM tickets_fts WHERE tickets_fts MATCH :q"),
+                                 {"q": f'"{needle}"'})
+    else:
+        session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(session.scalars(sa.text(
+            "EXPLAIN SELECT count(*) FROM tickets WHERE search_text LIKE :q"), {"q": f"%{needle}%"}))
+        assert ticket_search.POSTGRES_TRGM_INDEX in plan
+        indexed = like
+    return indexed, like
+
+
+def _a_word(db) -> str:
+    text = db.session.scalar(sa.select(Ticket.search_text).order_by(Ticket.id.desc()).limit(1))
+    return max(text.split(), key=len)[:5]
+
+
+def test_a_bulk_load_is_searchable_and_the_index_keeps_up_afterwards(db, make_ticket):
+    assert generate(db.session, 300, seed=3, batch=100) == 300
+    assert not ticket_search._index_broken(db.session)
+    word = _a_word(db)
+    indexed, matching = _indexed_and_matching(db, word)
+    assert matching > 0 and indexed == matching
+    # A ticket recorded afterwards is indexed row by row again (the trigger is back).
+    make_ticket(subject="طابعة زرقاء معطلة")
+    assert _indexed_and_matching(db, "زرقاء") == (1, 1)
+
+
+class Stop(Exception):
+    pass
+
+
+def test_a_load_that_fails_half_way_leaves_what_it_committed_searchable(db):
+    def progress(done: int) -> None:
+        if done >= 100:
+            raise Stop
+
+    with pytest.raises(Stop):
+        generate(db.session, 300, seed=4, batch=100, progress=progress)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 100
+    assert not ticket_search._index_broken(db.session)
+    indexed, matching = _indexed_and_matching(db, _a_word(db))
+    assert matching > 0 and indexed == matching
+
+
+def test_an_index_left_broken_by_a_killed_load_is_repaired(db):
+    generate(db.session, 200, seed=5, batch=100)
+    session = db.session
+    if session.get_bind().dialect.name == "sqlite":  # what a load killed between its batches leaves
+        session.execute(sa.text("DROP TRIGGER tickets_fts_insert"))
+        session.execute(sa.text("INSERT INTO tickets_fts(tickets_fts) VALUES ('delete-all')"))
+    else:
+        session.execute(sa.text(f"DROP INDEX {ticket_search.POSTGRES_TRGM_INDEX}"))
+    session.commit()
+    assert ticket_search._index_broken(session)
+    assert ticket_search.repair_index(session) is True
+    assert ticket_search.repair_index(session) is False  # whole: nothing to do
+    indexed, matching = _indexed_and_matching(db, _a_word(db))
+    assert matching > 0 and indexed == matching
