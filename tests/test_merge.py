@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from desk.attachments import service as attachments
 from desk.errors import NotFound, StaleVersion, ValidationFailed
 from desk.models import Attachment, EventKind, Status, Ticket, TicketEvent, TicketMerge, TicketRelation
+from desk.portal import service as portal
 from desk.portal import tracking
 from desk.tickets import merge, service, workflow
 from tests.conftest import count
@@ -255,3 +256,22 @@ def test_relating_through_the_panel(db, people, pair, as_user):
     assert removed.status_code == 302 and count(db, TicketRelation) == 0
     refused = focal.post(f"/tickets/{original.reference}/related", {"other": "C-1400-999999"}, htmx=True)
     assert refused.status_code == 422
+
+
+def test_the_portal_shows_the_beneficiary_only_their_own_merged_documents(db, people, pair, make_ticket, store):
+    original, duplicate = pair
+    stranger = make_ticket(department_id=people.social.id)
+    theirs = attach(db, people.staff, duplicate, store, "mine.pdf")
+    others = attach(db, people.staff, stranger, store, "someone-else.pdf")
+    for document in (theirs, others):
+        db.session.get(Attachment, document.id).from_beneficiary = True
+    db.session.commit()
+    merge.merge(db.session, people.staff, fresh(db, duplicate), fresh(db, original),
+                duplicate_version=fresh(db, duplicate).version, into_version=fresh(db, original).version)
+    merge.merge(db.session, people.staff, fresh(db, stranger), fresh(db, original), confirmed=True,
+                duplicate_version=fresh(db, stranger).version, into_version=fresh(db, original).version)
+    original = fresh(db, original)
+    assert {a.ticket_id for a in db.session.scalars(select(Attachment))} == {original.id}  # both moved
+    assert [a.id for a in portal.beneficiary_files(db.session, original)] == [theirs.id]
+    assert portal.beneficiary_file(db.session, original, others.id) is None
+    assert portal.beneficiary_file(db.session, original, theirs.id).id == theirs.id

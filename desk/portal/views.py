@@ -32,7 +32,6 @@ from desk.attachments.service import EXTENSIONS, Upload, record_download
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
 from desk.extensions import csrf, db, limiter
-from desk.models import Attachment
 from desk.portal import links, privacy, profile, satisfaction, service, tracking
 from desk.portal.forms import ReplyForm, SubmitForm, SurveyForm, TrackForm
 from desk.submissions import AlreadyTaken, Answered, Kind, first
@@ -450,9 +449,8 @@ def _replied_again(answered: Answered):
 @bp.get("/t/<reference>/files/<int:attachment_id>")
 def file(reference: str, attachment_id: int):
     ticket = _granted_ticket(reference)
-    attachment = db.session.get(Attachment, attachment_id)
-    # Only the documents the beneficiary sent themselves.
-    if attachment is None or attachment.ticket_id != ticket.id or not attachment.from_beneficiary:
+    attachment = service.beneficiary_file(db.session, ticket, attachment_id)  # only what they sent themselves
+    if attachment is None:
         abort(404)
     record_download(db.session, "portal", ticket, attachment)
     return download_response(attachment)
