@@ -107,6 +107,7 @@ RUN_AXE = """async (tags) => {
 
 def _axe_findings(page, tags=TAGS) -> list[str]:
     page.mouse.move(1, page.viewport_size["height"] - 1)  # no hover colours from the last click
+    page.wait_for_function("!document.querySelector('.htmx-request')")  # nothing faded while it loads
     result = page.evaluate(RUN_AXE, tags)
     found = []
     for rule in result["violations"]:
