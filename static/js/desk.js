@@ -131,6 +131,14 @@
       menu.open = !menu.open;
       button.setAttribute("aria-expanded", String(menu.open));
     });
+    // Escape closes the phone's menu, focus back on its button (a group open inside it closes
+    // first, by the handler below, registered earlier)
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || wide.matches || !menu.open) { return; }
+      menu.open = false;
+      button.setAttribute("aria-expanded", "false");
+      button.focus();
+    });
   }
   document.addEventListener("DOMContentLoaded", setUpMenu);
   function groups() { return document.querySelectorAll(".desk-group > details[open]"); }
@@ -143,11 +151,12 @@
     groups().forEach(function (open) { if (!open.contains(event.target)) { open.open = false; } });
   });
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape") { return; }
+    if (event.key !== "Escape" || !groups().length) { return; }
     groups().forEach(function (open) {
       if (open.contains(document.activeElement)) { open.querySelector("summary").focus(); }
       open.open = false;
     });
+    event.stopImmediatePropagation();  // one Escape closes one thing (not the phone's menu too)
   });
   // A form given back with errors (a page after a POST, or a 422 answer swapped in): focus goes
   // to the first field marked invalid, so its label and message (aria-describedby) are read out

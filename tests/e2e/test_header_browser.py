@@ -55,6 +55,18 @@ def test_phone_header_is_one_line_and_the_first_card_is_whole(new_page, login, p
     button.click()
     expect(button).to_have_attribute("aria-expanded", "true")
     expect(links).to_be_visible()
+    page.keyboard.press("Escape")  # closes it, focus back on the button
+    expect(links).to_be_hidden()
+    expect(button).to_have_attribute("aria-expanded", "false")
+    expect(button).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(button).to_have_attribute("aria-expanded", "true")
+    reports = page.locator(".desk-group-reports summary")
+    reports.click()
+    page.keyboard.press("Escape")  # one Escape closes the group, the menu stays open
+    expect(reports).to_be_focused()
+    expect(page.locator(".desk-group-reports .desk-group-links")).to_be_hidden()
+    expect(links).to_be_visible()
     # the supervisor's daily work is one tap away: in the open menu, not inside a group
     survey = "المسح الميداني" if lang == "ar" else "Field survey"
     counter = "حصر المراجعين" if lang == "ar" else "Visitor counter"
