@@ -79,6 +79,19 @@ def test_phone_header_is_one_line_and_the_first_card_is_whole(new_page, login, p
         "aria-expanded", "false")  # a new page starts with the menu closed
 
 
+def test_focal_points_first_card_is_whole_under_the_workspace_counts(new_page, login, people, make_ticket, screenshots):
+    """The focal point's landing adds a row of workspace counts above the views."""
+    for _ in range(2):
+        reference = make_ticket(department_id=people.social.id).reference
+    page = login(new_page(**PHONE), people.focal)
+    expect(page.locator("#workspace-counts")).to_be_visible()
+    card = page.locator("#queue-rows tr.desk-row").first
+    expect(card).to_contain_text(reference)
+    box = card.bounding_box()
+    assert box and box["y"] >= 0 and box["y"] + box["height"] <= 740, f"first card at {box}: not whole on the screen"
+    page.screenshot(path=str(screenshots / "header-focal-queue-ar-360.png"))
+
+
 def test_phone_menu_without_javascript(new_page, login, people):
     page = login(new_page(java_script_enabled=False, **PHONE), people.staff)
     expect(page.locator(".desk-menu-button")).to_be_hidden()
