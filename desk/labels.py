@@ -120,6 +120,8 @@ EVENTS = {
     EventKind.UNRELATED: _l("Related request unlinked"),
     EventKind.UNDELIVERED: _l("Message not delivered"),
     EventKind.ANONYMISED: _l("Personal data removed"),
+    EventKind.TAG_ADDED: _l("Tag added"),
+    EventKind.TAG_REMOVED: _l("Tag removed"),
 }
 
 # The channels a message leaves by (OutboxMessage.channel).

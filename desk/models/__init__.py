@@ -51,6 +51,7 @@ from desk.models.survey import (
     SurveyStatus,
     VisitorTap,
 )
+from desk.models.tags import Tag, TicketTag
 from desk.models.tickets import (
     KIND_LETTER,
     OPEN_STATUSES,
@@ -82,6 +83,6 @@ __all__ = [
     "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
-    "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "SavedReply",
+    "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag", "SavedReply",
     "TicketMerge", "TicketRelation",
 ]

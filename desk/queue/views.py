@@ -11,6 +11,7 @@ from desk.models import utcnow
 from desk.permissions import sees_all
 from desk.queue import service
 from desk.sla import tickets as sla_tickets
+from desk.tags.service import all_tags
 from desk.tickets.service import active_departments
 from desk.web import is_htmx
 
@@ -57,6 +58,7 @@ def _filter_choices() -> dict:
     return {
         "departments": [d for d in active_departments(db.session) if sees_all(current_user) or d.id in current_user.department_ids],
         "assignees": service.assignee_choices(db.session, current_user),
+        "tags": all_tags(db.session),
     }
 
 
