@@ -73,7 +73,7 @@ def test_a_duplicate_merges_into_the_original(db, people, pair, store):
     shown = merge.links(db.session, people.focal, original)
     assert [t.id for t in shown.merged_from] == [duplicate.id]
     assert merge.links(db.session, people.focal, duplicate).merged_into.id == original.id
-    events = service.timeline(db.session, original, [duplicate.id])
+    events = service.timeline(db.session, original, merged=[duplicate.id])
     assert {e.ticket_id for e in events} == {original.id, duplicate.id}
     moved = db.session.get(Attachment, document.id)
     assert moved.ticket_id == original.id and moved.merged_from == duplicate.reference

@@ -102,6 +102,12 @@ def create_user(session: Session, email: str, password: str, name: str, roles: l
     return user
 
 
+def set_timeline_order(session: Session, user: User, newest_first: bool) -> None:
+    """Remember how the person reads ticket timelines: newest or oldest first."""
+    user.timeline_newest_first = newest_first
+    commit(session)
+
+
 def set_locale(session: Session, user: User | None, locale: str) -> None:
     if user is not None and user.is_authenticated and locale in ("ar", "en"):
         user.locale = locale

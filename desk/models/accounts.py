@@ -96,6 +96,9 @@ class User(UserMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # The ticket page's timeline order, the person's choice (issue 18, point 7): oldest first
+    # (a conversation read top to bottom) unless they chose newest first.
+    timeline_newest_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
     memberships: Mapped[list[DepartmentMember]] = relationship(lazy="selectin", cascade="all, delete-orphan")

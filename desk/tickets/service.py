@@ -119,11 +119,13 @@ def refused(session: Session, actor: User, reference: str) -> None:
     commit(session)
 
 
-def timeline(session: Session, ticket: Ticket, merged: Sequence[int] = ()) -> list[TicketEvent]:
-    """The ticket's events in order, with those of the duplicates ``merged`` into it (ids:
-    desk.tickets.merge), which the page marks "merged from"."""
+def timeline(session: Session, ticket: Ticket, newest_first: bool = False,
+             merged: Sequence[int] = ()) -> list[TicketEvent]:
+    """The ticket's events in the order they happened, or the newest first; with those of the
+    duplicates ``merged`` into it (ids: desk.tickets.merge), which the page marks "merged from"."""
+    order = TicketEvent.id.desc() if newest_first else TicketEvent.id
     return list(session.scalars(
-        select(TicketEvent).where(TicketEvent.ticket_id.in_([ticket.id, *merged])).order_by(TicketEvent.id)
+        select(TicketEvent).where(TicketEvent.ticket_id.in_([ticket.id, *merged])).order_by(order)
     ))
 
 

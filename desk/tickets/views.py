@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from desk import error_pages
+from desk.accounts import service as accounts
 from desk.errors import StaleVersion, ValidationFailed
 from desk.extensions import db
 from desk.forms import optional_id
@@ -41,6 +42,17 @@ def show(reference: str):
     if fragment is None:  # the page itself opened: the beneficiary's new message is read
         service.mark_read(db.session, ticket)
     return render_template(fragment or "tickets/show.html", **context(ticket))
+
+
+@bp.post("/tickets/<reference>/timeline-order")
+@login_required
+def timeline_order(reference: str):
+    """Newest or oldest first: the person's choice, remembered for every ticket (on users)."""
+    ticket = service.get_ticket(db.session, current_user, reference)
+    accounts.set_timeline_order(db.session, current_user, request.form.get("order") == "newest")
+    if is_htmx():
+        return render_template("tickets/_timeline.html", **context(ticket))
+    return redirect(url_for(".show", reference=ticket.reference) + "#ticket-timeline")
 
 
 RECEIPT_WIDTHS = ("a4", "80mm")

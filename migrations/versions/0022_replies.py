@@ -4,7 +4,7 @@ Issue 18, point 1. A new table only: ``tickets`` is not touched (its SQLite full
 triggers stay).
 
 Revision ID: 0022_replies
-Revises: 0022_bulk
+Revises: 0022_views
 Create Date: 2026-12-05 07:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0022_replies'
-down_revision = '0022_bulk'
+down_revision = '0022_views'
 branch_labels = None
 depends_on = None
 

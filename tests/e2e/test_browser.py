@@ -140,7 +140,7 @@ def test_create_ticket_from_phone_with_new_beneficiary(page, login, people, db):
     beneficiary = page.locator("#ticket-beneficiary")
     expect(beneficiary).to_contain_text(name)
     expect(beneficiary.locator("dd").nth(1)).to_contain_text("567")  # the phone, masked, parsed from ٠٥٠…
-    expect(page.locator("#ticket-timeline")).to_contain_text(body)
+    expect(page.locator("#ticket-request")).to_contain_text(body)
     assert count_tickets(db) == 1
 
 

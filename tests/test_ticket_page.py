@@ -1,0 +1,61 @@
+"""The ticket page puts the work first (issue 18, point 7): the request as received opens the
+page, and the timeline reads newest or oldest first by the person's choice, remembered on
+their account for every ticket."""
+from __future__ import annotations
+
+import re
+
+from desk.models import User
+from desk.tickets import service
+
+EVENT_IDS = re.compile(r'id="event-(\d+)"')
+
+
+def _event_ids(html: str) -> list[int]:
+    return [int(i) for i in EVENT_IDS.findall(html)]
+
+
+def test_the_request_as_received_opens_the_main_column(as_user, people, make_ticket):
+    ticket = make_ticket(body="لم تصل السلة الغذائية لهذا الشهر")
+    html = as_user(people.staff).get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert html.index('id="ticket-request"') < html.index('id="ticket-compose"') < html.index('id="ticket-timeline"')
+    assert html.index('id="ticket-actions"') < html.index('id="ticket-props"')
+    request_card = html[html.index('id="ticket-request"'):html.index('id="ticket-compose"')]
+    assert ticket.body in request_card
+
+
+def test_the_timeline_order_is_the_persons_choice_and_remembered(db, as_user, people, make_ticket):
+    first = make_ticket()
+    second = make_ticket()
+    service.add_comment(db.session, people.staff, first, "ملاحظة أولى", public=False, expected_version=None)
+    staff = as_user(people.staff)
+    oldest = _event_ids(staff.get(f"/tickets/{first.reference}").get_data(as_text=True))
+    assert len(oldest) >= 2 and oldest == sorted(oldest)
+
+    answer = staff.post(f"/tickets/{first.reference}/timeline-order", {"order": "newest"}, htmx=True)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "<html" not in html and 'id="ticket-timeline"' in html
+    assert _event_ids(html) == sorted(oldest, reverse=True)
+    db.session.expire_all()
+    assert db.session.get(User, people.staff.id).timeline_newest_first is True
+
+    # Remembered: another ticket, a later visit, reads newest first too; others keep their own order.
+    newest = _event_ids(staff.get(f"/tickets/{second.reference}").get_data(as_text=True))
+    assert newest == sorted(newest, reverse=True)
+    supervisor_ids = _event_ids(as_user(people.supervisor).get(f"/tickets/{first.reference}").get_data(as_text=True))
+    assert supervisor_ids == sorted(supervisor_ids)
+
+    # Without JavaScript the form posts plainly and lands back on the ticket.
+    plain = staff.post(f"/tickets/{first.reference}/timeline-order", {"order": "oldest"})
+    assert plain.status_code == 302 and plain.headers["Location"].endswith(f"/tickets/{first.reference}#ticket-timeline")
+    db.session.expire_all()
+    assert db.session.get(User, people.staff.id).timeline_newest_first is False
+
+
+def test_the_timeline_order_needs_csrf_and_a_ticket_the_person_may_see(db, as_user, people, make_ticket):
+    foreign = make_ticket(department_id=people.aid.id)
+    focal = as_user(people.focal)
+    assert focal.post(f"/tickets/{foreign.reference}/timeline-order", {"order": "newest"}, htmx=True).status_code == 404
+    assert focal.post(f"/tickets/{foreign.reference}/timeline-order", {"order": "newest"}, csrf=False).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(User, people.focal.id).timeline_newest_first is False
