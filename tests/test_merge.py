@@ -275,3 +275,13 @@ def test_the_portal_shows_the_beneficiary_only_their_own_merged_documents(db, pe
     assert [a.id for a in portal.beneficiary_files(db.session, original)] == [theirs.id]
     assert portal.beneficiary_file(db.session, original, others.id) is None
     assert portal.beneficiary_file(db.session, original, theirs.id).id == theirs.id
+
+
+def test_an_unread_beneficiary_message_waits_on_the_survivor(db, app, people, pair):
+    original, duplicate = pair
+    portal.reply(db.session, duplicate, "هل وصلت أوراقي؟", [], reopen_days=14,
+                 directory=app.config["DESK_ATTACHMENT_DIR"], max_bytes=1_000_000)
+    assert fresh(db, duplicate).unread_message and not fresh(db, original).unread_message
+    merge.merge(db.session, people.staff, fresh(db, duplicate), fresh(db, original),
+                duplicate_version=fresh(db, duplicate).version, into_version=fresh(db, original).version)
+    assert fresh(db, original).unread_message
