@@ -78,8 +78,8 @@ def test_a_duplicate_merges_into_the_original(db, people, pair, store):
     moved = db.session.get(Attachment, document.id)
     assert moved.ticket_id == original.id and moved.merged_from == duplicate.reference
     words = service.describe_reasons(db.session, [event.reason, said.reason], "en")
-    assert words[event.reason] == f"Duplicate merged into request {original.reference}"
-    assert words[said.reason] == f"Request {duplicate.reference} merged into this one"
+    assert words[event.reason] == f"Duplicate merged into request \u2066{original.reference}\u2069"
+    assert words[said.reason] == f"Request \u2066{duplicate.reference}\u2069 merged into this one"
 
 
 def test_refusals(db, people, pair, make_ticket):
