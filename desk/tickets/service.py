@@ -119,8 +119,9 @@ def refused(session: Session, actor: User, reference: str) -> None:
     commit(session)
 
 
-def timeline(session: Session, ticket: Ticket, merged: Sequence[int] = (), newest_first: bool = False) -> list[TicketEvent]:
-    """The ticket's events in the order they happened (or the newest first), with those of the
+def timeline(session: Session, ticket: Ticket, newest_first: bool = False,
+             merged: Sequence[int] = ()) -> list[TicketEvent]:
+    """The ticket's events in the order they happened, or the newest first; with those of the
     duplicates ``merged`` into it (ids: desk.tickets.merge), which the page marks "merged from"."""
     order = TicketEvent.id.desc() if newest_first else TicketEvent.id
     return list(session.scalars(
@@ -384,6 +385,11 @@ def move_ticket(session: Session, actor: User | None, ticket: Ticket, target: De
     return event
 
 
+def ltr(reference: str) -> str:
+    """A reference inside a sentence of either language: isolated left to right (LRI … PDI)."""
+    return f"\u2066{reference}\u2069"
+
+
 def parse_reason(code: str | None) -> tuple[str, int | None]:
     """``"rule:12"`` → ``("rule", 12)``; ``"staff"`` → ``("staff", None)``."""
     kind, _, raw = (code or "").partition(":")
@@ -444,11 +450,11 @@ def _describe(kind: str, name: str | None, code: str):
     if kind == REASON_FOLLOWED:
         return _l("Continued in request %(reference)s", reference=name or "—")
     if kind == REASON_MERGED_INTO:
-        return _l("Duplicate merged into request %(reference)s", reference=name or "—")
+        return _l("Duplicate merged into request %(reference)s", reference=ltr(name) if name else "—")
     if kind == REASON_MERGED_FROM:
-        return _l("Request %(reference)s merged into this one", reference=name or "—")
+        return _l("Request %(reference)s merged into this one", reference=ltr(name) if name else "—")
     if kind == REASON_RELATED:
-        return _l("Request %(reference)s", reference=name or "—")
+        return _l("Request %(reference)s", reference=ltr(name) if name else "—")
     if kind == REASON_DEACTIVATED:
         return (_l("Department «%(name)s» was deactivated", name=name) if name is not None
                 else _l("Its department was deactivated"))
