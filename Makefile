@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PYTHON ?= python3
 TEST_ARGS ?=
 
-.PHONY: setup run test test-sqlite test-postgres bench bench-search bench-load bench-mail translations extract-messages clean
+.PHONY: setup run test test-sqlite test-postgres bench bench-http bench-search bench-load bench-mail translations extract-messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ lint: $(VENV)/.installed
 
 bench: setup
 	$(PY) -m tests.bench $(BENCH_ARGS)
+
+# The staff's pages over HTTP through gunicorn (production settings), with the floor, the SQL
+# and template time of each page and the workers' memory (tests/bench/http.py).
+bench-http: setup
+	$(PY) -m tests.bench.http $(BENCH_ARGS)
 
 # The queue's search at scale: p50/p95 of Arabic and English searches (tests/bench/search.py).
 bench-search: setup

@@ -71,6 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 app.config["SQLALCHEMY_DATABASE_URI"], app.config["DESK_DB_CONNECT_TIMEOUT"])
     app.instance_path = app.config["INSTANCE_PATH"]
     logs.init_app(app)  # first: whatever logs from here on is scrubbed and carries its request's id
+    from desk import timing
+    timing.init_app(app)  # (only with DESK_BENCH_TIMING: the benchmark's Server-Timing header)
     if app.config.get("DESK_PROXY_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
         hops = app.config["DESK_PROXY_HOPS"]
@@ -176,6 +178,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(mail_bp)
     from desk.privacy.views import bp as privacy_bp
     app.register_blueprint(privacy_bp)
+    from desk.tags.views import bp as tags_bp
+    app.register_blueprint(tags_bp)
 
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import InternalServerError

@@ -117,6 +117,8 @@ EVENTS = {
     EventKind.LINKED: _l("Linked request"),
     EventKind.UNDELIVERED: _l("Message not delivered"),
     EventKind.ANONYMISED: _l("Personal data removed"),
+    EventKind.TAG_ADDED: _l("Tag added"),
+    EventKind.TAG_REMOVED: _l("Tag removed"),
 }
 
 # The channels a message leaves by (OutboxMessage.channel).

@@ -39,6 +39,7 @@ class Action(StrEnum):
     TICKET_RESOLVE = "ticket.resolve"
     TICKET_REQUEST_INFO = "ticket.request_info"
     TICKET_REFER = "ticket.refer"
+    TICKET_TAG = "ticket.tag"            # put a tag on or take it off (desk.tags): whoever may act on it
     TICKET_REMIND = "ticket.remind"      # a follow-up nudge: queue roles only, never a focal point
     FOLLOWUP_VIEW = "followup.view"      # the per-department follow-up board
     # The research committee (لجنة البحث, desk.committee).
@@ -89,7 +90,7 @@ _FOCAL_TICKET_ACTIONS = {
     Action.TICKET_VIEW, Action.TICKET_NOTE, Action.TICKET_REPLY,
     Action.TICKET_STATUS, Action.TICKET_PRIORITY, Action.TICKET_ASSIGN,
     Action.TICKET_TAKE, Action.TICKET_RETURN, Action.TICKET_TRANSFER, Action.TICKET_RESOLVE,
-    Action.TICKET_REQUEST_INFO, Action.TICKET_REFER,
+    Action.TICKET_REQUEST_INFO, Action.TICKET_REFER, Action.TICKET_TAG,
     Action.COMMITTEE_REFER, Action.SERVICE_DELIVER,
 }
 

@@ -195,6 +195,9 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # one address (and one client address) may ask.
         "DESK_PASSWORD_RESET_MINUTES": _positive_int(env, "DESK_PASSWORD_RESET_MINUTES", 30, "minutes"),
         "DESK_PASSWORD_RESET_LIMIT": env.get("DESK_PASSWORD_RESET_LIMIT", "3 per 15 minutes;10 per day"),
+        # A Server-Timing header on every response (SQL, templates, the whole request) for the
+        # HTTP benchmark: desk/timing.py. Never in production: it costs and it tells.
+        "DESK_BENCH_TIMING": _bool(env.get("DESK_BENCH_TIMING"), False),
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; a long shift must not lose a form
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],
         "BABEL_DEFAULT_LOCALE": "ar",

@@ -50,6 +50,7 @@ from desk.models.survey import (
     SurveyStatus,
     VisitorTap,
 )
+from desk.models.tags import Tag, TicketTag
 from desk.models.tickets import (
     KIND_LETTER,
     OPEN_STATUSES,
@@ -81,5 +82,5 @@ __all__ = [
     "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
-    "SettlementAttempt", "SettlementOutcome", "InterimMeasure",
+    "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag",
 ]

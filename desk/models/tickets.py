@@ -285,6 +285,8 @@ class EventKind(StrEnum):
                                                # body: the parties, to whom referred, the agreement; desk.disputes)
     INTERIM_MEASURE = "interim_measure"        # a measure limiting the harm on a compensation claim (new: the
                                                # date taken, body: the measure and until when)
+    TAG_ADDED = "tag_added"                    # a tag put on the ticket (new: the tag's name; desk.tags)
+    TAG_REMOVED = "tag_removed"                # a tag taken off (old: the tag's name)
     ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
                                                # "erasure", new: how many documents were deleted
 

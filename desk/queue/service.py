@@ -29,6 +29,7 @@ from desk.models import (
     utcnow,
 )
 from desk.permissions import sees_all, visible_tickets
+from desk.tags.service import tagged, tags_of
 from desk.text import to_ascii_digits
 from desk.tickets.search import parse_query, relevance, search_condition
 
@@ -80,6 +81,7 @@ class Filters:
     priority: tuple[int, ...] = ()
     department: str = ""   # "" any, "none" unrouted, or an id
     assignee: str = ""     # "" any, "none", "me", or an id
+    tag: str = ""          # "" any, or a tag's id (desk.tags)
     q: str = ""
     sort: str = "created"
     desc: bool = True
@@ -92,7 +94,7 @@ class Filters:
             pairs.append(("view", self.view))
         for name in ("status", "channel", "kind", "priority"):
             pairs.extend((name, str(v)) for v in getattr(self, name))
-        for name in ("department", "assignee", "q"):
+        for name in ("department", "assignee", "tag", "q"):
             if getattr(self, name):
                 pairs.append((name, getattr(self, name)))
         sort, desc = default_order(self.view)
@@ -126,6 +128,7 @@ def parse_filters(args: Mapping[str, Any], default: str = "open") -> Filters:
     view = one("view")
     department = one("department")
     assignee = one("assignee")
+    tag = one("tag")
     view = view if view in VIEWS else default
     sort, direction = one("sort"), one("dir")
     if one("sort_for") not in ("", view):  # the form's sort belonged to the view just left
@@ -140,6 +143,7 @@ def parse_filters(args: Mapping[str, Any], default: str = "open") -> Filters:
         priority=tuple(int(p) for p in _multi(args, "priority", {str(p.value) for p in Priority})),
         department=department if department == "none" or department.isdigit() else "",
         assignee=assignee if assignee in ("none", "me") or assignee.isdigit() else "",
+        tag=tag if tag.isdigit() else "",
         q=str(args.get("q", "") or "").strip()[:100],
         sort=sort if sort in SORTS or sort == RELEVANCE else default_sort,
         desc=direction == "desc" if direction in ("asc", "desc") else default_desc,
@@ -210,6 +214,8 @@ def _conditions(session: Session, actor: User, f: Filters, now: datetime) -> lis
         conditions.append(Ticket.assignee_id == actor.id)
     elif f.assignee:
         conditions.append(Ticket.assignee_id == int(f.assignee))
+    if f.tag:
+        conditions.append(tagged(int(f.tag)))
     matches = search_condition(session, parse_query(session, f.q))
     if matches is not None:
         conditions.append(matches)
@@ -277,6 +283,7 @@ class Page:
     tickets: list[Ticket]
     next_cursor: str | None
     filters: Filters = field(default_factory=Filters)
+    tags: dict[int, list] = field(default_factory=dict)  # each row's tags (desk.tags), one query a page
 
 
 def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: int = 50,
@@ -311,7 +318,7 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = _encode_cursor(f.sort, getattr(last, column.key), last.id)
-    return Page(rows, next_cursor, f)
+    return Page(rows, next_cursor, f, tags_of(session, (t.id for t in rows)))
 
 
 def _best_match_page(session: Session, actor: User, f: Filters, cursor: str, limit: int, now: datetime) -> Page:
@@ -329,7 +336,8 @@ def _best_match_page(session: Session, actor: User, f: Filters, cursor: str, lim
         rows = rows[:limit]
         last, score = rows[-1]
         next_cursor = _encode_cursor(RELEVANCE, (score, last.created_at), last.id)
-    return Page([ticket for ticket, _ in rows], next_cursor, f)
+    tickets = [ticket for ticket, _ in rows]
+    return Page(tickets, next_cursor, f, tags_of(session, (t.id for t in tickets)))
 
 
 def view_counts(session: Session, actor: User, now: datetime | None = None) -> dict[str, int]:

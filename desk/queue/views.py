@@ -12,6 +12,7 @@ from desk.models import ViewScope, utcnow
 from desk.permissions import sees_all
 from desk.queue import saved, service
 from desk.sla import tickets as sla_tickets
+from desk.tags.service import all_tags
 from desk.tickets.service import active_departments
 from desk.web import go_to, is_htmx
 
@@ -71,6 +72,7 @@ def _filter_choices() -> dict:
     return {
         "departments": [d for d in departments if sees_all(current_user) or d.id in current_user.department_ids],
         "assignees": service.assignee_choices(db.session, current_user),
+        "tags": all_tags(db.session),
         # Who the actor may share a view with (the "Save this view" form).
         "share_departments": [d for d in departments if saved.may_share(current_user, ViewScope.DEPARTMENT, d.id)],
         "share_desk": saved.may_share(current_user, ViewScope.DESK),

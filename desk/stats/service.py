@@ -40,6 +40,7 @@ from desk.sla.service import GREGORIAN, HIJRI, parse_day
 from desk.sla.tickets import running_statuses
 from desk.stats import rollup
 from desk.stats.rollup import COUNTS, DIMENSIONS, RESOLUTION, RESPONSE, bucket_bounds
+from desk.tags.service import counts as tag_counts
 from desk.text import today_riyadh
 
 MAX_YEARS = 5
@@ -183,6 +184,8 @@ class Stats:
     # None for a focal point's scope: it belongs to the sites, not to a department.
     field_work: FieldWork | None = None
     category_names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # Per tag (desk.tags.service.counts): tickets received in the period with it, open ones now.
+    by_tag: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -398,4 +401,5 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
         compensation=_compensation(session, r, departments),
         department_names=names, category_names=categories,
         field_work=_field_work(session, r) if departments is None else None,
+        by_tag=tag_counts(session, departments, *rollup.utc_bounds(r.first, r.last)),
     )

@@ -200,6 +200,10 @@ def build(stats: Stats, locale: str) -> list[Table]:
                                                        _("Comment")],
         [[c["at"], dep(c["department_id"]), L.CHANNELS.get(c["channel"], c["channel"]), c["rating"], c["comment"]]
          for c in stats.comments]))
+    tables.append(Table(
+        "tags", _("Tags"), [_("Tag"), _("Received in the period"), _("Open now")],
+        [[t["name"], t["received"], t["open"]] for t in stats.by_tag], chart="bar",
+        note=_("Tickets carrying each tag: received in the period, and open now.")))
     if stats.field_work is not None:
         tables.extend(_field_work_tables(stats.field_work, locale))
     tables.append(Table(

@@ -17,6 +17,7 @@ from desk.extensions import db
 from desk.forms import optional_id
 from desk.models import Department, Ticket, User
 from desk.permissions import Action, can
+from desk.tags import service as tags
 from desk.tickets import service, workflow
 from desk.tickets.forms import CommentForm
 from desk.web import go_to, is_htmx
@@ -57,6 +58,10 @@ def context(ticket: Ticket, comment_form=None, conflict=None, attempted=None, er
         "open_action": open_action,
         "typed": typed or {},
         "action_errors": action_errors or {},
+        # The tags panel (templates/tickets/_tags.html): the ticket's, and every name to choose from.
+        "tags": tags.tags_of(db.session, [ticket.id]).get(ticket.id, []),
+        "tag_names": [t.name for t in tags.all_tags(db.session)],
+        "tag_typed": "", "tag_errors": [],
         **extra,
     }
 

@@ -4,7 +4,7 @@ One column on users (issue 18, point 7): whether the person reads timelines newe
 Defaults to false (oldest first, the order the page always had).
 
 Revision ID: 0022_views
-Revises: 0022_speed
+Revises: 0022_bulk
 Create Date: 2026-12-05 07:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0022_views'
-down_revision = '0022_speed'
+down_revision = '0022_bulk'
 branch_labels = None
 depends_on = None
 

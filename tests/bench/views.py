@@ -36,10 +36,9 @@ def main() -> None:
 
     from desk import create_app
     from desk.extensions import db
-    from desk.models import DepartmentMember, Role, SavedView, User, UserRole
+    from desk.models import DepartmentMember, Role, SavedView, Ticket, User, UserRole, utcnow
     from desk.queue import saved
     from desk.queue.service import default_view, filter_conditions
-    from desk.models import Ticket, utcnow
 
     app = create_app()
     with app.app_context():

@@ -1,0 +1,1 @@
+"""Tags (وسوم) on tickets: desk.tags.service."""
