@@ -134,6 +134,10 @@ class Ticket(Base):
               sqlite_where=text(OPEN_DUE_WHERE)),
         Index("ix_tickets_open_department_created", "department_id", "created_at", "id",
               postgresql_where=text(OPEN_DUE_WHERE), sqlite_where=text(OPEN_DUE_WHERE)),
+        # The saved views' counts (migration 0023_views): the open tickets by kind, by priority
+        # and by channel, each count one range scan of one of these.
+        *(Index(f"ix_tickets_open_{column}", column, "status", postgresql_where=text(OPEN_DUE_WHERE),
+                sqlite_where=text(OPEN_DUE_WHERE)) for column in ("kind", "priority", "channel")),
         # The sweep's first-response check: only tickets still unanswered and unmarked.
         Index("ix_tickets_first_response_pending", "first_response_due_at",
               postgresql_where=text(FIRST_RESPONSE_PENDING_WHERE), sqlite_where=text(FIRST_RESPONSE_PENDING_WHERE)),

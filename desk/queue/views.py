@@ -6,14 +6,15 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from desk.errors import ValidationFailed
 from desk.extensions import db
-from desk.models import utcnow
+from desk.models import ViewScope, utcnow
 from desk.permissions import sees_all
-from desk.queue import service
+from desk.queue import saved, service
 from desk.sla import tickets as sla_tickets
 from desk.tags.service import all_tags
 from desk.tickets.service import active_departments
-from desk.web import is_htmx
+from desk.web import go_to, is_htmx
 
 bp = Blueprint("queue", __name__)
 
@@ -51,14 +52,30 @@ def _context(filters: service.Filters, cursor: str = "", limit: int | None = Non
         "token": service.change_token(db.session, current_user, filters),
         "shown": len(result.tickets),
         "refresh_seconds": current_app.config["DESK_QUEUE_REFRESH_SECONDS"],
+        **_saved_context(),
+    }
+
+
+def _saved_context() -> dict:
+    """The personal and shared views beside the built-in ones, with their counts (desk.queue.saved)."""
+    views = saved.queue_views(db.session, current_user)
+    default = service.default_view(current_user)
+    return {
+        "saved_views": views,
+        "saved_counts": saved.counts(db.session, current_user, views, default),
+        "saved_args": {v.id: saved.filters_of(v, default).query_args() for v in views},
     }
 
 
 def _filter_choices() -> dict:
+    departments = active_departments(db.session)
     return {
-        "departments": [d for d in active_departments(db.session) if sees_all(current_user) or d.id in current_user.department_ids],
+        "departments": [d for d in departments if sees_all(current_user) or d.id in current_user.department_ids],
         "assignees": service.assignee_choices(db.session, current_user),
         "tags": all_tags(db.session),
+        # Who the actor may share a view with (the "Save this view" form).
+        "share_departments": [d for d in departments if saved.may_share(current_user, ViewScope.DEPARTMENT, d.id)],
+        "share_desk": saved.may_share(current_user, ViewScope.DESK),
     }
 
 
@@ -117,3 +134,62 @@ def poll():
     if request.args.get("token") == service.change_token(db.session, current_user, filters):
         return "", 204
     return render_template("queue/_results_oob.html", **_context(filters, limit=_shown() or None))
+
+
+# Personal and shared views (desk.queue.saved) ----------------------------------------------
+
+def _department_id() -> int | None:
+    raw = request.form.get("share_department", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.post("/tickets/views")
+@login_required
+def save_view():
+    """Save the queue's current filters and sort (the form's hidden fields) under a name; then
+    open the view. Refused: the form again with the messages by the fields and what was typed."""
+    filters = service.parse_filters(request.form, service.default_view(current_user))
+    typed = {"name": request.form.get("name", ""), "scope": request.form.get("scope", ViewScope.PERSONAL),
+             "share_department": request.form.get("share_department", "")}
+    try:
+        view = saved.save_view(db.session, current_user, typed["name"], typed["scope"], _department_id(), filters)
+    except ValidationFailed as failed:
+        page = {"filters": filters, "save_errors": failed.errors, "save_typed": typed, **_filter_choices()}
+        if is_htmx():
+            return render_template("queue/_save_view.html", **page), 422
+        return render_template("queue/index.html", **{**_context(filters), **page}), 422
+    args = saved.filters_of(view, service.default_view(current_user)).query_args()
+    return go_to(url_for("queue.index") + ("?" + urlencode(args) if args else ""), _("The view is saved."))
+
+
+def _manage_page(status: int = 200, **extra):
+    return render_template("queue/views.html", views=saved.manageable_views(db.session, current_user),
+                           departments={d.id: d for d in active_departments(db.session)},
+                           may_manage=lambda view: saved.may_manage(current_user, view), **extra), status
+
+
+@bp.get("/tickets/views")
+@login_required
+def views():
+    """The views the person keeps or may keep: rename and delete."""
+    return _manage_page()
+
+
+@bp.post("/tickets/views/<int:view_id>/rename")
+@login_required
+def rename_view(view_id: int):
+    view = saved.get_view(db.session, current_user, view_id)
+    name = request.form.get("name", "")
+    try:
+        saved.rename_view(db.session, current_user, view, name)
+    except ValidationFailed as failed:
+        return _manage_page(422, errors={view_id: failed.errors}, typed={view_id: name})
+    return go_to(url_for("queue.views"), _("The view is renamed."))
+
+
+@bp.post("/tickets/views/<int:view_id>/delete")
+@login_required
+def delete_view(view_id: int):
+    view = saved.get_view(db.session, current_user, view_id)
+    saved.delete_view(db.session, current_user, view)
+    return go_to(url_for("queue.views"), _("The view is deleted."))
