@@ -13,7 +13,7 @@ from desk.errors import StaleVersion
 from desk.extensions import csrf
 from tests.conftest import Browser
 
-DESK_FRAME = 'class="navbar navbar-expand-md desk-nav"'
+DESK_FRAME = 'class="desk-nav"'
 PORTAL_FRAME = 'class="portal-header"'
 
 # status -> (Arabic heading, English heading), in the desk's frame and in the portal's.

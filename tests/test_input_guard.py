@@ -278,7 +278,7 @@ def test_a_bad_address_or_query_is_refused_in_the_readers_frame(db, as_user, peo
         page = staff.get(url)
         html = page.get_data(as_text=True)
         assert page.status_code == 400 and ARABIC_REFUSAL in html and "portal-header" not in html, url
-        assert "navbar" in html or 'id="main"' in html  # the desk's frame
+        assert "desk-nav" in html or 'id="main"' in html  # the desk's frame
     # Bytes that are not UTF-8 in the path, as a server hands them over (the test client would
     # have replaced them already): PEP 3333's latin-1 string of the raw bytes.
     for raw in (b"/tickets/\xff\xfe", b"/tickets/\xed\xa0\x80", b"/portal/t/\xc3"):

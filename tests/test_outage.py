@@ -328,7 +328,7 @@ def test_other_requests_get_the_503_page_in_their_frame(app, db, people, as_user
     for response in (queue, fragment, directory, hook):
         assert response.status_code == 503 and response.headers["Retry-After"] == "30"
     page = queue.get_data(as_text=True)
-    assert PAGE_503 in page and 'class="navbar' in page and 'lang="ar"' in page
+    assert PAGE_503 in page and 'class="desk-nav"' in page and 'lang="ar"' in page
     assert "<html" not in fragment.get_data(as_text=True) and fragment.headers["HX-Retarget"] == "#flashes"
     assert PAGE_503 in fragment.get_data(as_text=True)
     portal_page = directory.get_data(as_text=True)

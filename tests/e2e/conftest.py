@@ -111,6 +111,29 @@ def login():
     return sign_in
 
 
+def open_menu(page) -> None:
+    """On a phone the header's links are behind the menu button (templates/_nav.html): open it."""
+    page.wait_for_load_state()  # desk.js has shown the button (or, from 768 px, opened the menu)
+    button = page.locator(".desk-menu-button")
+    if button.is_visible() and button.get_attribute("aria-expanded") != "true":
+        button.click()
+
+
+@pytest.fixture
+def sign_out():
+    """``sign_out(page)``: through the header, where the person's own links are grouped under
+    their name (behind the menu button on a phone)."""
+    from playwright.sync_api import expect
+
+    def leave(page):
+        open_menu(page)
+        page.locator(".desk-group-person summary").click()
+        page.locator("form[action='/logout'] button").click()
+        expect(page).to_have_url(re.compile(r"/login"))
+
+    return leave
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)

@@ -18,7 +18,7 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.e2e
 
 
-def test_enrol_at_sign_in_then_sign_in_with_the_code(new_page, db, people, monkeypatch, screenshots):
+def test_enrol_at_sign_in_then_sign_in_with_the_code(new_page, db, people, monkeypatch, screenshots, sign_out):
     db.session.add(TwoFactorRole(role="supervisor"))
     commit(db.session)
     now = {"t": datetime(2026, 12, 3, 9, 0, 0, tzinfo=UTC)}  # the codes' clock, moved by the test
@@ -46,8 +46,7 @@ def test_enrol_at_sign_in_then_sign_in_with_the_code(new_page, db, people, monke
     page.locator("a.btn-primary").click()
     expect(page).to_have_url(re.compile(r"/tickets$"))
 
-    page.locator("form[action='/logout'] button").click()
-    expect(page).to_have_url(re.compile(r"/login"))
+    sign_out(page)
     page.fill("#email", people.supervisor.email)
     page.fill("#password", PASSWORD)
     page.locator("form[action='/login'] button[type=submit]").click()
@@ -62,7 +61,8 @@ def test_enrol_at_sign_in_then_sign_in_with_the_code(new_page, db, people, monke
     expect(page).to_have_url(re.compile(r"/tickets$"))
 
 
-def test_an_htmx_request_after_signing_out_elsewhere_says_so_in_place(new_page, login, people, screenshots):
+def test_an_htmx_request_after_signing_out_elsewhere_says_so_in_place(new_page, login, people, screenshots,
+                                                                      sign_out):
     """The same session in two tabs' worth of browsers: signed out in one, the other's next htmx
     request shows the message in #flashes (the page stays), never the sign-in page in a panel."""
     first = new_page(viewport={"width": 360, "height": 740}, locale="ar-SA")
@@ -70,8 +70,7 @@ def test_an_htmx_request_after_signing_out_elsewhere_says_so_in_place(new_page, 
     second = new_page(viewport={"width": 360, "height": 740}, locale="ar-SA")
     second.context.add_cookies(first.context.cookies())
     second.goto("/tickets")
-    second.locator("form[action='/logout'] button").click()
-    expect(second).to_have_url(re.compile(r"/login"))
+    sign_out(second)
 
     results = first.locator("#queue-results")
     expect(results).to_be_visible()
