@@ -111,7 +111,7 @@ def test_tag_in_bulk_uses_the_one_tag_and_each_ticket_gets_its_event(db, people,
     assert len(events(db, EventKind.TAG_ADDED, *[t.id for t in rows])) == 3
 
 
-def test_close_as_duplicate_through_the_status_lifecycle_with_the_reason(db, people, make_tickets):
+def test_close_as_duplicate_through_the_status_lifecycle_with_the_reason(db, people, make_tickets, as_user):
     a, b = make_tickets(2)
     refused = bulk.run(db.session, people.focal, bulk.Request(action="close", close_as="duplicate", reason="مكرر"),
                        seen(a))
@@ -123,6 +123,8 @@ def test_close_as_duplicate_through_the_status_lifecycle_with_the_reason(db, peo
     assert closed.status == Status.CLOSED and closed.closed_at is not None and closed.resolved_at is None
     [event] = events(db, EventKind.STATUS, a.id)
     assert (event.old_value, event.new_value, event.reason, event.body) == ("new", "closed", "spam", "رسالة دعائية")
+    timeline = as_user(people.staff).get(f"/tickets/{a.reference}").get_data(as_text=True)
+    assert "أُغلق لأنه رسالة مزعجة" in timeline and "رسالة دعائية" in timeline
     again = bulk.run(db.session, people.staff, bulk.Request(action="close", close_as="spam", reason="x"),
                      seen(closed))
     assert [o.reference for o in again.refused] == [a.reference]  # no longer open
