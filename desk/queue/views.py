@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, make_response, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,7 +10,7 @@ from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.models import ViewScope, utcnow
 from desk.permissions import sees_all
-from desk.queue import saved, service
+from desk.queue import bulk, saved, service
 from desk.sla import tickets as sla_tickets
 from desk.tags.service import all_tags
 from desk.tickets.service import active_departments
@@ -76,7 +76,22 @@ def _filter_choices() -> dict:
         # Who the actor may share a view with (the "Save this view" form).
         "share_departments": [d for d in departments if saved.may_share(current_user, ViewScope.DEPARTMENT, d.id)],
         "share_desk": saved.may_share(current_user, ViewScope.DESK),
+        **_bulk_choices(),
     }
+
+
+def _bulk_choices() -> dict:
+    """The bulk form's lists: whom to assign (each ticket then checks its own), every active
+    department to route to, the tags to choose from."""
+    if not bulk.may_use(current_user):
+        return {}
+    return {"bulk_assignees": service.assignee_choices(db.session, current_user),
+            "bulk_departments": active_departments(db.session), "tags": all_tags(db.session)}
+
+
+@bp.app_template_global()
+def may_bulk() -> bool:
+    return bulk.may_use(current_user)
 
 
 @bp.get("/tickets")
@@ -93,6 +108,32 @@ def index():
         response.headers["HX-Push-Url"] = url_for("queue.index") + ("?" + urlencode(args) if args else "")
         return response
     return render_template("queue/index.html", **context, **_filter_choices())
+
+
+@bp.post("/tickets/bulk")
+@login_required
+def bulk_action():
+    """Bulk actions on the checked rows (desk.queue.bulk): htmx answers with the bulk panel and
+    its summary and tells the queue to refresh; without JavaScript, the queue page with it."""
+    if not bulk.may_use(current_user):
+        abort(404)
+    chosen = bulk.Request(**{name: request.form.get(name, "").strip()[:2000] for name in bulk.FIELDS})
+    selection = bulk.parse_selection(request.form.getlist("t")[:bulk.MAX_SELECTED * 2])
+    answer: dict = {"bulk_typed": chosen.__dict__}
+    status = 200
+    try:
+        answer["bulk_summary"] = bulk.run(db.session, current_user, chosen, selection)
+    except ValidationFailed as failed:
+        answer["bulk_errors"], status = failed.errors, 422
+    if "bulk_summary" in answer:
+        answer["bulk_typed"] = {}  # done: the form is empty again, the summary says what happened
+    if is_htmx():
+        response = make_response(render_template("queue/_bulk.html", **answer, **_bulk_choices()), status)
+        if status == 200:
+            response.headers["HX-Trigger"] = "desk-queue-changed"  # the rows refresh (queue/_poll.html)
+        return response
+    filters = _filters()
+    return render_template("queue/index.html", **_context(filters), **_filter_choices(), **answer), status
 
 
 @bp.get("/tickets/more")

@@ -352,6 +352,9 @@ REASON_RETENTION = "retention"      # its retention period had passed (desk.priv
 REASON_ERASURE = "erasure"          # the beneficiary asked for their data to be erased (desk.privacy)
 REASON_NO_RECEIPT = "no_receipt"    # staff did not send the receipt at intake (the event's body: why)
 REASON_NO_CONTACT = "no_contact"    # the receipt could go nowhere: no email nor mobile (nor SMS gateway)
+REASON_DUPLICATE = "duplicate"      # closed as a duplicate of another request (actions.close_as; body: why)
+REASON_SPAM = "spam"                # closed as spam (actions.close_as; body: why)
+CLOSE_REASONS = (REASON_DUPLICATE, REASON_SPAM)
 REASON_MERGED_INTO = "merged_into"  # "merged_into:<ticket id>": closed as a duplicate merged into that one
 REASON_MERGED_FROM = "merged_from"  # "merged_from:<ticket id>": that duplicate was merged into this one
 REASON_RELATED = "related"          # "related:<ticket id>": linked as related to that one (or the link removed)
@@ -468,6 +471,10 @@ def _describe(kind: str, name: str | None, code: str):
         return _l("Not sent, by staff's choice")
     if kind == REASON_NO_CONTACT:
         return _l("Not sent: no email or mobile to send it to")
+    if kind == REASON_DUPLICATE:
+        return _l("Closed as a duplicate")
+    if kind == REASON_SPAM:
+        return _l("Closed as spam")
     return code  # a code this version does not know: shown as stored
 
 
