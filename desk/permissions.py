@@ -32,6 +32,8 @@ class Action(StrEnum):
     UNDELIVERED_VIEW = "outbox.undelivered"  # the messages the desk could not deliver, and marking them
                                              # handled: supervisors and admins (desk.notify.undelivered)
     ADMIN_MANAGE = "admin.manage"  # departments, focal points, categories, routing rules
+    REPLIES_MANAGE = "replies.manage"  # saved replies (desk.replies): admins desk-wide, a focal point
+                                       # their own departments' (desk.replies.service.may_edit)
     # The focal point's workspace (issue 4): each a timeline event.
     TICKET_TAKE = "ticket.take"
     TICKET_RETURN = "ticket.return"
@@ -41,6 +43,7 @@ class Action(StrEnum):
     TICKET_REFER = "ticket.refer"
     TICKET_TAG = "ticket.tag"            # put a tag on or take it off (desk.tags): whoever may act on it
     TICKET_REMIND = "ticket.remind"      # a follow-up nudge: queue roles only, never a focal point
+    TICKET_MERGE = "ticket.merge"        # merge a duplicate into another ticket, both seen (desk.tickets.merge)
     FOLLOWUP_VIEW = "followup.view"      # the per-department follow-up board
     # The research committee (لجنة البحث, desk.committee).
     COMMITTEE_VIEW = "committee.view"          # the /committee list: members; supervisors and admins read-only
@@ -91,7 +94,7 @@ _FOCAL_TICKET_ACTIONS = {
     Action.TICKET_STATUS, Action.TICKET_PRIORITY, Action.TICKET_ASSIGN,
     Action.TICKET_TAKE, Action.TICKET_RETURN, Action.TICKET_TRANSFER, Action.TICKET_RESOLVE,
     Action.TICKET_REQUEST_INFO, Action.TICKET_REFER, Action.TICKET_TAG,
-    Action.COMMITTEE_REFER, Action.SERVICE_DELIVER,
+    Action.COMMITTEE_REFER, Action.SERVICE_DELIVER, Action.TICKET_MERGE,
 }
 
 # The supervisors' field work: who may do what (no object: sites are not secret among these roles).
@@ -174,6 +177,8 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return sees_all(actor)
     if action == Action.ADMIN_MANAGE:
         return actor.has_role(Role.ADMIN)
+    if action == Action.REPLIES_MANAGE:
+        return actor.has_role(Role.ADMIN) or (actor.has_role(Role.FOCAL) and bool(actor.department_ids))
     if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE, Action.CHANNELS_VIEW):
         return actor.has_role(Role.ADMIN)
     if action == Action.BENEFICIARY_VIEW:

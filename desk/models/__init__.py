@@ -25,12 +25,14 @@ from desk.models.compensation import (
     EvidenceKind,
 )
 from desk.models.disputes import InterimMeasure, SettlementAttempt, SettlementOutcome
+from desk.models.links import TicketMerge, TicketRelation
 from desk.models.mail import QuarantinedMail, QuarantineState
 from desk.models.media import MediaJob, MediaStatus
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, PortalCeiling, PrivacyNotice, SatisfactionResponse, SurveySource
 from desk.models.privacy import RetentionPeriod, SubjectRequest, SubjectRequestKind, SubjectRequestOutcome
 from desk.models.queue import SavedView, ViewScope
+from desk.models.replies import SavedReply
 from desk.models.routing import Category, RoutingRule
 from desk.models.search import SearchWords
 from desk.models.sla import Holiday, ServiceTarget, WorkingTime
@@ -82,5 +84,6 @@ __all__ = [
     "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
-    "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag",
+    "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag", "SavedReply",
+    "TicketMerge", "TicketRelation",
 ]

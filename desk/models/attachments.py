@@ -30,5 +30,8 @@ class Attachment(Base):
     # Sent by the beneficiary themselves (the portal, later email or WhatsApp): the only documents
     # the portal shows them back. Staff documents stay inside whatever becomes of their uploader.
     from_beneficiary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The reference of the duplicate it came from, when that ticket was merged into this one
+    # (desk.tickets.merge): the document moved, marked "merged from".
+    merged_from: Mapped[str | None] = mapped_column(String(20))
 
     uploaded_by: Mapped[User | None] = relationship(lazy="joined")

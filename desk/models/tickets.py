@@ -287,6 +287,10 @@ class EventKind(StrEnum):
                                                # date taken, body: the measure and until when)
     TAG_ADDED = "tag_added"                    # a tag put on the ticket (new: the tag's name; desk.tags)
     TAG_REMOVED = "tag_removed"                # a tag taken off (old: the tag's name)
+    MERGED = "merged"                          # a duplicate merged into this ticket (reason "merged_from:<id>");
+                                               # the duplicate's own closing carries "merged_into:<id>"
+    RELATED = "related"                        # linked as related to another (reason "related:<id>"), on both
+    UNRELATED = "unrelated"                    # that link removed (reason "related:<id>"), on both
     ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
                                                # "erasure", new: how many documents were deleted
 

@@ -90,6 +90,12 @@ def render(kind: str, ticket: Ticket, recipient: User, actor: User | None = None
     return subject.strip()[:SUBJECT_MAX], body.strip() + "\n"
 
 
+def beneficiary_language(ticket: Ticket) -> str:
+    """The language the beneficiary wrote in (the portal remembers it; Arabic otherwise)."""
+    locale = str((ticket.meta or {}).get("locale") or "")
+    return locale if locale in current_app.config["DESK_LANGUAGES"] else "ar"
+
+
 def render_for_beneficiary(kind: str, ticket: Ticket, note: str = "", link: str | None = None,
                            expected=None) -> tuple[str, str]:
     """(subject, body) of ``notify/beneficiary_<kind>.txt`` to the ticket's beneficiary: in the
@@ -97,8 +103,7 @@ def render_for_beneficiary(kind: str, ticket: Ticket, note: str = "", link: str 
     desk (``link`` is a portal link), numbers masked (scrub)."""
     contact = (ticket.meta or {}).get("contact") or {}
     name = contact.get("name") or (ticket.beneficiary.name if ticket.beneficiary else "")
-    locale = (ticket.meta or {}).get("locale")
-    with force_locale(locale if locale in current_app.config["DESK_LANGUAGES"] else "ar"):
+    with force_locale(beneficiary_language(ticket)):
         text = render_template(f"notify/beneficiary_{kind}.txt", ticket=ticket, name=scrub(name),
                                note=scrub(note).strip(), link=link, expected=expected)
     subject, _, body = text.strip().partition("\n")
@@ -111,8 +116,7 @@ def render_short(kind: str, ticket: Ticket, link: str | None = None) -> tuple[st
     (``notify/beneficiary_short.txt``). Never the reply's text nor any other free text: what
     leaves the building through a phone company stays the minimum (issue 16, point 7)."""
     subject, _body = render_for_beneficiary(kind, ticket, link=link)
-    locale = (ticket.meta or {}).get("locale")
-    with force_locale(locale if locale in current_app.config["DESK_LANGUAGES"] else "ar"):
+    with force_locale(beneficiary_language(ticket)):
         text = render_template("notify/beneficiary_short.txt", ticket=ticket, subject=subject,
                                status=str(PUBLIC_STATUSES[Status(ticket.status)]), link=link)
     return subject, text.strip() + "\n"

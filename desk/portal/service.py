@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from desk.attachments import service as attachments
@@ -246,10 +246,25 @@ def public_timeline(session: Session, ticket: Ticket, profile: Association) -> l
     return shown
 
 
+def _beneficiary_file(ticket: Ticket) -> ColumnElement[bool]:
+    """A document the beneficiary of ``ticket`` attached themselves: on this ticket, or on a
+    duplicate of theirs merged into it (desk.tickets.merge) — never one a different beneficiary
+    sent on a duplicate that staff merged across beneficiaries."""
+    own: ColumnElement[bool] = Attachment.merged_from.is_(None)
+    if ticket.beneficiary_id is not None:
+        own = own | Attachment.merged_from.in_(
+            select(Ticket.reference).where(Ticket.beneficiary_id == ticket.beneficiary_id))
+    return (Attachment.ticket_id == ticket.id) & Attachment.from_beneficiary.is_(True) & own
+
+
 def beneficiary_files(session: Session, ticket: Ticket) -> list[Attachment]:
     """The documents the beneficiary attached themselves (shown by name; staff documents are not)."""
-    return list(session.scalars(select(Attachment).where(
-        Attachment.ticket_id == ticket.id, Attachment.from_beneficiary.is_(True)).order_by(Attachment.id)))
+    return list(session.scalars(select(Attachment).where(_beneficiary_file(ticket)).order_by(Attachment.id)))
+
+
+def beneficiary_file(session: Session, ticket: Ticket, attachment_id: int) -> Attachment | None:
+    """One of ``beneficiary_files``, or None."""
+    return session.scalar(select(Attachment).where(Attachment.id == attachment_id, _beneficiary_file(ticket)))
 
 
 # Writing back --------------------------------------------------------------------------

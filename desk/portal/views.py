@@ -32,10 +32,10 @@ from desk.attachments.service import EXTENSIONS, Upload, record_download
 from desk.attachments.views import download_response
 from desk.errors import ValidationFailed
 from desk.extensions import csrf, db, limiter
-from desk.models import Attachment
 from desk.portal import links, privacy, profile, satisfaction, service, tracking
 from desk.portal.forms import ReplyForm, SubmitForm, SurveyForm, TrackForm
 from desk.submissions import AlreadyTaken, Answered, Kind, first
+from desk.tickets import merge
 from desk.transaction import discard
 from desk.web import current_locale, merge_errors, posted_once
 
@@ -342,6 +342,8 @@ def open_survey(token: str):
 def _enter(ticket, endpoint: str):
     if ticket is None:
         return render_template("portal/link_invalid.html"), 404
+    # A duplicate merged into another request (desk.tickets.merge): its link opens the survivor.
+    ticket = merge.surviving(db.session, ticket)
     tracking.grant(session, ticket)
     # The key leaves the address bar: the next page's URL carries only the reference.
     return redirect(url_for(endpoint, reference=ticket.reference), 303)
@@ -380,6 +382,9 @@ def _show_context(ticket, reply_form=None) -> dict:
 @bp.get("/t/<reference>")
 def show(reference: str):
     ticket = _granted_ticket(reference)
+    survivor = merge.surviving(db.session, ticket)
+    if survivor.id != ticket.id:  # merged since this visitor opened it: on to the request that goes on
+        return _enter(survivor, "portal.show")
     return render_template("portal/show.html", **_show_context(ticket))
 
 
@@ -444,9 +449,8 @@ def _replied_again(answered: Answered):
 @bp.get("/t/<reference>/files/<int:attachment_id>")
 def file(reference: str, attachment_id: int):
     ticket = _granted_ticket(reference)
-    attachment = db.session.get(Attachment, attachment_id)
-    # Only the documents the beneficiary sent themselves.
-    if attachment is None or attachment.ticket_id != ticket.id or not attachment.from_beneficiary:
+    attachment = service.beneficiary_file(db.session, ticket, attachment_id)  # only what they sent themselves
+    if attachment is None:
         abort(404)
     record_download(db.session, "portal", ticket, attachment)
     return download_response(attachment)

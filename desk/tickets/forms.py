@@ -37,3 +37,15 @@ class ActionForm(DeskForm):
     def typed(self) -> dict[str, str]:
         """What the user typed, to give back on a refusal or a conflict."""
         return {name: getattr(self, name).data or "" for name in self.TYPED}
+
+
+class LinkForm(DeskForm):
+    """Merge a duplicate or link a related request (desk.tickets.merge): the other ticket's
+    reference and the version shown of it, which way the merge goes, and the confirmation when
+    the two beneficiaries differ."""
+
+    other = HiddenField()
+    other_version = HiddenField()
+    direction = HiddenField()  # "into_other": this ticket is the duplicate; "into_this": the other one is
+    confirm = HiddenField()
+    version = HiddenField()

@@ -18,7 +18,7 @@ from desk.forms import optional_id
 from desk.models import Department, Ticket, User
 from desk.permissions import Action, can
 from desk.tags import service as tags
-from desk.tickets import service, workflow
+from desk.tickets import merge, service, workflow
 from desk.tickets.forms import CommentForm
 from desk.web import go_to, is_htmx
 
@@ -39,10 +39,14 @@ def _names(events) -> dict[str, dict]:
 def context(ticket: Ticket, comment_form=None, conflict=None, attempted=None, errors=None,
             open_action="", typed=None, action_errors=None, **extra: Any) -> dict:
     """Everything templates/tickets/show.html and its fragments read; ``extra`` for a panel's own."""
-    events = service.timeline(db.session, ticket, current_user.timeline_newest_first)
+    links = merge.links(db.session, current_user, ticket)
+    events = service.timeline(db.session, ticket, [t.id for t in links.merged_from],
+                              newest_first=current_user.timeline_newest_first)
     return {
         "ticket": ticket,
         "events": events,
+        "links": links,
+        "merged_from": {t.id: t.reference for t in links.merged_from},  # the timeline's "merged from" marks
         "names": _names(events),
         "comment_form": comment_form or CommentForm(formdata=None, version=ticket.version),
         "statuses": workflow.allowed_statuses(current_user, ticket),

@@ -39,6 +39,7 @@ from desk.models import (
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
 from desk.permissions import Action, can, visible_tickets
 from desk.portal.links import signed_link
+from desk.replies import service as saved_reply_service
 from desk.sla import tickets as sla_tickets
 from desk.submissions import Once, take
 from desk.text import hijri_year
@@ -118,11 +119,12 @@ def refused(session: Session, actor: User, reference: str) -> None:
     commit(session)
 
 
-def timeline(session: Session, ticket: Ticket, newest_first: bool = False) -> list[TicketEvent]:
-    """The ticket's events in the order they happened, or the newest first."""
+def timeline(session: Session, ticket: Ticket, merged: Sequence[int] = (), newest_first: bool = False) -> list[TicketEvent]:
+    """The ticket's events in the order they happened (or the newest first), with those of the
+    duplicates ``merged`` into it (ids: desk.tickets.merge), which the page marks "merged from"."""
     order = TicketEvent.id.desc() if newest_first else TicketEvent.id
     return list(session.scalars(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(order)
+        select(TicketEvent).where(TicketEvent.ticket_id.in_([ticket.id, *merged])).order_by(order)
     ))
 
 
@@ -168,16 +170,24 @@ def next_reference(session: Session, kind: str, when: datetime) -> str:
 # Comments --------------------------------------------------------------------------
 
 def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, public: bool,
-                expected_version: int | None, send_files: Sequence[int] = (), once: Once | None = None) -> TicketEvent:
+                expected_version: int | None, send_files: Sequence[int] = (), once: Once | None = None,
+                saved_replies: Sequence[int] = ()) -> TicketEvent:
     """An internal note (never conflicts) or a public reply (refused when stale). A public reply
     may carry documents of the ticket (``send_files``: attachment ids) to the beneficiary's email.
-    With the form's token (``once``: desk.submissions) the same form sent again adds nothing."""
+    With the form's token (``once``: desk.submissions) the same form sent again adds nothing.
+    ``saved_replies``: the saved replies inserted in the text (desk.replies), counted as used
+    when a public reply is sent; one still holding a placeholder the desk could not fill is
+    refused until the writer fills it."""
     require(actor, Action.TICKET_REPLY if public else Action.TICKET_NOTE, ticket)
     body = (body or "").strip()
     if not body:
         raise ValidationFailed({"body": [_l("Write the text first.")]})
     if len(body) > MAX_COMMENT:
         raise ValidationFailed({"body": [too_long(MAX_COMMENT)]})
+    unfilled = saved_reply_service.remaining_placeholders(body) if public and saved_replies else []
+    if unfilled:
+        raise ValidationFailed({"body": [_l("Replace %(names)s with the right words before sending: this ticket "
+                                            "has no value for it.", names=" ".join("{" + n + "}" for n in unfilled))]})
     documents = documents_to_send(session, ticket, send_files) if public else []
     seen = check_version(session, ticket, expected_version) if public else ticket.version
     with atomic(session, ticket, seen):
@@ -190,6 +200,7 @@ def add_comment(session: Session, actor: User, ticket: Ticket, body: str, *, pub
                 ticket.first_response_at = now
             if ticket.status == Status.NEW:
                 change_status(session, ticket, Status.OPEN, actor=actor, now=now)
+            saved_reply_service.count_use(session, ticket, saved_replies, now)
             notify_service.notify_beneficiary(session, "reply", ticket, note=body, link=signed_link(ticket),
                                               attachments=documents)
         session.flush()
@@ -340,6 +351,11 @@ REASON_RETENTION = "retention"      # its retention period had passed (desk.priv
 REASON_ERASURE = "erasure"          # the beneficiary asked for their data to be erased (desk.privacy)
 REASON_NO_RECEIPT = "no_receipt"    # staff did not send the receipt at intake (the event's body: why)
 REASON_NO_CONTACT = "no_contact"    # the receipt could go nowhere: no email nor mobile (nor SMS gateway)
+REASON_MERGED_INTO = "merged_into"  # "merged_into:<ticket id>": closed as a duplicate merged into that one
+REASON_MERGED_FROM = "merged_from"  # "merged_from:<ticket id>": that duplicate was merged into this one
+REASON_RELATED = "related"          # "related:<ticket id>": linked as related to that one (or the link removed)
+# The reasons that name another ticket by id: the timeline shows its reference.
+TICKET_REASONS = (REASON_FOLLOWS, REASON_FOLLOWED, REASON_MERGED_INTO, REASON_MERGED_FROM, REASON_RELATED)
 
 
 def move_ticket(session: Session, actor: User | None, ticket: Ticket, target: Department | None, *,
@@ -385,10 +401,10 @@ def describe_reasons(session: Session, codes, locale: str) -> dict[str, str]:
             ids.setdefault(kind, set()).add(object_id)
     english = locale == "en"
     names: dict[str, dict[int, str]] = {REASON_RULE: {}, REASON_CATEGORY: {}, REASON_DEACTIVATED: {}}
-    linked = sorted(ids.get(REASON_FOLLOWS, set()) | ids.get(REASON_FOLLOWED, set()))
+    linked = sorted(set().union(*(ids.get(kind, set()) for kind in TICKET_REASONS)))
     if linked:
-        names[REASON_FOLLOWS] = names[REASON_FOLLOWED] = dict(session.execute(
-            select(Ticket.id, Ticket.reference).where(Ticket.id.in_(linked))).all())
+        references = dict(session.execute(select(Ticket.id, Ticket.reference).where(Ticket.id.in_(linked))).all())
+        names.update({kind: references for kind in TICKET_REASONS})
     if ids.get(REASON_RULE):
         names[REASON_RULE] = dict(session.execute(
             select(RoutingRule.id, RoutingRule.name).where(RoutingRule.id.in_(sorted(ids[REASON_RULE])))).all())
@@ -427,6 +443,12 @@ def _describe(kind: str, name: str | None, code: str):
         return _l("Follow-up of request %(reference)s", reference=name or "—")
     if kind == REASON_FOLLOWED:
         return _l("Continued in request %(reference)s", reference=name or "—")
+    if kind == REASON_MERGED_INTO:
+        return _l("Duplicate merged into request %(reference)s", reference=name or "—")
+    if kind == REASON_MERGED_FROM:
+        return _l("Request %(reference)s merged into this one", reference=name or "—")
+    if kind == REASON_RELATED:
+        return _l("Request %(reference)s", reference=name or "—")
     if kind == REASON_DEACTIVATED:
         return (_l("Department «%(name)s» was deactivated", name=name) if name is not None
                 else _l("Its department was deactivated"))

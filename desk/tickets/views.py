@@ -13,11 +13,11 @@ from desk.extensions import db
 from desk.forms import optional_id
 from desk.labels import MESSAGE_CHANNELS
 from desk.submissions import AlreadyTaken, Kind, first
-from desk.tickets import actions, service
-from desk.tickets.forms import ActionForm, ChangeForm, CommentForm
+from desk.tickets import actions, merge, service
+from desk.tickets.forms import ActionForm, ChangeForm, CommentForm, LinkForm
 from desk.tickets.page import Panel, context, run_step, step_again
 from desk.tickets.receipt import receipt_context
-from desk.web import hx_target, is_htmx, merge_errors, posted_once, reader_number
+from desk.web import go_to, hx_target, is_htmx, merge_errors, posted_once, reader_number
 
 bp = Blueprint("tickets", __name__)
 
@@ -30,6 +30,7 @@ FRAGMENTS = {
     "ticket-compose": "tickets/_compose.html",
     "ticket-beneficiary": "tickets/_beneficiary.html",
     "ticket-actions": "tickets/_actions.html",
+    "ticket-links": "tickets/_links.html",
 }
 
 
@@ -133,7 +134,8 @@ def comment(reference: str):
         service.add_comment(db.session, current_user, ticket, form.body.data,
                             public=form.visibility.data == "reply",
                             expected_version=optional_id(form.version.data),
-                            send_files=request.form.getlist("send_files", type=int), once=once)
+                            send_files=request.form.getlist("send_files", type=int), once=once,
+                            saved_replies=request.form.getlist("saved_reply", type=int))
     except AlreadyTaken:  # the same form, sent at the same moment, was saved by the other request
         return _commented(ticket)
     except StaleVersion as stale:
@@ -155,7 +157,8 @@ def _commented(ticket):
 def _comment_failed(ticket, form, errors, status, conflict=None):
     merge_errors(form, errors)
     page = context(ticket, comment_form=form, conflict=conflict, errors=errors,
-                   sent_files=request.form.getlist("send_files", type=int))
+                   sent_files=request.form.getlist("send_files", type=int),
+                   used_replies=request.form.getlist("saved_reply", type=int))
     return render_template("tickets/_after_comment.html" if is_htmx() else "tickets/show.html", **page), status
 
 
@@ -225,3 +228,78 @@ def act(reference: str, name: str):
     done = {"remind": lambda result: reminder_outcome(result.notified),
             "new-link": new_link_outcome}.get(name, DONE.get(name, ""))
     return run_step(ACTIONS_PANEL, ticket, name, ACTIONS[name], form, done)
+
+
+# Duplicates and related requests (desk.tickets.merge) -----------------------------------
+
+@bp.get("/tickets/<reference>/duplicates")
+@login_required
+def find_duplicates(reference: str):
+    """Tickets that may be the same request (by reference or search; with nothing typed, the
+    beneficiary's others): the list under the panel's search (htmx), or the ticket page."""
+    ticket = service.get_ticket(db.session, current_user, reference)
+    typed = (request.args.get("q") or "")[:200]
+    found = merge.candidates(db.session, current_user, ticket, typed)
+    page = context(ticket, candidates=found, links_q=typed)
+    return render_template("tickets/_link_candidates.html" if is_htmx() else "tickets/show.html", **page)
+
+
+def _links_refused(ticket, form: LinkForm, errors: dict, status: int, other=None):
+    """The panel again with the messages, the other ticket still offered (and, when the two
+    beneficiaries differ, the merge to confirm)."""
+    page = context(ticket, candidates=[other] if other is not None else [], link_errors=errors,
+                   confirm_merge=form.direction.data if "confirm" in errors else None)
+    return render_template("tickets/_links.html" if is_htmx() else "tickets/show.html", **page), status
+
+
+def _link_form(reference: str):
+    """The ticket (if the actor may see it) and the posted merge or link form (400 without its token)."""
+    ticket = service.get_ticket(db.session, current_user, reference)
+    form = LinkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return ticket, form
+
+
+@bp.post("/tickets/<reference>/merge")
+@login_required
+def merge_tickets(reference: str):
+    ticket, form = _link_form(reference)
+    other = None
+    try:
+        other = merge.find(db.session, current_user, form.other.data)
+        this_is_duplicate = form.direction.data != "into_this"
+        duplicate, into = (ticket, other) if this_is_duplicate else (other, ticket)
+        versions = (optional_id(form.version.data), optional_id(form.other_version.data))
+        merge.merge(db.session, current_user, duplicate, into,
+                    duplicate_version=versions[0] if this_is_duplicate else versions[1],
+                    into_version=versions[1] if this_is_duplicate else versions[0],
+                    confirmed=form.confirm.data == "yes")
+    except StaleVersion:
+        return _links_refused(ticket, form, {"other": [_("One of the two requests changed meanwhile: look at it "
+                                                          "again, then merge.")]}, 409, other)
+    except ValidationFailed as failed:
+        return _links_refused(ticket, form, failed.errors, 422, other)
+    return go_to(url_for(".show", reference=into.reference),
+                 _("%(duplicate)s is merged into %(into)s and closed.", duplicate=merge.ltr(duplicate.reference),
+                   into=merge.ltr(into.reference)))
+
+
+@bp.post("/tickets/<reference>/related")
+@login_required
+def relate(reference: str):
+    ticket, form = _link_form(reference)
+    other = None
+    try:
+        other = merge.find(db.session, current_user, form.other.data)
+        if request.form.get("remove") == "yes":
+            merge.unrelate(db.session, current_user, ticket, other)
+        else:
+            merge.relate(db.session, current_user, ticket, other)
+    except ValidationFailed as failed:
+        return _links_refused(ticket, form, failed.errors, 422, other)
+    done = _("The link is removed.") if request.form.get("remove") == "yes" else _("The requests are linked.")
+    if is_htmx():
+        return render_template("tickets/_after_link.html", **context(ticket, links_done=done))
+    flash(done, "success")
+    return redirect(url_for(".show", reference=ticket.reference))

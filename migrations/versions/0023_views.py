@@ -6,7 +6,7 @@ so each count must be one index range scan: the open tickets by kind, by priorit
 channel had no index that serves them (partial, open tickets only, like 0022_speed's).
 
 Revision ID: 0023_views
-Revises: 0022_views
+Revises: 0023_duplicates
 Create Date: 2026-12-05 07:45:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0023_views'
-down_revision = '0022_views'
+down_revision = '0023_duplicates'
 branch_labels = None
 depends_on = None
 

@@ -113,6 +113,100 @@
     });
   }
   document.addEventListener("htmx:afterSettle", syncVersions);
+  // Saved replies (desk.replies): the combobox in the reply box. htmx fills its listbox as the
+  // writer types; the arrows move through the options (aria-activedescendant), Enter or a click
+  // inserts the chosen one at the cursor (filled in by the server, in the request's language),
+  // Escape closes. The reply box is then a public reply carrying the reply's id, counted as used
+  // when it is sent.
+  function pickerParts(from) {
+    var picker = from && from.closest ? from.closest("[data-reply-picker]") : null;
+    if (!picker) { return null; }
+    return {picker: picker, input: picker.querySelector("[role=combobox]"),
+            list: picker.querySelector("[role=listbox]")};
+  }
+  function pickerOptions(parts) {
+    return Array.prototype.slice.call(parts.list.querySelectorAll("[role=option][data-reply-id]"));
+  }
+  function pickerOpen(parts, open) {
+    parts.list.hidden = !open;
+    parts.input.setAttribute("aria-expanded", open ? "true" : "false");
+    if (!open) { pickerActivate(parts, null); }
+  }
+  function pickerActivate(parts, option) {
+    pickerOptions(parts).forEach(function (o) {
+      var on = o === option;
+      o.classList.toggle("active", on);
+      o.setAttribute("aria-selected", on ? "true" : "false");
+    });
+    if (option) {
+      parts.input.setAttribute("aria-activedescendant", option.id);
+      option.scrollIntoView({block: "nearest"});
+    } else {
+      parts.input.removeAttribute("aria-activedescendant");
+    }
+  }
+  function pickerInsert(parts, option) {
+    var compose = document.getElementById("ticket-compose");
+    var body = compose && compose.querySelector("#body");
+    if (!body) { return; }
+    var text = option.getAttribute("data-reply-text");
+    var start = body.selectionStart || 0, end = body.selectionEnd || 0;
+    body.value = body.value.slice(0, start) + text + body.value.slice(end);
+    body.selectionStart = body.selectionEnd = start + text.length;
+    var reply = compose.querySelector("#vis-reply");
+    if (reply) { reply.checked = true; }
+    var form = body.form, id = option.getAttribute("data-reply-id");
+    if (form && !form.querySelector('input[name="saved_reply"][value="' + id + '"]')) {
+      var hidden = document.createElement("input");
+      hidden.type = "hidden"; hidden.name = "saved_reply"; hidden.value = id;
+      form.appendChild(hidden);
+    }
+    parts.input.value = "";
+    pickerOpen(parts, false);
+    body.focus();
+  }
+  document.addEventListener("keydown", function (event) {
+    var parts = pickerParts(event.target);
+    if (!parts || event.target !== parts.input) { return; }
+    var options = pickerOptions(parts);
+    var current = parts.list.querySelector("[role=option].active");
+    var index = options.indexOf(current);
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (parts.list.hidden) { pickerOpen(parts, true); }
+      if (!options.length) { return; }
+      var step = event.key === "ArrowDown" ? 1 : -1;
+      pickerActivate(parts, options[(index + step + options.length) % options.length] || options[0]);
+    } else if (event.key === "Enter") {
+      event.preventDefault();  // never submits the search form: the list is already there
+      if (current && !parts.list.hidden) { pickerInsert(parts, current); }
+    } else if (event.key === "Escape") {
+      if (!parts.list.hidden) { event.preventDefault(); pickerOpen(parts, false); }
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest && event.target.closest("[role=option][data-reply-id]");
+    var parts = pickerParts(option);
+    if (!option || !parts) { return; }
+    event.preventDefault();  // the link is for pages without script
+    pickerInsert(parts, option);
+  });
+  document.addEventListener("focusout", function (event) {
+    var parts = pickerParts(event.target);
+    if (!parts) { return; }
+    setTimeout(function () {  // after a click on an option has been handled
+      if (!parts.picker.contains(document.activeElement)) { pickerOpen(parts, false); }
+    }, 150);
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = event.detail.target;
+    if (!list || list.id !== "reply-picker-list") { return; }
+    var parts = pickerParts(document.getElementById("reply-picker-list"));
+    if (!parts) { return; }
+    var status = document.getElementById("reply-picker-status");
+    if (status) { status.textContent = parts.list.getAttribute("data-status") || ""; }
+    pickerOpen(parts, document.activeElement === parts.input);
+  });
   // The printable receipt: its "Print" button (no inline script: the page's CSP forbids it).
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }

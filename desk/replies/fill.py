@@ -1,0 +1,38 @@
+"""A saved reply filled for one ticket: in the ticket's language (the one its requester used),
+its placeholders replaced by the ticket's values. A value the ticket does not have (no expected
+date once resolved, no tracking link, no department) leaves its placeholder in the text, so the
+writer sees it and edits it; a reply still holding one is refused on send
+(desk.tickets.service.add_comment)."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from desk.models import SavedReply, Ticket
+from desk.notify.messages import beneficiary_language
+from desk.portal import profile
+from desk.replies.service import PLACEHOLDER, PLACEHOLDERS
+from desk.text import format_both
+from desk.tickets.receipt import receipt_context
+
+
+def values(session: Session, ticket: Ticket, lang: str) -> dict[str, str]:
+    """The ticket's value of each placeholder it has (``lang``: the names and dates' language)."""
+    receipt = receipt_context(session, ticket)  # the same name, expected date and link as the receipt
+    found = {
+        "name": "" if ticket.anonymous else receipt["name"],
+        "reference": ticket.reference,
+        "expected_date": format_both(receipt["expected"], lang, with_time=False) if receipt["expected"] else "",
+        "department": ticket.department.name(lang) if ticket.department is not None else "",
+        "phone": profile.get(session, current_app.config).phone or "",
+        "link": receipt["link"] or "",
+    }
+    return {name: value for name, value in found.items() if name in PLACEHOLDERS and value}
+
+
+def fill(session: Session, ticket: Ticket, reply: SavedReply) -> str:
+    """The reply's text in the ticket's language (Arabic when it has no English), filled."""
+    lang = beneficiary_language(ticket)
+    text = reply.body_en if lang == "en" and reply.body_en else reply.body_ar
+    known = values(session, ticket, lang)
+    return PLACEHOLDER.sub(lambda m: known.get(m.group(1).strip(), m.group(0)), text)
