@@ -134,6 +134,10 @@ class Ticket(Base):
               sqlite_where=text(OPEN_DUE_WHERE)),
         Index("ix_tickets_open_department_created", "department_id", "created_at", "id",
               postgresql_where=text(OPEN_DUE_WHERE), sqlite_where=text(OPEN_DUE_WHERE)),
+        # A focal point's "unassigned" and "mine" counts: an index range per department, not a
+        # table lookup per open ticket (74 ms -> 0.8 ms for two departments at 100,000).
+        Index("ix_tickets_open_department_assignee", "department_id", "assignee_id", "status",
+              postgresql_where=text(OPEN_DUE_WHERE), sqlite_where=text(OPEN_DUE_WHERE)),
         # The saved views' counts (migration 0023_views): the open tickets by kind, by priority
         # and by channel, each count one range scan of one of these.
         *(Index(f"ix_tickets_open_{column}", column, "status", postgresql_where=text(OPEN_DUE_WHERE),
