@@ -199,3 +199,20 @@ def test_who_sees_no_bulk_form(db, people, as_user, make_tickets):
     browser = as_user(manager)
     assert 'id="bulk-form"' not in browser.get("/tickets").get_data(as_text=True)
     assert browser.post("/tickets/bulk", {"action": "priority", "priority": "3"}).status_code == 404
+
+
+def test_a_ticket_changed_after_the_batch_read_it_is_refused_not_overwritten(db, people, make_tickets, monkeypatch):
+    a, b = make_tickets(2)
+    real = bulk.change_field
+
+    def meanwhile(session, actor, ticket, *args, **kwargs):
+        if ticket.id == a.id:  # while a is being changed, someone else commits a change to b
+            with db.engine.begin() as other:
+                other.execute(Ticket.__table__.update().where(Ticket.__table__.c.id == b.id)
+                              .values(priority=4, version=2))
+        return real(session, actor, ticket, *args, **kwargs)
+    monkeypatch.setattr(bulk, "change_field", meanwhile)
+    summary = bulk.run(db.session, people.staff, bulk.Request(action="priority", priority="3"), seen(a, b))
+    assert [o.reference for o in summary.done] == [a.reference]
+    assert [(o.reference, str(o.message)) for o in summary.refused] == [(b.reference, str(bulk.STALE))]
+    assert (fresh(db, b).priority, fresh(db, b).version) == (Priority.URGENT, 2)

@@ -35,6 +35,7 @@ from desk.transaction import batch, discard
 log = logging.getLogger("desk.queue.bulk")
 
 MAX_SELECTED = 500
+CHUNK = 100  # tickets read per query
 STALE = _l("Changed by someone else since you loaded the list: look at it again.")
 NOT_SAVED = _l("Not saved: the database failed. Nothing of it was changed; try again.")
 ACTIONS = ("assign", "route", "priority", "tag", "close")
@@ -156,28 +157,38 @@ def run(session: Session, actor: User, chosen: Request, selection: list[tuple[in
                                       .where(Ticket.id.in_(ids), visible_tickets(actor))).all())
     step = _step(session, actor, chosen)
     with one_policy(session), batch(session):
-        for ticket_id, seen in selection:
-            # One ticket at a time, read afresh (populate_existing: never a copy from earlier in the
-            # batch); none kept, so a rollback expires little.
-            ticket = session.get(Ticket, ticket_id, populate_existing=True) if ticket_id in references else None
-            if ticket is None:
-                summary.refused.append(Outcome(f"#{ticket_id}", _l("Not found, or not a ticket you may see.")))
-                continue
-            outcome = Outcome(references[ticket_id])
-            try:
-                changed = step(ticket, seen)
-            except StaleVersion:
-                outcome.message = STALE
-            except (NotFound, Forbidden):
-                outcome.message = _l("You may not do this on this ticket.")
-            except ValidationFailed as failed:
-                outcome.message = _why(failed)
-            except SQLAlchemyError as error:  # atomic rolled this ticket back whole; the others stand
-                log.error("bulk %s: ticket %s not saved (%s)", chosen.action, ticket_id, type(error).__name__)
-                discard(session)
-                outcome.message = NOT_SAVED
-            else:
-                (summary.done if changed else summary.unchanged).append(outcome)
-                continue
-            summary.refused.append(outcome)
+        for start in range(0, len(selection), CHUNK):
+            part = selection[start:start + CHUNK]
+            # Read a chunk at a time, afresh. A row read here and changed by someone else before
+            # its turn is still refused: the UPDATE carries the version read (StaleVersion).
+            loaded = {t.id: t for t in session.scalars(
+                select(Ticket).where(Ticket.id.in_([i for i, _ in part if i in references]))
+                .execution_options(populate_existing=True))}
+            for ticket_id, seen in part:
+                _one(session, chosen, summary, step, loaded.get(ticket_id), ticket_id, seen, references)
     return summary
+
+
+def _one(session: Session, chosen: Request, summary: Summary, step: Callable[[Ticket, int], bool], ticket: Ticket | None, ticket_id: int,
+         seen: int, references: dict[int, str]) -> None:
+    """One ticket of the batch, its outcome added to ``summary``."""
+    if ticket is None:
+        summary.refused.append(Outcome(f"#{ticket_id}", _l("Not found, or not a ticket you may see.")))
+        return
+    outcome = Outcome(references[ticket_id])
+    try:
+        changed = step(ticket, seen)
+    except StaleVersion:
+        outcome.message = STALE
+    except (NotFound, Forbidden):
+        outcome.message = _l("You may not do this on this ticket.")
+    except ValidationFailed as failed:
+        outcome.message = _why(failed)
+    except SQLAlchemyError as error:  # atomic rolled this ticket back whole; the others stand
+        log.error("bulk %s: ticket %s not saved (%s)", chosen.action, ticket_id, type(error).__name__)
+        discard(session)
+        outcome.message = NOT_SAVED
+    else:
+        (summary.done if changed else summary.unchanged).append(outcome)
+        return
+    summary.refused.append(outcome)
