@@ -178,6 +178,62 @@
     showCount();
   });
   document.addEventListener("DOMContentLoaded", function () { syncBulkFields(); showCount(); });
+  // The header (templates/_nav.html): on a phone a real button opens and closes the menu (the
+  // <details> it stands for works without JavaScript); from 768 px the menu is always open.
+  // A group's dropdown closes on Escape (focus back on it), on a click elsewhere and when
+  // another group opens.
+  function setUpMenu() {
+    var menu = document.getElementById("desk-menu");
+    var button = document.querySelector(".desk-menu-button");
+    if (!menu || !button) { return; }
+    var wide = window.matchMedia("(min-width: 768px)");
+    menu.querySelector(".desk-menu-summary").hidden = true;
+    button.hidden = false;
+    function follow() { menu.open = wide.matches; button.setAttribute("aria-expanded", String(menu.open)); }
+    follow();
+    wide.addEventListener("change", follow);
+    button.addEventListener("click", function () {
+      menu.open = !menu.open;
+      button.setAttribute("aria-expanded", String(menu.open));
+    });
+  }
+  document.addEventListener("DOMContentLoaded", setUpMenu);
+  function groups() { return document.querySelectorAll(".desk-group > details[open]"); }
+  document.addEventListener("toggle", function (event) {
+    var opened = event.target;
+    if (!opened.open || !opened.parentElement || !opened.parentElement.classList.contains("desk-group")) { return; }
+    groups().forEach(function (other) { if (other !== opened) { other.open = false; } });
+  }, true);
+  document.addEventListener("click", function (event) {
+    groups().forEach(function (open) { if (!open.contains(event.target)) { open.open = false; } });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    groups().forEach(function (open) {
+      if (open.contains(document.activeElement)) { open.querySelector("summary").focus(); }
+      open.open = false;
+    });
+  });
+  // A form given back with errors (a page after a POST, or a 422 answer swapped in): focus goes
+  // to the first field marked invalid, so its label and message (aria-describedby) are read out
+  // and the person is where the fix is. Not when the page already put focus somewhere
+  // (autofocus, e.g. the survey's first missing item).
+  function focusFirstError(root) {
+    var field = root.querySelector('[aria-invalid="true"]:not([disabled])');
+    if (!field) { return; }
+    var active = document.activeElement;
+    if (active && active !== document.body && root.contains(active) && active.hasAttribute("autofocus")) { return; }
+    field.focus();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.querySelector("[autofocus]")) { focusFirstError(document); }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var xhr = event.detail.xhr;
+    // (the element settled: for an outerHTML swap, the new one)
+    var root = event.target && event.target.isConnected ? event.target : document;
+    if (xhr && xhr.status === 422) { focusFirstError(root); }
+  });
   // Saved replies (desk.replies): the combobox in the reply box. htmx fills its listbox as the
   // writer types; the arrows move through the options (aria-activedescendant), Enter or a click
   // inserts the chosen one at the cursor (filled in by the server, in the request's language),
@@ -271,62 +327,6 @@
     var status = document.getElementById("reply-picker-status");
     if (status) { status.textContent = parts.list.getAttribute("data-status") || ""; }
     pickerOpen(parts, document.activeElement === parts.input);
-  });
-  // The header (templates/_nav.html): on a phone a real button opens and closes the menu (the
-  // <details> it stands for works without JavaScript); from 768 px the menu is always open.
-  // A group's dropdown closes on Escape (focus back on it), on a click elsewhere and when
-  // another group opens.
-  function setUpMenu() {
-    var menu = document.getElementById("desk-menu");
-    var button = document.querySelector(".desk-menu-button");
-    if (!menu || !button) { return; }
-    var wide = window.matchMedia("(min-width: 768px)");
-    menu.querySelector(".desk-menu-summary").hidden = true;
-    button.hidden = false;
-    function follow() { menu.open = wide.matches; button.setAttribute("aria-expanded", String(menu.open)); }
-    follow();
-    wide.addEventListener("change", follow);
-    button.addEventListener("click", function () {
-      menu.open = !menu.open;
-      button.setAttribute("aria-expanded", String(menu.open));
-    });
-  }
-  document.addEventListener("DOMContentLoaded", setUpMenu);
-  function groups() { return document.querySelectorAll(".desk-group > details[open]"); }
-  document.addEventListener("toggle", function (event) {
-    var opened = event.target;
-    if (!opened.open || !opened.parentElement || !opened.parentElement.classList.contains("desk-group")) { return; }
-    groups().forEach(function (other) { if (other !== opened) { other.open = false; } });
-  }, true);
-  document.addEventListener("click", function (event) {
-    groups().forEach(function (open) { if (!open.contains(event.target)) { open.open = false; } });
-  });
-  document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape") { return; }
-    groups().forEach(function (open) {
-      if (open.contains(document.activeElement)) { open.querySelector("summary").focus(); }
-      open.open = false;
-    });
-  });
-  // A form given back with errors (a page after a POST, or a 422 answer swapped in): focus goes
-  // to the first field marked invalid, so its label and message (aria-describedby) are read out
-  // and the person is where the fix is. Not when the page already put focus somewhere
-  // (autofocus, e.g. the survey's first missing item).
-  function focusFirstError(root) {
-    var field = root.querySelector('[aria-invalid="true"]:not([disabled])');
-    if (!field) { return; }
-    var active = document.activeElement;
-    if (active && active !== document.body && root.contains(active) && active.hasAttribute("autofocus")) { return; }
-    field.focus();
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    if (!document.querySelector("[autofocus]")) { focusFirstError(document); }
-  });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var xhr = event.detail.xhr;
-    // (the element settled: for an outerHTML swap, the new one)
-    var root = event.target && event.target.isConnected ? event.target : document;
-    if (xhr && xhr.status === 422) { focusFirstError(root); }
   });
   // The printable receipt: its "Print" button (no inline script: the page's CSP forbids it).
   document.addEventListener("click", function (event) {

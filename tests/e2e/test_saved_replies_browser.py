@@ -78,7 +78,7 @@ def test_the_picker_inserts_a_filled_reply_by_keyboard_and_mouse(db, page, login
 def test_the_keepers_screen_refuses_an_unknown_placeholder_by_its_field(db, page, login, people, screenshots, width):
     page.set_viewport_size({"width": width, "height": 800})
     login(page, people.focal)
-    open_menu(page)  # (on a phone the navigation is behind the menu button)
+    open_menu(page)  # on a phone the navigation is behind the menu button
     expect(page.get_by_role("link", name="الردود الجاهزة")).to_have_count(1)  # in the navigation
     page.goto("/replies")
     page.get_by_role("link", name="رد جاهز جديد").click()
