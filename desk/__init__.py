@@ -178,12 +178,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(mail_bp)
     from desk.privacy.views import bp as privacy_bp
     app.register_blueprint(privacy_bp)
-    from desk.tags.views import bp as tags_bp
-    app.register_blueprint(tags_bp)
     from desk.replies.views import bp as replies_bp
     from desk.replies.views import keepers as replies_admin_bp
     app.register_blueprint(replies_bp)
     app.register_blueprint(replies_admin_bp)
+    from desk.tags.views import bp as tags_bp
+    app.register_blueprint(tags_bp)
 
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import InternalServerError

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from desk.errors import StaleVersion
@@ -108,6 +108,21 @@ def atomic(session: Session, ticket: Ticket | None = None, seen: int | None = No
         _undo(session, written)
         raise
     written.put_in_place()
+
+
+@contextmanager
+def batch(session: Session) -> Iterator[None]:
+    """Many use cases in a row in one request, each its own ``atomic`` transaction (the queue's
+    bulk actions): within the block a commit does not expire what the session holds, so the
+    actor and the rows already read are not read again after every ticket. Each use case still
+    reads its own ticket afresh (the caller's business) and a rollback still expires everything."""
+    real = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's db.session
+    kept = real.expire_on_commit
+    real.expire_on_commit = False
+    try:
+        yield
+    finally:
+        real.expire_on_commit = kept
 
 
 def discard(session: Session) -> None:

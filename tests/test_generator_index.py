@@ -2,6 +2,8 @@
 the index whole however it ends: finished, failed half-way, or killed (``repair_index``)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -73,3 +75,21 @@ def test_an_index_left_broken_by_a_killed_load_is_repaired(db):
     assert ticket_search.repair_index(session) is False  # whole: nothing to do
     indexed, matching = _indexed_and_matching(db, _a_word(db))
     assert matching > 0 and indexed == matching
+
+
+def test_desk_generate_rolls_the_statistics_up(app, db):
+    """Generated tickets reach three years back: `desk generate` rolls the statistics up from
+    the first day, so the statistics page does not count them live."""
+    from desk.stats import rollup
+    from desk.text import today_riyadh
+
+    result = app.test_cli_runner().invoke(args=["desk", "generate", "--tickets", "60", "--batch", "30"])
+    assert result.exit_code == 0, result.output
+    assert "statistics rolled up" in result.output
+    db.session.remove()
+    assert rollup.rolled_through(db.session) == today_riyadh() - timedelta(days=1)
+    received = db.session.scalar(sa.select(sa.func.sum(rollup.StatsRollup.received))
+                                 .where(rollup.StatsRollup.grain == "d"))
+    created_before_today = db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(
+        Ticket.created_at < rollup.utc_bounds(today_riyadh(), today_riyadh())[0]))
+    assert received == created_before_today > 0

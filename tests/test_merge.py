@@ -73,13 +73,13 @@ def test_a_duplicate_merges_into_the_original(db, people, pair, store):
     shown = merge.links(db.session, people.focal, original)
     assert [t.id for t in shown.merged_from] == [duplicate.id]
     assert merge.links(db.session, people.focal, duplicate).merged_into.id == original.id
-    events = service.timeline(db.session, original, [duplicate.id])
+    events = service.timeline(db.session, original, merged=[duplicate.id])
     assert {e.ticket_id for e in events} == {original.id, duplicate.id}
     moved = db.session.get(Attachment, document.id)
     assert moved.ticket_id == original.id and moved.merged_from == duplicate.reference
     words = service.describe_reasons(db.session, [event.reason, said.reason], "en")
-    assert words[event.reason] == f"Duplicate merged into request {original.reference}"
-    assert words[said.reason] == f"Request {duplicate.reference} merged into this one"
+    assert words[event.reason] == f"Duplicate merged into request \u2066{original.reference}\u2069"
+    assert words[said.reason] == f"Request \u2066{duplicate.reference}\u2069 merged into this one"
 
 
 def test_refusals(db, people, pair, make_ticket):
@@ -275,3 +275,13 @@ def test_the_portal_shows_the_beneficiary_only_their_own_merged_documents(db, pe
     assert [a.id for a in portal.beneficiary_files(db.session, original)] == [theirs.id]
     assert portal.beneficiary_file(db.session, original, others.id) is None
     assert portal.beneficiary_file(db.session, original, theirs.id).id == theirs.id
+
+
+def test_an_unread_beneficiary_message_waits_on_the_survivor(db, app, people, pair):
+    original, duplicate = pair
+    portal.reply(db.session, duplicate, "هل وصلت أوراقي؟", [], reopen_days=14,
+                 directory=app.config["DESK_ATTACHMENT_DIR"], max_bytes=1_000_000)
+    assert fresh(db, duplicate).unread_message and not fresh(db, original).unread_message
+    merge.merge(db.session, people.staff, fresh(db, duplicate), fresh(db, original),
+                duplicate_version=fresh(db, duplicate).version, into_version=fresh(db, original).version)
+    assert fresh(db, original).unread_message

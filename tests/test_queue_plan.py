@@ -96,3 +96,26 @@ def test_who_reads_which_index(people):
     assert queue._forced_index(people.focal, f) == queue.OPEN_DEPARTMENT_CREATED_INDEX  # sees one department
     # Asking for a department the focal point does not hold: nothing to read in order.
     assert queue._forced_index(people.focal, f.with_(department=str(people.aid.id))) is None
+
+
+def test_a_focal_points_counts_read_only_indexes(db, people, desk):
+    """Every view count is an index range with nothing read from the table (SQLite says
+    COVERING INDEX): "unassigned" and "mine" included (ix_tickets_open_department_assignee)."""
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "count(*)" in statement:
+            seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        counts = queue.view_counts(db.session, people.focal)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert counts["open"] == len(_expected(desk, {people.social.id}))
+    assert counts["unassigned"] == counts["open"] and counts["mine"] == 0
+    if db.engine.dialect.name != "sqlite":
+        return
+    plan = _plan(db, *seen[-1])
+    searches = [line for line in plan.splitlines() if "tickets" in line and ("SEARCH" in line or "SCAN" in line)]
+    assert len(searches) == 5 and all("COVERING INDEX" in line for line in searches), plan

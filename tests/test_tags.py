@@ -153,6 +153,8 @@ def test_admins_rename_recolour_and_delete(db, people, make_ticket, as_user):
     assert (tag.name, tag.colour) == ("الأيتام", "red")
     assert admin.post(f"/admin/tags/{tag.id}/delete").status_code == 302
     assert count(db, Tag) == 1 and count(db, TicketTag) == 1
+    removed = db.session.query(TicketEvent).filter_by(kind="tag_removed").one()
+    assert (removed.ticket_id, removed.actor_id, removed.old_value) == (ticket.id, people.admin.id, "الأيتام")
 
 
 def test_a_database_fault_leaves_no_tag_without_its_event(db, people, make_ticket, monkeypatch):

@@ -31,6 +31,7 @@ from desk.models.media import MediaJob, MediaStatus
 from desk.models.outbox import OutboxMessage, OutboxStatus
 from desk.models.portal import Association, PortalCeiling, PrivacyNotice, SatisfactionResponse, SurveySource
 from desk.models.privacy import RetentionPeriod, SubjectRequest, SubjectRequestKind, SubjectRequestOutcome
+from desk.models.queue import SavedView, ViewScope
 from desk.models.replies import SavedReply
 from desk.models.routing import Category, RoutingRule
 from desk.models.search import SearchWords
@@ -69,7 +70,7 @@ from desk.models.tickets import (
 )
 
 __all__ = [
-    "Base", "utcnow", "User", "UserRole", "Role", "Department", "DepartmentMember",
+    "Base", "utcnow", "SavedView", "ViewScope", "User", "UserRole", "Role", "Department", "DepartmentMember",
     "StaffSession", "PasswordReset", "RecoveryCode", "TwoFactorRole", "RoleGrant",
     "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "STATUS_EVENTS", "Priority", "EventKind",

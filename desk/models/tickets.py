@@ -134,6 +134,14 @@ class Ticket(Base):
               sqlite_where=text(OPEN_DUE_WHERE)),
         Index("ix_tickets_open_department_created", "department_id", "created_at", "id",
               postgresql_where=text(OPEN_DUE_WHERE), sqlite_where=text(OPEN_DUE_WHERE)),
+        # A focal point's "unassigned" and "mine" counts: an index range per department, not a
+        # table lookup per open ticket (74 ms -> 0.8 ms for two departments at 100,000).
+        Index("ix_tickets_open_department_assignee", "department_id", "assignee_id", "status",
+              postgresql_where=text(OPEN_DUE_WHERE), sqlite_where=text(OPEN_DUE_WHERE)),
+        # The saved views' counts (migration 0023_views): the open tickets by kind, by priority
+        # and by channel, each count one range scan of one of these.
+        *(Index(f"ix_tickets_open_{column}", column, "status", postgresql_where=text(OPEN_DUE_WHERE),
+                sqlite_where=text(OPEN_DUE_WHERE)) for column in ("kind", "priority", "channel")),
         # The sweep's first-response check: only tickets still unanswered and unmarked.
         Index("ix_tickets_first_response_pending", "first_response_due_at",
               postgresql_where=text(FIRST_RESPONSE_PENDING_WHERE), sqlite_where=text(FIRST_RESPONSE_PENDING_WHERE)),
@@ -281,12 +289,12 @@ class EventKind(StrEnum):
                                                # body: the parties, to whom referred, the agreement; desk.disputes)
     INTERIM_MEASURE = "interim_measure"        # a measure limiting the harm on a compensation claim (new: the
                                                # date taken, body: the measure and until when)
-    TAG_ADDED = "tag_added"                    # a tag put on the ticket (new: the tag's name; desk.tags)
-    TAG_REMOVED = "tag_removed"                # a tag taken off (old: the tag's name)
     MERGED = "merged"                          # a duplicate merged into this ticket (reason "merged_from:<id>");
                                                # the duplicate's own closing carries "merged_into:<id>"
     RELATED = "related"                        # linked as related to another (reason "related:<id>"), on both
     UNRELATED = "unrelated"                    # that link removed (reason "related:<id>"), on both
+    TAG_ADDED = "tag_added"                    # a tag put on the ticket (new: the tag's name; desk.tags)
+    TAG_REMOVED = "tag_removed"                # a tag taken off (old: the tag's name)
     ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
                                                # "erasure", new: how many documents were deleted
 

@@ -406,3 +406,9 @@ def change_token(session: Session, actor: User, f: Filters) -> str:
     digest = hashlib.blake2b(json.dumps(scope, default=str).encode(), digest_size=6).hexdigest()
     read = int(last_read.timestamp() * 1000) if last_read else 0
     return f"{last_event}-{read}-{digest}"
+
+
+def filter_conditions(session: Session, actor: User, f: Filters, now: datetime) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of the queue with ``f`` as ``actor`` sees it, visibility included:
+    what a saved view's count (desk.queue.saved) counts, the same rows its page lists."""
+    return _conditions(session, actor, f, now)

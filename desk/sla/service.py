@@ -14,7 +14,8 @@ from __future__ import annotations
 import calendar as gregorian_calendar
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -133,8 +134,27 @@ class SlaPolicy:
         return DueTimes(first, first_risk, resolution, resolution_risk)
 
 
+POLICY_KEY = "desk.sla.policy"  # session.info: the policy held for a batch (one_policy)
+
+
+@contextmanager
+def one_policy(session: Session) -> Iterator[SlaPolicy]:
+    """Within the block every ``load_policy(session)`` answers the policy loaded once on entry:
+    a batch of changes (the queue's bulk actions) computes every ticket's due times with it
+    instead of reading the calendar and the targets again for each ticket."""
+    session.info[POLICY_KEY] = policy = load_policy(session)
+    try:
+        yield policy
+    finally:
+        session.info.pop(POLICY_KEY, None)
+
+
 def load_policy(session: Session) -> SlaPolicy:
-    """The calendar and every target (three queries). Load once per request or sweep run."""
+    """The calendar and every target (three queries). Load once per request or sweep run
+    (within ``one_policy``: the batch's, not read again)."""
+    held = session.info.get(POLICY_KEY)
+    if held is not None:
+        return held
     targets = {}
     for row in session.scalars(select(ServiceTarget)):
         targets[(row.kind, row.priority)] = Target(

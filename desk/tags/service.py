@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.errors import NotFound, ValidationFailed
-from desk.models import EventKind, Tag, Ticket, TicketTag, User
+from desk.models import EventKind, Tag, Ticket, TicketEvent, TicketTag, User, utcnow
 from desk.permissions import Action
 from desk.permissions import require as require_action
 from desk.text.arabic import normalize_search
@@ -185,11 +185,19 @@ def edit(session: Session, actor: User, tag_id: int, raw_name: str | None, colou
 
 
 def remove_tag(session: Session, actor: User, tag_id: int) -> int:
-    """Delete a tag (admins): it leaves every ticket that carried it. How many did."""
+    """Delete a tag (admins): it leaves every ticket that carried it, each with its "tag
+    removed" event (by the admin), in one transaction. How many tickets carried it."""
     require_action(actor, Action.ADMIN_MANAGE)
     tag = get_tag(session, tag_id)
     with atomic(session):
-        used = session.scalar(select(func.count()).select_from(TicketTag).where(TicketTag.tag_id == tag.id)) or 0
+        carried = session.execute(select(Ticket.id, Ticket.version).join(TicketTag, TicketTag.ticket_id == Ticket.id)
+                                  .where(TicketTag.tag_id == tag.id)).all()
+        if carried:
+            now = utcnow()
+            session.execute(insert(TicketEvent), [
+                dict(ticket_id=ticket_id, actor_id=actor.id, created_at=now, kind=EventKind.TAG_REMOVED.value,
+                     old_value=tag.name, new_value=None, body=None, reason=None, public=False, version=version)
+                for ticket_id, version in carried])
         session.execute(delete(TicketTag).where(TicketTag.tag_id == tag.id))
         session.delete(tag)
-    return int(used)
+    return len(carried)

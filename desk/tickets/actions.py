@@ -27,8 +27,8 @@ from desk.notify import service as notify_service  # called as notify_service.no
 from desk.permissions import Action
 from desk.portal import tracking
 from desk.portal.links import key_link, signed_link
-from desk.tickets.service import MAX_COMMENT, move_ticket, set_assignee
-from desk.tickets.workflow import change_status, check_version, record, require
+from desk.tickets.service import CLOSE_REASONS, MAX_COMMENT, move_ticket, set_assignee
+from desk.tickets.workflow import change_status, check_version, record, require, status_refusal
 from desk.transaction import atomic
 
 
@@ -204,6 +204,28 @@ def resolve(session: Session, actor: User, ticket: Ticket, action_taken: str | N
                 ticket.first_response_at = now
         event = change_status(session, ticket, Status.RESOLVED, actor=actor, now=now, event=EventKind.RESOLVED,
                               body=text, message=public_text)
+    return event
+
+
+# Closing without resolving -------------------------------------------------------------
+
+def close_as(session: Session, actor: User, ticket: Ticket, why: str, reason: str | None, *,
+             expected_version: int | None) -> TicketEvent:
+    """Close a ticket that needs no handling: a duplicate of another, or spam (``why``, the
+    event's reason code, described on the timeline), with the reason written (required). Who may
+    close a ticket that was never resolved is the status rule's (workflow.status_refusal:
+    intake staff, supervisors and admins)."""
+    require(actor, Action.TICKET_STATUS, ticket)
+    if why not in CLOSE_REASONS:
+        raise ValidationFailed({"close_as": [_l("Choose why the ticket is closed.")]})
+    text = _required("reason", reason, _l("Write why the ticket is closed."))
+    seen = check_version(session, ticket, expected_version)
+    _open(ticket, "reason")
+    refusal = status_refusal(actor, ticket, Status.CLOSED)
+    if refusal is not None:
+        raise ValidationFailed({"reason": [refusal]})
+    with atomic(session, ticket, seen):
+        event = change_status(session, ticket, Status.CLOSED, actor=actor, now=utcnow(), body=text, reason=why)
     return event
 
 

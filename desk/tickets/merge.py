@@ -32,16 +32,12 @@ from desk.tickets.service import (
     REASON_RELATED,
     TRANSITIONS,
     beneficiary_history,
+    ltr,
 )
 from desk.tickets.workflow import change_status, check_version, record, require
 from desk.transaction import atomic
 
 CANDIDATES = 10
-
-
-def ltr(reference: str) -> str:
-    """A reference inside a sentence of either language: isolated left to right (LRI … PDI)."""
-    return f"\u2066{reference}\u2069"
 
 
 class NeedsConfirmation(ValidationFailed):

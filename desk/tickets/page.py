@@ -40,8 +40,8 @@ def context(ticket: Ticket, comment_form=None, conflict=None, attempted=None, er
             open_action="", typed=None, action_errors=None, **extra: Any) -> dict:
     """Everything templates/tickets/show.html and its fragments read; ``extra`` for a panel's own."""
     links = merge.links(db.session, current_user, ticket)
-    events = service.timeline(db.session, ticket, [t.id for t in links.merged_from],
-                              newest_first=current_user.timeline_newest_first)
+    events = service.timeline(db.session, ticket, current_user.timeline_newest_first,
+                              merged=[t.id for t in links.merged_from])
     return {
         "ticket": ticket,
         "events": events,

@@ -119,8 +119,9 @@ def refused(session: Session, actor: User, reference: str) -> None:
     commit(session)
 
 
-def timeline(session: Session, ticket: Ticket, merged: Sequence[int] = (), newest_first: bool = False) -> list[TicketEvent]:
-    """The ticket's events in the order they happened (or the newest first), with those of the
+def timeline(session: Session, ticket: Ticket, newest_first: bool = False,
+             merged: Sequence[int] = ()) -> list[TicketEvent]:
+    """The ticket's events in the order they happened, or the newest first; with those of the
     duplicates ``merged`` into it (ids: desk.tickets.merge), which the page marks "merged from"."""
     order = TicketEvent.id.desc() if newest_first else TicketEvent.id
     return list(session.scalars(
@@ -351,6 +352,9 @@ REASON_RETENTION = "retention"      # its retention period had passed (desk.priv
 REASON_ERASURE = "erasure"          # the beneficiary asked for their data to be erased (desk.privacy)
 REASON_NO_RECEIPT = "no_receipt"    # staff did not send the receipt at intake (the event's body: why)
 REASON_NO_CONTACT = "no_contact"    # the receipt could go nowhere: no email nor mobile (nor SMS gateway)
+REASON_DUPLICATE = "duplicate"      # closed as a duplicate of another request (actions.close_as; body: why)
+REASON_SPAM = "spam"                # closed as spam (actions.close_as; body: why)
+CLOSE_REASONS = (REASON_DUPLICATE, REASON_SPAM)
 REASON_MERGED_INTO = "merged_into"  # "merged_into:<ticket id>": closed as a duplicate merged into that one
 REASON_MERGED_FROM = "merged_from"  # "merged_from:<ticket id>": that duplicate was merged into this one
 REASON_RELATED = "related"          # "related:<ticket id>": linked as related to that one (or the link removed)
@@ -382,6 +386,11 @@ def move_ticket(session: Session, actor: User | None, ticket: Ticket, target: De
         notify_service.notify(session, "routed", ticket, notify_service.department_focal_points(session, target.id),
                               actor=actor, note=reason_text or "")
     return event
+
+
+def ltr(reference: str) -> str:
+    """A reference inside a sentence of either language: isolated left to right (LRI … PDI)."""
+    return f"\u2066{reference}\u2069"
 
 
 def parse_reason(code: str | None) -> tuple[str, int | None]:
@@ -444,11 +453,11 @@ def _describe(kind: str, name: str | None, code: str):
     if kind == REASON_FOLLOWED:
         return _l("Continued in request %(reference)s", reference=name or "—")
     if kind == REASON_MERGED_INTO:
-        return _l("Duplicate merged into request %(reference)s", reference=name or "—")
+        return _l("Duplicate merged into request %(reference)s", reference=ltr(name) if name else "—")
     if kind == REASON_MERGED_FROM:
-        return _l("Request %(reference)s merged into this one", reference=name or "—")
+        return _l("Request %(reference)s merged into this one", reference=ltr(name) if name else "—")
     if kind == REASON_RELATED:
-        return _l("Request %(reference)s", reference=name or "—")
+        return _l("Request %(reference)s", reference=ltr(name) if name else "—")
     if kind == REASON_DEACTIVATED:
         return (_l("Department «%(name)s» was deactivated", name=name) if name is not None
                 else _l("Its department was deactivated"))
@@ -462,6 +471,10 @@ def _describe(kind: str, name: str | None, code: str):
         return _l("Not sent, by staff's choice")
     if kind == REASON_NO_CONTACT:
         return _l("Not sent: no email or mobile to send it to")
+    if kind == REASON_DUPLICATE:
+        return _l("Closed as a duplicate")
+    if kind == REASON_SPAM:
+        return _l("Closed as spam")
     return code  # a code this version does not know: shown as stored
 
 

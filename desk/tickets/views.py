@@ -281,8 +281,8 @@ def merge_tickets(reference: str):
     except ValidationFailed as failed:
         return _links_refused(ticket, form, failed.errors, 422, other)
     return go_to(url_for(".show", reference=into.reference),
-                 _("%(duplicate)s is merged into %(into)s and closed.", duplicate=merge.ltr(duplicate.reference),
-                   into=merge.ltr(into.reference)))
+                 _("%(duplicate)s is merged into %(into)s and closed.", duplicate=service.ltr(duplicate.reference),
+                   into=service.ltr(into.reference)))
 
 
 @bp.post("/tickets/<reference>/related")

@@ -113,6 +113,71 @@
     });
   }
   document.addEventListener("htmx:afterSettle", syncVersions);
+  // The queue's bulk actions (templates/queue/_bulk.html). The rows' checkboxes belong to the
+  // bulk form, so without JavaScript it is a plain form post. Here: shift-click checks a range,
+  // "select all loaded", the count, only the chosen action's fields shown, and the selection kept
+  // across the 30-second refresh, which replaces the rows (each box keeps the version it was
+  // checked at: a ticket changed since is refused as such, never changed unseen).
+  var lastPick = null;
+  function picks() { return Array.prototype.slice.call(document.querySelectorAll("input.desk-pick")); }
+  function showCount() {
+    var count = document.getElementById("bulk-count");
+    if (!count) { return; }
+    var n = picks().filter(function (box) { return box.checked; }).length;
+    var panel = document.getElementById("queue-bulk");
+    if (panel && n) { panel.open = true; }
+    var lang = document.documentElement.lang === "ar" ? "ar-SA-u-nu-arab" : "en-u-nu-latn";
+    count.textContent = new Intl.NumberFormat(lang).format(n);
+  }
+  function syncBulkFields() {
+    var action = document.getElementById("bulk-action");
+    if (!action) { return; }
+    document.querySelectorAll("[data-bulk-for]").forEach(function (wrap) {
+      wrap.hidden = wrap.getAttribute("data-bulk-for").split(" ").indexOf(action.value) === -1;
+    });
+    document.querySelectorAll("[data-js-only]").forEach(function (el) { el.hidden = false; });
+  }
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target.id === "pick-all" || target.id === "pick-none") {
+      picks().forEach(function (box) { box.checked = target.id === "pick-all"; });
+      showCount();
+      return;
+    }
+    if (!target.classList || !target.classList.contains("desk-pick")) { return; }
+    if (event.shiftKey && lastPick && lastPick !== target && document.contains(lastPick)) {
+      var all = picks(), from = all.indexOf(lastPick), to = all.indexOf(target);
+      all.slice(Math.min(from, to), Math.max(from, to) + 1).forEach(function (box) { box.checked = target.checked; });
+    }
+    lastPick = target;
+    showCount();
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "bulk-action") { syncBulkFields(); }
+  });
+  var keptPicks = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "queue-results") {
+      keptPicks = {};
+      picks().forEach(function (box) { if (box.checked) { keptPicks[box.dataset.ticket] = box.value; } });
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (keptPicks) {
+      picks().forEach(function (box) {
+        if (keptPicks[box.dataset.ticket]) { box.checked = true; box.value = keptPicks[box.dataset.ticket]; }
+      });
+      keptPicks = null;
+    }
+    syncBulkFields();
+    showCount();
+  });
+  // After a bulk action the rows are refreshed without the selection: the summary says what was done.
+  document.body.addEventListener("desk-queue-changed", function () {
+    picks().forEach(function (box) { box.checked = false; });
+    showCount();
+  });
+  document.addEventListener("DOMContentLoaded", function () { syncBulkFields(); showCount(); });
   // The header (templates/_nav.html): on a phone a real button opens and closes the menu (the
   // <details> it stands for works without JavaScript); from 768 px the menu is always open.
   // A group's dropdown closes on Escape (focus back on it), on a click elsewhere and when

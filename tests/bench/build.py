@@ -99,6 +99,9 @@ def _build(app: Flask, kind: str, n: int) -> dict:
                  progress=lambda done: print(f"    {done:,} / {n:,} ({time.perf_counter() - t0:.0f} s)", flush=True)
                  if done % 25_000 == 0 or done == n else None)
         generate_s = time.perf_counter() - t0
+        from desk.stats.rollup import catch_up
+        from desk.text import today_riyadh
+        catch_up(db.session, today_riyadh(), full=True)  # as `desk generate` does
         create_user(db.session, BENCH_EMAIL, BENCH_PASSWORD, "Bench staff", ["staff"])
         t1 = time.perf_counter()
         if kind == "sqlite":

@@ -234,7 +234,7 @@ def test_every_kind_of_page_passes_axe(chromium, live_server, everything):
                 page.goto("/portal/track")  # the beneficiary's tracking page
                 page.fill("#reference", ticket.reference)
                 page.fill("#phone", phone)
-                page.locator("form button.btn-primary").click()
+                page.locator("form.portal-card button.btn-primary").click()
                 expect(page).to_have_url(re.compile(rf"/portal/t/{ticket.reference}$"))
                 problems += [f"portal tracking {lang}-{width}: {p}" for p in _axe_findings(page)]
                 page.goto("/tickets/new")  # a form refused, its messages shown

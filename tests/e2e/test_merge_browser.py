@@ -61,12 +61,12 @@ def test_merge_a_duplicate_and_link_a_related_request(db, page, new_page, login,
     expect(page.locator("#flashes")).to_contain_text(re.compile(
         f"دُمج الطلب \u2066{duplicate.reference}\u2069 في الطلب \u2066{original.reference}\u2069 وأُغلق"))
     expect(page.locator("#ticket-timeline .desk-merged-from").first).to_contain_text(duplicate.reference)
-    expect(page.locator("#ticket-timeline")).to_contain_text(f"دُمج الطلب {duplicate.reference} في هذا الطلب")
+    expect(page.locator("#ticket-timeline")).to_contain_text(f"دُمج الطلب \u2066{duplicate.reference}\u2069 في هذا الطلب")
     expect(page.locator("#ticket-links")).to_contain_text(duplicate.reference)
     page.screenshot(path=str(screenshots / f"merge-survivor-{width}.png"), full_page=True)
     page.goto(f"/tickets/{duplicate.reference}")
     expect(page.locator(".desk-merged-into")).to_contain_text(original.reference)
-    expect(page.locator("#ticket-timeline")).to_contain_text(f"طلب مكرر دُمج في الطلب {original.reference}")
+    expect(page.locator("#ticket-timeline")).to_contain_text(f"طلب مكرر دُمج في الطلب \u2066{original.reference}\u2069")
     db.session.expire_all()
     assert db.session.get(Ticket, duplicate.id).status == Status.CLOSED
 
