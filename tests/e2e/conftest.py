@@ -119,6 +119,12 @@ def open_menu(page) -> None:
         button.click()
 
 
+def show_filters(page) -> None:
+    """On a phone the queue's filters fold under "Filters" (templates/queue/_filters.html): open them."""
+    if not page.locator("#f-channel").is_visible():
+        page.locator(".desk-filter-more > summary").click()
+
+
 @pytest.fixture
 def sign_out():
     """``sign_out(page)``: through the header, where the person's own links are grouped under

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from desk.models import Channel
+from tests.e2e.conftest import show_filters
 from tests.e2e.test_browser import expect, queue_refs, settled
 
 pytestmark = pytest.mark.e2e
@@ -23,6 +24,7 @@ def test_save_the_current_filters_as_a_personal_view(page, login, people, make_t
     make_ticket(channel=Channel.EMAIL)
     page.set_viewport_size({"width": width, "height": height})
     login(page, people.staff)
+    show_filters(page)
     page.select_option("#f-channel", "phone")
     expect(page).to_have_url(re.compile(r"[?&]channel=phone(&|$)"))
     expect(queue_refs(page)).to_have_count(3)
@@ -44,6 +46,7 @@ def test_save_the_current_filters_as_a_personal_view(page, login, people, make_t
     page.screenshot(path=str(screenshots / f"saved-views-{width}.png"), full_page=width < 1000)
 
     # Another filter: the chip is no longer the current view; opening it brings its filters back.
+    show_filters(page)
     page.select_option("#f-channel", "")
     expect(queue_refs(page)).to_have_count(4)
     expect(chip).not_to_have_attribute("aria-current", "page")
@@ -59,6 +62,7 @@ def test_a_desk_view_shared_by_a_supervisor_counts_what_the_focal_point_may_see(
     make_ticket(channel=Channel.PHONE, department_id=people.aid.id)
     supervisor = new_page(viewport={"width": width, "height": 800})
     login(supervisor, people.supervisor)
+    show_filters(supervisor)
     supervisor.select_option("#f-channel", "phone")
     expect(queue_refs(supervisor)).to_have_count(2)
     settled(supervisor)
