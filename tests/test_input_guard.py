@@ -21,7 +21,19 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from desk.accounts.service import create_user
 from desk.input_guard import bad_text, clean_text
-from desk.models import Attachment, Base, Beneficiary, RoleGrant, SearchWords, Ticket, TicketEvent
+from desk.models import (
+    Attachment,
+    Base,
+    Beneficiary,
+    RoleGrant,
+    SavedReply,
+    SavedView,
+    SearchWords,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketTag,
+)
 from desk.portal import tracking
 from desk.transaction import atomic
 from tests.conftest import PASSWORD, VALID_NID, Browser, count
@@ -80,7 +92,7 @@ ROWS_OF = {"holiday_id": "sla_holidays", "target_id": "sla_targets", "category_i
            "rule_id": "routing_rules", "message_id": "outbox", "emergency_id": "emergencies", "survey_id": "surveys",
            "item_id": "survey_items", "site_id": "sites", "photo_id": "survey_photos", "attachment_id": "attachments",
            "department_id": "departments", "user_id": "users", "member_id": "department_members",
-           "group_id": "search_words"}
+           "group_id": "search_words", "tag_id": "tags", "reply_id": "saved_replies", "view_id": "saved_views"}
 FIELD_NAMES = ["body", "text", "subject", "name", "reason", "reason_text", "comment", "note", "message", "description",
                "direction", "action", "version", "locale", "next", "status", "value", "kind", "channel", "email",
                "password", "phone", "reference", "q", "site_id", "tap_id", "survey_id", "kinds", "amount"]
@@ -131,6 +143,12 @@ def test_every_route_refuses_nul_in_path_query_and_body_and_writes_nothing(app, 
     first["beneficiary_id"] = ticket.beneficiary_id
     db.session.get(Beneficiary, ticket.beneficiary_id).national_id = VALID_NID
     db.session.add(RoleGrant(role="staff", permission="reveal.national_id"))
+    # A row for each kind of thing a route names by id: a tag on the ticket, a saved reply, a view.
+    tag = Tag(name="أيتام", key="ايتام", colour="grey")
+    db.session.add_all([tag, SavedReply(title="موعد الصرف", body_ar="موعد الصرف {expected_date}"),
+                        SavedView(name="الهاتف", owner_id=demo.id, args=[["channel", "phone"]])])
+    db.session.flush()
+    db.session.add(TicketTag(ticket_id=ticket.id, tag_id=tag.id))
     db.session.commit()
     names = {"tickets.act": {"name": next(iter(ACTIONS))}, "tickets.change": {"field": next(iter(CHANGEABLE))},
              "privacy.reveal": {"field": "national_id"},

@@ -22,7 +22,9 @@ def beneficiary_writes(db, app, ticket, text="هل من جديد؟"):
 
 
 def flagged(html):
-    return re.findall(r'desk-row-unread">\s*<td[^>]*><a class="desk-ref" href="/tickets/([A-Z]-\d{4}-\d{6})"', html)
+    """The references of the flagged rows (each row's reference link, after its bulk checkbox)."""
+    rows = re.findall(r'<tr class="desk-row[^"]*desk-row-unread">(.*?)</tr>', html, re.S)
+    return [ref for row in rows for ref in re.findall(r'<a class="desk-ref" href="/tickets/([A-Z]-\d{4}-\d{6})"', row)]
 
 
 def test_a_beneficiary_message_is_flagged_until_staff_open_the_ticket(db, app, people, make_ticket, as_user):
