@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from desk.tags import service as tags
+from tests.e2e.conftest import show_filters
 from tests.e2e.test_browser import expect, queue_refs
 
 pytestmark = pytest.mark.e2e
@@ -31,8 +32,7 @@ def test_a_tag_is_added_inline_shown_in_the_queue_and_filtered_by(db, new_page, 
     expect(queue_refs(page)).to_have_count(2)
     row = page.locator("tr.desk-row", has=page.locator(f"a:text-is('{tagged.reference}')"))
     expect(row.locator(".desk-tag")).to_have_text("أيتام")
-    if not page.locator("#f-tag").is_visible():  # on a phone the filters fold under "Filters"
-        page.locator(".desk-filter-more > summary").click()
+    show_filters(page)
     page.select_option("#f-tag", label="أيتام")
     expect(queue_refs(page)).to_have_count(1)
     expect(queue_refs(page).first).to_have_text(tagged.reference)
