@@ -158,13 +158,17 @@ def test_each_count_reads_one_index(db, people, make_tickets):
     make_tickets(5)
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the SQLite planner's choice is checked here; PostgreSQL's depends on its statistics")
-    cases = {"ix_tickets_open_channel": [("channel", "phone")], "ix_tickets_open_kind": [("kind", "complaint")],
-             "ix_tickets_open_priority": [("priority", "4")],
-             "ix_tickets_open_department": [("department", str(people.social.id))]}
-    for index, args in cases.items():
+    # (a department's open tickets are one covering range of either of two indexes: the planner
+    # may take the one it thinks smaller)
+    cases = [(("ix_tickets_open_channel",), [("channel", "phone")]), (("ix_tickets_open_kind",), [("kind", "complaint")]),
+             (("ix_tickets_open_priority",), [("priority", "4")]),
+             (("ix_tickets_open_department", "ix_tickets_department_status_created"),
+              [("department", str(people.social.id))])]
+    for indexes, args in cases:
         f = queue.parse_filters(dict(args), "open")
         stmt = sa.select(sa.func.count()).select_from(queue.Ticket).where(
             *queue.filter_conditions(db.session, people.supervisor, f, queue.utcnow()))
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
         plan = " | ".join(row[-1] for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
-        assert f"USING COVERING INDEX {index}" in plan and plan.count("SEARCH") == 1, plan
+        assert any(f"USING COVERING INDEX {index} " in plan for index in indexes), plan
+        assert plan.count("SEARCH") == 1, plan
