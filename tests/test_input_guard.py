@@ -137,18 +137,19 @@ def test_every_route_refuses_nul_in_path_query_and_body_and_writes_nothing(app, 
     browser = Browser(app.test_client()).login(demo)
     with browser.client.session_transaction() as visit:  # the portal's pages of the ticket are open to it
         tracking.grant(visit, ticket)
-    tables = Base.metadata.tables
-    first = {arg: db.session.scalar(select(func.min(tables[name].c.id))) for arg, name in ROWS_OF.items()}
-    # The reveal form (desk.privacy.reveal) opens for a person with a national ID, to a role granted it.
-    first["beneficiary_id"] = ticket.beneficiary_id
-    db.session.get(Beneficiary, ticket.beneficiary_id).national_id = VALID_NID
-    db.session.add(RoleGrant(role="staff", permission="reveal.national_id"))
     # A row for each kind of thing a route names by id: a tag on the ticket, a saved reply, a view.
     tag = Tag(name="أيتام", key="ايتام", colour="grey")
     db.session.add_all([tag, SavedReply(title="موعد الصرف", body_ar="موعد الصرف {expected_date}"),
                         SavedView(name="الهاتف", owner_id=demo.id, args=[["channel", "phone"]])])
     db.session.flush()
     db.session.add(TicketTag(ticket_id=ticket.id, tag_id=tag.id))
+    db.session.flush()  # (before ``first`` reads the smallest id of each table)
+    tables = Base.metadata.tables
+    first = {arg: db.session.scalar(select(func.min(tables[name].c.id))) for arg, name in ROWS_OF.items()}
+    # The reveal form (desk.privacy.reveal) opens for a person with a national ID, to a role granted it.
+    first["beneficiary_id"] = ticket.beneficiary_id
+    db.session.get(Beneficiary, ticket.beneficiary_id).national_id = VALID_NID
+    db.session.add(RoleGrant(role="staff", permission="reveal.national_id"))
     db.session.commit()
     names = {"tickets.act": {"name": next(iter(ACTIONS))}, "tickets.change": {"field": next(iter(CHANGEABLE))},
              "privacy.reveal": {"field": "national_id"},
