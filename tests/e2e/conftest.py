@@ -120,9 +120,15 @@ def open_menu(page) -> None:
 
 
 def show_filters(page) -> None:
-    """On a phone the queue's filters fold under "Filters" (templates/queue/_filters.html): open them."""
-    if not page.locator("#f-channel").is_visible():
-        page.locator(".desk-filter-more > summary").click()
+    """On a phone the queue's filters fold under "Filters" (templates/queue/_filters.html): open
+    them. Decided by the viewport (the CSS's 768 px), not by what is visible yet: a page still
+    loading shows neither the selects nor the summary."""
+    filters = page.locator("#f-channel")
+    filters.wait_for(state="attached")
+    folded = page.locator(".desk-filter-more")
+    if page.viewport_size["width"] < 768 and folded.get_attribute("open") is None:
+        folded.locator("> summary").click()
+    filters.wait_for(state="visible")
 
 
 @pytest.fixture
