@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from datetime import UTC, date, datetime
 
 import pytest
@@ -319,3 +320,22 @@ def test_the_statistics_page_and_its_exports_count_by_stakeholder_type(as_user, 
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     start = next(i for i, row in enumerate(rows) if row and row[0] == gettext("Tickets by stakeholder type"))
     assert rows[start + 2][:3] == ["مورد", "2", "1"]
+
+
+# Personal data: the contact person is theirs to see and to have erased ---------------------
+
+def test_an_organisations_export_holds_its_numbers_and_erasure_forgets_its_contact(db, people, supplier, tmp_path):
+    from desk.privacy import anonymise
+    from desk.privacy.export import _json, gather, write_archive
+    record, _ = supplier
+    held = _json(gather(db.session, record))["beneficiary"]
+    assert (held["requester_kind"], held["contact_name"], held["commercial_registration"], held["unified_number"]) == \
+        ("supplier", "خالد العتيبي", CR, UNIFIED)
+    archive = io.BytesIO()
+    write_archive(gather(db.session, record), tmp_path, archive)
+    with zipfile.ZipFile(archive) as opened:
+        page = opened.read("index.html").decode()
+    assert CR in page and UNIFIED in page and "خالد العتيبي" in page and "مورد" in page
+    anonymise.anonymise_person(db.session, record, datetime.now(UTC))
+    db.session.commit()
+    assert record.contact_name is None and record.phone is None and record.anonymised_at is not None
