@@ -166,6 +166,23 @@ def test_a_support_request_for_an_organisation_on_record_is_refused(as_user, peo
     assert _count(db, Ticket) == 0
 
 
+def test_an_organisation_on_record_claims_compensation_only_with_its_numbers(as_user, people, db):
+    bare = beneficiaries.build(db.session, people.staff, NewBeneficiary(
+        name="شركة بلا سجل", requester_kind="company", contact_name="س", phone="+966501234567"))
+    registered = beneficiaries.build(db.session, people.staff, NewBeneficiary(
+        name="شركة مسجلة", requester_kind="company", unified_number=UNIFIED, contact_name="ص", phone="+966501234568"))
+    db.session.commit()
+    chosen = dict(kind="compensation", b_requester_kind=None, b_name=None, b_contact_name=None, b_phone=None,
+                  b_email=None, verified="y", attested="y")
+    refused = as_user(people.staff).post("/tickets/new", _form(beneficiary_id=str(bare.id), **chosen))
+    assert refused.status_code == 422
+    assert gettext("A compensation claim from an organisation needs its commercial registration or its unified "
+                   "number (700…) in place of a national ID.") in refused.get_data(as_text=True)
+    accepted = as_user(people.staff).post("/tickets/new", _form(beneficiary_id=str(registered.id), **chosen))
+    assert accepted.status_code == 302
+    assert db.session.scalar(select(Ticket.beneficiary_id)) == registered.id
+
+
 @pytest.mark.parametrize("requester", [k.value for k in RequesterKind])
 @pytest.mark.parametrize("kind", ["complaint", "inquiry"])
 def test_a_complaint_or_inquiry_may_come_from_any_kind(as_user, people, db, requester, kind):
