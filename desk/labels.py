@@ -251,6 +251,14 @@ ID_TYPES = {
     "passport": _l("Passport"), "border": _l("Border number"), "none": _l("No identity document"),
 }
 
+# Who a requester is (desk.models.RequesterKind; أصحاب المصالح in the policies).
+REQUESTER_KINDS = {
+    "person": _l("Beneficiary (a person)"), "employee": _l("Employee of the association"),
+    "volunteer": _l("Volunteer"), "donor": _l("Donor"), "supplier": _l("Supplier"), "client": _l("Client"),
+    "company": _l("Private sector company"), "civil": _l("Civil (non-profit) body"),
+    "government": _l("Government body"),
+}
+
 
 class Translated:
     """The vocabulary above as plain strings in the current locale, each table translated once.
@@ -279,4 +287,4 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED,
            "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
            "GRANTS": GRANTS, "REVEAL_REASONS": REVEAL_REASONS, "AUDIT_FIELDS": AUDIT_FIELDS,
-           "ID_TYPES": ID_TYPES}
+           "ID_TYPES": ID_TYPES, "REQUESTER_KINDS": REQUESTER_KINDS}

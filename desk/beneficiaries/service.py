@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from desk import search
 from desk.errors import ValidationFailed
-from desk.models import Beneficiary, User
-from desk.text import normalize_search
+from desk.models import Beneficiary, RequesterKind, User, is_organisation
+from desk.text import normalize_search, ten_digits
 
 MIN_QUERY = 2
 
@@ -27,6 +27,12 @@ class NewBeneficiary:
     landline: str | None = None   # E.164; a phone for calls (the mobile is for SMS and WhatsApp)
     id_type: str | None = None    # desk.text.ID_TYPES
     id_document: str | None = None  # the number of a document that is not a Saudi ID
+    # Who the requester is (desk.models.RequesterKind). An organisation's numbers, 10 digits each,
+    # and its contact person (whose mobile and email are ``phone`` and ``email``).
+    requester_kind: str = RequesterKind.PERSON
+    commercial_registration: str | None = None
+    unified_number: str | None = None
+    contact_name: str | None = None
 
 
 def _lookup(session: Session, query: str) -> tuple[search.Query, list[ColumnElement[bool]]]:
@@ -45,12 +51,17 @@ def typed_national_id(session: Session, query: str) -> str | None:
 
 
 def search_people(session: Session, query: str, limit: int = 8) -> list[Beneficiary]:
-    """By national ID / iqama or mobile number (the whole number, exactly: a masked number
-    cannot be read out digit by digit), or by name the way people say it: every typed word
-    found in the name, in any order, with or without ال, a compound name joined or not
-    (desk.search). "نورة الدوسري" finds "نورة سالم الدوسري"."""
+    """By national ID / iqama, commercial registration, unified number (700…) or mobile number
+    (the whole number, exactly: a masked number cannot be read out digit by digit), or by name
+    the way people say it: every typed word found in the name, in any order, with or without ال,
+    a compound name joined or not (desk.search). "نورة الدوسري" finds "نورة سالم الدوسري"; an
+    organisation is found by its name the same way."""
     parsed, words = _lookup(session, query)
-    if parsed.national_id:
+    number = ten_digits(query)
+    if number and not parsed.phone:  # each is 10 digits: a Riyadh registration (1010…) may pass as an ID
+        found = or_(Beneficiary.national_id == number, Beneficiary.commercial_registration == number,
+                    Beneficiary.unified_number == number)
+    elif parsed.national_id:
         found = Beneficiary.national_id == parsed.national_id
     elif parsed.phone:
         found = Beneficiary.phone == parsed.phone
@@ -83,6 +94,27 @@ def find_by_national_id(session: Session, national_id: str) -> Beneficiary | Non
     return session.scalar(select(Beneficiary).where(Beneficiary.national_id == national_id))
 
 
+def find_by_commercial_registration(session: Session, number: str) -> Beneficiary | None:
+    return session.scalar(select(Beneficiary).where(Beneficiary.commercial_registration == number))
+
+
+def find_by_unified_number(session: Session, number: str) -> Beneficiary | None:
+    return session.scalar(select(Beneficiary).where(Beneficiary.unified_number == number))
+
+
+REGISTERED = _l("An organisation with this number is already registered: choose it from the search results.")
+
+
+def registered_numbers(session: Session, data: NewBeneficiary) -> dict[str, list]:
+    """The errors of an organisation's numbers already on another record, by field."""
+    errors: dict[str, list] = {}
+    if data.commercial_registration and find_by_commercial_registration(session, data.commercial_registration):
+        errors["b_commercial_registration"] = [REGISTERED]
+    if data.unified_number and find_by_unified_number(session, data.unified_number):
+        errors["b_unified_number"] = [REGISTERED]
+    return errors
+
+
 def build(session: Session, actor: User | None, data: NewBeneficiary) -> Beneficiary:
     """A new beneficiary added to the session (not committed: it joins the caller's transaction).
     ``actor`` None: the beneficiary registered themselves through the portal."""
@@ -91,11 +123,18 @@ def build(session: Session, actor: User | None, data: NewBeneficiary) -> Benefic
     if data.national_id and find_by_national_id(session, data.national_id):
         raise ValidationFailed({"b_national_id": [
             _l("A beneficiary with this national ID is already registered: choose them from the search results.")]})
+    organisation = is_organisation(data.requester_kind)
+    if organisation and (taken := registered_numbers(session, data)):
+        raise ValidationFailed(taken)
     beneficiary = Beneficiary(
         name=data.name.strip(), national_id=data.national_id or None, phone=data.phone or None,
         email=(data.email or "").strip().lower() or None, city=(data.city or "").strip() or None,
         landline=data.landline or None, id_type=data.id_type or None, id_document=data.id_document or None,
         created_by_id=actor.id if actor else None,
+        requester_kind=data.requester_kind if data.requester_kind in set(RequesterKind) else RequesterKind.PERSON,
+        commercial_registration=(data.commercial_registration or None) if organisation else None,
+        unified_number=(data.unified_number or None) if organisation else None,
+        contact_name=((data.contact_name or "").strip() or None) if organisation else None,
     )
     beneficiary.refresh_search()
     session.add(beneficiary)

@@ -8,7 +8,17 @@ from desk import labels
 from desk.forms import DeskForm, ServiceSelect, optional_id
 from desk.intake.rules import RULES, Need
 from desk.models import Priority
-from desk.text import InvalidNationalId, InvalidPhone, parse_document, parse_mobile, parse_national_id, parse_phone
+from desk.text import (
+    InvalidNationalId,
+    InvalidPhone,
+    InvalidRegistration,
+    parse_commercial_registration,
+    parse_document,
+    parse_mobile,
+    parse_national_id,
+    parse_phone,
+    parse_unified_number,
+)
 from desk.web import current_locale
 
 NATIONAL_ID_MESSAGES = {
@@ -66,6 +76,30 @@ def mobile_check(form, field) -> None:
         raise ValidationError(_l("Enter a valid mobile number, e.g. 05xxxxxxxx or +9665xxxxxxxx.")) from None
 
 
+REGISTRATION_MESSAGES = {
+    "chars": _l("Use digits only (Arabic or English digits)."),
+    "length": _l("This number has 10 digits."),
+}
+
+
+def registration_check(parse, prefix_message):
+    """A validator of an establishment's number (desk.text.registrations): ``parse`` the typed
+    value into ``field.parsed``; ``prefix_message`` when its first digit is wrong."""
+    def check(form, field) -> None:
+        field.parsed = None
+        if not field.data:
+            return
+        try:
+            field.parsed = parse(field.data)
+        except InvalidRegistration as error:
+            raise ValidationError(REGISTRATION_MESSAGES.get(error.reason, prefix_message)) from None
+    return check
+
+
+cr_check = registration_check(parse_commercial_registration, _l("A commercial registration number does not start with 0."))
+unified_check = registration_check(parse_unified_number, _l("A unified number starts with 7 (700…)."))
+
+
 # The department choices that are not a department: route as the rules propose, or leave unrouted.
 AS_PROPOSED = ""
 UNROUTED = "none"
@@ -86,7 +120,16 @@ class IntakeForm(DeskForm):
 
     beneficiary_q = StringField(_l("Find the beneficiary"), validators=[Optional(), Length(max=100)])
     beneficiary_id = HiddenField()
-    b_name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)])
+    b_requester_kind = SelectField(_l("The requester is"), default="person", validators=[Optional()],
+                                   choices=[SelectChoice(k, v) for k, v in labels.REQUESTER_KINDS.items()])
+    b_name = StringField(_l("Full name"), validators=[Optional(), Length(max=160)],
+                         description=_l("For an organisation: its name as registered."))
+    b_commercial_registration = StringField(_l("Commercial registration number"), validators=[Optional(), cr_check],
+                                            description=_l("10 digits: a company, a supplier or a client."))
+    b_unified_number = StringField(_l("Unified number (700)"), validators=[Optional(), unified_check],
+                                   description=_l("The establishment's unified national number: 10 digits starting with 7."))
+    b_contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=160)],
+                                 description=_l("Their mobile and email go in the fields below."))
     b_id_type = SelectField(_l("Identity document"), choices=[SelectChoice(k, v) for k, v in ID_TYPE_LABELS.items()],
                             default="national_id", validators=[Optional()])
     b_national_id = StringField(_l("National ID / iqama number"), validators=[Optional(), national_id_check],
@@ -134,7 +177,8 @@ class IntakeForm(DeskForm):
     @property
     def new_beneficiary_given(self) -> bool:
         return any((self.b_name.data or "").strip() or (f.data or "").strip()
-                   for f in (self.b_national_id, self.b_phone, self.b_landline, self.b_email))
+                   for f in (self.b_national_id, self.b_phone, self.b_landline, self.b_email,
+                             self.b_commercial_registration, self.b_unified_number, self.b_contact_name))
 
     def selected_beneficiary_id(self) -> int | None:
         return optional_id(self.beneficiary_id.data)

@@ -2,6 +2,11 @@
 
 PDPL: ask only what the kind needs, so inquiries, suggestions and thanks never ask for
 a national ID.
+
+Who may file each kind (issue 20, point 1): every stakeholder the policies name (أصحاب
+المصالح) may complain, ask, suggest, thank or raise a dispute; an establishment may claim
+compensation ("التعويض عند الإخلال بحقوق أصحاب المصالح") with its commercial registration or
+unified number in place of a personal ID; a support request (طلب دعم مستفيد) stays for persons.
 """
 from __future__ import annotations
 
@@ -23,14 +28,17 @@ class KindRule:
     national_id: Need
     attestation: bool      # the applicant's إقرار must be recorded
     verification: bool     # staff must tick "data verified"
+    # An organisation as the requester: NEVER refused; OPTIONAL accepted; REQUIRED accepted when it
+    # is an establishment and gives its commercial registration or unified number (its "ID").
+    organisation: Need = Need.OPTIONAL
 
 
 RULES: dict[str, KindRule] = {
     Kind.COMPLAINT: KindRule(Need.REQUIRED, Need.OPTIONAL, False, False),
     Kind.INQUIRY: KindRule(Need.OPTIONAL, Need.NEVER, False, False),
     Kind.SUGGESTION: KindRule(Need.OPTIONAL, Need.NEVER, False, False),
-    Kind.SUPPORT: KindRule(Need.REQUIRED, Need.REQUIRED, True, True),
-    Kind.COMPENSATION: KindRule(Need.REQUIRED, Need.REQUIRED, True, True),
+    Kind.SUPPORT: KindRule(Need.REQUIRED, Need.REQUIRED, True, True, organisation=Need.NEVER),
+    Kind.COMPENSATION: KindRule(Need.REQUIRED, Need.REQUIRED, True, True, organisation=Need.REQUIRED),
     Kind.DISPUTE: KindRule(Need.REQUIRED, Need.OPTIONAL, False, False),
     Kind.THANKS: KindRule(Need.OPTIONAL, Need.NEVER, False, False),
 }

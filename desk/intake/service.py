@@ -12,7 +12,7 @@ from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
 from desk.committee.service import expected_date
 from desk.errors import Forbidden, ValidationFailed, add_error
-from desk.intake.rules import Need, may_be_anonymous, rule_for
+from desk.intake.rules import KindRule, Need, may_be_anonymous, rule_for
 from desk.models import (
     Beneficiary,
     Category,
@@ -21,11 +21,14 @@ from desk.models import (
     EventKind,
     Kind,
     Priority,
+    RequesterKind,
     Status,
     Ticket,
     User,
+    is_organisation,
     utcnow,
 )
+from desk.models.beneficiaries import WITH_COMMERCIAL_REGISTRATION, WITH_UNIFIED_NUMBER
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
 from desk.permissions import Action, can
 from desk.portal import tracking
@@ -93,12 +96,17 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
         add_error(errors, "beneficiary_id", _l("Choose the beneficiary from the search, or enter a new one."))
 
     new = data.new_beneficiary
+    organisation = not data.anonymous and _check_requester(session, data, rule, beneficiary, errors)
     if beneficiary is None and new is not None:
         if not new.name.strip():
-            add_error(errors, "b_name", _l("Enter the beneficiary's name."))
+            add_error(errors, "b_name", _l("Enter the organisation's name.") if organisation
+                      else _l("Enter the beneficiary's name."))
         if rule.beneficiary == Need.REQUIRED and not (new.phone or new.landline):
-            add_error(errors, "b_phone", _l("Enter a phone number so we can reach the beneficiary."))
-        if rule.national_id == Need.REQUIRED and not new.national_id:
+            add_error(errors, "b_phone", _l("Enter the contact person's mobile or the organisation's phone so we can reach them.")
+                      if organisation else _l("Enter a phone number so we can reach the beneficiary."))
+        if organisation:
+            new.national_id = new.id_document = new.id_type = None  # an organisation has no personal ID
+        elif rule.national_id == Need.REQUIRED and not new.national_id:
             add_error(errors, "b_national_id", _l("A national ID or iqama number is required for this kind of request."))
         if rule.national_id == Need.NEVER:
             new.national_id = new.id_document = None  # PDPL: not asked for this kind, so not stored
@@ -110,7 +118,8 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
         if same_phone:
             add_error(errors, "b_phone", _l("Already registered with this number: %(names)s. Choose them above, or confirm this is a different person.",
                               names="، ".join(b.name for b in same_phone[:3])))
-    if beneficiary is not None and rule.national_id == Need.REQUIRED and not beneficiary.national_id:
+    if (beneficiary is not None and rule.national_id == Need.REQUIRED and not beneficiary.national_id
+            and not beneficiary.is_organisation):
         if not data.complete_national_id:
             add_error(errors, "chosen_national_id", _l("This kind of request needs the beneficiary's national ID, and it is not on record: enter it here to complete their record."))
         elif beneficiaries.find_by_national_id(session, data.complete_national_id):
@@ -133,6 +142,47 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
         if category is None or not category.active or category.kind != data.kind:
             add_error(errors, "category_id", _l("Choose a category of the chosen kind of request."))
     return beneficiary, errors
+
+
+def _check_requester(session: Session, data: IntakeData, rule: KindRule, chosen: Beneficiary | None,
+                     errors: dict[str, list[str]]) -> bool:
+    """Who files it (issue 20, point 1): whether the kind accepts an organisation (desk.intake.rules),
+    and a new organisation's numbers and contact person. True when the requester is an organisation."""
+    new = data.new_beneficiary if chosen is None else None
+    kind = chosen.requester_kind if chosen is not None else (new.requester_kind if new is not None else RequesterKind.PERSON)
+    if kind not in set(RequesterKind):
+        add_error(errors, "b_requester_kind", _l("Choose who the requester is."))
+        return False
+    if not is_organisation(kind):
+        if new is not None:  # a person: no organisation's numbers or contact person are kept
+            new.commercial_registration = new.unified_number = new.contact_name = None
+        return False
+    where = "beneficiary_id" if chosen is not None else "b_requester_kind"
+    if rule.organisation == Need.NEVER:
+        add_error(errors, where, _l("A support request is for persons: an organisation cannot file it. Choose the person "
+                                    "it is for, or record the organisation's request as a complaint or an inquiry."))
+    if new is not None:
+        if new.commercial_registration and kind not in WITH_COMMERCIAL_REGISTRATION:
+            add_error(errors, "b_commercial_registration",
+                      _l("Only a company, a supplier or a client has a commercial registration: leave this empty."))
+        if new.unified_number and kind not in WITH_UNIFIED_NUMBER:
+            add_error(errors, "b_unified_number", _l("A government body has no unified number: leave this empty."))
+        if not (new.contact_name or "").strip():
+            add_error(errors, "b_contact_name", _l("Enter the name of the organisation's contact person."))
+        for name, messages in beneficiaries.registered_numbers(session, new).items():
+            for message in messages:
+                add_error(errors, name, message)
+    if rule.organisation == Need.REQUIRED:
+        numbers = ((chosen.commercial_registration, chosen.unified_number) if chosen is not None
+                   else (new.commercial_registration, new.unified_number) if new is not None else (None, None))
+        if kind not in WITH_UNIFIED_NUMBER:
+            add_error(errors, where, _l("A compensation claim from an organisation is made by an establishment, with its "
+                                        "commercial registration or unified number: a government body cannot file it here."))
+        elif not any(numbers):
+            add_error(errors, "beneficiary_id" if chosen is not None else "b_commercial_registration",
+                      _l("A compensation claim from an organisation needs its commercial registration or its unified "
+                         "number (700…) in place of a national ID."))
+    return True
 
 
 def routing_decision(session: Session, data: IntakeData) -> tuple[int | None, routing.Proposal]:

@@ -14,7 +14,7 @@ from desk.extensions import db
 from desk.intake import service
 from desk.intake.forms import AS_PROPOSED, IntakeForm
 from desk.intake.rules import RULES, Need, may_be_anonymous
-from desk.models import Beneficiary, Channel
+from desk.models import ORGANISATIONS, Beneficiary, Channel
 from desk.permissions import Action, can
 from desk.routing import service as routing
 from desk.submissions import AlreadyTaken, Kind, first
@@ -68,6 +68,7 @@ def _render(form: IntakeForm, status: int = 200, results=None, near=None):
         "near": near or [],
         "anonymous_allowed": may_be_anonymous(form.kind.data or "", form.channel.data or ""),
         "no_national_id_kinds": " ".join(k for k, r in RULES.items() if r.national_id == Need.NEVER),
+        "organisations": sorted(ORGANISATIONS),
     }
     template = "intake/_form.html" if is_htmx() else "intake/new.html"
     return render_template(template, **context), status
@@ -80,7 +81,11 @@ def _data(form: IntakeForm) -> service.IntakeData:
             name=form.b_name.data or "", national_id=getattr(form.b_national_id, "parsed", None),
             phone=getattr(form.b_phone, "parsed", None), email=form.b_email.data, city=form.b_city.data,
             landline=getattr(form.b_landline, "parsed", None), id_type=form.b_id_type.data or None,
-            id_document=getattr(form.b_national_id, "document", None))
+            id_document=getattr(form.b_national_id, "document", None),
+            requester_kind=form.b_requester_kind.data or "person",
+            commercial_registration=getattr(form.b_commercial_registration, "parsed", None),
+            unified_number=getattr(form.b_unified_number, "parsed", None),
+            contact_name=form.b_contact_name.data)
     meta = {"channel_ref": form.channel_ref.data.strip()} if (form.channel_ref.data or "").strip() else {}
     meta["locale"] = form.locale.data if form.locale.data in ("ar", "en") else "ar"
     chosen = form.selected_beneficiary_id()

@@ -15,7 +15,7 @@ from desk.models.accounts import (
 from desk.models.attachments import Attachment
 from desk.models.audit import AuditAction, AuditEntry
 from desk.models.base import Base, utcnow
-from desk.models.beneficiaries import Beneficiary
+from desk.models.beneficiaries import ORGANISATIONS, Beneficiary, RequesterKind, is_organisation
 from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
 from desk.models.compensation import (
     ClaimOutcome,
@@ -72,7 +72,7 @@ from desk.models.tickets import (
 __all__ = [
     "Base", "utcnow", "SavedView", "ViewScope", "User", "UserRole", "Role", "Department", "DepartmentMember",
     "StaffSession", "PasswordReset", "RecoveryCode", "TwoFactorRole", "RoleGrant",
-    "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",
+    "Beneficiary", "RequesterKind", "ORGANISATIONS", "is_organisation", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "STATUS_EVENTS", "Priority", "EventKind",
     "Position", "Category", "RoutingRule", "SearchWords", "OutboxMessage", "OutboxStatus",
     "WorkingTime", "Holiday", "ServiceTarget", "Attachment",

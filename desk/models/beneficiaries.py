@@ -1,17 +1,50 @@
-"""The people the association serves."""
+"""The people the association serves, and the other stakeholders who write to it."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from desk.models.base import Base, utcnow
 from desk.text import is_mobile, normalize_search
 
 
+class RequesterKind(StrEnum):
+    """Who a requester is (أصحاب المصالح, issue 20 point 1): the policies name "المستفيدون،
+    العاملون في الجمعية، العملاء والموردون، الجهات الحكومية والأهلية، القطاع الخاص", and donors
+    and volunteers. A person (the beneficiary) is the default."""
+
+    PERSON = "person"
+    EMPLOYEE = "employee"
+    VOLUNTEER = "volunteer"
+    DONOR = "donor"
+    SUPPLIER = "supplier"
+    CLIENT = "client"
+    COMPANY = "company"
+    CIVIL = "civil"
+    GOVERNMENT = "government"
+
+
+# The kinds that are an organisation: a name, a contact person, no personal ID. A donor is a
+# person here; a company that donates is recorded as a private company.
+ORGANISATIONS = frozenset({RequesterKind.SUPPLIER, RequesterKind.CLIENT, RequesterKind.COMPANY,
+                           RequesterKind.CIVIL, RequesterKind.GOVERNMENT})
+# The establishments with a commercial registration (السجل التجاري).
+WITH_COMMERCIAL_REGISTRATION = frozenset({RequesterKind.SUPPLIER, RequesterKind.CLIENT, RequesterKind.COMPANY})
+# The establishments with a unified national number (الرقم الموحد 700…): the same, and civil bodies.
+WITH_UNIFIED_NUMBER = WITH_COMMERCIAL_REGISTRATION | {RequesterKind.CIVIL}
+
+
+def is_organisation(kind: str | None) -> bool:
+    return kind in ORGANISATIONS
+
+
 class Beneficiary(Base):
     __tablename__ = "beneficiaries"
+    __table_args__ = (Index("ix_beneficiaries_commercial_registration", "commercial_registration", unique=True),
+                      Index("ix_beneficiaries_unified_number", "unified_number", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160))
@@ -33,6 +66,19 @@ class Beneficiary(Base):
     # Erased at their request, or when the last of their requests passed its retention
     # (desk.privacy): the row stays, naming no one, so the requests keep their history.
     anonymised_at: Mapped[datetime | None]
+    # Who the requester is (RequesterKind); every record made before is a person. For an
+    # organisation ``name`` is the organisation's, ``contact_name`` its contact person, and
+    # ``phone``/``email`` that person's mobile and email (where receipts and replies go).
+    requester_kind: Mapped[str] = mapped_column(String(12), default=RequesterKind.PERSON,
+                                                server_default=RequesterKind.PERSON.value)
+    # Unique when given (unique indexes: added to the table without rebuilding it on SQLite).
+    commercial_registration: Mapped[str | None] = mapped_column(String(10))
+    unified_number: Mapped[str | None] = mapped_column(String(10))
+    contact_name: Mapped[str | None] = mapped_column(String(160))
+
+    @property
+    def is_organisation(self) -> bool:
+        return is_organisation(self.requester_kind)
 
     @property
     def phone_is_mobile(self) -> bool:

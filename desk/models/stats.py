@@ -1,5 +1,5 @@
 """The statistics' daily roll-ups (desk.stats.rollup): counts per day (and per whole month)
-and department × channel × kind × category, and histograms of first-response and resolution
+and department × channel × kind × category × requester kind, and histograms of first-response and resolution
 times, so a year of figures is read from a few thousand rows instead of every ticket.
 
 They are derived data: `flask desk stats-rollup` rebuilds any range from the tickets and the
@@ -38,6 +38,9 @@ class StatsRollup(Base):
     channel: Mapped[str] = mapped_column(String(20), default="")
     kind: Mapped[str] = mapped_column(String(20), default="")
     category_id: Mapped[int] = mapped_column(Integer, default=0)
+    # Who filed the tickets (desk.models.RequesterKind, أصحاب المصالح); "" for anonymous
+    # tickets, those without a requester, and the satisfaction answers.
+    requester_kind: Mapped[str] = mapped_column(String(12), default="", server_default="")
     received: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
     actioned: Mapped[int] = mapped_column(Integer, default=0)      # resolved with the action taken recorded

@@ -166,6 +166,7 @@ def anonymise_person(session: Session, person: Beneficiary, now: datetime) -> No
         session.execute(update(InboundMessage).where(InboundMessage.sender.in_(addresses)).values(sender=None))
     person.name = REMOVED
     person.national_id = person.phone = person.email = person.city = None
+    person.contact_name = None  # an organisation's contact person (its registration numbers are not personal)
     person.refresh_search()
     person.anonymised_at = now
 

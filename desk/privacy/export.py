@@ -82,7 +82,9 @@ def _json(held: Held) -> dict[str, Any]:
     p = held.person
     return {
         "beneficiary": {"id": p.id, "name": p.name, "national_id": p.national_id, "phone": p.phone, "email": p.email,
-                        "city": p.city, "created_at": p.created_at},
+                        "city": p.city, "created_at": p.created_at, "requester_kind": p.requester_kind,
+                        "contact_name": p.contact_name, "commercial_registration": p.commercial_registration,
+                        "unified_number": p.unified_number},
         "requests": [{
             "reference": r.ticket.reference, "kind": r.ticket.kind, "channel": r.ticket.channel,
             "status": r.ticket.status, "subject": r.ticket.subject, "body": r.ticket.body,

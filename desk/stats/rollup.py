@@ -15,14 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from desk.models import SatisfactionResponse, StatsDuration, StatsRollup, StatsRollupState, Ticket, utcnow
+from desk.models import Beneficiary, SatisfactionResponse, StatsDuration, StatsRollup, StatsRollupState, Ticket, utcnow
 from desk.models.stats import Grain
 from desk.text import riyadh_midnight, to_riyadh
 from desk.transaction import commit
 
 COUNTS = ("received", "resolved", "actioned", "responded", "sla_targets", "sla_met", "breached", "answers",
           "rating_sum", "rating_1", "rating_2", "rating_3", "rating_4", "rating_5", "solved", "comments")
-DIMENSIONS = ("department_id", "channel", "kind", "category_id")
+DIMENSIONS = ("department_id", "channel", "kind", "category_id", "requester_kind")
 RESPONSE, RESOLUTION = "f", "r"
 
 HOUR = 3600
@@ -89,29 +89,36 @@ def _one(flag) -> sa.ColumnElement:
 
 def ticket_facts(dialect: str, lo: datetime, hi: datetime, departments: list[int] | None = None):
     """The counted facts in [lo, hi) as a UNION ALL select: day, the dimensions, the counts."""
-    t, s = Ticket.__table__.c, SatisfactionResponse.__table__.c
+    tickets, t, s = Ticket.__table__, Ticket.__table__.c, SatisfactionResponse.__table__.c
+    b = Beneficiary.__table__
+    # Who filed each ticket: its requester's kind (one primary-key lookup per ticket counted).
+    with_requester = tickets.outerjoin(b, b.c.id == t.beneficiary_id)
     zero = sa.literal(0)
 
-    def facts(when, dims, department, **values):
+    def facts(when, dims, department, source=None, **values):
         columns = [_day(when, dialect).label("day")] + dims
         columns += [sa.cast(values.get(name, zero), sa.Integer).label(name) for name in COUNTS]
         stmt = sa.select(*columns).where(when >= lo, when < hi)
+        if source is not None:
+            stmt = stmt.select_from(source)
         if departments is not None:
             stmt = stmt.where(department.in_(departments))
         return stmt
 
     ticket_dims = [sa.func.coalesce(t.department_id, 0).label("department_id"), t.channel.label("channel"),
-                   t.kind.label("kind"), sa.func.coalesce(t.category_id, 0).label("category_id")]
+                   t.kind.label("kind"), sa.func.coalesce(t.category_id, 0).label("category_id"),
+                   sa.func.coalesce(b.c.requester_kind, "").label("requester_kind")]
     with_target = t.due_at.is_not(None)
     parts = [
-        facts(t.created_at, ticket_dims, t.department_id, received=sa.literal(1)),
-        facts(t.resolved_at, ticket_dims, t.department_id, resolved=sa.literal(1),
+        facts(t.created_at, ticket_dims, t.department_id, with_requester, received=sa.literal(1)),
+        facts(t.resolved_at, ticket_dims, t.department_id, with_requester, resolved=sa.literal(1),
               actioned=_one(sa.func.length(sa.func.coalesce(t.action_taken, "")) > 0),
               sla_targets=_one(with_target), sla_met=_one(with_target & (t.resolved_at <= t.due_at))),
-        facts(t.first_response_at, ticket_dims, t.department_id, responded=sa.literal(1)),
-        facts(t.breached_at, ticket_dims, t.department_id, breached=sa.literal(1)),
+        facts(t.first_response_at, ticket_dims, t.department_id, with_requester, responded=sa.literal(1)),
+        facts(t.breached_at, ticket_dims, t.department_id, with_requester, breached=sa.literal(1)),
         facts(s.created_at, [sa.func.coalesce(s.department_id, 0).label("department_id"), s.channel.label("channel"),
-                             s.kind.label("kind"), sa.literal(0).label("category_id")], s.department_id,
+                             s.kind.label("kind"), sa.literal(0).label("category_id"),
+                             sa.literal("").label("requester_kind")], s.department_id,
               answers=sa.literal(1), rating_sum=s.rating,
               **{f"rating_{r}": _one(s.rating == r) for r in range(1, 6)},
               solved=_one(s.solved.is_(True)),

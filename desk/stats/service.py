@@ -186,6 +186,8 @@ class Stats:
     category_names: dict[int, tuple[str, str]] = field(default_factory=dict)
     # Per tag (desk.tags.service.counts): tickets received in the period with it, open ones now.
     by_tag: list[dict] = field(default_factory=list)
+    # Per requester kind (desk.models.RequesterKind; "" anonymous or no requester recorded).
+    by_requester: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -257,7 +259,7 @@ def _whole_or_days(table, rolled: DateRange):
 
 
 def _counts(session: Session, dialect: str, rolled, live, departments):
-    """(department, channel, kind, category) → the summed counts, over the rolled and live parts."""
+    """(department, channel, kind, category, requester kind) → the summed counts, over the rolled and live parts."""
     names = [*DIMENSIONS, *COUNTS]
     rows = _rolled_and_live(StatsRollup.__table__, rolled, live, departments, names, _whole_or_days,
                             lambda lo, hi, deps: rollup.ticket_facts(dialect, lo, hi, deps),
@@ -367,17 +369,18 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
     # The few hundred grouped rows folded into each breakdown (lists summed with map, in C).
     width = len(COUNTS)
     total = [0] * width
-    folds: list[dict] = [defaultdict(lambda: [0] * width) for _ in range(4)]  # channel, kind, department, category
+    # channel, kind, department, category, requester kind
+    folds: list[dict] = [defaultdict(lambda: [0] * width) for _ in range(5)]
     for row in _counts(session, dialect, rolled, live, departments):
         values = [int(v or 0) for v in row[len(DIMENSIONS):]]
-        dep, channel, kind, category = row[:len(DIMENSIONS)]
+        dep, channel, kind, category, requester = row[:len(DIMENSIONS)]
         total[:] = map(add, total, values)
-        for fold, key in zip(folds, (channel, kind, int(dep or 0), int(category or 0)), strict=True):
+        for fold, key in zip(folds, (channel, kind, int(dep or 0), int(category or 0), requester or ""), strict=True):
             into = fold[key]
             into[:] = map(add, into, values)
     named = lambda fold: {k: dict(zip(COUNTS, v, strict=True)) for k, v in fold.items()}  # noqa: E731
     totals = dict(zip(COUNTS, total, strict=True))
-    by_channel, by_kind, by_department, by_category = (named(f) for f in folds)
+    by_channel, by_kind, by_department, by_category, by_requester = (named(f) for f in folds)
 
     histograms: dict[str, dict[int | None, dict[int, int]]] = {
         RESPONSE: defaultdict(lambda: defaultdict(int)), RESOLUTION: defaultdict(lambda: defaultdict(int))}
@@ -393,6 +396,7 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
     return Stats(
         range=r, departments=departments, rolled_through=through, totals=totals,
         by_channel=by_channel, by_kind=by_kind, by_department=by_department, by_category=by_category,
+        by_requester=by_requester,
         response_times={k: _times(v) for k, v in histograms[RESPONSE].items()},
         resolution_times={k: _times(v) for k, v in histograms[RESOLUTION].items()},
         open_now=open_now, overdue_now=overdue_now,

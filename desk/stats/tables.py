@@ -114,6 +114,13 @@ def build(stats: Stats, locale: str) -> list[Table]:
                         received(stats.by_channel, lambda c: L.CHANNELS.get(c, c)), chart="bar"))
     tables.append(Table("kinds", _("Tickets received by kind"), [_("Kind"), _("Number received")],
                         received(stats.by_kind, lambda k: L.KINDS.get(k, k)), chart="bar"))
+    requesters = [[L.REQUESTER_KINDS.get(k, k) if k else _("Anonymous or not recorded"), v["received"], v["resolved"]]
+                  for k, v in stats.by_requester.items() if v["received"] or v["resolved"]]
+    tables.append(Table("requesters", _("Tickets by stakeholder type"),
+                        [_("The requester is"), _("Number received"), _("Number resolved")],
+                        sorted(requesters, key=lambda r: -r[1]), chart="bar",
+                        note=_("Stakeholders as the policies name them: beneficiaries, employees, clients and "
+                               "suppliers, government and civil bodies, the private sector, donors and volunteers.")))
     complaints = stats.by_kind.get(Kind.COMPLAINT.value, {}).get("received", 0)
     inquiries = stats.by_kind.get(Kind.INQUIRY.value, {}).get("received", 0)
     others = t["received"] - complaints - inquiries

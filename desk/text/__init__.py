@@ -36,8 +36,18 @@ from desk.text.ids import (
     parse_national_id,
 )
 from desk.text.phones import InvalidPhone, is_mobile, mask_phone, parse_mobile, parse_phone
+from desk.text.registrations import (
+    InvalidRegistration,
+    parse_commercial_registration,
+    parse_unified_number,
+    ten_digits,
+)
 
 __all__ = [
+    "InvalidRegistration",
+    "parse_commercial_registration",
+    "parse_unified_number",
+    "ten_digits",
     "ID_TYPES",
     "mask_document",
     "parse_document",

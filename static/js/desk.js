@@ -43,20 +43,28 @@
     showError(document.body.dataset.msgOffline);
   });
   // Intake: a social channel shows the platform field; a kind that never takes a national ID
-  // (data-no-national-id on the kind select, from the server's rules) hides that field.
+  // (data-no-national-id on the kind select, from the server's rules) hides that field, and so
+  // does an organisation as the requester (data-organisations on its select), which shows its
+  // registration numbers and contact person instead.
   function syncIntake() {
     var channel = document.getElementById("channel");
     var platform = document.getElementById("platform-wrap");
     if (channel && platform) { platform.hidden = channel.value !== "social"; }
     var kind = document.getElementById("kind");
     var never = kind ? (kind.getAttribute("data-no-national-id") || "").split(" ") : [];
+    var requester = document.getElementById("b_requester_kind");
+    var organisation = !!requester &&
+      (requester.getAttribute("data-organisations") || "").split(" ").indexOf(requester.value) !== -1;
+    var organisationWrap = document.getElementById("organisation-wrap");
+    if (organisationWrap) { organisationWrap.hidden = !organisation; }
     ["national-id-wrap", "id-type-wrap"].forEach(function (id) {
       var wrap = document.getElementById(id);
-      if (kind && wrap) { wrap.hidden = never.indexOf(kind.value) !== -1; }
+      if (kind && wrap) { wrap.hidden = organisation || never.indexOf(kind.value) !== -1; }
     });
   }
   document.addEventListener("change", function (event) {
-    if (event.target && (event.target.id === "channel" || event.target.id === "kind")) { syncIntake(); }
+    var id = event.target && event.target.id;
+    if (id === "channel" || id === "kind" || id === "b_requester_kind") { syncIntake(); }
   });
   // Intake: a national ID typed into the lookup that found nobody is carried into "record a
   // new beneficiary" when that is opened (only then: a filled field there means "a new one").

@@ -246,6 +246,51 @@ def test_every_kind_of_page_passes_axe(chromium, live_server, everything):
     assert not problems, "\n".join(problems)
 
 
+def test_an_organisation_as_the_requester_passes_axe(chromium, live_server, everything, db):
+    """Issue 20, point 1: an organisation's record, its ticket, the intake form with the
+    organisation's fields open and refused, the statistics by stakeholder type."""
+    from desk.beneficiaries.service import NewBeneficiary, build
+    from desk.models import Ticket
+    person, ticket, _ = everything
+    supplier = build(db.session, person, NewBeneficiary(name="مؤسسة النخبة للتوريدات", requester_kind="supplier",
+                                                        commercial_registration="1010123456",
+                                                        unified_number="7001234567", contact_name="خالد العتيبي",
+                                                        phone="+966501234567"))
+    db.session.flush()
+    db.session.get(Ticket, ticket.id).beneficiary_id = supplier.id
+    commit(db.session)
+    pages = {"organisation record": f"/beneficiaries/{supplier.id}", "organisation ticket": f"/tickets/{ticket.reference}",
+             "statistics": "/stats"}
+    problems: list[str] = []
+    for width in WIDTHS:
+        context = chromium.new_context(base_url=live_server, viewport={"width": width, "height": 800})
+        context.add_init_script(path=str(AXE))
+        page = context.new_page()
+        try:
+            page.goto("/login")
+            page.fill("#email", person.email)
+            page.fill("#password", PASSWORD)
+            page.locator("form[action='/login'] button[type=submit]").click()
+            expect(page).to_have_url(re.compile(r"/tickets"))
+            for lang in LANGS:
+                _in_language(page, lang)
+                for name, path in pages.items():
+                    page.goto(path)
+                    problems += [f"{name} {lang}-{width}: {p}" for p in _axe_findings(page)]
+                page.goto("/tickets/new")
+                page.select_option("#kind", "support")
+                page.select_option("#channel", "letter")
+                page.locator("#new-beneficiary > summary").click()
+                page.select_option("#b_requester_kind", "supplier")
+                page.fill("#b_commercial_registration", "123")
+                page.locator("#intake-form button.btn-lg").click()
+                expect(page.locator("#b_requester_kind-msg")).to_be_visible()
+                problems += [f"intake organisation refused {lang}-{width}: {p}" for p in _axe_findings(page)]
+        finally:
+            context.close()
+    assert not problems, "\n".join(problems)
+
+
 def test_arabic_text_is_really_checked_for_contrast(chromium, live_server, people):
     """The reason for the workaround above: pale Arabic text is found (axe alone skipped it)."""
     context = chromium.new_context(base_url=live_server)

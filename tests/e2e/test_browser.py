@@ -104,7 +104,7 @@ def test_create_ticket_from_phone_with_new_beneficiary(page, login, people, db):
     page.select_option("#channel", "phone")
     page.fill("#subject", subject)
     page.fill("#body", body)
-    page.get_by_text("لم تجده؟ سجّل مستفيدًا جديدًا").click()  # open the <details>
+    page.get_by_text("لم تجده؟ سجّل مقدّم طلب جديدًا (فردًا أو جهة)").click()  # open the <details>
     expect(page.locator("#b_name")).to_be_visible()
     page.fill("#b_name", name)
     page.fill("#b_national_id", "1234567890")  # right length, wrong check digit

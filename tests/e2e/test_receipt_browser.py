@@ -24,7 +24,7 @@ def test_a_visit_gets_a_receipt_and_a_printable_one(new_page, login, db, people,
     page.select_option("#channel", "visit")
     page.fill("#subject", "تأخر صرف السلة الغذائية")
     page.fill("#body", "حضر المراجع إلى مقر الجمعية")
-    page.get_by_text("لم تجده؟ سجّل مستفيدًا جديدًا").click()
+    page.get_by_text("لم تجده؟ سجّل مقدّم طلب جديدًا (فردًا أو جهة)").click()
     page.fill("#b_name", "منيرة الحربي")
     page.fill("#b_phone", "0551234567")
     page.fill("#b_email", "munira@example.org")
