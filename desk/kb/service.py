@@ -229,7 +229,7 @@ def save(session: Session, actor: User, data: ArticleData, article: KbArticle | 
     return article
 
 
-def _publish(session: Session, article: KbArticle, actor: User | str) -> KbVersion:
+def publish_draft(session: Session, article: KbArticle, actor: User | str) -> KbVersion:
     """The draft as a new version, in the caller's transaction, with its audit row."""
     number = (session.scalar(select(func.max(KbVersion.number)).where(KbVersion.article_id == article.id)) or 0) + 1
     made = KbVersion(article_id=article.id, number=number, title_ar=article.title_ar, title_en=article.title_en,
@@ -247,7 +247,7 @@ def _publish(session: Session, article: KbArticle, actor: User | str) -> KbVersi
 def publish(session: Session, actor: User, article: KbArticle) -> KbVersion:
     require(actor, Action.KB_MANAGE)
     with atomic(session):
-        made = _publish(session, article, actor)
+        made = publish_draft(session, article, actor)
     return made
 
 

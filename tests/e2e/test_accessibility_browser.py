@@ -22,9 +22,11 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from desk.accounts.service import create_user
-from desk.models import Site
+from desk.kb.seeds import ensure_seed_articles
+from desk.models import KbArticle, Site
 from desk.survey import service as survey_service
 from desk.transaction import commit
 from tests.conftest import PASSWORD
@@ -157,6 +159,18 @@ def _in_language(page, lang: str) -> None:
         expect(page.locator("html")).to_have_attribute("lang", lang)
 
 
+def kb_pages(db) -> dict[str, str]:
+    """The knowledge base's pages (issue 20, point 4), on the policy's seeded articles: the
+    portal's help list and an article, the staff's library, an article, its editor, a version."""
+    ensure_seed_articles(db.session)
+    rights = db.session.scalar(select(KbArticle.id).where(KbArticle.seed_key == "rights"))
+    bylaws = db.session.scalar(select(KbArticle.id).where(KbArticle.seed_key == "bylaws"))
+    return {"portal help": "/portal/help", "portal help article": f"/portal/help/{rights}",
+            "portal help search": "/portal/help?q=الشكاوى", "kb library": "/kb", "kb article": f"/kb/{bylaws}",
+            "kb editor": f"/kb/{rights}/edit", "kb version": f"/kb/{rights}/versions/1",
+            "kb categories": "/kb/categories", "association profile": "/admin/association"}
+
+
 @pytest.fixture
 def everything(db, people, make_ticket):
     """One person who may open every staff page, a ticket, a survey in progress."""
@@ -170,7 +184,7 @@ def everything(db, people, make_ticket):
     return person, ticket, survey
 
 
-def test_every_kind_of_page_passes_axe(chromium, live_server, everything):
+def test_every_kind_of_page_passes_axe(chromium, live_server, everything, db):
     person, ticket, survey = everything
     phone = ticket.beneficiary.phone
     staff_pages = {
@@ -205,6 +219,7 @@ def test_every_kind_of_page_passes_axe(chromium, live_server, everything):
         "error page": "/tickets/X-0000-000000",
         "portal home": "/portal/",
         "portal form": "/portal/new",
+        **kb_pages(db),
     }
     problems: list[str] = []
     for width in WIDTHS:
@@ -241,6 +256,31 @@ def test_every_kind_of_page_passes_axe(chromium, live_server, everything):
                 page.locator("#intake-form button.btn-lg").click()
                 expect(page.locator(".invalid-feedback").first).to_be_visible()
                 problems += [f"intake refused {lang}-{width}: {p}" for p in _axe_findings(page)]
+        finally:
+            context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_knowledge_base_pages_pass_axe(chromium, live_server, everything, db):
+    """The knowledge base's pages alone (also in the test above): ``-k knowledge_base``."""
+    person = everything[0]
+    problems: list[str] = []
+    for width in WIDTHS:
+        context = chromium.new_context(base_url=live_server, viewport={"width": width, "height": 800})
+        context.add_init_script(path=str(AXE))
+        page = context.new_page()
+        try:
+            page.goto("/login")
+            page.fill("#email", person.email)
+            page.fill("#password", PASSWORD)
+            page.locator("form[action='/login'] button[type=submit]").click()
+            expect(page).to_have_url(re.compile(r"/tickets"))
+            for lang in LANGS:
+                _in_language(page, lang)
+                for name, path in kb_pages(db).items():
+                    page.goto(path)
+                    page.evaluate("document.querySelectorAll('main details, #desk-menu').forEach(d => { d.open = true; })")
+                    problems += [f"{name} {lang}-{width}: {p}" for p in _axe_findings(page)]
         finally:
             context.close()
     assert not problems, "\n".join(problems)
