@@ -262,3 +262,33 @@ def test_social_accounts_are_plain_links_on_the_portal(db, people, as_user, visi
                     "https://www.youtube.com/@albirrchannel", "https://wa.me/966501234567"):
         assert f'href="{address}"' in page
     assert "<script src=\"https://" not in page and "<iframe" not in page
+
+
+def test_a_database_failure_while_attaching_leaves_no_row_and_no_file(db, people, monkeypatch, app):
+    from desk.files import kb_dir
+    article = write(db, people.admin, audience="internal")
+    before = set(kb_dir(app.config).glob("*")) if kb_dir(app.config).is_dir() else set()
+
+    def broken(*args, **kwargs):
+        raise OperationalError("INSERT INTO audit_log", {}, Exception("server closed the connection"))
+    monkeypatch.setattr(audit, "record", broken)
+    with pytest.raises(OperationalError):
+        service.add_document(db.session, people.admin, article, io.BytesIO(image_bytes("PNG")), "صورة.png",
+                             directory=kb_dir(app.config), max_bytes=1024 * 1024)
+    assert count(db, KbDocument) == 0
+    assert set(kb_dir(app.config).glob("*")) == before  # neither the file nor its .pending
+
+
+def test_a_reply_linking_an_unpublished_article_is_refused_on_send(db, people, make_ticket):
+    from desk.tickets import service as tickets
+    article = write(db, people.admin)
+    service.publish(db.session, people.admin, article)
+    reply = replies.save(db.session, people.admin, replies.ReplyData(
+        title="حقوق", body_ar=f"اقرأ {{article:{article.id}}}", body_en="", department_id=None))
+    ticket = make_ticket()
+    service.unpublish(db.session, people.admin, article)
+    text = fill.fill(db.session, ticket, reply)
+    with pytest.raises(ValidationFailed) as refused:
+        tickets.add_comment(db.session, people.staff, ticket, text, public=True, expected_version=ticket.version,
+                            saved_replies=[reply.id])
+    assert f"{{article:{article.id}}}" in str(refused.value.errors["body"][0])
