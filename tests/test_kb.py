@@ -106,6 +106,21 @@ def test_internal_articles_are_for_staff_and_focal_points_never_the_public(db, p
     assert as_user(people.focal).get("/kb/new").status_code == 404
 
 
+def test_a_draft_moved_to_the_public_stays_internal_until_published(db, people, visitor, as_user):
+    article = write(db, people.admin, title="دليل سياسة الدعم", body="للموظفين", audience="internal")
+    service.publish(db.session, people.admin, article)
+    write(db, people.admin, title="دليل سياسة الدعم", body="للموظفين", audience="public", article=article)
+    assert article.draft_changed
+    assert visitor().get(f"/portal/help/{article.id}").status_code == 404
+    assert service.public_listing(db.session) == []
+    # A reader on the staff side sees the published title, not the draft's.
+    write(db, people.admin, title="عنوان لم ينشر", body="للموظفين", audience="public", article=article)
+    listing = as_user(people.staff).get("/kb").get_data(as_text=True)
+    assert "دليل سياسة الدعم" in listing and "عنوان لم ينشر" not in listing
+    service.publish(db.session, people.admin, article)
+    assert visitor().get(f"/portal/help/{article.id}").status_code == 200
+
+
 def test_a_missing_english_falls_back_to_arabic(db, people, visitor):
     article = write(db, people.admin, title="الأسئلة الشائعة", body="جواب بالعربية")
     service.publish(db.session, people.admin, article)
@@ -144,7 +159,7 @@ def test_search_in_arabic_finds_by_stem_words_in_any_order(db, people):
     assert found("البوابات") == [guide.id]                    # a plural, by its stem
     assert found("الدليل") == [guide.id]                      # the article set aside
     assert found("قبول") == []                                # internal: not the public's
-    staff = [a.id for a in service.staff_listing(db.session, people.staff, "المستفيد")]
+    staff = [a.id for a, _v in service.staff_listing(db.session, people.staff, "المستفيد")]
     assert staff == [internal.id]
 
 

@@ -87,25 +87,24 @@ def _published_version(session: Session, article: KbArticle) -> KbVersion | None
 
 
 def staff_listing(session: Session, actor: User, typed: str = "", category_id: int | None = None
-                  ) -> list[KbArticle]:
-    """The staff's library: writers see every article (drafts too), readers the published ones;
-    ``typed`` searched in the draft's words (a writer) or the published version's (a reader)."""
+                  ) -> list[tuple[KbArticle, KbVersion | None]]:
+    """The staff's library, each article with its published version: writers see every article
+    (drafts too, searched in the draft's words), readers the published ones (searched, and
+    shown, in the published version's words)."""
     require(actor, Action.KB_READ)
     writer = can(actor, Action.KB_MANAGE)
-    query: Select = select(KbArticle)
-    column = KbArticle.search_text
-    if not writer:
-        query = query.join(KbVersion, (KbVersion.article_id == KbArticle.id)
-                           & (KbVersion.number == KbArticle.published_number))
-        column = KbVersion.search_text
+    published = (KbVersion.article_id == KbArticle.id) & (KbVersion.number == KbArticle.published_number)
+    query: Select = select(KbArticle, KbVersion)
+    query = query.outerjoin(KbVersion, published) if writer else query.join(KbVersion, published)
+    column = KbArticle.search_text if writer else KbVersion.search_text
     if category_id is not None:
         query = query.where(KbArticle.category_id == category_id)
     terms = parse(typed, word_groups(session)).terms
     where = condition(column, terms)
     if where is not None:
         query = query.where(where).order_by(score(column, terms, session.get_bind().dialect.name).desc())
-    return list(session.scalars(query.order_by(KbArticle.category_id, KbArticle.title_ar, KbArticle.id)
-                                .limit(LIST_LIMIT)).unique())
+    rows = session.execute(query.order_by(KbArticle.category_id, KbArticle.title_ar, KbArticle.id).limit(LIST_LIMIT))
+    return [(a, v) for a, v in rows.unique()]
 
 
 def get(session: Session, actor: User, article_id: int) -> tuple[KbArticle, KbVersion | None]:
@@ -155,7 +154,7 @@ def document(session: Session, actor: User, article_id: int, document_id: int) -
 def _public() -> Select:
     return (select(KbArticle, KbVersion)
             .join(KbVersion, (KbVersion.article_id == KbArticle.id) & (KbVersion.number == KbArticle.published_number))
-            .where(KbArticle.audience == Audience.PUBLIC))
+            .where(KbVersion.audience == Audience.PUBLIC))
 
 
 def public_listing(session: Session, typed: str = "", limit: int = LIST_LIMIT) -> list[tuple[KbArticle, KbVersion]]:
@@ -220,8 +219,8 @@ def save(session: Session, actor: User, data: ArticleData, article: KbArticle | 
         article.search_text = search_text(article.title_ar, article.title_en, article.body_ar, article.body_en)
         published = _published_version(session, article) if article.id else None
         article.draft_changed = published is None or (
-            (published.title_ar, published.title_en, published.body_ar, published.body_en)
-            != (article.title_ar, article.title_en, article.body_ar, article.body_en))
+            (published.audience, published.title_ar, published.title_en, published.body_ar, published.body_en)
+            != (article.audience, article.title_ar, article.title_en, article.body_ar, article.body_en))
         article.updated_at, article.updated_by_id = utcnow(), actor.id
         session.flush()
         audit.record(session, AuditAction.ADMIN_CHANGE, actor=actor, record_type="kb_article",
@@ -232,7 +231,8 @@ def save(session: Session, actor: User, data: ArticleData, article: KbArticle | 
 def publish_draft(session: Session, article: KbArticle, actor: User | str) -> KbVersion:
     """The draft as a new version, in the caller's transaction, with its audit row."""
     number = (session.scalar(select(func.max(KbVersion.number)).where(KbVersion.article_id == article.id)) or 0) + 1
-    made = KbVersion(article_id=article.id, number=number, title_ar=article.title_ar, title_en=article.title_en,
+    made = KbVersion(article_id=article.id, number=number, audience=article.audience,
+                     title_ar=article.title_ar, title_en=article.title_en,
                      body_ar=article.body_ar, body_en=article.body_en,
                      search_text=search_text(article.title_ar, article.title_en, article.body_ar, article.body_en),
                      created_by_id=actor.id if isinstance(actor, User) else None)

@@ -81,6 +81,8 @@ class KbVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
+    # Who reads this version: a draft moved from staff-only to public is public only once published.
+    audience: Mapped[str] = mapped_column(String(10), default=Audience.PUBLIC)
     title_ar: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str] = mapped_column(String(200), default="")
     body_ar: Mapped[str] = mapped_column(Text)

@@ -57,6 +57,7 @@ def upgrade():
         sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('article_id', sa.Integer(), sa.ForeignKey('kb_articles.id', ondelete='CASCADE'), nullable=False),
         sa.Column('number', sa.Integer(), nullable=False),
+        sa.Column('audience', sa.String(length=10), nullable=False),
         sa.Column('title_ar', sa.String(length=200), nullable=False),
         sa.Column('title_en', sa.String(length=200), nullable=False),
         sa.Column('body_ar', sa.Text(), nullable=False),
