@@ -307,3 +307,24 @@ def test_a_reply_linking_an_unpublished_article_is_refused_on_send(db, people, m
         tickets.add_comment(db.session, people.staff, ticket, text, public=True, expected_version=ticket.version,
                             saved_replies=[reply.id])
     assert f"{{article:{article.id}}}" in str(refused.value.errors["body"][0])
+
+
+def test_the_seeded_pages_read_as_arabic(app, db, people, as_user, visitor):
+    """The policy's articles, on the portal and in the staff's library, pass the Arabic pages'
+    check (no stray Latin word or digit, no variant the glossary bans)."""
+    from tests.test_arabic_pages import problems
+    seeds.ensure_seed_articles(db.session)
+    ids = db.session.scalars(select(KbArticle.id).order_by(KbArticle.id)).all()
+    portal, staff = visitor(), as_user(people.admin)
+    found = {}
+    for browser, paths in ((portal, ["/portal/help", "/portal/help?q=الشكاوى"]
+                            + [f"/portal/help/{i}" for i in ids]),
+                           (staff, ["/kb", "/kb/categories"] + [f"/kb/{i}" for i in ids]
+                            + [f"/kb/{ids[0]}/edit", f"/kb/{ids[0]}/versions/1"])):
+        for path in paths:
+            response = browser.get(path)
+            if response.status_code != 404:
+                assert response.status_code == 200, path
+                found[path] = problems(response.get_data(as_text=True))
+    assert len(found) == 2 + len(seeds.SEEDS) - len(seeds.TOOLS) + 4 + len(ids)
+    assert {path: p for path, p in found.items() if p} == {}
