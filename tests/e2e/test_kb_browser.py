@@ -43,6 +43,7 @@ def test_suggestions_appear_under_the_subject_and_never_block_sending(db, page, 
     suggestion = page.locator("#kb-suggestions").get_by_role("link", name="أسئلة شائعة")
     expect(suggestion).to_be_visible()
     expect(suggestion).to_have_attribute("href", re.compile(r"/portal/help/\d+$"))
+    suggestion.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "kb-portal-suggestions-360.png"), full_page=False)
     # The form goes on: the rest typed and sent as always.
     page.fill("#name", "سعاد")
