@@ -328,3 +328,34 @@ def test_the_seeded_pages_read_as_arabic(app, db, people, as_user, visitor):
                 found[path] = problems(response.get_data(as_text=True))
     assert len(found) == 2 + len(seeds.SEEDS) - len(seeds.TOOLS) + 4 + len(ids)
     assert {path: p for path, p in found.items() if p} == {}
+
+
+def test_the_librarys_doors(db, people, as_user, app):
+    article = write(db, people.admin, title="خطوات قبول المستفيدين", body="مطابقة البيانات", audience="internal")
+    service.publish(db.session, people.admin, article)
+    anonymous = app.test_client()
+    assert anonymous.get("/kb").status_code == 302 and anonymous.get(f"/kb/{article.id}").status_code == 302
+    staff = as_user(people.staff)
+    for path in ("/kb/new", f"/kb/{article.id}/edit", "/kb/categories", f"/kb/{article.id}/versions/1"):
+        assert staff.get(path).status_code == 404, path
+    for path in (f"/kb/{article.id}/publish", f"/kb/{article.id}/unpublish", "/kb/categories"):
+        assert staff.post(path, {}).status_code == 404, path
+    # The search box answers htmx with the list alone.
+    fragment = staff.get("/kb?q=قبول", htmx=True).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="kb-results">') and "خطوات قبول المستفيدين" in fragment
+    # A writer's publish without the CSRF token changes nothing.
+    admin = as_user(people.admin)
+    write(db, people.admin, title="خطوات القبول", body="نص", audience="internal", article=article)
+    assert admin.post(f"/kb/{article.id}/publish", {}, csrf=False).status_code == 400
+    assert count(db, KbVersion) == 1
+    assert admin.post(f"/kb/{article.id}/publish", {}).status_code == 302
+    assert count(db, KbVersion) == 2
+
+
+def test_categories_are_added_with_their_messages_by_the_fields(db, people, as_user):
+    admin = as_user(people.admin)
+    refused = admin.post("/kb/categories", {"name_ar": "", "name_en": "Guides"})
+    assert refused.status_code == 422 and 'value="Guides"' in refused.get_data(as_text=True)
+    assert admin.post("/kb/categories", {"name_ar": "أدلة الاستخدام", "name_en": "Guides"}).status_code == 302
+    assert [c.name_ar for c in service.categories(db.session)] == ["أدلة الاستخدام"]
+    assert audited(db, "admin.change")[-1].record_type == "kb_category"
