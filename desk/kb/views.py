@@ -122,7 +122,7 @@ def add_document(article_id: int):
         sent = request.files.get("file")
         try:
             service.add_document(db.session, current_user, article, sent.stream if sent else None,
-                                 sent.filename or "" if sent else "", directory=kb_dir(current_app.config),
+                                 (sent.filename or "") if sent else "", directory=kb_dir(current_app.config),
                                  max_bytes=int(current_app.config["DESK_ATTACHMENT_MAX_MB"] * 1024 * 1024))
             return go_to(url_for("kb.show", article_id=article.id), _("The document is attached."))
         except ValidationFailed as failed:
