@@ -212,6 +212,8 @@ def test_a_document_is_checked_and_stored_like_a_tickets(db, people, as_user, ap
     refused = admin.post(f"/kb/{article.id}/documents", data={"file": (io.BytesIO(b"MZ\x90\x00not a pdf"), "a.pdf")},
                          content_type="multipart/form-data")
     assert refused.status_code == 422 and count(db, KbDocument) == 0
+    nothing = admin.post(f"/kb/{article.id}/documents", data={})
+    assert nothing.status_code == 422 and "اختر ملفًا أولًا" in nothing.get_data(as_text=True)
     sent = admin.post(f"/kb/{article.id}/documents", data={"file": (io.BytesIO(image_bytes("PNG")), "صورة.png")},
                       content_type="multipart/form-data")
     assert sent.status_code == 302
