@@ -165,7 +165,8 @@ def kb_pages(db) -> dict[str, str]:
     ensure_seed_articles(db.session)
     rights = db.session.scalar(select(KbArticle.id).where(KbArticle.seed_key == "rights"))
     bylaws = db.session.scalar(select(KbArticle.id).where(KbArticle.seed_key == "bylaws"))
-    return {"portal help": "/portal/help", "portal help article": f"/portal/help/{rights}",
+    return {"portal home, its help card": "/portal/", "portal help": "/portal/help",
+            "portal help article": f"/portal/help/{rights}",
             "portal help search": "/portal/help?q=الشكاوى", "kb library": "/kb", "kb article": f"/kb/{bylaws}",
             "kb editor": f"/kb/{rights}/edit", "kb version": f"/kb/{rights}/versions/1",
             "kb categories": "/kb/categories", "association profile": "/admin/association"}
