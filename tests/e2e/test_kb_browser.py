@@ -76,3 +76,16 @@ def test_the_editor_keeps_a_draft_until_published(db, page, login, people, new_p
     visitor.goto(f"/portal/help/{article.id}")
     expect(visitor.get_by_role("heading", name="مواعيد الدوام")).to_be_visible()
     page.screenshot(path=str(screenshots / f"kb-article-staff-{width}.png"), full_page=True)
+
+
+def test_the_help_pages_in_english_read_left_to_right(db, page, screenshots):
+    ensure_seed_articles(db.session)
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto("/portal/help")
+    page.locator("button[name=locale][value=en]").click()
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    expect(page.get_by_role("heading", name="Your rights", exact=True)).to_be_visible()
+    page.get_by_role("link", name="The complaints and disputes policy").click()
+    expect(page.locator("article")).to_have_attribute("dir", "ltr")
+    expect(page.get_by_role("heading", name="The handling steps")).to_be_visible()
+    page.screenshot(path=str(screenshots / "kb-portal-article-en-360.png"), full_page=True)
