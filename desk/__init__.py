@@ -184,6 +184,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(replies_admin_bp)
     from desk.tags.views import bp as tags_bp
     app.register_blueprint(tags_bp)
+    from desk.kb.views import bp as kb_bp
+    from desk.kb.views import public as kb_public_bp
+    app.register_blueprint(kb_bp)
+    app.register_blueprint(kb_public_bp)
 
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import InternalServerError

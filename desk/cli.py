@@ -106,11 +106,14 @@ def init_command() -> None:
     """What a new installation needs after `db upgrade`: the official holidays of this Hijri
     year and the next (as proposals to confirm when announced) and the working time with six
     Ramadan hours. Safe to run again: what exists, or an admin changed, is kept."""
+    from desk.kb.seeds import ensure_seed_articles
     from desk.sla.service import ensure_official_holidays, ensure_ramadan_hours
     hours = ensure_ramadan_hours(db.session)
     added = ensure_official_holidays(db.session)
     click.echo(f"Calendar ready: {added} official holidays proposed"
                f"{', working time saved with Ramadan hours 10:00-16:00' if hours else ''}.")
+    articles = ensure_seed_articles(db.session)
+    click.echo(f"Knowledge base: {articles} articles from the policy added and published.")
 
 
 @desk_cli.command("demo")
@@ -137,6 +140,8 @@ def demo(tickets: int) -> None:
     from desk.text import today_riyadh
     ensure_official_holidays(db.session, today_riyadh() - timedelta(days=365))  # last year's too, for the old demo tickets
     ensure_official_holidays(db.session)
+    from desk.kb.seeds import ensure_seed_articles
+    ensure_seed_articles(db.session, "cli:demo")  # the policy's articles: rights, guides, the staff's tools
     if db.session.scalar(select(Ticket.id).limit(1)) is None:
         generate(db.session, tickets, seed=2026, now=None)
     from desk.sla.tickets import apply_due_times_to_open

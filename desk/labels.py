@@ -221,6 +221,8 @@ AUDIT_ACTIONS = {
     AuditAction.RETENTION: _l("Removed at the end of its retention period"),
     AuditAction.LINK_REVOKED: _l("Tracking link revoked"),
     AuditAction.TWO_FACTOR_CHANGED: _l("Two-factor sign-in changed"),
+    AuditAction.KB_PUBLISHED: _l("Knowledge-base article published"),
+    AuditAction.KB_UNPUBLISHED: _l("Knowledge-base article unpublished"),
 }
 
 # Why a full national ID or mobile number was shown (desk.privacy.reveal), by the stored code;

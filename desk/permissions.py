@@ -32,6 +32,9 @@ class Action(StrEnum):
     UNDELIVERED_VIEW = "outbox.undelivered"  # the messages the desk could not deliver, and marking them
                                              # handled: supervisors and admins (desk.notify.undelivered)
     ADMIN_MANAGE = "admin.manage"  # departments, focal points, categories, routing rules
+    KB_MANAGE = "kb.manage"    # write, publish and unpublish knowledge-base articles (desk.kb): admins, and the
+                               # supervisors (the service measurement centre prepares the user guides)
+    KB_READ = "kb.read"        # the staff's library, internal articles included: every signed-in role
     REPLIES_MANAGE = "replies.manage"  # saved replies (desk.replies): admins desk-wide, a focal point
                                        # their own departments' (desk.replies.service.may_edit)
     # The focal point's workspace (issue 4): each a timeline event.
@@ -177,6 +180,10 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return sees_all(actor)
     if action == Action.ADMIN_MANAGE:
         return actor.has_role(Role.ADMIN)
+    if action == Action.KB_MANAGE:
+        return actor.has_role(Role.ADMIN, Role.SUPERVISOR)
+    if action == Action.KB_READ:
+        return bool(actor.roles)
     if action == Action.REPLIES_MANAGE:
         return actor.has_role(Role.ADMIN) or (actor.has_role(Role.FOCAL) and bool(actor.department_ids))
     if action in (Action.OUTBOX_MANAGE, Action.PORTAL_MANAGE, Action.CHANNELS_VIEW):

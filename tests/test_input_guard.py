@@ -92,7 +92,8 @@ ROWS_OF = {"holiday_id": "sla_holidays", "target_id": "sla_targets", "category_i
            "rule_id": "routing_rules", "message_id": "outbox", "emergency_id": "emergencies", "survey_id": "surveys",
            "item_id": "survey_items", "site_id": "sites", "photo_id": "survey_photos", "attachment_id": "attachments",
            "department_id": "departments", "user_id": "users", "member_id": "department_members",
-           "group_id": "search_words", "tag_id": "tags", "reply_id": "saved_replies", "view_id": "saved_views"}
+           "group_id": "search_words", "tag_id": "tags", "reply_id": "saved_replies", "view_id": "saved_views",
+           "article_id": "kb_articles"}
 FIELD_NAMES = ["body", "text", "subject", "name", "reason", "reason_text", "comment", "note", "message", "description",
                "direction", "action", "version", "locale", "next", "status", "value", "kind", "channel", "email",
                "password", "phone", "reference", "q", "site_id", "tap_id", "survey_id", "kinds", "amount"]

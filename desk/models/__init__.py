@@ -25,6 +25,7 @@ from desk.models.compensation import (
     EvidenceKind,
 )
 from desk.models.disputes import InterimMeasure, SettlementAttempt, SettlementOutcome
+from desk.models.kb import Audience, KbArticle, KbCategory, KbDocument, KbVersion
 from desk.models.links import TicketMerge, TicketRelation
 from desk.models.mail import QuarantinedMail, QuarantineState
 from desk.models.media import MediaJob, MediaStatus
@@ -85,5 +86,5 @@ __all__ = [
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
     "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag", "SavedReply",
-    "TicketMerge", "TicketRelation",
+    "TicketMerge", "TicketRelation", "Audience", "KbArticle", "KbCategory", "KbDocument", "KbVersion",
 ]

@@ -31,6 +31,8 @@ class AuditAction(StrEnum):
     RETENTION = "privacy.retention"          # what the retention run anonymised or deleted
     LINK_REVOKED = "privacy.link_revoked"    # a tracking link revoked and a new one issued
     TWO_FACTOR_CHANGED = "auth.two_factor_changed"  # enrolled, removed, recovery codes renewed
+    KB_PUBLISHED = "kb.published"            # a knowledge-base article published (a new version)
+    KB_UNPUBLISHED = "kb.unpublished"        # a knowledge-base article taken off
     MAIL_DECIDED = "mail.decided"            # a quarantined email taken, attached, discarded, accepted, rejected
 
 

@@ -29,6 +29,12 @@ class Association(Base):
     address_en: Mapped[str | None] = mapped_column(String(300))
     working_hours_ar: Mapped[str | None] = mapped_column(String(200))
     working_hours_en: Mapped[str | None] = mapped_column(String(200))
+    # The association's social accounts (R48), shown on the portal as plain text links: a
+    # handle or an https address each (desk.portal.profile.social_links).
+    x_account: Mapped[str | None] = mapped_column(String(254))
+    instagram: Mapped[str | None] = mapped_column(String(254))
+    snapchat: Mapped[str | None] = mapped_column(String(254))
+    youtube: Mapped[str | None] = mapped_column(String(254))
     # The logo: an image stored under instance/ (random name), served by the portal.
     logo_stored_name: Mapped[str | None] = mapped_column(String(64))
     logo_content_type: Mapped[str | None] = mapped_column(String(100))

@@ -34,6 +34,10 @@ class AssociationForm(DeskForm):
     address_en = StringField(_l("Address (English)"), validators=[Length(max=300)])
     working_hours_ar = StringField(_l("Working hours (Arabic)"), validators=[Length(max=200)])
     working_hours_en = StringField(_l("Working hours (English)"), validators=[Length(max=200)])
+    x_account = StringField(_l("X (Twitter)"), validators=[Length(max=254)])
+    instagram = StringField(_l("Instagram"), validators=[Length(max=254)])
+    snapchat = StringField(_l("Snapchat"), validators=[Length(max=254)])
+    youtube = StringField(_l("YouTube"), validators=[Length(max=254)])
     show_staff_names = BooleanField(_l("Show the name of the staff member who wrote a reply on the portal"))
     reopen_days = StringField(_l("Days after resolution in which a beneficiary's reply reopens the request"))
 
@@ -87,7 +91,7 @@ def association():
     sent = request.files.get("logo")
     data = profile.ProfileData(**{name: getattr(form, name).data or "" for name in (
         "name_ar", "name_en", "phone", "whatsapp", "email", "website", "address_ar", "address_en",
-        "working_hours_ar", "working_hours_en")}, show_staff_names=bool(form.show_staff_names.data), reopen_days=days)
+        "working_hours_ar", "working_hours_en", *profile.SOCIAL)}, show_staff_names=bool(form.show_staff_names.data), reopen_days=days)
     try:
         profile.save(db.session, current_user, current_app.config, data,
                      logo=sent.stream if sent and sent.filename else None, remove_logo=bool(form.remove_logo.data))

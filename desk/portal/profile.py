@@ -5,6 +5,7 @@ One row (id 1) edited by an admin; until an admin saves it, the names come from 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -49,6 +50,52 @@ class ProfileData:
     working_hours_en: str | None = None
     show_staff_names: bool = False
     reopen_days: int = 14
+    x_account: str | None = None
+    instagram: str | None = None
+    snapchat: str | None = None
+    youtube: str | None = None
+
+
+# The association's social accounts (R48): each a handle ("@albirr") or an https address; the
+# portal shows them as plain text links to these addresses (no third-party script or image).
+SOCIAL = {
+    "x_account": ("X", "https://x.com/"),
+    "instagram": ("Instagram", "https://www.instagram.com/"),
+    "snapchat": ("Snapchat", "https://www.snapchat.com/add/"),
+    "youtube": ("YouTube", "https://www.youtube.com/@"),
+}
+_HANDLE = re.compile(r"@?([A-Za-z0-9_.\-]{1,60})")
+_ADDRESS = re.compile(r"https://[^\s<>\"']{3,240}")
+
+
+def social_link(field: str, value: str | None) -> tuple[str, str] | None:
+    """(address, text shown) of one account, or None when it is empty or not a handle or an
+    https address."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if _ADDRESS.fullmatch(value):
+        return value, value.removeprefix("https://").removeprefix("www.").rstrip("/")
+    handle = _HANDLE.fullmatch(value)
+    if handle is None:
+        return None
+    return SOCIAL[field][1] + handle.group(1), "@" + handle.group(1)
+
+
+def social_links(row: Association) -> list[tuple[str, str, str]]:
+    """(name, address, text) of each account the association gave, WhatsApp's as a wa.me link."""
+    from desk.text import InvalidPhone, parse_phone
+    out = []
+    for field, (name, _base) in SOCIAL.items():
+        link = social_link(field, getattr(row, field, None))
+        if link is not None:
+            out.append((name, *link))
+    if row.whatsapp:
+        try:
+            out.append(("WhatsApp", "https://wa.me/" + parse_phone(row.whatsapp).lstrip("+"), row.whatsapp))
+        except InvalidPhone:
+            pass
+    return out
 
 
 def save(session: Session, actor: User, config, data: ProfileData, logo: IO[bytes] | None = None,
@@ -59,6 +106,9 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: IO[byte
         errors["name_ar"] = [_l("Enter the association's name in Arabic.")]
     if not 0 <= data.reopen_days <= MAX_REOPEN_DAYS:
         errors["reopen_days"] = [_l("Enter a number of days from 0 to %(n)s.", n=MAX_REOPEN_DAYS)]
+    for field in SOCIAL:
+        if (getattr(data, field) or "").strip() and social_link(field, getattr(data, field)) is None:
+            errors[field] = [_l("Enter the account's name (e.g. @association) or its address starting with https://.")]
     if errors:
         raise ValidationFailed(errors)
     row = session.get(Association, 1) or Association(id=1)
@@ -81,7 +131,7 @@ def save(session: Session, actor: User, config, data: ProfileData, logo: IO[byte
         elif remove_logo:
             row.logo_stored_name = row.logo_content_type = None
         for field in ("phone", "whatsapp", "email", "website", "address_ar", "address_en",
-                      "working_hours_ar", "working_hours_en"):
+                      "working_hours_ar", "working_hours_en", *SOCIAL):
             setattr(row, field, (getattr(data, field) or "").strip() or None)
         row.name_ar, row.name_en = data.name_ar.strip(), data.name_en.strip()
         row.show_staff_names, row.reopen_days = data.show_staff_names, data.reopen_days

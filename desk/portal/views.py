@@ -154,6 +154,7 @@ def _portal_profile():
     """``portal_profile()`` for the portal's header and footer; the documents' limits."""
     from desk.channels import sms
     return {"portal_profile": _profile, "portal_max_files": service.MAX_FILES, "portal_sms": sms.enabled(),
+            "social_links": profile.social_links,
             "portal_accept": ",".join(sorted("." + ext for exts in EXTENSIONS.values() for ext in exts)),
             "portal_max_mb": current_app.config['DESK_ATTACHMENT_MAX_MB']}  # a number: desk.i18n writes it
 

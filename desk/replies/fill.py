@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from desk.models import SavedReply, Ticket
 from desk.notify.messages import beneficiary_language
 from desk.portal import profile
-from desk.replies.service import PLACEHOLDER, PLACEHOLDERS
+from desk.replies.service import PLACEHOLDER, PLACEHOLDERS, article_ids
 from desk.text import format_both
 from desk.tickets.receipt import receipt_context
 
@@ -34,5 +34,21 @@ def fill(session: Session, ticket: Ticket, reply: SavedReply) -> str:
     """The reply's text in the ticket's language (Arabic when it has no English), filled."""
     lang = beneficiary_language(ticket)
     text = reply.body_en if lang == "en" and reply.body_en else reply.body_ar
-    known = values(session, ticket, lang)
-    return PLACEHOLDER.sub(lambda m: known.get(m.group(1).strip(), m.group(0)), text)
+    known = values(session, ticket, lang) | article_links(session, text)
+    return PLACEHOLDER.sub(lambda m: known.get(" ".join(m.group(1).split()).replace(": ", ":"), m.group(0)), text)
+
+
+def article_links(session: Session, text: str) -> dict[str, str]:
+    """``article:N`` → the portal's address of each linked article the public can read now
+    (an unpublished one stays a placeholder, and the reply is refused until it is replaced)."""
+    from desk.errors import NotFound
+    from desk.kb.service import public_get
+    from desk.notify.messages import absolute_url
+    found = {}
+    for article_id in dict.fromkeys(article_ids(text)):
+        try:
+            public_get(session, article_id)
+        except NotFound:
+            continue
+        found[f"article:{article_id}"] = absolute_url("help.help_article", article_id=article_id)
+    return found

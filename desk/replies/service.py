@@ -36,6 +36,14 @@ PLACEHOLDERS = {
     "link": _l("the private tracking link on the portal"),
 }
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# A link to a public knowledge-base article (desk.kb): ``{article:12}``, filled with the
+# article's address on the portal while it is published.
+ARTICLE = re.compile(r"article:\s*([0-9]+)")
+
+
+def article_ids(text: str) -> list[int]:
+    """The knowledge-base articles the text links with ``{article:N}``."""
+    return [int(m.group(1)) for name in PLACEHOLDER.findall(text) if (m := ARTICLE.fullmatch(name.strip()))]
 MAX_TITLE = 120
 MAX_BODY = 5_000
 PICKER_LIMIT = 8
@@ -122,13 +130,18 @@ def offered(session: Session, ticket: Ticket, reply_id: int | None) -> SavedRepl
 
 # Writing ---------------------------------------------------------------------------------
 
+def _known(name: str) -> bool:
+    return name.strip() in PLACEHOLDERS or ARTICLE.fullmatch(name.strip()) is not None
+
+
 def unknown_placeholders(text: str) -> list[str]:
-    return [name for name in dict.fromkeys(PLACEHOLDER.findall(text)) if name.strip() not in PLACEHOLDERS]
+    return [name for name in dict.fromkeys(PLACEHOLDER.findall(text)) if not _known(name)]
 
 
 def remaining_placeholders(text: str) -> list[str]:
-    """The known placeholders still in a reply about to be sent (one the desk could not fill)."""
-    return [name for name in dict.fromkeys(PLACEHOLDER.findall(text)) if name.strip() in PLACEHOLDERS]
+    """The known placeholders still in a reply about to be sent (one the desk could not fill,
+    an article that is no longer published for the public among them)."""
+    return [name for name in dict.fromkeys(PLACEHOLDER.findall(text)) if _known(name)]
 
 
 def _body(errors: dict[str, list], field: str, raw: str, required: bool) -> str:
@@ -141,8 +154,18 @@ def _body(errors: dict[str, list], field: str, raw: str, required: bool) -> str:
     if unknown:
         add_error(errors, field, _l("Unknown placeholder: %(names)s. Use only: %(known)s.",
                                     names="، ".join("{" + n + "}" for n in unknown),
-                                    known=" ".join("{" + n + "}" for n in PLACEHOLDERS)))
+                                    known=" ".join("{" + n + "}" for n in [*PLACEHOLDERS, "article:N"])))
     return text
+
+
+def _articles(session: Session, errors: dict[str, list], field: str, text: str) -> None:
+    """Every ``{article:N}`` names a public article of the knowledge base."""
+    from desk.models import Audience, KbArticle
+    for article_id in dict.fromkeys(article_ids(text)):
+        article = session.get(KbArticle, article_id)
+        if article is None or article.audience != Audience.PUBLIC:
+            add_error(errors, field, _l("{article:%(n)s} is not a public article of the knowledge base.",
+                                        n=article_id))
 
 
 def check(session: Session, actor: User, data: ReplyData) -> dict[str, list]:
@@ -151,6 +174,8 @@ def check(session: Session, actor: User, data: ReplyData) -> dict[str, list]:
     required_text(errors, "title", data.title, _l("Give the reply a short title."), MAX_TITLE)
     _body(errors, "body_ar", data.body_ar, required=True)
     _body(errors, "body_en", data.body_en, required=False)
+    _articles(session, errors, "body_ar", data.body_ar or "")
+    _articles(session, errors, "body_en", data.body_en or "")
     allowed = {scope for scope, _ in scopes(session, actor)}
     if data.department_id not in allowed:
         add_error(errors, "department_id", _l("Choose where the reply is shared."))

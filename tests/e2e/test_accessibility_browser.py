@@ -22,9 +22,11 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from desk.accounts.service import create_user
-from desk.models import Site
+from desk.kb.seeds import ensure_seed_articles
+from desk.models import KbArticle, Site
 from desk.survey import service as survey_service
 from desk.transaction import commit
 from tests.conftest import PASSWORD
@@ -157,6 +159,19 @@ def _in_language(page, lang: str) -> None:
         expect(page.locator("html")).to_have_attribute("lang", lang)
 
 
+def kb_pages(db) -> dict[str, str]:
+    """The knowledge base's pages (issue 20, point 4), on the policy's seeded articles: the
+    portal's help list and an article, the staff's library, an article, its editor, a version."""
+    ensure_seed_articles(db.session)
+    rights = db.session.scalar(select(KbArticle.id).where(KbArticle.seed_key == "rights"))
+    bylaws = db.session.scalar(select(KbArticle.id).where(KbArticle.seed_key == "bylaws"))
+    return {"portal home, its help card": "/portal/", "portal help": "/portal/help",
+            "portal help article": f"/portal/help/{rights}",
+            "portal help search": "/portal/help?q=الشكاوى", "kb library": "/kb", "kb article": f"/kb/{bylaws}",
+            "kb editor": f"/kb/{rights}/edit", "kb version": f"/kb/{rights}/versions/1",
+            "kb categories": "/kb/categories", "association profile": "/admin/association"}
+
+
 @pytest.fixture
 def everything(db, people, make_ticket):
     """One person who may open every staff page, a ticket, a survey in progress."""
@@ -170,7 +185,7 @@ def everything(db, people, make_ticket):
     return person, ticket, survey
 
 
-def test_every_kind_of_page_passes_axe(chromium, live_server, everything):
+def test_every_kind_of_page_passes_axe(chromium, live_server, everything, db):
     person, ticket, survey = everything
     phone = ticket.beneficiary.phone
     staff_pages = {
@@ -205,6 +220,7 @@ def test_every_kind_of_page_passes_axe(chromium, live_server, everything):
         "error page": "/tickets/X-0000-000000",
         "portal home": "/portal/",
         "portal form": "/portal/new",
+        **kb_pages(db),
     }
     problems: list[str] = []
     for width in WIDTHS:
