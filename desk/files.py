@@ -1,8 +1,9 @@
 """Where the desk keeps files, and their upkeep (``flask desk sweep-files``).
 
-Three stores, each a directory under the instance whose files are named by a column: the
+Four stores, each a directory under the instance whose files are named by a column: the
 tickets' documents (Attachment.stored_name), the field survey's photos
-(SurveyPhoto.stored_name) and the association's logo (Association.logo_stored_name).
+(SurveyPhoto.stored_name), the association's logo (Association.logo_stored_name) and the training
+log's certificates (TrainingEntry.certificate_stored_name).
 
 A file is written under a temporary name (``<random>.pending``) and takes its final name only
 once its row is committed (desk.transaction.Files), so a process killed half-way never leaves a
@@ -28,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from desk.attachments.service import PENDING_SUFFIX
-from desk.models import Association, Attachment, SurveyPhoto
+from desk.models import Association, Attachment, SurveyPhoto, TrainingEntry
 
 # A .pending file this young may belong to a transaction committing right now: left alone.
 RENAME_GRACE = timedelta(minutes=5)
@@ -36,6 +37,11 @@ RENAME_GRACE = timedelta(minutes=5)
 
 def survey_photo_dir(config: Mapping[str, Any]) -> Path:
     return Path(config["DESK_SURVEY_PHOTO_DIR"])
+
+
+def training_dir(config: Mapping[str, Any]) -> Path:
+    """Where the training log's certificates are stored: <instance>/training."""
+    return Path(config["INSTANCE_PATH"]) / "training"
 
 
 def branding_dir(config: Mapping[str, Any]) -> Path:
@@ -55,6 +61,7 @@ def stores(config: Mapping[str, Any]) -> list[Store]:
         Store("attachments", Path(config["DESK_ATTACHMENT_DIR"]), Attachment.stored_name),
         Store("survey photos", survey_photo_dir(config), SurveyPhoto.stored_name),
         Store("logo", branding_dir(config), Association.logo_stored_name),
+        Store("training certificates", training_dir(config), TrainingEntry.certificate_stored_name),
     ]
 
 

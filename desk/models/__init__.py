@@ -40,6 +40,8 @@ from desk.models.stats import StatsDuration, StatsRollup, StatsRollupState
 from desk.models.submissions import FormSubmission
 from desk.models.survey import (
     AnswerState,
+    AuxService,
+    AuxServiceTap,
     Emergency,
     EmergencyStatus,
     ItemCode,
@@ -68,6 +70,7 @@ from desk.models.tickets import (
     TicketEvent,
     format_reference,
 )
+from desk.models.training import TrainingEntry
 
 __all__ = [
     "Base", "utcnow", "SavedView", "ViewScope", "User", "UserRole", "Role", "Department", "DepartmentMember",
@@ -80,6 +83,7 @@ __all__ = [
     "Association", "SatisfactionResponse", "SurveySource", "PrivacyNotice", "PortalCeiling",
     "Site", "SurveyItem", "ItemCode", "Survey", "SurveyStatus", "SurveyAnswer", "AnswerState", "SurveyPhoto",
     "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
+    "AuxService", "AuxServiceTap", "TrainingEntry",
     "StatsRollup", "StatsDuration", "StatsRollupState",
     "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",

@@ -32,6 +32,7 @@ class AuditAction(StrEnum):
     LINK_REVOKED = "privacy.link_revoked"    # a tracking link revoked and a new one issued
     TWO_FACTOR_CHANGED = "auth.two_factor_changed"  # enrolled, removed, recovery codes renewed
     MAIL_DECIDED = "mail.decided"            # a quarantined email taken, attached, discarded, accepted, rejected
+    TRAINING = "staff.training"              # a training log entry recorded or removed (desk.training)
 
 
 class AuditEntry(Base):
