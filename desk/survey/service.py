@@ -324,9 +324,9 @@ def duty_staff(session: Session) -> list[User]:
     """The accounts that can be on duty at a reception: active intake staff and supervisors.
     (Accounts carry no site: every one is offered at every site.)"""
     return list(session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role.in_((Role.STAFF, Role.SUPERVISOR)), User.active.is_(True))
-        .distinct().order_by(User.name, User.id)))
+        select(User).where(User.active.is_(True), User.id.in_(
+            select(UserRole.user_id).where(UserRole.role.in_((Role.STAFF, Role.SUPERVISOR)))))
+        .order_by(User.name, User.id)))
 
 
 def _check_readiness(session: Session, errors: Errors, item_id: int, state: str | None, data: ReadinessData | None,
