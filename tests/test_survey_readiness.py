@@ -54,6 +54,12 @@ def test_the_admin_adds_one_readiness_item(db, people, admin, readiness_item):
                                                           "active": "y"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(SurveyItem, first.id).code == ItemCode.PUBLIC_ORDER
+    # nor does the readiness item become a plain one (its answers keep their meaning)
+    assert admin.post(f"/admin/survey-items/{readiness_item.id}", {"kind": "", "text_ar": "جاهزية الموظفين",
+                                                                   "text_en": "Staff readiness", "position": "8",
+                                                                   "active": "y"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(SurveyItem, readiness_item.id).code == ItemCode.STAFF_READINESS
 
 
 @pytest.mark.parametrize("readiness, field", [
@@ -149,3 +155,26 @@ def test_the_autosave_of_the_item(as_user, db, people, site, readiness_item):
     assert good.status_code == 200
     answer = db.session.scalar(select(SurveyAnswer))
     assert answer.readiness == {"staffed": "yes", "on_duty": [{"user_id": people.staff.id, "name": "سارة"}]}
+
+
+def test_a_failure_half_way_through_the_submit_leaves_the_draft_as_it_was(db, people, site, readiness_item,
+                                                                           monkeypatch):
+    """The readiness answer is written after the other items: the database failing there rolls
+    the whole submit back (no answer, still a draft), and the same submit then goes through."""
+    survey = service.open_survey(db.session, people.supervisor, site, date(2026, 11, 24))
+    write = service._write_answer
+
+    def failing(session, actor, survey, item, data, readiness=None):
+        if item.code == ItemCode.STAFF_READINESS:
+            session.flush()  # the other answers are in the database by now
+            raise RuntimeError("the database went away")
+        return write(session, actor, survey, item, data, readiness)
+    monkeypatch.setattr(service, "_write_answer", failing)
+    given = answers(db.session, readiness_item, service.ReadinessData("yes", [people.staff.id]))
+    with pytest.raises(RuntimeError):
+        service.submit(db.session, people.supervisor, survey, given)
+    db.session.expire_all()
+    assert not survey.submitted and db.session.scalar(select(SurveyAnswer)) is None
+    monkeypatch.undo()
+    service.submit(db.session, people.supervisor, survey, given)
+    assert survey.submitted and len(survey.answers) == len(service.items(db.session))

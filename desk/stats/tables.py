@@ -261,7 +261,8 @@ def training_tables(training, locale: str) -> list[Table]:
               [[p.user.name, p.hours, p.courses, p.last_day or ""] for p in training.people],
               total=[_("Everyone"), training.centihours / 100, training.courses, ""]),
         Table("training_months", _("Training hours per month"), [_("Month"), _("Hours"), _("Courses")],
-              [[m.month, m.hours, m.courses] for m in training.months]),
+              [[m.month if locale == "en" else to_arabic_digits(m.month), m.hours, m.courses]
+               for m in training.months]),
         Table("untrained", _("No training in the last 12 months"), [_("Staff member"), _("Latest training")],
               [[p.user.name, p.last_day or _("No training yet")] for p in training.untrained],
               note=_("Up to the end of the period.")),

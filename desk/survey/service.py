@@ -199,8 +199,8 @@ def save_item(session: Session, actor: User, data: ItemData, item: SurveyItem | 
     kind = _clean(data.kind)
     if kind not in ITEM_KINDS:
         add_error(errors, "kind", _l("Choose one of the answers listed."))
-    elif item is not None and item.code and item.code != ItemCode.STAFF_READINESS:
-        kind = item.code  # one of the policy's seven keeps its code
+    elif item is not None and item.code:
+        kind = item.code  # one of the policy's seven, or the readiness item, keeps its code (its answers' meaning)
     elif kind:
         other = session.scalar(select(SurveyItem).where(SurveyItem.code == kind))
         if other is not None and (item is None or other.id != item.id):
