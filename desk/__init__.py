@@ -171,6 +171,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(satisfaction_bp)
     from desk.survey.views import bp as survey_bp
     app.register_blueprint(survey_bp)
+    from desk.training.views import bp as training_bp
+    app.register_blueprint(training_bp)
 
     from desk.channels.views import bp as channels_bp
     app.register_blueprint(channels_bp)

@@ -141,7 +141,8 @@ def _walk(session: Session, batch: int) -> Iterator[AuditEntry]:
 #
 # What an administrator changes in the desk's set-up — users and their roles and departments,
 # departments, categories, routing rules, the calendar (working time, holidays, service levels),
-# the association's settings, the survey's sites and items — is recorded old → new, one row per
+# the association's settings, the survey's sites and items, the counter's auxiliary services — is
+# recorded old → new, one row per
 # thing changed, whichever screen or service changed it: the session is watched (before_flush
 # reads each object's attribute history; before_commit writes the rows, in the same transaction,
 # so a rolled-back change leaves no row). Only in a request of a signed-in administrator: the
@@ -159,6 +160,7 @@ def _watched() -> dict[type, tuple[str, str]]:
     """Watched model → (the record type written, the attribute holding the record's id)."""
     from desk.models import (
         Association,
+        AuxService,
         Category,
         Department,
         DepartmentMember,
@@ -174,7 +176,8 @@ def _watched() -> dict[type, tuple[str, str]]:
     return {User: ("user", "id"), UserRole: ("user", "user_id"), DepartmentMember: ("user", "user_id"),
             Department: ("department", "id"), Category: ("category", "id"), RoutingRule: ("routing_rule", "id"),
             WorkingTime: ("working_time", "id"), Holiday: ("holiday", "id"), ServiceTarget: ("service_target", "id"),
-            Association: ("setting", "id"), Site: ("site", "id"), SurveyItem: ("survey_item", "id")}
+            Association: ("setting", "id"), Site: ("site", "id"), SurveyItem: ("survey_item", "id"),
+            AuxService: ("aux_service", "id")}
 
 
 def plain(value: Any) -> Any:

@@ -51,7 +51,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.orm import Session
 
 from desk.errors import ValidationFailed
-from desk.files import branding_dir, kb_dir, survey_photo_dir
+from desk.files import branding_dir, kb_dir, survey_photo_dir, training_dir
 from desk.models import utcnow
 from desk.settings import PROJECT_ROOT
 from desk.transaction import commit, discard
@@ -99,6 +99,7 @@ def stored_file_areas(config: Mapping[str, Any]) -> list[Area]:
         Area("survey-photos", survey_photo_dir(config), "survey_photos", "stored_name"),
         Area("branding", branding_dir(config), "association", "logo_stored_name"),
         Area("knowledge-base", kb_dir(config), "kb_documents", "stored_name"),
+        Area("training", training_dir(config), "training_entries", "certificate_stored_name"),
     ]
 
 

@@ -148,6 +148,8 @@ def demo(tickets: int) -> None:
     apply_due_times_to_open(db.session)  # open tickets without due times get them
     from desk.survey import demo as survey_demo
     survey_demo.load(db.session)  # sites, a fortnight of field surveys and visitor counts (issue 8)
+    from desk.training import demo as training_demo
+    training_demo.load(db.session)  # a few courses in the training log (issue 20)
     from desk.stats.rollup import catch_up
     catch_up(db.session, today_riyadh())  # the statistics' roll-ups up to yesterday
     refresh_statistics(db.session)

@@ -1,9 +1,10 @@
 """Where the desk keeps files, and their upkeep (``flask desk sweep-files``).
 
-Four stores, each a directory under the instance whose files are named by a column: the
+Five stores, each a directory under the instance whose files are named by a column: the
 tickets' documents (Attachment.stored_name), the field survey's photos
-(SurveyPhoto.stored_name), the association's logo (Association.logo_stored_name) and the
-knowledge base's documents (KbDocument.stored_name).
+(SurveyPhoto.stored_name), the association's logo (Association.logo_stored_name), the
+knowledge base's documents (KbDocument.stored_name) and the training log's certificates
+(TrainingEntry.certificate_stored_name).
 
 A file is written under a temporary name (``<random>.pending``) and takes its final name only
 once its row is committed (desk.transaction.Files), so a process killed half-way never leaves a
@@ -29,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from desk.attachments.service import PENDING_SUFFIX
-from desk.models import Association, Attachment, KbDocument, SurveyPhoto
+from desk.models import Association, Attachment, KbDocument, SurveyPhoto, TrainingEntry
 
 # A .pending file this young may belong to a transaction committing right now: left alone.
 RENAME_GRACE = timedelta(minutes=5)
@@ -37,6 +38,11 @@ RENAME_GRACE = timedelta(minutes=5)
 
 def survey_photo_dir(config: Mapping[str, Any]) -> Path:
     return Path(config["DESK_SURVEY_PHOTO_DIR"])
+
+
+def training_dir(config: Mapping[str, Any]) -> Path:
+    """Where the training log's certificates are stored: <instance>/training."""
+    return Path(config["INSTANCE_PATH"]) / "training"
 
 
 def branding_dir(config: Mapping[str, Any]) -> Path:
@@ -62,6 +68,7 @@ def stores(config: Mapping[str, Any]) -> list[Store]:
         Store("survey photos", survey_photo_dir(config), SurveyPhoto.stored_name),
         Store("logo", branding_dir(config), Association.logo_stored_name),
         Store("knowledge base", kb_dir(config), KbDocument.stored_name),
+        Store("training certificates", training_dir(config), TrainingEntry.certificate_stored_name),
     ]
 
 

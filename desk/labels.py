@@ -223,7 +223,12 @@ AUDIT_ACTIONS = {
     AuditAction.TWO_FACTOR_CHANGED: _l("Two-factor sign-in changed"),
     AuditAction.KB_PUBLISHED: _l("Knowledge-base article published"),
     AuditAction.KB_UNPUBLISHED: _l("Knowledge-base article unpublished"),
+    AuditAction.TRAINING: _l("Training log changed"),
 }
+
+# Whether a site's reception is staffed during the opening hours (the survey's staff-readiness
+# item, desk.survey.service.STAFFED).
+STAFFED = {"yes": _l("Staffed"), "partly": _l("Partly staffed"), "no": _l("Not staffed")}
 
 # Why a full national ID or mobile number was shown (desk.privacy.reveal), by the stored code;
 # "other" is followed by the words typed.

@@ -70,7 +70,12 @@ class Action(StrEnum):
     EMERGENCY_RECORD = "emergency.record"      # record an emergency and its corrective action: supervisors
     EMERGENCY_VIEW = "emergency.view"          # the list and the printable report: supervisors, manager, admin
     EMERGENCY_ACKNOWLEDGE = "emergency.acknowledge"  # close it by acknowledging: the general manager alone
-    VISITOR_COUNT = "visitors.count"           # tap the walk-in visitor counter: intake staff, supervisors
+    VISITOR_COUNT = "visitors.count"           # tap the walk-in visitor counter and its auxiliary services:
+                                               # intake staff, supervisors
+    # The training log of service staff (desk.training).
+    TRAINING_RECORD = "training.record"        # record or remove anyone's entries, read everyone's, export:
+                                               # supervisors and admins
+    TRAINING_OWN = "training.own"              # read one's own entries: every staff account
     # Statistics and the general manager's report (desk.stats).
     STATS_VIEW = "stats.view"        # the dashboard: supervisors, the general manager, admins; a focal
                                      # point their own departments' figures only (desk.stats.service.scope)
@@ -109,6 +114,8 @@ _FIELD_WORK = {
     Action.EMERGENCY_VIEW: (Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN),
     Action.EMERGENCY_ACKNOWLEDGE: (Role.GENERAL_MANAGER,),
     Action.VISITOR_COUNT: (Role.STAFF, Role.SUPERVISOR),
+    Action.TRAINING_RECORD: (Role.SUPERVISOR, Role.ADMIN),
+    Action.TRAINING_OWN: tuple(Role),
 }
 
 # What a research committee member may do to a ticket before the committee (committee_tickets).
@@ -229,6 +236,11 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
     ):
         return True
     return action in _COMMITTEE_TICKET_ACTIONS and actor.has_role(Role.COMMITTEE) and _before_committee(ticket)
+
+
+def may_read_training(actor: User, user_id: int) -> bool:
+    """A staff member's training log: theirs, or anyone's for supervisors and admins."""
+    return can(actor, Action.TRAINING_RECORD) or (can(actor, Action.TRAINING_OWN) and actor.id == user_id)
 
 
 def require(actor: User, action: Action) -> None:

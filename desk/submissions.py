@@ -56,6 +56,8 @@ class Kind(StrEnum):
     INTAKE = "intake"
     COMMENT = "comment"
     ATTACHMENT = "attachment"
+    VISITOR_TAP = "visitor_tap"      # the visitor counter's "+1 visitor" (desk.survey)
+    AUX_SERVICE = "aux_service"      # an auxiliary service counted there
 
 
 def new_token() -> str:

@@ -54,7 +54,8 @@ def _folders(root: Path) -> dict[str, str]:
 @pytest.fixture
 def source(app, db, people, make_ticket, tmp_path, monkeypatch) -> Path:
     """The desk under test with two tickets and their events (a note among them), two attachments
-    written through desk.attachments, a survey photo and the association's logo, its stored
+    written through desk.attachments, a survey photo, the association's logo and a training
+    certificate, its stored
     files in a folder of this test's own. Returns that instance folder."""
     root = tmp_path / "source"
     for key, value in _folders(root).items():
@@ -73,6 +74,11 @@ def source(app, db, people, make_ticket, tmp_path, monkeypatch) -> Path:
                      directory=app.config["DESK_SURVEY_PHOTO_DIR"], max_bytes=MAX)
     profile.save(db.session, people.admin, app.config, profile.ProfileData(name_ar="جمعية الخير", name_en="Al-Khair"),
                  logo=io.BytesIO(LOGO))
+    from desk.files import training_dir
+    from desk.training import service as training
+    training.add_entry(db.session, people.supervisor, training.TrainingData(
+        people.staff.id, "الإسعافات الأولية", "الهلال الأحمر", "2026-10-01", "gregorian", "4"), io.BytesIO(PDF),
+        "شهادة.pdf", directory=training_dir(app.config), max_bytes=MAX)
     return root
 
 
@@ -127,7 +133,8 @@ def every_row(app) -> dict[str, list[str]]:
 
 def every_file(root: Path) -> dict[str, bytes]:
     return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*"))
-            if path.is_file() and path.parts[len(root.parts)] in ("attachments", "survey-photos", "branding")}
+            if path.is_file() and path.parts[len(root.parts)] in ("attachments", "survey-photos", "branding",
+                                                                  "training")}
 
 
 def manifest_of(archive: Path) -> dict:
@@ -161,7 +168,7 @@ def test_a_backup_restores_into_a_fresh_instance_and_an_empty_database(app, db, 
     archive.parent.mkdir()
     made = run(app, "backup", "--output", str(archive))
     assert made.exit_code == 0, made.output
-    assert "4 files" in made.output
+    assert "5 files" in made.output
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600  # personal data
     assert os.listdir(archive.parent) == ["desk.tar"]   # nothing left beside it
 
@@ -174,7 +181,8 @@ def test_a_backup_restores_into_a_fresh_instance_and_an_empty_database(app, db, 
     stored = every_file(source)
     assert {f["path"]: (f["size"], f["sha256"]) for f in manifest["files"]} == {
         path: (len(data), hashlib.sha256(data).hexdigest()) for path, data in stored.items()}
-    assert sorted(path.split("/")[0] for path in stored) == ["attachments", "attachments", "branding", "survey-photos"]
+    assert sorted(path.split("/")[0] for path in stored) == ["attachments", "attachments", "branding", "survey-photos",
+                                                             "training"]
     assert manifest["missing_files"] == []
 
     restored = run(target, "restore", str(archive))
@@ -406,7 +414,7 @@ def test_a_killed_backup_leaves_no_archive_and_the_next_one_clears_its_leftovers
     again = run(app, "backup", "--output", str(output))
     assert again.exit_code == 0, again.output
     assert os.listdir(folder) == ["desk.tar"]
-    assert len(backup.verify_archive(output).files) == 4
+    assert len(backup.verify_archive(output).files) == 5
 
 
 # While the desk works ------------------------------------------------------------------------

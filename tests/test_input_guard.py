@@ -93,7 +93,8 @@ ROWS_OF = {"holiday_id": "sla_holidays", "target_id": "sla_targets", "category_i
            "item_id": "survey_items", "site_id": "sites", "photo_id": "survey_photos", "attachment_id": "attachments",
            "department_id": "departments", "user_id": "users", "member_id": "department_members",
            "group_id": "search_words", "tag_id": "tags", "reply_id": "saved_replies", "view_id": "saved_views",
-           "article_id": "kb_articles"}
+           "article_id": "kb_articles",
+           "service_id": "aux_services", "entry_id": "training_entries"}
 FIELD_NAMES = ["body", "text", "subject", "name", "reason", "reason_text", "comment", "note", "message", "description",
                "direction", "action", "version", "locale", "next", "status", "value", "kind", "channel", "email",
                "password", "phone", "reference", "q", "site_id", "tap_id", "survey_id", "kinds", "amount"]
@@ -116,6 +117,7 @@ OTHER_ANSWERS = {
     # The survey's autosave, photo and visitor counter refuse a made-up answer, file or reason
     # themselves, and go back to the survey or the counter.
     "survey.save_item_answer": {302}, "survey.add_photo": {302}, "survey.visitor_tap": {302},
+    "survey.service_tap": {302},
     # Answered before their form is read: no sign-in under way (back to the sign-in page), no
     # second factor to renew or turn off, no such reset link (404).
     "accounts.second_factor": {302}, "accounts.enrol": {302},

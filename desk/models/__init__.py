@@ -41,6 +41,8 @@ from desk.models.stats import StatsDuration, StatsRollup, StatsRollupState
 from desk.models.submissions import FormSubmission
 from desk.models.survey import (
     AnswerState,
+    AuxService,
+    AuxServiceTap,
     Emergency,
     EmergencyStatus,
     ItemCode,
@@ -69,6 +71,7 @@ from desk.models.tickets import (
     TicketEvent,
     format_reference,
 )
+from desk.models.training import TrainingEntry
 
 __all__ = [
     "Base", "utcnow", "SavedView", "ViewScope", "User", "UserRole", "Role", "Department", "DepartmentMember",
@@ -81,6 +84,7 @@ __all__ = [
     "Association", "SatisfactionResponse", "SurveySource", "PrivacyNotice", "PortalCeiling",
     "Site", "SurveyItem", "ItemCode", "Survey", "SurveyStatus", "SurveyAnswer", "AnswerState", "SurveyPhoto",
     "Emergency", "EmergencyStatus", "Severity", "VisitorTap",
+    "AuxService", "AuxServiceTap", "TrainingEntry",
     "StatsRollup", "StatsDuration", "StatsRollupState",
     "InboundMessage", "InboundOutcome", "ChannelState", "MediaJob", "MediaStatus", "QuarantinedMail", "QuarantineState",
     "FormSubmission", "AuditAction", "AuditEntry",

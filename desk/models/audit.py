@@ -34,6 +34,7 @@ class AuditAction(StrEnum):
     KB_PUBLISHED = "kb.published"            # a knowledge-base article published (a new version)
     KB_UNPUBLISHED = "kb.unpublished"        # a knowledge-base article taken off
     MAIL_DECIDED = "mail.decided"            # a quarantined email taken, attached, discarded, accepted, rejected
+    TRAINING = "staff.training"              # a training log entry recorded or removed (desk.training)
 
 
 class AuditEntry(Base):

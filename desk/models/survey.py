@@ -46,6 +46,7 @@ class ItemCode(StrEnum):
     OFFICES = "offices"
     COMPLAINTS = "complaints"     # pre-filled with live figures, snapshotted on submit
     WEBSITE = "website"
+    STAFF_READINESS = "staff_readiness"  # who is on duty, and whether reception is staffed (R49)
 
 
 class SurveyItem(Base):
@@ -122,6 +123,9 @@ class SurveyAnswer(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # Item 6: the live figures the supervisor saw, frozen when the survey is submitted.
     figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The staff-readiness item: {"staffed": "yes" | "partly" | "no", "on_duty": [{"user_id": 3,
+    # "name": "سارة"}, {"user_id": null, "name": "typed name"}]} (desk.survey.service.ReadinessData).
+    readiness: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -208,3 +212,35 @@ class VisitorTap(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     reason: Mapped[str | None] = mapped_column(String(20))       # one of desk.survey.service.VISIT_REASONS
     reason_text: Mapped[str | None] = mapped_column(String(200))  # free text
+
+
+class AuxService(Base):
+    """An auxiliary service given at the desk (الخدمات المساعدة: copying, a call, a form filled
+    in…), counted like visitors. An admin setting; one added by an admin has no code."""
+
+    __tablename__ = "aux_services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    name_ar: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def name(self, locale: str) -> str:
+        return (self.name_en if locale == "en" else self.name_ar) or self.name_ar
+
+
+class AuxServiceTap(Base):
+    """One auxiliary service given at a site (one tap of its button on the visitor counter)."""
+
+    __tablename__ = "aux_service_taps"
+    __table_args__ = (Index("ix_aux_service_taps_day_site", "day", "site_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("aux_services.id", ondelete="RESTRICT"), index=True)
+    day: Mapped[date] = mapped_column(Date)          # the Riyadh-local day of created_at
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

@@ -195,13 +195,20 @@ class FieldWork:
     visitors: object          # desk.survey.report.VisitorFigures
     emergencies: list         # desk.models.Emergency, in the order they happened
     findings: list            # desk.survey.report.Finding
+    services: object = None   # desk.survey.report.ServiceFigures: auxiliary services given
+    readiness: list = field(default_factory=list)  # desk.survey.report.Readiness: staff readiness
+    training: object = None   # desk.training.service.TrainingFigures: the training log
 
 
 def _field_work(session: Session, r: DateRange) -> FieldWork:
     from desk.survey import report as survey_report
+    from desk.training import service as training
     return FieldWork(survey_report.visitor_figures(session, r.first, r.last),
                      survey_report.emergencies_between(session, r.first, r.last),
-                     survey_report.findings_between(session, r.first, r.last))
+                     survey_report.findings_between(session, r.first, r.last),
+                     survey_report.service_figures(session, r.first, r.last),
+                     survey_report.readiness_between(session, r.first, r.last),
+                     training.figures(session, r.first, r.last))
 
 
 def _month_end(day: date) -> date:

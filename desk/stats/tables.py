@@ -239,6 +239,40 @@ def _field_work_tables(work, locale: str) -> list[Table]:
                for e in work.emergencies]),
         Table("findings", _("Field survey findings"), [_("Day"), _("Site"), _("Item"), _("Note")],
               [[f.day, f.site.name(locale), f.item_text(locale), f.note or ""] for f in work.findings]),
+        *([services_table(work.services, locale)] if work.services is not None else []),
+        Table("readiness", _("Staff readiness"), [_("Day"), _("Site"), _("Reception staffed"), _("On duty")],
+              [[r.day, r.site.name(locale), str(labels.STAFFED.get(r.staffed or "", "")), "، ".join(r.on_duty) if locale == "ar"
+                else ", ".join(r.on_duty)] for r in work.readiness]),
+        *(training_tables(work.training, locale) if work.training is not None else []),
+    ]
+
+
+def services_table(services, locale: str) -> Table:
+    """Auxiliary services given (desk.survey.report.ServiceFigures): one row per service, a column per site."""
+    return Table(
+        "services", _("Auxiliary services"), [_("Service"), _("All sites"),
+                                              *[site.name(locale) for site in services.sites]],
+        [[row.name(locale), services.service_total(row.id), *[services.count(row.id, site.id)
+                                                              for site in services.sites]]
+         for row in services.services], chart="bar",
+        total=[_("All services"), services.total, *[services.site_total(site.id) for site in services.sites]],
+        note=_("Copying, calls and other services given at the desk (the visitor counter)."))
+
+
+def training_tables(training, locale: str) -> list[Table]:
+    """The training log (desk.training.service.TrainingFigures): hours per person and per month
+    of the period, and who had no training in the last 12 months."""
+    return [
+        Table("training", _("Training of service staff"),
+              [_("Staff member"), _("Hours"), _("Courses"), _("Latest training")],
+              [[p.user.name, p.hours, p.courses, p.last_day or ""] for p in training.people],
+              total=[_("Everyone"), training.centihours / 100, training.courses, ""]),
+        Table("training_months", _("Training hours per month"), [_("Month"), _("Hours"), _("Courses")],
+              [[m.month if locale == "en" else to_arabic_digits(m.month), m.hours, m.courses]
+               for m in training.months]),
+        Table("untrained", _("No training in the last 12 months"), [_("Staff member"), _("Latest training")],
+              [[p.user.name, p.last_day or _("No training yet")] for p in training.untrained],
+              note=_("Up to the end of the period.")),
     ]
 
 

@@ -1,5 +1,6 @@
 """Demo field work for `flask desk demo`: the main office and two branch offices, a fortnight
-of surveys (some findings), visitor counts and one open emergency. Only when there is no site."""
+of surveys (some findings), visitor counts, auxiliary services counted and one open emergency.
+Only when there is no site."""
 from __future__ import annotations
 
 import random
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from desk.models import (
     AnswerState,
+    AuxServiceTap,
     Emergency,
     EmergencyStatus,
     ItemCode,
@@ -54,6 +56,7 @@ def load(session: Session, now: datetime | None = None) -> bool:
     staff = session.scalar(select(User).join(UserRole, UserRole.user_id == User.id)
                            .where(UserRole.role == Role.STAFF).order_by(User.id).limit(1))
     items = service.items(session)
+    aux = service.aux_services(session)
     from desk.sla.service import load_calendar
     calendar = load_calendar(session)
     today = today_riyadh(now)
@@ -84,6 +87,10 @@ def load(session: Session, now: datetime | None = None) -> bool:
                 at = datetime.combine(day, datetime.min.time(), tzinfo=RIYADH) + timedelta(minutes=rng.randint(480, 900))
                 session.add(VisitorTap(site_id=site.id, day=day, created_at=at, recorded_by_id=staff.id if staff else None,
                                        reason=rng.choice(service.VISIT_REASONS)))
+            for _ in range(rng.randint(0, 6)):
+                at = datetime.combine(day, datetime.min.time(), tzinfo=RIYADH) + timedelta(minutes=rng.randint(480, 900))
+                session.add(AuxServiceTap(site_id=site.id, service_id=rng.choice(aux).id, day=day, created_at=at,
+                                          recorded_by_id=staff.id if staff else None))
     session.add(Emergency(
         site_id=sites[1].id, occurred_at=now - timedelta(hours=3),
         what_happened="انقطاع التكييف في صالة الانتظار مع وجود عدد من كبار السن.",

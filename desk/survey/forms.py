@@ -7,8 +7,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from desk import labels
 from desk.forms import DeskForm, ServiceSelect
-from desk.models import AnswerState, Severity
+from desk.models import AnswerState, ItemCode, Severity
 
 STATES = {
     AnswerState.OK: _l("OK"),
@@ -25,8 +26,16 @@ VISIT_REASON_LABELS = {
     "other": _l("Other"),
 }
 
+STAFFED_LABELS = labels.STAFFED
+# The kinds of survey item an admin may add (desk.survey.service.ITEM_KINDS).
+ITEM_KIND_LABELS = {"": _l("An item answered OK / needs attention"),
+                    ItemCode.STAFF_READINESS.value: _l("Staff readiness: who is on duty, and whether the reception "
+                                                       "is staffed")}
+
 
 class SiteForm(DeskForm):
+    """A site, or an auxiliary service (the same fields: names in both languages, order, active)."""
+
     name_ar = StringField(_l("Name in Arabic"), validators=[Length(max=200)])
     name_en = StringField(_l("Name in English"), validators=[Length(max=200)])
     position = IntegerField(_l("Order"), validators=[Optional()], default=0)
@@ -34,6 +43,8 @@ class SiteForm(DeskForm):
 
 
 class ItemForm(DeskForm):
+    kind = ServiceSelect(_l("Kind of item"), choices=[SelectChoice(k, v) for k, v in ITEM_KIND_LABELS.items()],
+                         default="")
     text_ar = TextAreaField(_l("Text in Arabic"), validators=[Length(max=1000)])
     text_en = TextAreaField(_l("Text in English"), validators=[Length(max=1000)])
     position = IntegerField(_l("Order"), validators=[Optional()], default=0)

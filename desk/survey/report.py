@@ -17,12 +17,16 @@ from sqlalchemy.orm import Session
 
 from desk.models import (
     AnswerState,
+    AuxService,
+    AuxServiceTap,
     Channel,
     Emergency,
+    ItemCode,
     Site,
     StatsRollup,
     Survey,
     SurveyAnswer,
+    SurveyItem,
     SurveyStatus,
     Ticket,
     VisitorTap,
@@ -164,3 +168,79 @@ def findings_between(session: Session, start: date, end: date, item_id: int | No
     return [Finding(survey.day, site, answer.item_text_ar, answer.item_text_en, answer.item_id, answer.note,
                     survey.id, survey.status == SurveyStatus.SUBMITTED)
             for answer, survey, site in session.execute(query).all()]
+
+
+@dataclass
+class ServiceFigures:
+    """Auxiliary services given in the range: per service, per site."""
+
+    start: date
+    end: date
+    services: list[AuxService]
+    sites: list[Site]
+    counts: dict[tuple[int, int], int] = field(default_factory=dict)   # (service id, site id) → count
+
+    def count(self, service_id: int, site_id: int) -> int:
+        return self.counts.get((service_id, site_id), 0)
+
+    def service_total(self, service_id: int) -> int:
+        return sum(n for (s, _site), n in self.counts.items() if s == service_id)
+
+    def site_total(self, site_id: int) -> int:
+        return sum(n for (_s, site), n in self.counts.items() if site == site_id)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def service_figures(session: Session, start: date, end: date) -> ServiceFigures:
+    """Auxiliary services counted per service and site over the range (one GROUP BY): every
+    active service and site, and any inactive one that has a count in the range."""
+    rows = session.execute(
+        select(AuxServiceTap.service_id, AuxServiceTap.site_id, func.count())
+        .where(AuxServiceTap.day >= start, AuxServiceTap.day <= end)
+        .group_by(AuxServiceTap.service_id, AuxServiceTap.site_id)).all()
+    counts = {(service_id, site_id): int(n) for service_id, site_id, n in rows}
+    used_services = {s for s, _site in counts} or {0}
+    used_sites = {site for _s, site in counts} or {0}
+    services = list(session.scalars(select(AuxService).where(AuxService.active.is_(True) | AuxService.id.in_(
+        used_services)).order_by(AuxService.position, AuxService.id)))
+    sites = list(session.scalars(select(Site).where(Site.active.is_(True) | Site.id.in_(used_sites))
+                                 .order_by(Site.position, Site.id)))
+    return ServiceFigures(start, end, services, sites, counts)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """One survey's staff-readiness answer: the day, the site, whether the reception was staffed
+    ("yes" | "partly" | "no", None if not said), who was on duty (names as recorded)."""
+
+    day: date
+    site: Site
+    staffed: str | None
+    on_duty: list[str]
+    state: str | None
+    note: str | None
+    survey_id: int
+
+
+def readiness_between(session: Session, start: date, end: date, submitted_only: bool = True) -> list[Readiness]:
+    """The staff-readiness answers of the range's surveys (submitted ones by default), by day and site."""
+    query = (
+        select(SurveyAnswer, Survey, Site)
+        .join(Survey, Survey.id == SurveyAnswer.survey_id)
+        .join(Site, Site.id == Survey.site_id)
+        .join(SurveyItem, SurveyItem.id == SurveyAnswer.item_id)
+        .where(Survey.day >= start, Survey.day <= end, SurveyItem.code == ItemCode.STAFF_READINESS)
+        .order_by(Survey.day, Site.position, Site.id)
+    )
+    if submitted_only:
+        query = query.where(Survey.status == SurveyStatus.SUBMITTED)
+    found = []
+    for answer, survey, site in session.execute(query).unique().all():
+        kept = answer.readiness or {}
+        found.append(Readiness(survey.day, site, kept.get("staffed"), [p.get("name", "") for p in
+                                                                        kept.get("on_duty") or []],
+                               answer.state, answer.note, survey.id))
+    return found

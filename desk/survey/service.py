@@ -25,6 +25,8 @@ from desk.attachments import service as attachments
 from desk.errors import Forbidden, NotFound, ValidationFailed, add_error
 from desk.models import (
     AnswerState,
+    AuxService,
+    AuxServiceTap,
     Department,
     Emergency,
     EmergencyStatus,
@@ -46,6 +48,7 @@ from desk.models import (
 from desk.notify.messages import scrub
 from desk.notify.service import notify_users
 from desk.permissions import Action, can, require, visible_tickets
+from desk.submissions import Once, take
 from desk.text import RIYADH, riyadh_midnight, today_riyadh
 from desk.transaction import atomic, commit
 
@@ -74,6 +77,14 @@ POLICY_ITEMS = (
      "Supervision of complaint intake across all channels, and follow-up with the departments until resolved"),
     (ItemCode.WEBSITE, "الإشراف على صفحة مركز خدمة المستفيد على موقع الجمعية وتفعيل تقديم الخدمات من خلالها",
      "The service centre's page on the association's website, and the services offered through it"),
+)
+
+# The auxiliary services the policy names (تقديم الخدمات المساعدة للمستفيدين/ات (التصوير – الاتصال ... الخ)),
+# as migration 0024 inserts them (re-created on first use in a database that has none); admins add others.
+POLICY_SERVICES = (
+    ("copying", "تصوير المستندات", "Copying documents"),
+    ("call", "اتصال لصالح المستفيد", "A call made for the beneficiary"),
+    ("form", "تعبئة نموذج للمستفيد", "A form filled in for the beneficiary"),
 )
 
 # The visitor counter's common reasons (the free text covers the rest).
@@ -168,6 +179,11 @@ class ItemData:
     text_en: str = ""
     position: int = 0
     active: bool = True
+    kind: str = ""    # "" (a plain item) or ItemCode.STAFF_READINESS; a policy item keeps its code
+
+
+# The kinds of item an admin may add: a plain item, or the staff-readiness item (one at most).
+ITEM_KINDS = ("", ItemCode.STAFF_READINESS.value)
 
 
 def save_item(session: Session, actor: User, data: ItemData, item: SurveyItem | None = None) -> SurveyItem:
@@ -180,9 +196,19 @@ def save_item(session: Session, actor: User, data: ItemData, item: SurveyItem | 
             add_error(errors, name, _l("This field is required."))
         elif len(value) > MAX_ITEM:
             add_error(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_ITEM))
+    kind = _clean(data.kind)
+    if kind not in ITEM_KINDS:
+        add_error(errors, "kind", _l("Choose one of the answers listed."))
+    elif item is not None and item.code:
+        kind = item.code  # one of the policy's seven, or the readiness item, keeps its code (its answers' meaning)
+    elif kind:
+        other = session.scalar(select(SurveyItem).where(SurveyItem.code == kind))
+        if other is not None and (item is None or other.id != item.id):
+            add_error(errors, "kind", _l("The survey already has a staff-readiness item."))
     if errors:
         raise ValidationFailed(errors)
     item = item or SurveyItem()
+    item.code = kind or None
     item.text_ar, item.text_en = _clean(data.text_ar), _clean(data.text_en)
     item.position, item.active = int(data.position or 0), bool(data.active)
     session.add(item)
@@ -265,13 +291,81 @@ def answers_by_item(survey: Survey) -> dict[int, SurveyAnswer]:
     return {answer.item_id: answer for answer in survey.answers}
 
 
+# Staff readiness (R49): is the reception staffed during the opening hours?
+STAFFED = ("yes", "partly", "no")
+MAX_ON_DUTY = 30
+
+
+@dataclass
+class ReadinessData:
+    """The staff-readiness item's particulars: staff accounts on duty (ids), names typed for
+    anyone without an account (one a line), and whether the reception is staffed."""
+
+    staffed: str | None = None
+    user_ids: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_saved(cls, saved: dict[str, Any] | None) -> ReadinessData:
+        saved = saved or {}
+        people = saved.get("on_duty") or []
+        return cls(saved.get("staffed"), [p["user_id"] for p in people if p.get("user_id")],
+                   [p["name"] for p in people if not p.get("user_id")])
+
+
 @dataclass
 class AnswerData:
     state: str | None = None
     note: str = ""
+    readiness: ReadinessData | None = None   # the staff-readiness item only
 
 
-def _check_answer(errors: Errors, item_id: int, data: AnswerData, required: bool) -> None:
+def duty_staff(session: Session) -> list[User]:
+    """The accounts that can be on duty at a reception: active intake staff and supervisors.
+    (Accounts carry no site: every one is offered at every site.)"""
+    return list(session.scalars(
+        select(User).where(User.active.is_(True), User.id.in_(
+            select(UserRole.user_id).where(UserRole.role.in_((Role.STAFF, Role.SUPERVISOR)))))
+        .order_by(User.name, User.id)))
+
+
+def _check_readiness(session: Session, errors: Errors, item_id: int, state: str | None, data: ReadinessData | None,
+                     required: bool) -> dict[str, Any] | None:
+    """The readiness particulars as the answer keeps them, or errors on staffed_<id> and on_duty_<id>.
+    Required to submit unless the item is answered "not applicable"."""
+    data = data or ReadinessData()
+    staffed = _clean(data.staffed) or None
+    names = [_clean(n) for n in data.names if _clean(n)]
+    known = {u.id: u for u in duty_staff(session)} if data.user_ids else {}
+    on_duty: list[dict[str, Any]] = []
+    for user_id in dict.fromkeys(data.user_ids):
+        if user_id not in known:
+            add_error(errors, f"on_duty_{item_id}", _l("Choose one of the answers listed."))
+            break
+        on_duty.append({"user_id": user_id, "name": known[user_id].name})
+    for name in names:
+        if len(name) > MAX_NAME:
+            add_error(errors, f"on_duty_{item_id}", _l("The text is too long (at most %(n)s characters).", n=MAX_NAME))
+            break
+        on_duty.append({"user_id": None, "name": name})
+    if len(on_duty) > MAX_ON_DUTY:
+        add_error(errors, f"on_duty_{item_id}", _l("At most %(n)s people.", n=MAX_ON_DUTY))
+    if staffed is not None and staffed not in STAFFED:
+        add_error(errors, f"staffed_{item_id}", _l("Choose one of the answers listed."))
+    elif staffed is None and (on_duty or (required and state != AnswerState.NOT_APPLICABLE)):
+        add_error(errors, f"staffed_{item_id}", _l("Say whether the reception is staffed during the opening hours."))
+    elif staffed in ("yes", "partly") and not on_duty and (required or data.user_ids or names):
+        add_error(errors, f"on_duty_{item_id}", _l("Name who is on duty."))
+    elif staffed == "no" and on_duty:
+        add_error(errors, f"on_duty_{item_id}", _l("Nobody can be on duty at a reception that is not staffed."))
+    if staffed is None and not on_duty:
+        return None
+    return {"staffed": staffed, "on_duty": on_duty}
+
+
+def _check_answer(errors: Errors, item_id: int, data: AnswerData, required: bool,
+                  item: SurveyItem | None = None, session: Session | None = None) -> dict[str, Any] | None:
+    """Errors of one answer; for the staff-readiness item, its particulars as the answer keeps them."""
     state = _clean(data.state) or None
     if state is not None and state not in set(AnswerState):
         add_error(errors, f"state_{item_id}", _l("Choose one of the answers listed."))
@@ -279,6 +373,9 @@ def _check_answer(errors: Errors, item_id: int, data: AnswerData, required: bool
         add_error(errors, f"state_{item_id}", _l("Answer this item."))
     if len(_clean(data.note)) > MAX_NOTE:
         add_error(errors, f"note_{item_id}", _l("The text is too long (at most %(n)s characters).", n=MAX_NOTE))
+    if item is not None and session is not None and item.code == ItemCode.STAFF_READINESS:
+        return _check_readiness(session, errors, item_id, state, data.readiness, required)
+    return None
 
 
 def _lock_draft(session: Session, survey: Survey, **values) -> bool:
@@ -289,7 +386,8 @@ def _lock_draft(session: Session, survey: Survey, **values) -> bool:
     return bool(done)
 
 
-def _write_answer(session: Session, actor: User, survey: Survey, item: SurveyItem, data: AnswerData) -> SurveyAnswer:
+def _write_answer(session: Session, actor: User, survey: Survey, item: SurveyItem, data: AnswerData,
+                  readiness: dict[str, Any] | None = None) -> SurveyAnswer:
     answer = session.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id,
                                                        SurveyAnswer.item_id == item.id))
     if answer is None:
@@ -298,6 +396,8 @@ def _write_answer(session: Session, actor: User, survey: Survey, item: SurveyIte
     answer.item_text_ar, answer.item_text_en, answer.position = item.text_ar, item.text_en, item.position
     answer.state = _clean(data.state) or None
     answer.note = _clean(data.note) or None
+    if item.code == ItemCode.STAFF_READINESS:
+        answer.readiness = readiness
     answer.answered_by_id, answer.answered_at = actor.id, utcnow()
     return answer
 
@@ -310,14 +410,14 @@ def save_answer(session: Session, actor: User, survey: Survey, item: SurveyItem,
     """Save one item's answer to a draft (the autosave): refused once the survey is submitted."""
     require(actor, Action.SURVEY_RUN)
     errors: Errors = {}
-    _check_answer(errors, item.id, data, required=False)
+    readiness = _check_answer(errors, item.id, data, False, item, session)
     if errors:
         raise ValidationFailed(errors)
     try:
         with atomic(session):
             if not _lock_draft(session, survey):
                 raise already_submitted()
-            answer = _write_answer(session, actor, survey, item, data)
+            answer = _write_answer(session, actor, survey, item, data, readiness)
     except IntegrityError:  # the same item's first answer saved twice at once: save over it
         return save_answer(session, actor, survey, item, data)
     return answer
@@ -328,9 +428,8 @@ def save_draft(session: Session, actor: User, survey: Survey, answers: dict[int,
     require(actor, Action.SURVEY_RUN)
     by_id = {item.id: item for item in items(session)}
     errors: Errors = {}
-    for item_id, data in answers.items():
-        if item_id in by_id:
-            _check_answer(errors, item_id, data, required=False)
+    kept = {item_id: _check_answer(errors, item_id, data, False, by_id[item_id], session)
+            for item_id, data in answers.items() if item_id in by_id}
     if errors:
         raise ValidationFailed(errors)
     with atomic(session):
@@ -338,7 +437,7 @@ def save_draft(session: Session, actor: User, survey: Survey, answers: dict[int,
             raise already_submitted()
         for item_id, data in answers.items():
             if item_id in by_id:
-                _write_answer(session, actor, survey, by_id[item_id], data)
+                _write_answer(session, actor, survey, by_id[item_id], data, kept[item_id])
     session.refresh(survey)
     return survey
 
@@ -355,11 +454,13 @@ def submit(session: Session, actor: User, survey: Survey, answers: dict[int, Ans
     session.refresh(survey)
     saved = answers_by_item(survey)
     errors: Errors = {}
+    kept: dict[int, dict[str, Any] | None] = {}
     for item in active:
         data = answers.get(item.id)
         if data is None and item.id in saved:
-            data = AnswerData(saved[item.id].state, saved[item.id].note or "")
-        _check_answer(errors, item.id, data or AnswerData(), required=True)
+            data = AnswerData(saved[item.id].state, saved[item.id].note or "",
+                              ReadinessData.from_saved(saved[item.id].readiness))
+        kept[item.id] = _check_answer(errors, item.id, data or AnswerData(), True, item, session)
     if survey.submitted:
         raise already_submitted()
     if errors:
@@ -373,11 +474,13 @@ def submit(session: Session, actor: User, survey: Survey, answers: dict[int, Ans
                 raise already_submitted()
             for item in active:
                 if item.id in answers:
-                    answer = _write_answer(session, actor, survey, item, answers[item.id])
+                    answer = _write_answer(session, actor, survey, item, answers[item.id], kept[item.id])
                 else:  # saved before: an item neither answered now nor saved was refused above
                     answer = saved[item.id]
                     # The text as it is at submission (an admin may have edited it since the draft).
                     answer.item_text_ar, answer.item_text_en, answer.position = item.text_ar, item.text_en, item.position
+                    if item.code == ItemCode.STAFF_READINESS:
+                        answer.readiness = kept[item.id]  # the names as they are at submission
                 if item.code == ItemCode.COMPLAINTS:
                     answer.figures = figures
     except IntegrityError:
@@ -535,8 +638,10 @@ def acknowledge(session: Session, actor: User, emergency: Emergency, note: str =
 # The visitor counter ----------------------------------------------------------------------
 
 def tap(session: Session, actor: User, site: Site, reason: str | None = None, reason_text: str = "",
-        now: datetime | None = None) -> VisitorTap:
-    """Count one walk-in visitor at the site (one row: who, when, site, reason)."""
+        now: datetime | None = None, once: Once | None = None) -> VisitorTap:
+    """Count one walk-in visitor at the site (one row: who, when, site, reason). With the
+    counter's form token (``once``, desk.submissions) the same tap sent twice counts once: the
+    second is refused with AlreadyTaken and the caller shows the counter as it is."""
     require(actor, Action.VISITOR_COUNT)
     if not site.active:
         raise NotFound()
@@ -549,10 +654,13 @@ def tap(session: Session, actor: User, site: Site, reason: str | None = None, re
     if errors:
         raise ValidationFailed(errors)
     now = now or utcnow()
-    row = VisitorTap(site_id=site.id, day=today_riyadh(now), created_at=now, recorded_by_id=actor.id, reason=reason,
-                     reason_text=_clean(reason_text) or None)
-    session.add(row)
-    commit(session)
+    with atomic(session):
+        taken = take(session, once)
+        row = VisitorTap(site_id=site.id, day=today_riyadh(now), created_at=now, recorded_by_id=actor.id,
+                         reason=reason, reason_text=_clean(reason_text) or None)
+        session.add(row)
+        session.flush()
+        taken.done(None, visitor_tap=row.id)
     return row
 
 
@@ -639,3 +747,99 @@ def survey_calendar(session: Session, actor: User, year: int, month: int, now: d
     following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
     return SurveyCalendar(year, month, days, sites(session), status, hijri_months,
                           f"{previous:%Y-%m}", f"{following:%Y-%m}")
+
+
+# Auxiliary services (الخدمات المساعدة, R51): counted at the visitor counter ---------------------
+
+def ensure_default_services(session: Session) -> None:
+    """The policy's services, if the table is empty (migration 0024 inserts them; this covers a
+    database emptied since). Two requests doing it at once: the unique code keeps one."""
+    if session.scalar(select(func.count()).select_from(AuxService)):
+        return
+    now = utcnow()
+    session.add_all(AuxService(code=code, name_ar=ar, name_en=en, position=n, active=True, created_at=now)
+                    for n, (code, ar, en) in enumerate(POLICY_SERVICES, start=1))
+    try:
+        commit(session)
+    except IntegrityError:  # another request created them at that moment
+        pass
+
+
+def aux_services(session: Session, active_only: bool = True) -> list[AuxService]:
+    ensure_default_services(session)
+    query = select(AuxService).order_by(AuxService.position, AuxService.id)
+    if active_only:
+        query = query.where(AuxService.active.is_(True))
+    return list(session.scalars(query))
+
+
+def get_aux_service(session: Session, service_id: int | None, active_only: bool = True) -> AuxService:
+    row = session.get(AuxService, service_id) if service_id else None
+    if row is None or (active_only and not row.active):
+        raise NotFound()
+    return row
+
+
+def save_aux_service(session: Session, actor: User, data: SiteData, row: AuxService | None = None) -> AuxService:
+    """Add or rename an auxiliary service, or (de)activate it (admins; on the audit trail as an
+    admin change, desk.audit). Never deleted: its taps keep pointing at it."""
+    require(actor, Action.SURVEY_SETUP)
+    errors: Errors = {}
+    for name in ("name_ar", "name_en"):
+        value = _clean(getattr(data, name))
+        if not value:
+            add_error(errors, name, _l("This field is required."))
+        elif len(value) > MAX_NAME:
+            add_error(errors, name, _l("The text is too long (at most %(n)s characters).", n=MAX_NAME))
+    if errors:
+        raise ValidationFailed(errors)
+    row = row or AuxService()
+    row.name_ar, row.name_en = _clean(data.name_ar), _clean(data.name_en)
+    row.position, row.active = int(data.position or 0), bool(data.active)
+    session.add(row)
+    commit(session)
+    return row
+
+
+def tap_service(session: Session, actor: User, site: Site, service: AuxService, now: datetime | None = None,
+                once: Once | None = None) -> AuxServiceTap:
+    """Count one auxiliary service given at the site (one row: who, when, site, which service).
+    Idempotent like the visitor tap: the same form token counts once (AlreadyTaken the second time)."""
+    require(actor, Action.VISITOR_COUNT)
+    if not site.active or not service.active:
+        raise NotFound()
+    now = now or utcnow()
+    with atomic(session):
+        taken = take(session, once)
+        row = AuxServiceTap(site_id=site.id, service_id=service.id, day=today_riyadh(now), created_at=now,
+                            recorded_by_id=actor.id)
+        session.add(row)
+        session.flush()
+        taken.done(None, aux_service_tap=row.id)
+    return row
+
+
+def undo_service_tap(session: Session, actor: User, tap_id: int, now: datetime | None = None) -> bool:
+    """Take back one's own service tap within UNDO_SECONDS; False when there is nothing to undo."""
+    require(actor, Action.VISITOR_COUNT)
+    now = now or utcnow()
+    done = cast(CursorResult, session.execute(delete(AuxServiceTap).where(  # what a DELETE returns
+        AuxServiceTap.id == tap_id, AuxServiceTap.recorded_by_id == actor.id,
+        AuxServiceTap.created_at >= now - timedelta(seconds=UNDO_SECONDS)))).rowcount
+    commit(session)
+    return bool(done)
+
+
+def last_service_tap(session: Session, actor: User, now: datetime | None = None) -> AuxServiceTap | None:
+    now = now or utcnow()
+    return session.scalar(select(AuxServiceTap).where(
+        AuxServiceTap.recorded_by_id == actor.id, AuxServiceTap.created_at >= now - timedelta(seconds=UNDO_SECONDS))
+        .order_by(AuxServiceTap.created_at.desc(), AuxServiceTap.id.desc()).limit(1))
+
+
+def service_taps_today(session: Session, site_id: int, day: date | None = None) -> dict[int, int]:
+    """Auxiliary services given at the site on ``day`` (today), per service."""
+    day = day or today_riyadh()
+    return dict(session.execute(select(AuxServiceTap.service_id, func.count())
+                                .where(AuxServiceTap.day == day, AuxServiceTap.site_id == site_id)
+                                .group_by(AuxServiceTap.service_id)).all())

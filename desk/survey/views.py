@@ -1,8 +1,8 @@
 """The supervisors' field work: /survey (today's surveys, one per site), /survey/<id> (the
 form, autosaved item by item with htmx, or saved whole without JavaScript), its calendar and
 findings, /emergencies (record, report to the general manager, acknowledge, print),
-/visitors (the desk's "+1 visitor" counter) and the admin's /admin/sites and
-/admin/survey-items. Who may do what: desk.permissions (Action.SURVEY_*, EMERGENCY_*,
+/visitors (the desk's "+1 visitor" counter and its auxiliary services) and the admin's
+/admin/sites, /admin/survey-items and /admin/aux-services. Who may do what: desk.permissions (Action.SURVEY_*, EMERGENCY_*,
 VISITOR_COUNT); anyone else gets 404."""
 from __future__ import annotations
 
@@ -14,16 +14,19 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from desk import error_pages
-from desk.errors import ValidationFailed
+from desk.errors import NotFound, ValidationFailed
 from desk.extensions import db
 from desk.files import survey_photo_dir
 from desk.forms import optional_id
-from desk.models import Association, ItemCode, SurveyItem, utcnow
+from desk.models import Association, AuxService, ItemCode, SurveyItem, utcnow
 from desk.permissions import Action, can, require
 from desk.sla.forms import MONTHS
+from desk.submissions import AlreadyTaken, Kind, first
 from desk.survey import report, service
 from desk.survey.forms import (
+    ITEM_KIND_LABELS,
     SEVERITIES,
+    STAFFED_LABELS,
     STATES,
     VISIT_REASON_LABELS,
     AcknowledgeForm,
@@ -32,7 +35,7 @@ from desk.survey.forms import (
     SiteForm,
 )
 from desk.text import RIYADH, hijri_month_name, to_riyadh, today_riyadh
-from desk.web import current_locale, go_to, is_htmx, merge_errors, safe_next
+from desk.web import current_locale, go_to, is_htmx, merge_errors, posted_once, safe_next
 
 bp = Blueprint("survey", __name__)
 
@@ -44,6 +47,7 @@ LAST_TAP_KEY = "visitor_last_tap"
 def _vocabulary():
     locale = current_locale()
     return {"STATES": STATES, "SEVERITIES": SEVERITIES, "VISIT_REASONS": VISIT_REASON_LABELS,
+            "STAFFED": STAFFED_LABELS, "ITEM_KINDS": ITEM_KIND_LABELS,
             "ItemCode": ItemCode, "can": can, "Action": Action,
             "hijri_month_name": lambda month: hijri_month_name(month, locale),
             "gregorian_month_name": lambda month: str(MONTHS[month - 1])}
@@ -66,6 +70,12 @@ def _clock(value: datetime | None) -> str:
         return ""
     text = to_riyadh(value).strftime("%H:%M")
     return to_arabic_digits(text) if current_locale() == "ar" else text
+
+
+@bp.app_context_processor
+def _readiness_labels():
+    """The staff-readiness answers' labels, for templates/survey/_readiness_table.html on any page."""
+    return {"STAFFED_LABELS": STAFFED_LABELS, "ANSWER_STATES": STATES}
 
 
 @bp.app_context_processor
@@ -129,9 +139,12 @@ def _survey_context(survey, errors=None, values=None) -> dict:
                         if e.site_id == survey.site_id]
     errors = errors or {}
     # The first item the refused submit marked: the page moves focus there (review m2).
-    first_error = next((item.id for item, _answer in rows
-                        if f"state_{item.id}" in errors or f"note_{item.id}" in errors), None)
+    first_error = next((item.id for item, _answer in rows if any(
+        f"{name}_{item.id}" in errors for name in ("state", "note", "staffed", "on_duty"))), None)
+    duty_staff = service.duty_staff(db.session) if editable and any(
+        item.code == ItemCode.STAFF_READINESS for item, _answer in rows) else []
     return {"survey": survey, "rows": rows, "editable": editable, "figures": figures, "errors": errors,
+            "duty_staff": duty_staff,
             "first_error": first_error, "values": values or {}, "site_emergencies": site_emergencies,
             "photo_max_mb": f"{current_app.config['DESK_ATTACHMENT_MAX_MB']:g}"}
 
@@ -143,14 +156,25 @@ def show(survey_id: int):
     return render_template("survey/show.html", **_survey_context(survey))
 
 
-def _answers_from(form, item_ids) -> dict[int, service.AnswerData]:
-    """The answers the form carries (state_<id>, note_<id>), for the items given."""
+def _answers_from(form, item_ids, readiness_id: int | None = None) -> dict[int, service.AnswerData]:
+    """The answers the form carries (state_<id>, note_<id>), for the items given; for the
+    staff-readiness item (``readiness_id``) also staffed_<id>, on_duty_<id> (account ids) and
+    names_<id> (names typed, one a line)."""
     found = {}
     for item_id in item_ids:
         state_key, note_key = f"state_{item_id}", f"note_{item_id}"
         if state_key in form or note_key in form:
             found[item_id] = service.AnswerData(form.get(state_key) or None, form.get(note_key) or "")
+            if item_id == readiness_id:
+                found[item_id].readiness = service.ReadinessData(
+                    form.get(f"staffed_{item_id}") or None,
+                    [optional_id(v) or -1 for v in form.getlist(f"on_duty_{item_id}") if v],  # -1: no account
+                    (form.get(f"names_{item_id}") or "").splitlines())
     return found
+
+
+def _readiness_id(items) -> int | None:
+    return next((item.id for item in items if item.code == ItemCode.STAFF_READINESS), None)
 
 
 @bp.post("/survey/<int:survey_id>")
@@ -160,7 +184,7 @@ def save(survey_id: int):
     require(current_user, Action.SURVEY_RUN)
     survey = service.get_survey(db.session, current_user, survey_id)
     active = service.items(db.session)
-    answers = _answers_from(request.form, [item.id for item in active])
+    answers = _answers_from(request.form, [item.id for item in active], _readiness_id(active))
     try:
         if request.form.get("action") == "submit":
             service.submit(db.session, current_user, survey, answers)
@@ -181,7 +205,7 @@ def save_item_answer(survey_id: int, item_id: int):
     require(current_user, Action.SURVEY_RUN)
     survey = service.get_survey(db.session, current_user, survey_id)
     item = service.get_item(db.session, item_id)
-    data = _answers_from(request.form, [item_id]).get(item_id, service.AnswerData())
+    data = _answers_from(request.form, [item_id], _readiness_id([item])).get(item_id, service.AnswerData())
     try:
         answer = service.save_answer(db.session, current_user, survey, item, data)
     except ValidationFailed as failed:
@@ -380,7 +404,9 @@ def _counter_context_value() -> dict | None:
     site = next((s for s in sites if s.id == chosen), sites[0] if sites else None)
     last = service.last_tap(db.session, current_user)
     return {"sites": sites, "site": site, "counts": service.taps_today(db.session), "last": last,
-            "undo_seconds": service.UNDO_SECONDS}
+            "undo_seconds": service.UNDO_SECONDS, "services": service.aux_services(db.session),
+            "service_counts": service.service_taps_today(db.session, site.id) if site else {},
+            "last_service": service.last_service_tap(db.session, current_user)}
 
 
 @bp.get("/visitors")
@@ -389,7 +415,9 @@ def visitors():
     require(current_user, Action.VISITOR_COUNT)
     day = today_riyadh()
     figures = report.visitor_figures(db.session, day - timedelta(days=6), day)
-    return render_template("survey/visitors.html", figures=figures, day=day, **_counter_context())
+    services = report.service_figures(db.session, day - timedelta(days=6), day)
+    return render_template("survey/visitors.html", figures=figures, services=services, day=day,
+                           **_counter_context())
 
 
 def _after_counter(message: str | None = None, status: int = 200):
@@ -406,11 +434,50 @@ def visitor_tap():
     require(current_user, Action.VISITOR_COUNT)
     site = service.get_site(db.session, optional_id(request.form.get("site_id")))
     session[VISITOR_SITE_KEY] = site.id
+    counted = _("One visitor counted at %(site)s.", site=site.name(current_locale()))
+    once = posted_once(Kind.VISITOR_TAP)
+    if first(db.session, once) is not None:  # counted already (a double tap, a retry): the same answer
+        return _after_counter(counted)
     try:
-        service.tap(db.session, current_user, site, request.form.get("reason"), request.form.get("reason_text", ""))
+        service.tap(db.session, current_user, site, request.form.get("reason"), request.form.get("reason_text", ""),
+                    once=once)
+    except AlreadyTaken:  # the same tap, sent at the same moment, was counted by the other request
+        return _after_counter(counted)
     except ValidationFailed as failed:
         return _after_counter(str(failed.message), 422)
-    return _after_counter(_("One visitor counted at %(site)s.", site=site.name(current_locale())))
+    return _after_counter(counted)
+
+
+@bp.post("/visitors/service")
+@login_required
+def service_tap():
+    """One auxiliary service given (copying, a call…): counted once per form token, like a visitor."""
+    require(current_user, Action.VISITOR_COUNT)
+    site = service.get_site(db.session, optional_id(request.form.get("site_id")))
+    session[VISITOR_SITE_KEY] = site.id
+    try:
+        row = service.get_aux_service(db.session, optional_id(request.form.get("service_id")))
+    except NotFound:  # none chosen, or one deactivated since the page was opened
+        return _after_counter(_("Choose one of the answers listed."), 422)
+    counted = _("%(service)s counted at %(site)s.", service=row.name(current_locale()),
+                site=site.name(current_locale()))
+    once = posted_once(Kind.AUX_SERVICE)
+    if first(db.session, once) is not None:
+        return _after_counter(counted)
+    try:
+        service.tap_service(db.session, current_user, site, row, once=once)
+    except AlreadyTaken:
+        return _after_counter(counted)
+    return _after_counter(counted)
+
+
+@bp.post("/visitors/service/undo")
+@login_required
+def service_undo():
+    require(current_user, Action.VISITOR_COUNT)
+    if service.undo_service_tap(db.session, current_user, optional_id(request.form.get("tap_id")) or 0):
+        return _after_counter(_("The last service counted is taken back."))
+    return _after_counter(_("Nothing to take back: a count can be undone within a minute."), 422)
 
 
 @bp.post("/visitors/undo")
@@ -456,12 +523,13 @@ def survey_items(item_id: int | None = None):
     rows = service.items(db.session, active_only=False)
     if request.method == "GET":
         form = ItemForm(formdata=None, obj=item, position=item.position if item else (max(
-            [r.position for r in rows], default=0) + 1))
+            [r.position for r in rows], default=0) + 1),
+            kind=item.code if item and item.code == ItemCode.STAFF_READINESS else "")
         return render_template("survey/items.html", form=form, item=item, rows=rows)
     form = ItemForm()
     if form.validate_on_submit():
         data = service.ItemData(form.text_ar.data or "", form.text_en.data or "", form.position.data or 0,
-                                bool(form.active.data))
+                                bool(form.active.data), form.kind.data or "")
         try:
             service.save_item(db.session, current_user, data, item)
         except ValidationFailed as failed:
@@ -470,3 +538,28 @@ def survey_items(item_id: int | None = None):
             return go_to(url_for("survey.survey_items"), _("The survey item is saved."))
     return render_template("survey/items.html", form=form, item=item, rows=rows), 422
 
+
+
+@bp.route("/admin/aux-services", methods=["GET", "POST"])
+@bp.route("/admin/aux-services/<int:service_id>", methods=["GET", "POST"])
+@login_required
+def aux_services(service_id: int | None = None):
+    """The auxiliary services the counter offers (admins; each change on the audit trail)."""
+    require(current_user, Action.SURVEY_SETUP)
+    row: AuxService | None = service.get_aux_service(db.session, service_id, active_only=False) if service_id else None
+    rows = service.aux_services(db.session, active_only=False)
+    if request.method == "GET":
+        form = SiteForm(formdata=None, obj=row, position=row.position if row else (max(
+            [r.position for r in rows], default=0) + 1))
+        return render_template("survey/aux_services.html", form=form, row=row, rows=rows)
+    form = SiteForm()
+    if form.validate_on_submit():
+        data = service.SiteData(form.name_ar.data or "", form.name_en.data or "", form.position.data or 0,
+                                bool(form.active.data))
+        try:
+            service.save_aux_service(db.session, current_user, data, row)
+        except ValidationFailed as failed:
+            merge_errors(form, failed.errors)
+        else:
+            return go_to(url_for("survey.aux_services"), _("The service is saved."))
+    return render_template("survey/aux_services.html", form=form, row=row, rows=rows), 422

@@ -180,6 +180,11 @@ def everything(db, people, make_ticket):
     site = Site(name_ar="المقر الرئيسي", name_en="Main office", position=1, active=True)
     db.session.add(site)
     commit(db.session)
+    survey_service.items(db.session)
+    survey_service.save_item(db.session, person, survey_service.ItemData(  # the staff-readiness kind of item
+        "التأكد من تهيئة علاقات المستفيدين وموظفي الخدمة لاستقبال المستفيدين", "Staff readiness", 8, True,
+        "staff_readiness"))
+    create_user(db.session, "duty@example.org", PASSWORD, "سارة", ["staff"], [])  # someone to put on duty
     survey = survey_service.open_survey(db.session, person, site)
     commit(db.session)
     return person, ticket, survey
@@ -211,6 +216,9 @@ def test_every_kind_of_page_passes_axe(chromium, live_server, everything, db):
         "business calendar": "/admin/calendar",
         "outbox": "/admin/outbox",
         "sites": "/admin/sites",
+        "survey items": "/admin/survey-items",
+        "auxiliary services": "/admin/aux-services",
+        "training log": "/training",
         "tags": "/admin/tags",
         "audit trail": "/audit",
         "account": "/account",
