@@ -184,6 +184,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(replies_admin_bp)
     from desk.tags.views import bp as tags_bp
     app.register_blueprint(tags_bp)
+    from desk.appointments.views import bp as appointments_bp
+    from desk.appointments.views import portal_bp as appointments_portal_bp
+    app.register_blueprint(appointments_bp)
+    app.register_blueprint(appointments_portal_bp)
 
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import InternalServerError

@@ -159,6 +159,7 @@ def _watched() -> dict[type, tuple[str, str]]:
     """Watched model → (the record type written, the attribute holding the record's id)."""
     from desk.models import (
         Association,
+        Availability,
         Category,
         Department,
         DepartmentMember,
@@ -174,7 +175,8 @@ def _watched() -> dict[type, tuple[str, str]]:
     return {User: ("user", "id"), UserRole: ("user", "user_id"), DepartmentMember: ("user", "user_id"),
             Department: ("department", "id"), Category: ("category", "id"), RoutingRule: ("routing_rule", "id"),
             WorkingTime: ("working_time", "id"), Holiday: ("holiday", "id"), ServiceTarget: ("service_target", "id"),
-            Association: ("setting", "id"), Site: ("site", "id"), SurveyItem: ("survey_item", "id")}
+            Association: ("setting", "id"), Site: ("site", "id"), SurveyItem: ("survey_item", "id"),
+            Availability: ("appointment_availability", "id")}
 
 
 def plain(value: Any) -> Any:

@@ -12,6 +12,7 @@ from desk.models.accounts import (
     User,
     UserRole,
 )
+from desk.models.appointments import Appointment, AppointmentSlot, AppointmentStatus, Availability
 from desk.models.attachments import Attachment
 from desk.models.audit import AuditAction, AuditEntry
 from desk.models.base import Base, utcnow
@@ -85,5 +86,5 @@ __all__ = [
     "FormSubmission", "AuditAction", "AuditEntry",
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
     "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag", "SavedReply",
-    "TicketMerge", "TicketRelation",
+    "TicketMerge", "TicketRelation", "Appointment", "AppointmentSlot", "AppointmentStatus", "Availability",
 ]
