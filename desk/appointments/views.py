@@ -280,13 +280,18 @@ def _portal_page(form: BookingForm | None = None, status: int = 200):
     return render_template("appointments/portal_book.html", form=form, days=days, ticket=ticket), status
 
 
+def _booked(response) -> bool:
+    """Only a booking made spends the allowance: someone correcting the form is never locked out."""
+    return response.status_code < 400
+
+
 def _portal_again():
     return _portal_page(BookingForm(), 503)
 
 
 @portal_bp.route("", methods=["GET", "POST"])
 @error_pages.form_page(_portal_again, BookingForm, signed_in=False)
-@limiter.limit(lambda: portal_views.limit_of("DESK_PORTAL_SUBMIT_LIMIT"), methods=["POST"])
+@limiter.limit(lambda: portal_views.limit_of("DESK_PORTAL_SUBMIT_LIMIT"), methods=["POST"], deduct_when=_booked)
 def portal_book():
     if request.method == "GET":
         return _portal_page()
