@@ -421,3 +421,18 @@ def test_staff_book_for_a_walk_in_linked_to_a_ticket(db, people, official, as_us
     assert as_user(people.focal).get("/appointments/book").status_code == 404
     assert db.session.scalar(select(func.count()).select_from(TicketEvent).where(
         TicketEvent.kind == EventKind.APPOINTMENT)) == 1
+
+
+def test_every_appointment_message_reads_as_arabic(db, people, official, make_ticket):
+    from tests.test_arabic_pages import text_problems
+    slot = a_slot(db, official)
+    ticket = make_ticket()
+    appointment, _ = service.book(db.session, None, booking(slot, ticket=ticket), now=SUNDAY)
+    service.remind(db.session, datetime(2026, 12, 5, 15, 0, tzinfo=UTC))
+    service.cancel(db.session, None, appointment)
+    second, _ = service.book(db.session, None, booking(slot), now=SUNDAY)
+    service.cancel(db.session, people.staff, second)
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.reason.like("appointment_%"))).all()
+    assert {m.reason for m in rows} == {"appointment_confirmed", "appointment_reminder", "appointment_cancelled"}
+    found = {f"{m.reason}: {p}": 1 for m in rows for p in text_problems(m.subject + "\n" + m.body_text, ticket.reference)}
+    assert found == {}

@@ -89,3 +89,23 @@ def test_the_intake_desk_lists_todays_appointments_and_checks_in(new_page, login
     page.goto("/appointments")
     expect(page.locator("#appointments-day .desk-appointment").first).to_contain_text("حضر")
     page.screenshot(path=str(screenshots / "appointments-day-360.png"), full_page=True)
+
+
+def test_an_official_publishes_availability_on_a_phone(new_page, login, db, people, screenshots):
+    page = login(new_page(**PHONE), people.staff)
+    page.goto("/appointments/availability")
+    page.select_option("#weekday", "4")  # Friday: not a working day
+    page.fill("#starts", "١٠:٠٠")
+    page.fill("#ends", "12:00")
+    page.click("#availability-submit")
+    expect(page.locator("#weekday-msg")).to_contain_text("ليس من أيام العمل")
+    expect(page.locator("#starts")).to_have_value("١٠:٠٠")
+    page.screenshot(path=str(screenshots / "availability-refused-360.png"), full_page=True)
+    page.select_option("#weekday", "6")
+    page.click("#availability-submit")
+    expect(page.locator("#availability-rows")).to_contain_text("كل الأحد")
+    expect(page.locator("#official-slots li").first).to_contain_text("هـ")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshots / "availability-360.png"), full_page=True)
+    page.goto("/appointments/book")
+    page.screenshot(path=str(screenshots / "appointment-book-360.png"), full_page=True)
