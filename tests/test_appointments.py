@@ -436,3 +436,21 @@ def test_every_appointment_message_reads_as_arabic(db, people, official, make_ti
     assert {m.reason for m in rows} == {"appointment_confirmed", "appointment_reminder", "appointment_cancelled"}
     found = {f"{m.reason}: {p}": 1 for m in rows for p in text_problems(m.subject + "\n" + m.body_text, ticket.reference)}
     assert found == {}
+
+
+def test_a_reminder_that_cannot_be_queued_is_tried_again_at_the_next_sweep(db, official, monkeypatch):
+    slot = a_slot(db, official)
+    appointment, _ = service.book(db.session, None, booking(slot), now=SUNDAY)
+    evening = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)  # the day before, 18:00 in Riyadh
+    real = service._tell_beneficiary
+
+    def broken(*args, **kwargs):
+        raise OperationalError("INSERT INTO outbox", {}, Exception("database is locked"))
+    monkeypatch.setattr(service, "_tell_beneficiary", broken)
+    with pytest.raises(OperationalError):
+        service.remind(db.session, evening)
+    db.session.refresh(appointment)
+    assert appointment.reminded_at is None  # the claim went back with the failed message
+    monkeypatch.setattr(service, "_tell_beneficiary", real)
+    assert service.remind(db.session, evening) == 1
+    assert count(db, OutboxMessage, OutboxMessage.reason == "appointment_reminder") == 1
