@@ -454,3 +454,19 @@ def test_a_reminder_that_cannot_be_queued_is_tried_again_at_the_next_sweep(db, o
     monkeypatch.setattr(service, "_tell_beneficiary", real)
     assert service.remind(db.session, evening) == 1
     assert count(db, OutboxMessage, OutboxMessage.reason == "appointment_reminder") == 1
+
+
+def test_an_anonymised_request_takes_its_appointments_personal_data_with_it(db, people, official, make_ticket):
+    from desk.privacy.anonymise import REMOVED, anonymise_ticket
+    from desk.transaction import atomic
+    slot = a_slot(db, official)
+    ticket = make_ticket()
+    appointment, key = service.book(db.session, None, booking(slot, ticket=ticket), now=SUNDAY)
+    service.record_visit(db.session, people.staff, appointment, "attended", "حضر مع ابنه")
+    with atomic(db.session) as files:
+        anonymise_ticket(db.session, None, ticket, files, "/nonexistent", reason="erasure", now=SUNDAY)
+    db.session.refresh(appointment)
+    assert (appointment.name, appointment.phone, appointment.email, appointment.reason, appointment.notes) == (
+        REMOVED, None, None, REMOVED, REMOVED)
+    assert appointment.status == AppointmentStatus.ATTENDED and appointment.starts_at == slot.starts_at
+    assert service.by_key(db.session, key) is None
