@@ -190,6 +190,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from desk.kb.views import public as kb_public_bp
     app.register_blueprint(kb_bp)
     app.register_blueprint(kb_public_bp)
+    from desk.appointments.views import bp as appointments_bp
+    from desk.appointments.views import portal_bp as appointments_portal_bp
+    app.register_blueprint(appointments_bp)
+    app.register_blueprint(appointments_portal_bp)
 
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import InternalServerError

@@ -161,6 +161,7 @@ def _watched() -> dict[type, tuple[str, str]]:
     from desk.models import (
         Association,
         AuxService,
+        Availability,
         Category,
         Department,
         DepartmentMember,
@@ -177,7 +178,8 @@ def _watched() -> dict[type, tuple[str, str]]:
             Department: ("department", "id"), Category: ("category", "id"), RoutingRule: ("routing_rule", "id"),
             WorkingTime: ("working_time", "id"), Holiday: ("holiday", "id"), ServiceTarget: ("service_target", "id"),
             Association: ("setting", "id"), Site: ("site", "id"), SurveyItem: ("survey_item", "id"),
-            AuxService: ("aux_service", "id")}
+            AuxService: ("aux_service", "id"),
+            Availability: ("appointment_availability", "id")}
 
 
 def plain(value: Any) -> Any:

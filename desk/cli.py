@@ -379,6 +379,19 @@ def sla_sweep_command() -> None:
                f"{result.notified} notifications queued ({time.perf_counter() - started:.2f} s).")
 
 
+@desk_cli.command("appointments-remind")
+def appointments_remind_command() -> None:
+    """Appointments with officials (desk.appointments): queue the day-before reminder of every
+    booked appointment of tomorrow not reminded yet, and generate the bookable slots of the
+    coming weeks from the officials' availability. Idempotent (a reminder is never sent twice,
+    a slot never made twice); run it hourly or daily."""
+    from desk.appointments.service import generate_slots, remind
+
+    reminded = remind(db.session)
+    added = generate_slots(db.session)
+    click.echo(f"Appointments: {reminded} reminders queued, {added} slots added.")
+
+
 @desk_cli.command("fetch-mail")
 @click.option("--once", is_flag=True, help="Fetch each mailbox once, then exit (for cron).")
 @click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds between passes.")

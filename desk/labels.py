@@ -122,6 +122,7 @@ EVENTS = {
     EventKind.ANONYMISED: _l("Personal data removed"),
     EventKind.TAG_ADDED: _l("Tag added"),
     EventKind.TAG_REMOVED: _l("Tag removed"),
+    EventKind.APPOINTMENT: _l("Appointment"),
 }
 
 # The channels a message leaves by (OutboxMessage.channel).
@@ -187,6 +188,10 @@ CLAIM_OUTCOMES = {"pending": _l("Awaiting the general manager"), "approved": _l(
                   "rejected": _l("Rejected")}
 # An attempt at amicable settlement of a dispute (desk.disputes), in SETTLEMENT_ATTEMPT events' new_value.
 SETTLEMENT_OUTCOMES = {"settled": _l("Settled amicably"), "referred": _l("Referred"), "pending": _l("Still pending")}
+
+# An appointment with an official (desk.appointments), in APPOINTMENT events' new_value.
+APPOINTMENT_STATUSES = {"booked": _l("Booked"), "attended": _l("Attended"), "no_show": _l("Did not attend"),
+                        "cancelled": _l("Cancelled")}
 
 # The research committee's decision (desk.committee), in COMMITTEE_DECISION events' new_value.
 DECISIONS = {

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.orm import aliased, object_session
 
 from desk.errors import NotFound
-from desk.models import EventKind, Kind, Role, RoleGrant, Status, Ticket, TicketEvent, User
+from desk.models import Appointment, EventKind, Kind, Role, RoleGrant, Status, Ticket, TicketEvent, User
 
 # Roles that work the shared queue and so see every ticket.
 QUEUE_ROLES = (Role.STAFF, Role.SUPERVISOR, Role.ADMIN)
@@ -90,6 +90,14 @@ class Action(StrEnum):
     # each use is written on the audit trail with its reason (desk.privacy.reveal).
     REVEAL_NATIONAL_ID = "reveal.national_id"    # the full national ID / iqama number
     REVEAL_PHONE = "reveal.phone"                # the full mobile number
+    # Appointments with officials (المواعيد, desk.appointments): can_appointment and visible_appointments.
+    APPOINTMENT_SLOTS = "appointment.slots"      # publish availability: an official their own (any staff
+                                                 # user), supervisors and admins everyone's
+    APPOINTMENT_BOOK = "appointment.book"        # book for a walk-in or a caller: intake staff, supervisors, admins
+    APPOINTMENT_VIEW = "appointment.view"        # see one: queue roles and the manager all, the official their
+                                                 # own, a focal point those linked to their departments' tickets
+    APPOINTMENT_RECORD = "appointment.record"    # check in, record attended / no-show with notes, cancel:
+                                                 # queue roles, and the official their own
 
 
 # The permissions the admin gives per role (admin → users): granted(actor, action) asks the table.
@@ -247,4 +255,54 @@ def require(actor: User, action: Action) -> None:
     """Screens and services that are not the actor's do not exist for them (404, not 403, as
     everywhere in the desk). Ticket actions: desk.tickets.workflow.require."""
     if not can(actor, action):
+        raise NotFound()
+
+
+# Appointments with officials (desk.appointments) -------------------------------------------
+
+def visible_appointments(actor: User) -> ColumnElement[bool]:
+    """A WHERE clause limiting an appointment query to what the actor may see: every one for the
+    queue roles and the general manager; otherwise their own as the official, and a focal point's
+    those linked to a ticket of their departments (never another department's)."""
+    if not actor.is_authenticated:
+        return false()
+    if sees_all(actor) or actor.has_role(Role.GENERAL_MANAGER):
+        return true()
+    clauses: list[ColumnElement[bool]] = [Appointment.official_id == actor.id]
+    if actor.has_role(Role.FOCAL) and actor.department_ids:
+        linked = select(Ticket.id).where(Ticket.department_id.in_(sorted(actor.department_ids)))
+        clauses.append(Appointment.ticket_id.in_(linked))
+    return or_(*clauses)
+
+
+def can_appointment(actor: User, action: Action, appointment: Appointment | None = None,
+                    official: User | None = None) -> bool:
+    """What ``actor`` may do with appointments: ``appointment`` for one booking, ``official`` for
+    whose availability (APPOINTMENT_SLOTS)."""
+    if not actor.is_authenticated:
+        return False
+    if action == Action.APPOINTMENT_SLOTS:
+        if actor.has_role(Role.SUPERVISOR, Role.ADMIN):
+            return True
+        return bool(actor.roles) and (official is None or official.id == actor.id)
+    if action == Action.APPOINTMENT_BOOK:
+        return sees_all(actor)
+    if appointment is None:
+        return False
+    own = appointment.official_id == actor.id
+    if action == Action.APPOINTMENT_RECORD:
+        return sees_all(actor) or own
+    if action == Action.APPOINTMENT_VIEW:
+        if sees_all(actor) or actor.has_role(Role.GENERAL_MANAGER) or own:
+            return True
+        ticket = appointment.ticket
+        return (actor.has_role(Role.FOCAL) and ticket is not None and ticket.department_id is not None
+                and ticket.department_id in actor.department_ids)
+    return False
+
+
+def require_appointment(actor: User, action: Action, appointment: Appointment | None = None,
+                        official: User | None = None) -> None:
+    """404 for what is not the actor's, as everywhere in the desk."""
+    if not can_appointment(actor, action, appointment, official):
         raise NotFound()

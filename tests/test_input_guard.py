@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import re
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -22,7 +23,10 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from desk.accounts.service import create_user
 from desk.input_guard import bad_text, clean_text
 from desk.models import (
+    Appointment,
+    AppointmentSlot,
     Attachment,
+    Availability,
     Base,
     Beneficiary,
     RoleGrant,
@@ -94,7 +98,8 @@ ROWS_OF = {"holiday_id": "sla_holidays", "target_id": "sla_targets", "category_i
            "department_id": "departments", "user_id": "users", "member_id": "department_members",
            "group_id": "search_words", "tag_id": "tags", "reply_id": "saved_replies", "view_id": "saved_views",
            "article_id": "kb_articles",
-           "service_id": "aux_services", "entry_id": "training_entries"}
+           "service_id": "aux_services", "entry_id": "training_entries",
+           "appointment_id": "appointments", "availability_id": "appointment_availability"}
 FIELD_NAMES = ["body", "text", "subject", "name", "reason", "reason_text", "comment", "note", "message", "description",
                "direction", "action", "version", "locale", "next", "status", "value", "kind", "channel", "email",
                "password", "phone", "reference", "q", "site_id", "tap_id", "survey_id", "kinds", "amount"]
@@ -146,7 +151,21 @@ def test_every_route_refuses_nul_in_path_query_and_body_and_writes_nothing(app, 
                         SavedView(name="الهاتف", owner_id=demo.id, args=[["channel", "phone"]])])
     db.session.flush()
     db.session.add(TicketTag(ticket_id=ticket.id, tag_id=tag.id))
+    # An official's availability, a slot of it and its booking (desk.appointments), linked to the ticket.
+    soon = datetime.now(UTC) + timedelta(days=1)
+    availability = Availability(official_id=demo.id, weekday=soon.weekday(), starts=time(9), ends=time(10), slot_minutes=30)
+    db.session.add(availability)
+    db.session.flush()
+    slot = AppointmentSlot(official_id=demo.id, availability_id=availability.id, starts_at=soon,
+                           ends_at=soon + timedelta(minutes=30))
+    db.session.add(slot)
+    db.session.flush()
+    appointment = Appointment(slot_id=slot.id, official_id=demo.id, starts_at=soon, ends_at=slot.ends_at,
+                              ticket_id=ticket.id, name="مراجع", reason="سؤال", locale="ar", status="booked")
+    db.session.add(appointment)
     db.session.flush()  # (before ``first`` reads the smallest id of each table)
+    with browser.client.session_transaction() as visit:  # the visitor's own booking, on the portal
+        visit["appointment_grants"] = [appointment.id]
     tables = Base.metadata.tables
     first = {arg: db.session.scalar(select(func.min(tables[name].c.id))) for arg, name in ROWS_OF.items()}
     # The reveal form (desk.privacy.reveal) opens for a person with a national ID, to a role granted it.

@@ -12,6 +12,7 @@ from desk.models.accounts import (
     User,
     UserRole,
 )
+from desk.models.appointments import Appointment, AppointmentSlot, AppointmentStatus, Availability
 from desk.models.attachments import Attachment
 from desk.models.audit import AuditAction, AuditEntry
 from desk.models.base import Base, utcnow
@@ -91,4 +92,5 @@ __all__ = [
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
     "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag", "SavedReply",
     "TicketMerge", "TicketRelation", "Audience", "KbArticle", "KbCategory", "KbDocument", "KbVersion",
+    "Appointment", "AppointmentSlot", "AppointmentStatus", "Availability",
 ]

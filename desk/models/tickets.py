@@ -297,6 +297,9 @@ class EventKind(StrEnum):
     TAG_REMOVED = "tag_removed"                # a tag taken off (old: the tag's name)
     ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
                                                # "erasure", new: how many documents were deleted
+    APPOINTMENT = "appointment"                # an appointment with an official linked to the ticket (desk.appointments):
+                                               # new: its status (booked, attended, no_show, cancelled), body: when,
+                                               # with whom, the notes
 
 
 # The events that carry a status change (old → new are statuses): the ticket's creation, and the

@@ -55,6 +55,9 @@ OTHER_REASONS = {
     "survey": _l("The satisfaction survey"),
     "info_requested": _l("Missing information asked of the beneficiary"),
     "password_reset": _l("A password-reset link a staff member asked for"),
+    "appointment_confirmed": _l("An appointment confirmed to the beneficiary"),
+    "appointment_reminder": _l("An appointment reminder the day before"),
+    "appointment_cancelled": _l("An appointment cancelled, told to the other side"),
 }
 # Every reason's label, for the outbox admin page.
 REASONS = {**KINDS, **OTHER_REASONS}

@@ -40,13 +40,13 @@ from desk.transaction import discard
 from desk.web import current_locale, merge_errors, posted_once
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
-# The portal's forms are checked by _csrf below, not by Flask-WTF's global check (see there).
+# The portal's forms are checked by check_csrf below, not by Flask-WTF's global check (see there).
 csrf.exempt(bp)
 
 
 @bp.before_request
-def _csrf():
-    """The CSRF check of the portal's forms. Its pages send no Referer (``_no_referrer``: a
+def check_csrf():
+    """The CSRF check of the portal's forms. Its pages send no Referer (``no_referrer``: a
     tracking link must not leave in one), and Flask-WTF refuses an HTTPS form without one, so
     the portal checks the same token itself and asks the browser's own word instead of the
     Referer: a form posted from another site carries ``Sec-Fetch-Site: cross-site``."""
@@ -65,7 +65,7 @@ def _csrf():
 
 
 @bp.after_request
-def _no_referrer(response):
+def no_referrer(response):
     """No page of the portal tells another site where the visitor came from: its addresses
     carry a ticket's reference, and a tracking link a key (issue 16, point 7)."""
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -74,6 +74,11 @@ def _no_referrer(response):
 
 def _limit(name: str):
     return lambda: current_app.config[name]
+
+
+def limit_of(name: str) -> str:
+    """A rate limit of the settings (DESK_PORTAL_*), for the portal's pages kept elsewhere."""
+    return current_app.config[name]
 
 
 def _typed_phone() -> str:

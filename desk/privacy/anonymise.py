@@ -18,11 +18,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from desk.attachments.service import path_of
 from desk.models import (
+    Appointment,
     Attachment,
     Beneficiary,
     CompensationClaim,
@@ -132,6 +133,11 @@ def anonymise_ticket(session: Session, actor: User | None, ticket: Ticket, files
         claim.decision_note = REMOVED if claim.decision_note else claim.decision_note
         for condition in claim.conditions:
             condition.note = REMOVED if condition.note else condition.note
+    # Its appointments with officials (desk.appointments): who booked, how to reach them, why; the
+    # private link stops working. The time, the official and the outcome stay for the statistics.
+    session.execute(update(Appointment).where(Appointment.ticket_id == ticket.id)
+                    .values(name=REMOVED, phone=None, email=None, reason=REMOVED, key_hash=None,
+                            notes=case((Appointment.notes.is_(None), None), else_=REMOVED)))
     _forget_messages(session, OutboxMessage.ticket_id == ticket.id)
     session.execute(update(InboundMessage).where(InboundMessage.ticket_id == ticket.id)
                     .values(sender=None, references=None))

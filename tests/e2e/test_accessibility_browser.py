@@ -374,3 +374,75 @@ def test_form_errors_are_announced_and_focused(page, login, people, make_ticket)
     expect(page.locator("#body")).to_be_focused()
     expect(page.locator("#body")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#body-msg")).to_be_visible()
+
+
+def test_appointment_pages_pass_axe(chromium, live_server, db, people, make_ticket):
+    """The appointments' pages (desk.appointments): the day's list, one appointment, an official's
+    availability, booking by staff, the intake page with today's list, and the portal's booking
+    and booked pages; each refused form with its messages too."""
+    from datetime import UTC, datetime
+
+    from desk.appointments import service as appointments
+    from desk.models import Appointment, AppointmentSlot, AppointmentStatus
+    from desk.text import to_riyadh
+
+    person = create_user(db.session, "a11y-appt@example.org", PASSWORD, "ريم", ["staff", "supervisor", "admin"], [])
+    for day in (6, 0, 1, 2, 3):
+        appointments.add_availability(db.session, person, person, appointments.AvailabilityData(
+            repeat=appointments.WEEKLY, weekday=str(day), starts="09:00", ends="12:00", slot_minutes="60"))
+    slot = appointments.open_slots(db.session)[0]
+    booked, _key = appointments.book(db.session, person, appointments.BookingData(
+        slot_id=str(slot.id), name="فاطمة", phone="0551234567", reason="سؤال", ticket=make_ticket()))
+    now = datetime.now(UTC)
+    today = AppointmentSlot(official_id=person.id, starts_at=now, ends_at=now)
+    db.session.add(today)
+    db.session.flush()
+    db.session.add(Appointment(slot_id=today.id, official_id=person.id, starts_at=now, ends_at=now, name="زائر",
+                               reason="سؤال", locale="ar", status=AppointmentStatus.BOOKED))
+    db.session.commit()
+    day = to_riyadh(booked.starts_at).date().isoformat()
+    staff_pages = {"appointments": "/appointments", "appointments day": f"/appointments?day={day}",
+                   "appointment": f"/appointments/{booked.id}", "availability": "/appointments/availability",
+                   "book": "/appointments/book", "intake with today's appointments": "/tickets/new"}
+    problems: list[str] = []
+    for width in WIDTHS:
+        context = chromium.new_context(base_url=live_server, viewport={"width": width, "height": 800})
+        context.add_init_script(path=str(AXE))
+        page = context.new_page()
+        try:
+            for lang in LANGS:  # the portal, as a visitor
+                page.goto("/portal/appointments")
+                _in_language(page, lang)
+                problems += [f"portal booking {lang}-{width}: {p}" for p in _axe_findings(page)]
+                page.locator("#portal-book-submit").click()
+                expect(page.locator(".invalid-feedback").first).to_be_visible()
+                problems += [f"portal booking refused {lang}-{width}: {p}" for p in _axe_findings(page)]
+                page.select_option("#slot_id", index=1)
+                page.fill("#name", "فاطمة")
+                page.fill("#phone", "0551234567")
+                page.fill("#reason", "سؤال")
+                page.locator("#portal-book-submit").click()
+                expect(page.locator("#portal-cancel")).to_be_visible()
+                problems += [f"portal booked {lang}-{width}: {p}" for p in _axe_findings(page)]
+            page.goto("/login")
+            page.fill("#email", person.email)
+            page.fill("#password", PASSWORD)
+            page.locator("form[action='/login'] button[type=submit]").click()
+            expect(page).to_have_url(re.compile(r"/tickets"))
+            for lang in LANGS:
+                _in_language(page, lang)
+                for name, path in staff_pages.items():
+                    page.goto(path)
+                    page.evaluate("document.querySelectorAll('main details, #desk-menu').forEach(d => { d.open = true; })")
+                    problems += [f"{name} {lang}-{width}: {p}" for p in _axe_findings(page)]
+                page.goto("/appointments/availability")
+                page.locator("#availability-submit").click()
+                expect(page.locator(".invalid-feedback").first).to_be_visible()
+                problems += [f"availability refused {lang}-{width}: {p}" for p in _axe_findings(page)]
+                page.goto("/appointments/book")
+                page.locator("#book-submit").click()
+                expect(page.locator(".invalid-feedback").first).to_be_visible()
+                problems += [f"booking refused {lang}-{width}: {p}" for p in _axe_findings(page)]
+        finally:
+            context.close()
+    assert not problems, "\n".join(problems)

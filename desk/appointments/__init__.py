@@ -1,0 +1,1 @@
+"""Appointments with officials (المواعيد, R53): desk.appointments.service."""
