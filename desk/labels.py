@@ -122,6 +122,7 @@ EVENTS = {
     EventKind.ANONYMISED: _l("Personal data removed"),
     EventKind.TAG_ADDED: _l("Tag added"),
     EventKind.TAG_REMOVED: _l("Tag removed"),
+    EventKind.AID_DELAYED: _l("Aid delayed outside the association's control"),
 }
 
 # The channels a message leaves by (OutboxMessage.channel).
@@ -221,6 +222,7 @@ AUDIT_ACTIONS = {
     AuditAction.RETENTION: _l("Removed at the end of its retention period"),
     AuditAction.LINK_REVOKED: _l("Tracking link revoked"),
     AuditAction.TWO_FACTOR_CHANGED: _l("Two-factor sign-in changed"),
+    AuditAction.BROADCAST: _l("Message to many sent"),
 }
 
 # Why a full national ID or mobile number was shown (desk.privacy.reveal), by the stored code;

@@ -32,6 +32,8 @@ class Action(StrEnum):
     UNDELIVERED_VIEW = "outbox.undelivered"  # the messages the desk could not deliver, and marking them
                                              # handled: supervisors and admins (desk.notify.undelivered)
     ADMIN_MANAGE = "admin.manage"  # departments, focal points, categories, routing rules
+    BROADCAST_SEND = "broadcast.send"  # messages to many (desk.broadcasts): write, preview, send, and the
+                                       # campaigns page: supervisors and admins
     REPLIES_MANAGE = "replies.manage"  # saved replies (desk.replies): admins desk-wide, a focal point
                                        # their own departments' (desk.replies.service.may_edit)
     # The focal point's workspace (issue 4): each a timeline event.
@@ -185,7 +187,7 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return sees_all(actor) or actor.has_role(Role.DPO)
     if action == Action.SUBJECT_REQUEST:
         return actor.has_role(Role.ADMIN, Role.DPO)
-    if action == Action.UNDELIVERED_VIEW:
+    if action in (Action.UNDELIVERED_VIEW, Action.BROADCAST_SEND):
         return actor.has_role(Role.SUPERVISOR, Role.ADMIN)
     if action == Action.STATS_REPORT:
         return actor.has_role(Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN)

@@ -56,6 +56,7 @@ class Kind(StrEnum):
     INTAKE = "intake"
     COMMENT = "comment"
     ATTACHMENT = "attachment"
+    BROADCAST = "broadcast"
 
 
 def new_token() -> str:

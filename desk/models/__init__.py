@@ -16,6 +16,7 @@ from desk.models.attachments import Attachment
 from desk.models.audit import AuditAction, AuditEntry
 from desk.models.base import Base, utcnow
 from desk.models.beneficiaries import Beneficiary
+from desk.models.broadcasts import Audience, Broadcast, BroadcastOptOut, Purpose
 from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
 from desk.models.compensation import (
     ClaimOutcome,
@@ -70,6 +71,7 @@ from desk.models.tickets import (
 )
 
 __all__ = [
+    "Audience", "Broadcast", "BroadcastOptOut", "Purpose",
     "Base", "utcnow", "SavedView", "ViewScope", "User", "UserRole", "Role", "Department", "DepartmentMember",
     "StaffSession", "PasswordReset", "RecoveryCode", "TwoFactorRole", "RoleGrant",
     "Beneficiary", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",

@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     RETENTION = "privacy.retention"          # what the retention run anonymised or deleted
     LINK_REVOKED = "privacy.link_revoked"    # a tracking link revoked and a new one issued
     TWO_FACTOR_CHANGED = "auth.two_factor_changed"  # enrolled, removed, recovery codes renewed
+    BROADCAST = "broadcast.sent"             # a message to many queued: group, counts (desk.broadcasts)
     MAIL_DECIDED = "mail.decided"            # a quarantined email taken, attached, discarded, accepted, rejected
 
 

@@ -55,6 +55,8 @@ OTHER_REASONS = {
     "survey": _l("The satisfaction survey"),
     "info_requested": _l("Missing information asked of the beneficiary"),
     "password_reset": _l("A password-reset link a staff member asked for"),
+    "broadcast": _l("A message to many beneficiaries"),
+    "aid_delay": _l("An aid delay outside the association's control"),
 }
 # Every reason's label, for the outbox admin page.
 REASONS = {**KINDS, **OTHER_REASONS}
