@@ -131,7 +131,7 @@ def test_a_kind_in_a_date_range(db, people, group, make_ticket):
 def test_an_unknown_placeholder_and_a_missing_group_are_refused(db, people):
     with pytest.raises(ValidationFailed) as refused:  # no phone in the association's profile yet
         checked(db, department_id=people.social.id)
-    assert "phone" in str(refused.value.errors["body_ar"][0])
+    assert "هاتف الجمعية" in str(refused.value.errors["body_ar"][0])
     db.session.add(Association(id=1, name_ar="جمعية البر", name_en="Al-Birr", phone="0112345678"))
     db.session.commit()
     checked(db, department_id=people.social.id)

@@ -20,10 +20,10 @@ class BroadcastForm(DeskForm):
     category_id = ServiceSelect(_l("Category"), validators=[Optional()],
                                 description=_l("For open requests, or to narrow a type and period."))
     references = TextAreaField(_l("References"), description=_l(
-        "Paste the references, one a line or separated by commas, e.g. C-1447-000123."))
+        "Paste the references, one a line or separated by commas."))
     kind = ServiceSelect(_l("Type of request"), validators=[Optional()])
-    start = StringField(_l("Received from"), description=_l("Gregorian, year-month-day, e.g. 2025-04-24."))
-    end = StringField(_l("Received until"), description=_l("Gregorian, year-month-day, e.g. 2025-04-24."))
+    start = StringField(_l("Received from"), description=_l("Gregorian, year-month-day."))
+    end = StringField(_l("Received until"), description=_l("Gregorian, year-month-day."))
     body_ar = TextAreaField(_l("Arabic text"))
     body_en = TextAreaField(_l("English text"),
                             description=_l("For those who wrote in English; without it they get the Arabic text."))

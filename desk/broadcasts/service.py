@@ -189,7 +189,7 @@ def _day(errors: dict[str, list], name: str, raw: str) -> date | None:
     try:
         return parse_day(raw, GREGORIAN)
     except ValueError:
-        add_error(errors, name, _l("Enter a date as year-month-day, e.g. 2025-04-24."))
+        add_error(errors, name, _l("Enter a real date, as year-month-day."))
         return None
 
 
