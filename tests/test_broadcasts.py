@@ -289,3 +289,34 @@ def test_the_link_in_a_message_opts_its_address_out_after_a_confirmation(app, db
 def test_stop_words(db):
     assert optout.is_stop("STOP") and optout.is_stop(" ايقاف ") and optout.is_stop("إيقاف.")
     assert not optout.is_stop("لا تتوقفوا عن مساعدتنا")
+
+
+def test_a_stop_reply_on_whatsapp_opts_the_number_out_and_opens_no_ticket(app, db, people, monkeypatch):
+    from tests.test_channels_whatsapp import SECRET, FakeGraph, text_message
+    fake = FakeGraph()
+    try:
+        for key, value in {"DESK_WHATSAPP_APP_SECRET": SECRET, "DESK_WHATSAPP_TOKEN": "graph-token",
+                           "DESK_WHATSAPP_PHONE_ID": "109876543210", "DESK_GRAPH_API_URL": fake.url}.items():
+            monkeypatch.setitem(app.config, key, value)
+        import hashlib
+        import hmac
+        import json
+
+        from tests.conftest import Browser
+        client = Browser(app.test_client())
+
+        def post(payload):
+            raw = json.dumps(payload).encode()
+            signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            return client._run(client.client.post, "/hooks/whatsapp", data=raw, content_type="application/json",
+                               headers={"X-Hub-Signature-256": signature})
+
+        answer = post(text_message(body="إيقاف", wamid="wamid.stop"))
+        assert answer.status_code == 200 and answer.get_json()["ignored"] == 1
+        assert count(db, Ticket) == 0
+        row = db.session.scalar(select(BroadcastOptOut))
+        assert (row.address, row.via) == ("+966501234567", "stop")
+        assert post(text_message(body="إيقاف", wamid="wamid.stop")).get_json()["duplicates"] == 1
+        assert count(db, BroadcastOptOut) == 1
+    finally:
+        fake.stop()
