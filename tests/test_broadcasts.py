@@ -29,6 +29,7 @@ from desk.models import (
 from desk.notify import outbox
 from desk.notify import service as notify_service
 from desk.portal import links
+from desk.sla.service import HIJRI, format_day
 from desk.submissions import Kind as FormKind
 from desk.submissions import bind
 from desk.text import to_arabic_digits
@@ -123,6 +124,10 @@ def test_a_kind_in_a_date_range(db, people, group, make_ticket):
     later = checked(db, audience="kind_range", kind="suggestion", start=(today + timedelta(days=1)).isoformat(),
                     end=(today + timedelta(days=2)).isoformat())
     assert service.reach(db.session, later).recipients == []
+    hijri = checked(db, audience="kind_range", kind="suggestion", calendar="hijri", start=to_arabic_digits(
+        format_day(today - timedelta(days=1), HIJRI)), end=format_day(today + timedelta(days=1), HIJRI))
+    assert (hijri.start, hijri.end) == (today - timedelta(days=1), today + timedelta(days=1))
+    assert [r.ticket.id for r in service.reach(db.session, hijri).recipients] == [suggestion.id]
     with pytest.raises(ValidationFailed) as refused:
         checked(db, audience="kind_range", kind="x", start="2025-13-01", end="")
     assert set(refused.value.errors) == {"kind", "start", "end"}

@@ -55,7 +55,7 @@ from desk.permissions import Action, require
 from desk.portal import profile
 from desk.replies.fill import substitute
 from desk.replies.service import PLACEHOLDER
-from desk.sla.service import GREGORIAN, parse_day
+from desk.sla.service import GREGORIAN, HIJRI, parse_day
 from desk.submissions import Once
 from desk.text import normalize_reference, riyadh_midnight
 from desk.tickets.workflow import record
@@ -89,6 +89,7 @@ class Draft:
     kind: str = ""
     start: str = ""
     end: str = ""
+    calendar: str = GREGORIAN  # the dates as typed: Gregorian or Hijri (Umm al-Qura)
     body_ar: str = ""
     body_en: str = ""
     aid_delay: bool = False
@@ -182,12 +183,12 @@ def parse_references(session: Session, raw: str) -> tuple[list[str], list[str]]:
     return found, invalid
 
 
-def _day(errors: dict[str, list], name: str, raw: str) -> date | None:
+def _day(errors: dict[str, list], name: str, raw: str, calendar: str) -> date | None:
     if not (raw or "").strip():
         add_error(errors, name, _l("Enter a date."))
         return None
     try:
-        return parse_day(raw, GREGORIAN)
+        return parse_day(raw, HIJRI if calendar == HIJRI else GREGORIAN)
     except ValueError:
         add_error(errors, name, _l("Enter a real date, as year-month-day."))
         return None
@@ -228,7 +229,8 @@ def check(session: Session, draft: Draft) -> Message:
         if draft.kind not in set(Kind):
             add_error(errors, "kind", _l("Choose the type of request."))
         category = session.get(Category, draft.category_id) if draft.category_id else None
-        start, end = _day(errors, "start", draft.start), _day(errors, "end", draft.end)
+        start = _day(errors, "start", draft.start, draft.calendar)
+        end = _day(errors, "end", draft.end, draft.calendar)
         if start and end and end < start:
             add_error(errors, "end", _l("The end comes before the start."))
         elif start and end and (end - start).days > MAX_DAYS:

@@ -47,6 +47,7 @@ def _draft(form: BroadcastForm) -> service.Draft:
         audience=form.audience.data or "", department_id=optional_id(form.department_id.data),
         category_id=optional_id(form.category_id.data), references=form.references.data or "",
         kind=form.kind.data or "", start=form.start.data or "", end=form.end.data or "",
+        calendar=form.calendar.data or "gregorian",
         body_ar=form.body_ar.data or "", body_en=form.body_en.data or "", aid_delay=bool(form.aid_delay.data),
         reason=form.reason.data or "")
 
