@@ -172,6 +172,13 @@ def test_send_queues_the_counted_set_in_batches_in_each_language(app, db, people
     assert all(r.reason == "broadcast" and r.status == "pending" for r in rows)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "broadcast.sent"))
     assert entry.record_id == str(broadcast.id) and entry.detail["queued"] == 2
+    # a second send waits for the first's batches: together they never go faster
+    following = service.send(db.session, people.supervisor, checked(db, audience="references",
+                                                                    references=group["aid"].reference), now=now)
+    (row,) = db.session.scalars(select(OutboxMessage).where(OutboxMessage.broadcast_id == following.id))
+    assert row.next_attempt_at - now == timedelta(minutes=2)
+    db.session.delete(row)
+    db.session.commit()
     # the worker takes only what is due: one now, the other a minute later
     settings = outbox.OutboxSettings()
     db.session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.broadcast_id.is_(None)))  # notifications

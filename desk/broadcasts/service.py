@@ -326,6 +326,15 @@ def _meta(recipient: Recipient) -> dict[str, Any] | None:
     return None
 
 
+def release_from(session: Session, now: datetime) -> datetime:
+    """When a new send's first batch becomes due: now, or the minute after the last batch of the
+    sends still waiting, so two sends one after the other never go out faster together than
+    DESK_BROADCAST_PER_MINUTE. (Two sends committed at the very same moment may share minutes.)"""
+    last = session.scalar(select(func.max(OutboxMessage.next_attempt_at)).where(
+        OutboxMessage.broadcast_id.is_not(None), OutboxMessage.status == OutboxStatus.PENDING))
+    return max(now, last + timedelta(minutes=1)) if last is not None else now
+
+
 def send(session: Session, actor: User, message: Message, *, once: Once | None = None,
          now: datetime | None = None) -> Broadcast:
     """Queue ``message`` to its group and record it, in one transaction (see the module)."""
@@ -346,13 +355,14 @@ def send(session: Session, actor: User, message: Message, *, once: Once | None =
         session.add(broadcast)
         session.flush()
         reason = "aid_delay" if message.purpose == Purpose.AID_DELAY else "broadcast"
+        start = release_from(session, now)
         for index, recipient in enumerate(found.recipients):
             subject, body = render(session, message, recipient, config)
             session.add(OutboxMessage(
                 channel=recipient.channel, to_address=recipient.address, to_user_id=None, subject=subject,
                 body_text=body, ticket_id=recipient.ticket.id, meta=_meta(recipient), reason=reason,
                 status=OutboxStatus.PENDING, attempts=0, created_at=now,
-                next_attempt_at=now + timedelta(minutes=index // per_minute), broadcast_id=broadcast.id))
+                next_attempt_at=start + timedelta(minutes=index // per_minute), broadcast_id=broadcast.id))
         if message.purpose == Purpose.AID_DELAY:
             for ticket_id in found.ticket_ids:
                 ticket = session.get(Ticket, ticket_id)
