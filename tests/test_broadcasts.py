@@ -259,7 +259,7 @@ def _form(**fields):
     return values
 
 
-def test_compose_preview_send_and_a_second_click_sends_once(db, people, group, as_user):
+def test_compose_preview_send_and_a_second_click_sends_once(db, people, group, as_user, make_ticket):
     supervisor = as_user(people.supervisor)
     assert supervisor.get("/broadcasts/new").status_code == 200
     form = _form(department_id=str(people.social.id))
@@ -268,9 +268,21 @@ def test_compose_preview_send_and_a_second_click_sends_once(db, people, group, a
     html = preview.get_data(as_text=True)
     assert 'id="broadcast-preview"' in html and count(db, Broadcast) == 0
     token = re.search(r'name="once" value="([^"]+)"', html).group(1)
-    first = supervisor.post("/broadcasts/new", {**form, "step": "send", "once": token}, htmx=True)
+    previewed = {name: re.search(rf'name="{name}" value="([^"]*)"', html).group(1) for name in ("previewed", "expected")}
+    assert previewed["expected"] == "2"
+    # the text changed after the preview: counted again, not sent
+    changed = supervisor.post("/broadcasts/new", {**form, "body_ar": "نص آخر", "step": "send", "once": token,
+                                                  **previewed}, htmx=True)
+    assert changed.status_code == 422 and 'id="broadcast-preview"' in changed.get_data(as_text=True)
+    # the group changed after the preview (one more person): refused, nothing sent
+    extra = with_email(db, make_ticket(), "late@example.org")
+    grown = supervisor.post("/broadcasts/new", {**form, "step": "send", "once": token, **previewed}, htmx=True)
+    assert grown.status_code == 422 and count(db, Broadcast) == 0
+    db.session.delete(db.session.get(Ticket, extra.id))
+    db.session.commit()
+    first = supervisor.post("/broadcasts/new", {**form, "step": "send", "once": token, **previewed}, htmx=True)
     assert first.status_code == 200 and first.headers["HX-Redirect"].endswith("/broadcasts")
-    again = supervisor.post("/broadcasts/new", {**form, "step": "send", "once": token}, htmx=True)
+    again = supervisor.post("/broadcasts/new", {**form, "step": "send", "once": token, **previewed}, htmx=True)
     assert again.status_code == 200 and again.headers["HX-Redirect"].endswith("/broadcasts")
     assert count(db, Broadcast) == 1 and count(db, OutboxMessage, BROADCAST_ROWS) == 2
 

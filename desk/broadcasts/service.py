@@ -18,6 +18,8 @@ anywhere leaves none of it.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -111,6 +113,12 @@ class Message:
     kind: str | None = None
     start: date | None = None
     end: date | None = None
+
+    def fingerprint(self) -> str:
+        """What the preview showed the count of: the send refuses a message changed since."""
+        body = json.dumps([self.audience, self.purpose, self.reason, self.body_ar, self.body_en, self.criteria()],
+                          ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(body.encode()).hexdigest()[:32]
 
     def criteria(self) -> dict[str, Any]:
         """The group as the Broadcast row keeps it."""
@@ -335,9 +343,14 @@ def release_from(session: Session, now: datetime) -> datetime:
     return max(now, last + timedelta(minutes=1)) if last is not None else now
 
 
+CHANGED = _l("The group changed since the preview: preview the count again before sending.")
+
+
 def send(session: Session, actor: User, message: Message, *, once: Once | None = None,
-         now: datetime | None = None) -> Broadcast:
-    """Queue ``message`` to its group and record it, in one transaction (see the module)."""
+         now: datetime | None = None, expected: int | None = None) -> Broadcast:
+    """Queue ``message`` to its group and record it, in one transaction (see the module).
+    ``expected``: the number of people the preview showed; a group that no longer has as many
+    (a request opened or closed meanwhile) is refused (CHANGED), nothing sent."""
     require(actor, Action.BROADCAST_SEND)
     config = current_app.config
     now = now or utcnow()
@@ -345,6 +358,8 @@ def send(session: Session, actor: User, message: Message, *, once: Once | None =
     with atomic(session):
         taken = submissions.take(session, once)
         found = reach(session, message)
+        if expected is not None and len(found.recipients) != expected:
+            raise ValidationFailed({"audience": [CHANGED]})
         if not found.recipients and message.purpose != Purpose.AID_DELAY:
             raise ValidationFailed({"audience": [_l("Nobody in this group can receive the message.")]})
         broadcast = Broadcast(author_id=actor.id, created_at=now, purpose=message.purpose,

@@ -37,9 +37,9 @@ def _form() -> BroadcastForm:
     return form
 
 
-def _page(form: BroadcastForm, status: int = 200, found: service.Reach | None = None):
+def _page(form: BroadcastForm, status: int = 200, found: service.Reach | None = None, fingerprint: str = ""):
     return page_or_fragment("broadcasts/new.html", "broadcasts/_form.html", status, form=form, found=found,
-                            placeholders=service.PLACEHOLDERS)
+                            fingerprint=fingerprint, placeholders=service.PLACEHOLDERS)
 
 
 def _draft(form: BroadcastForm) -> service.Draft:
@@ -69,8 +69,13 @@ def new():
     try:
         message = service.check(db.session, _draft(form))
         if request.form.get("step") != "send":
-            return _page(form, found=service.reach(db.session, message))
-        broadcast = service.send(db.session, current_user, message, once=once)
+            return _page(form, found=service.reach(db.session, message), fingerprint=message.fingerprint())
+        if request.form.get("previewed") != message.fingerprint():  # changed after the preview: count again
+            form.form_errors.append(service.CHANGED)
+            return _page(form, 422, found=service.reach(db.session, message), fingerprint=message.fingerprint())
+        expected = request.form.get("expected", "")
+        broadcast = service.send(db.session, current_user, message, once=once,
+                                 expected=int(expected) if expected.isdigit() else -1)
     except AlreadyTaken:  # the same form, sent at the same moment, was taken by the other request
         return _sent_again()
     except ValidationFailed as failed:
