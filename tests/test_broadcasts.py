@@ -344,3 +344,24 @@ def test_a_stop_reply_on_whatsapp_opts_the_number_out_and_opens_no_ticket(app, d
         assert count(db, BroadcastOptOut) == 1
     finally:
         fake.stop()
+
+
+def test_each_person_on_the_channel_a_reply_takes(app, db, people, group, monkeypatch):
+    monkeypatch.setitem(app.config, "DESK_SMS_URL", "https://sms.example.org/send")  # a gateway: SMS to a mobile
+    whatsapp = group["first"]
+    whatsapp.meta = {**(whatsapp.meta or {}), "whatsapp": {"phone": "+966501112222"}}
+    db.session.commit()
+    message = checked(db, department_id=people.social.id)
+    found = service.reach(db.session, message)
+    # the latest ticket of the person with two decides: the second has no WhatsApp, so email
+    assert found.by_channel == {"email": 2, "sms": 1}
+    assert found.no_address == 1  # the anonymous request only
+    broadcast = service.send(db.session, people.supervisor, checked(db, audience="references",
+                                                                   references=whatsapp.reference))
+    (row,) = db.session.scalars(select(OutboxMessage).where(OutboxMessage.broadcast_id == broadcast.id))
+    assert (row.channel, row.to_address, row.meta["reference"]) == ("whatsapp", "+966501112222", whatsapp.reference)
+    assert "إيقاف" in row.body_text and "/portal/stop/" not in row.body_text  # a STOP reply, not a link
+    sms = service.send(db.session, people.supervisor, checked(db, audience="references",
+                                                             references=group["phone_only"].reference))
+    (row,) = db.session.scalars(select(OutboxMessage).where(OutboxMessage.broadcast_id == sms.id))
+    assert row.channel == "sms" and "/portal/stop/" in row.body_text
