@@ -283,6 +283,8 @@ def reach(session: Session, message: Message) -> Reach:
     beneficiary_of: dict[object, int | None] = {}
     for ticket in session.scalars(_group(message)).unique():
         result.ticket_ids.append(ticket.id)
+        if ticket.beneficiary_id and people.get(ticket.beneficiary_id) is not None:
+            continue  # reached already by a later request of theirs
         route = notify.reply_route(session, ticket)
         person: object = ticket.beneficiary_id or (optout.key(route[1]) if route else f"ticket:{ticket.id}")
         if people.get(person) is not None:
@@ -386,7 +388,8 @@ def send(session: Session, actor: User, message: Message, *, once: Once | None =
                            bump=False, at=now)
             broadcast.tickets_marked = len(found.ticket_ids)
         audit.record(session, AuditAction.BROADCAST, actor=actor, record_type="broadcast", record_id=broadcast.id,
-                     detail={"purpose": message.purpose, "audience": message.audience, **message.criteria(),
+                     detail={"purpose": message.purpose, "audience": message.audience,
+                             **{k: len(v) if k == "references" else v for k, v in message.criteria().items()},
                              "queued": broadcast.queued, "skipped_no_address": found.no_address,
                              "skipped_opted_out": found.opted_out, "tickets_marked": broadcast.tickets_marked})
         taken.done(None, broadcast_id=broadcast.id)

@@ -108,3 +108,31 @@ def test_the_new_pages_pass_axe(app, chromium, live_server, db, people, group):
         finally:
             context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_an_aid_delay_is_told_and_shown_on_the_portal(db, new_page, login, people, group, screenshots):
+    from desk.portal import links
+    staff = new_page(viewport={"width": 360, "height": 800})
+    login(staff, people.supervisor)
+    staff.goto("/broadcasts/new")
+    staff.get_by_label("المستلمون").select_option("references")
+    expect(staff.get_by_label("الإدارة")).to_be_hidden()  # only the chosen group's fields
+    staff.get_by_label("أرقام الطلبات").fill(group[0].reference)
+    staff.get_by_label("النص العربي").fill("السلام عليكم {name}، نعتذر عن تأخر صرف المساعدات.")
+    expect(staff.get_by_label("سبب التأخر")).to_be_hidden()
+    staff.locator("#aid_delay").check()
+    staff.get_by_label("سبب التأخر").fill("تأخر وصول الدعم من الجهة المانحة")
+    staff.get_by_role("button", name="معاينة العدد").click()
+    expect(staff.locator("#broadcast-preview")).to_contain_text("يُسجَّل التأخر على طلب واحد")
+    staff.locator("#broadcast-send").click()
+    expect(staff.locator("#broadcasts")).to_contain_text("تأخر المساعدات")
+
+    visitor = new_page(viewport={"width": 360, "height": 800})
+    link = links.signed_link(group[0])
+    visitor.goto(link[link.index("/portal"):])
+    expect(visitor.locator(".portal-timeline")).to_contain_text("تأخرت المساعدات بسبب خارج عن إرادة الجمعية")
+    expect(visitor.locator(".portal-timeline")).to_contain_text("الجهة المانحة")
+    visitor.locator("#general-messages").scroll_into_view_if_needed()
+    visitor.screenshot(path=str(screenshots / "broadcast-portal-aid-delay-360.png"), full_page=True)
+    visitor.locator("#stop-general").click()
+    expect(visitor.locator("#opted-out")).to_be_visible()
