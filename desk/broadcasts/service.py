@@ -21,13 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -52,10 +50,8 @@ from desk.models import (
     utcnow,
 )
 from desk.notify import service as notify
-from desk.notify.messages import SUBJECT_MAX, absolute_url, beneficiary_language, scrub
 from desk.permissions import Action, require
 from desk.portal import profile
-from desk.replies.fill import substitute
 from desk.replies.service import PLACEHOLDER
 from desk.sla.service import GREGORIAN, HIJRI, parse_day
 from desk.submissions import Once
@@ -63,7 +59,7 @@ from desk.text import normalize_reference, riyadh_midnight
 from desk.tickets.workflow import record
 from desk.transaction import atomic
 
-from . import optout
+from . import messages, optout
 
 # The placeholders a message to many may hold, in the words the form shows.
 PLACEHOLDERS = {
@@ -304,37 +300,7 @@ def reach(session: Session, message: Message) -> Reach:
     return result
 
 
-# Writing each message ------------------------------------------------------------------------------
-
-def render(session: Session, message: Message, recipient: Recipient, config: Mapping[str, Any]) -> tuple[str, str]:
-    """(subject, body) to ``recipient``, in the language they wrote in: the author's text (any
-    personal number in it masked), its placeholders filled, and how to receive no more."""
-    ticket = recipient.ticket
-    lang = beneficiary_language(ticket)
-    text = message.body_en if lang == "en" and message.body_en else message.body_ar
-    contact = (ticket.meta or {}).get("contact") or {}
-    name = contact.get("name") or (ticket.beneficiary.name if ticket.beneficiary else "")
-    association = profile.get(session, config)
-    known = {"name": name, "reference": ticket.reference, "phone": association.phone or "",
-             "link": absolute_url("portal.home")}
-    filled = substitute(scrub(text), known)  # a value this person lacks (a name) leaves nothing, never a brace
-    stop_link = (absolute_url("portal.stop", token=optout.token(config["SECRET_KEY"], recipient.address))
-                 if recipient.channel != "whatsapp" else None)
-    with force_locale(lang):
-        rendered = render_template("notify/broadcast.txt", ticket=ticket, text=filled, stop_link=stop_link,
-                                   aid_delay=message.purpose == Purpose.AID_DELAY, reason=scrub(message.reason),
-                                   association=association.name(lang))
-    subject, _, body = rendered.strip().partition("\n")
-    return subject.strip()[:SUBJECT_MAX], body.strip() + "\n"
-
-
-def _meta(recipient: Recipient) -> dict[str, Any] | None:
-    if recipient.channel == "whatsapp":  # outside the 24-hour window its template carries the reference and a link
-        return {"reference": recipient.ticket.reference, "link": absolute_url("portal.home")}
-    if recipient.channel == "sms":
-        return {"reference": recipient.ticket.reference}
-    return None
-
+# Queueing (the words of each message: desk.broadcasts.messages) ------------------------------------
 
 def release_from(session: Session, now: datetime) -> datetime:
     """When a new send's first batch becomes due: now, or the minute after the last batch of the
@@ -374,10 +340,12 @@ def send(session: Session, actor: User, message: Message, *, once: Once | None =
         reason = "aid_delay" if message.purpose == Purpose.AID_DELAY else "broadcast"
         start = release_from(session, now)
         for index, recipient in enumerate(found.recipients):
-            subject, body = render(session, message, recipient, config)
+            subject, body = messages.write(session, config, recipient.ticket, recipient.channel, recipient.address,
+                                           message.body_ar, message.body_en, message.reason,
+                                           aid_delay=message.purpose == Purpose.AID_DELAY)
             session.add(OutboxMessage(
                 channel=recipient.channel, to_address=recipient.address, to_user_id=None, subject=subject,
-                body_text=body, ticket_id=recipient.ticket.id, meta=_meta(recipient), reason=reason,
+                body_text=body, ticket_id=recipient.ticket.id, meta=messages.meta(recipient.ticket, recipient.channel), reason=reason,
                 status=OutboxStatus.PENDING, attempts=0, created_at=now,
                 next_attempt_at=start + timedelta(minutes=index // per_minute), broadcast_id=broadcast.id))
         if message.purpose == Purpose.AID_DELAY:
