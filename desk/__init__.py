@@ -194,6 +194,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from desk.appointments.views import portal_bp as appointments_portal_bp
     app.register_blueprint(appointments_bp)
     app.register_blueprint(appointments_portal_bp)
+    from desk.broadcasts.views import bp as broadcasts_bp
+    app.register_blueprint(broadcasts_bp)
 
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import InternalServerError

@@ -123,6 +123,7 @@ EVENTS = {
     EventKind.TAG_ADDED: _l("Tag added"),
     EventKind.TAG_REMOVED: _l("Tag removed"),
     EventKind.APPOINTMENT: _l("Appointment"),
+    EventKind.AID_DELAYED: _l("Aid delayed outside the association's control"),
 }
 
 # The channels a message leaves by (OutboxMessage.channel).
@@ -229,6 +230,7 @@ AUDIT_ACTIONS = {
     AuditAction.KB_PUBLISHED: _l("Knowledge-base article published"),
     AuditAction.KB_UNPUBLISHED: _l("Knowledge-base article unpublished"),
     AuditAction.TRAINING: _l("Training log changed"),
+    AuditAction.BROADCAST: _l("Message to many sent"),
 }
 
 # Whether a site's reception is staffed during the opening hours (the survey's staff-readiness

@@ -35,6 +35,8 @@ class Action(StrEnum):
     KB_MANAGE = "kb.manage"    # write, publish and unpublish knowledge-base articles (desk.kb): admins, and the
                                # supervisors (the service measurement centre prepares the user guides)
     KB_READ = "kb.read"        # the staff's library, internal articles included: every signed-in role
+    BROADCAST_SEND = "broadcast.send"  # messages to many (desk.broadcasts): write, preview, send, and the
+                                       # campaigns page: supervisors and admins
     REPLIES_MANAGE = "replies.manage"  # saved replies (desk.replies): admins desk-wide, a focal point
                                        # their own departments' (desk.replies.service.may_edit)
     # The focal point's workspace (issue 4): each a timeline event.
@@ -207,7 +209,7 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return sees_all(actor) or actor.has_role(Role.DPO)
     if action == Action.SUBJECT_REQUEST:
         return actor.has_role(Role.ADMIN, Role.DPO)
-    if action == Action.UNDELIVERED_VIEW:
+    if action in (Action.UNDELIVERED_VIEW, Action.BROADCAST_SEND):
         return actor.has_role(Role.SUPERVISOR, Role.ADMIN)
     if action == Action.STATS_REPORT:
         return actor.has_role(Role.SUPERVISOR, Role.GENERAL_MANAGER, Role.ADMIN)

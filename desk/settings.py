@@ -244,6 +244,8 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DESK_OUTBOX_RETRY_HOURS": float(env.get("DESK_OUTBOX_RETRY_HOURS") or 24),
         "DESK_OUTBOX_MAX_ATTEMPTS": int(env.get("DESK_OUTBOX_MAX_ATTEMPTS") or 3),
         "DESK_OUTBOX_BATCH": int(env.get("DESK_OUTBOX_BATCH") or 50),
+        # Messages to many (desk.broadcasts): how many of a send's messages become due each minute.
+        "DESK_BROADCAST_PER_MINUTE": max(1, int(env.get("DESK_BROADCAST_PER_MINUTE") or 60)),
         "DESK_OUTBOX_LEASE_SECONDS": _outbox_lease(env),
         # Documents attached to tickets (desk.attachments): the largest accepted, and where they live.
         "DESK_ATTACHMENT_MAX_MB": float(env.get("DESK_ATTACHMENT_MAX_MB") or 10),

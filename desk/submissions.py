@@ -58,6 +58,7 @@ class Kind(StrEnum):
     ATTACHMENT = "attachment"
     VISITOR_TAP = "visitor_tap"      # the visitor counter's "+1 visitor" (desk.survey)
     AUX_SERVICE = "aux_service"      # an auxiliary service counted there
+    BROADCAST = "broadcast"
 
 
 def new_token() -> str:

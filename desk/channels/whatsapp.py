@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from desk.beneficiaries import service as beneficiaries
+from desk.broadcasts import optout
 from desk.channels import inbound
 from desk.channels import media as media_files
 from desk.channels.graph import record_status
@@ -146,6 +147,10 @@ def take_message(session: Session, message: Message, names: dict[str, str], stor
                         received_at=sent_at)
     if message.type in NOT_A_MESSAGE:
         return "ignored" if inbound.ignore(session, incoming, f"whatsapp {message.type}") else "duplicate"
+    if optout.is_stop(incoming.text):  # "STOP": no more messages to many to this number (desk.broadcasts)
+        found = beneficiaries.find_by_phone(session, phone)
+        optout.add(session, [phone], found[0].id if found else None, "stop")
+        return "ignored" if inbound.ignore(session, incoming, "whatsapp stop") else "duplicate"
     queue_media = _media(session, message, incoming)
     ticket = whatsapp_ticket(session, phone)
     if ticket is not None:

@@ -17,6 +17,7 @@ from desk.models.attachments import Attachment
 from desk.models.audit import AuditAction, AuditEntry
 from desk.models.base import Base, utcnow
 from desk.models.beneficiaries import ORGANISATIONS, Beneficiary, RequesterKind, is_organisation
+from desk.models.broadcasts import Broadcast, BroadcastGroup, BroadcastOptOut, Purpose
 from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
 from desk.models.compensation import (
     ClaimOutcome,
@@ -75,6 +76,7 @@ from desk.models.tickets import (
 from desk.models.training import TrainingEntry
 
 __all__ = [
+    "Broadcast", "BroadcastGroup", "BroadcastOptOut", "Purpose",
     "Base", "utcnow", "SavedView", "ViewScope", "User", "UserRole", "Role", "Department", "DepartmentMember",
     "StaffSession", "PasswordReset", "RecoveryCode", "TwoFactorRole", "RoleGrant",
     "Beneficiary", "RequesterKind", "ORGANISATIONS", "is_organisation", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",

@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     TWO_FACTOR_CHANGED = "auth.two_factor_changed"  # enrolled, removed, recovery codes renewed
     KB_PUBLISHED = "kb.published"            # a knowledge-base article published (a new version)
     KB_UNPUBLISHED = "kb.unpublished"        # a knowledge-base article taken off
+    BROADCAST = "broadcast.sent"             # a message to many queued: group, counts (desk.broadcasts)
     MAIL_DECIDED = "mail.decided"            # a quarantined email taken, attached, discarded, accepted, rejected
     TRAINING = "staff.training"              # a training log entry recorded or removed (desk.training)
 

@@ -63,3 +63,6 @@ class OutboxMessage(Base):
     failure: Mapped[str | None] = mapped_column(String(20))
     handled_at: Mapped[datetime | None]
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A message to many (desk.broadcasts, migration 0024): the send it belongs to. Its rows are
+    # released in batches by their due time (next_attempt_at), so a large send never floods a gateway.
+    broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)

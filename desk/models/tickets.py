@@ -295,6 +295,8 @@ class EventKind(StrEnum):
     UNRELATED = "unrelated"                    # that link removed (reason "related:<id>"), on both
     TAG_ADDED = "tag_added"                    # a tag put on the ticket (new: the tag's name; desk.tags)
     TAG_REMOVED = "tag_removed"                # a tag taken off (old: the tag's name)
+    AID_DELAYED = "aid_delayed"                # an aid delay outside the association's control (desk.broadcasts):
+                                               # public, body: the reason told to the beneficiary
     ANONYMISED = "anonymised"                  # personal data removed (desk.privacy); reason "retention" or
                                                # "erasure", new: how many documents were deleted
     APPOINTMENT = "appointment"                # an appointment with an official linked to the ticket (desk.appointments):

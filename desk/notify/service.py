@@ -58,6 +58,8 @@ OTHER_REASONS = {
     "appointment_confirmed": _l("An appointment confirmed to the beneficiary"),
     "appointment_reminder": _l("An appointment reminder the day before"),
     "appointment_cancelled": _l("An appointment cancelled, told to the other side"),
+    "broadcast": _l("A message to many beneficiaries"),
+    "aid_delay": _l("An aid delay outside the association's control"),
 }
 # Every reason's label, for the outbox admin page.
 REASONS = {**KINDS, **OTHER_REASONS}

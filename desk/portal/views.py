@@ -30,6 +30,7 @@ from wtforms import ValidationError
 from desk import error_pages, outage
 from desk.attachments.service import EXTENSIONS, Upload, record_download
 from desk.attachments.views import download_response
+from desk.broadcasts import optout
 from desk.errors import ValidationFailed
 from desk.extensions import csrf, db, limiter
 from desk.portal import links, privacy, profile, satisfaction, service, tracking
@@ -382,6 +383,7 @@ def _show_context(ticket, reply_form=None) -> dict:
         "answer": links.survey_answer(db.session, ticket),
         "survey_open": satisfaction.open_for_answers(ticket),
         "reopen_days": row.reopen_days,
+        "opted_out": optout.ticket_opted_out(db.session, ticket),
     }
 
 
@@ -392,6 +394,30 @@ def show(reference: str):
     if survivor.id != ticket.id:  # merged since this visitor opened it: on to the request that goes on
         return _enter(survivor, "portal.show")
     return render_template("portal/show.html", **_show_context(ticket))
+
+
+@bp.post("/t/<reference>/stop")
+def stop_ticket(reference: str):
+    """The beneficiary asks for no more general messages (messages to many): every address of
+    theirs. Messages about their own requests still reach them."""
+    ticket = _granted_ticket(reference)
+    optout.stop_ticket(db.session, ticket)
+    flash(_("You will receive no more general messages from us. Messages about your requests still reach you."),
+          "success")
+    return redirect(url_for("portal.show", reference=ticket.reference), 303)
+
+
+@bp.route("/stop/<token>", methods=["GET", "POST"])
+def stop(token: str):
+    """The link at the foot of a message to many: a page that asks (a mail scanner that follows
+    links changes nothing), then the address is opted out."""
+    address = optout.address_of(current_app.config["SECRET_KEY"], token)
+    if address is None:
+        return render_template("portal/link_invalid.html"), 404
+    done = request.method == "POST"
+    if done:
+        optout.stop(db.session, [address], None, "link")
+    return render_template("portal/stop.html", token=token, done=done)
 
 
 def _reply_again(reference: str):

@@ -30,12 +30,17 @@ def values(session: Session, ticket: Ticket, lang: str) -> dict[str, str]:
     return {name: value for name, value in found.items() if name in PLACEHOLDERS and value}
 
 
+def substitute(text: str, known: dict[str, str]) -> str:
+    """``text`` with each ``{name}`` it holds replaced by its value in ``known``; a placeholder
+    without a value stays as written (saved replies here, messages to many in desk.broadcasts)."""
+    return PLACEHOLDER.sub(lambda m: known.get(" ".join(m.group(1).split()).replace(": ", ":"), m.group(0)), text)
+
+
 def fill(session: Session, ticket: Ticket, reply: SavedReply) -> str:
     """The reply's text in the ticket's language (Arabic when it has no English), filled."""
     lang = beneficiary_language(ticket)
     text = reply.body_en if lang == "en" and reply.body_en else reply.body_ar
-    known = values(session, ticket, lang) | article_links(session, text)
-    return PLACEHOLDER.sub(lambda m: known.get(" ".join(m.group(1).split()).replace(": ", ":"), m.group(0)), text)
+    return substitute(text, values(session, ticket, lang) | article_links(session, text))
 
 
 def article_links(session: Session, text: str) -> dict[str, str]:

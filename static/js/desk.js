@@ -109,6 +109,22 @@
   document.addEventListener("htmx:afterSettle", styleFileInputs);
   document.addEventListener("DOMContentLoaded", syncIntake);
   document.addEventListener("htmx:afterSettle", syncIntake);
+  // A message to many (templates/broadcasts/_form.html): only the chosen group's fields, and the
+  // delay's reason only for an aid delay. Without JavaScript every field is shown.
+  function syncBroadcast() {
+    var audience = document.getElementById("audience");
+    if (!audience) { return; }
+    document.querySelectorAll("[data-audience-for]").forEach(function (wrap) {
+      wrap.hidden = wrap.getAttribute("data-audience-for").split(" ").indexOf(audience.value) === -1;
+    });
+    var delay = document.getElementById("aid_delay"), reason = document.getElementById("reason-wrap");
+    if (delay && reason) { reason.hidden = !delay.checked; }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target && (event.target.id === "audience" || event.target.id === "aid_delay")) { syncBroadcast(); }
+  });
+  document.addEventListener("DOMContentLoaded", syncBroadcast);
+  document.addEventListener("htmx:afterSettle", syncBroadcast);
   // The ticket page: the version of the ticket this page shows is the header's, which every
   // htmx answer about the ticket refreshes. Every form's hidden version follows it, so a change
   // made from one panel never makes another panel's form look stale: only a change someone

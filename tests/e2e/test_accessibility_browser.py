@@ -221,6 +221,8 @@ def test_every_kind_of_page_passes_axe(chromium, live_server, everything, db):
         "training log": "/training",
         "tags": "/admin/tags",
         "audit trail": "/audit",
+        "messages to many": "/broadcasts",
+        "message to many form": "/broadcasts/new",
         "account": "/account",
         "notifications": "/account/notifications",
         "portal contacts": "/portal/directory",
