@@ -184,6 +184,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(replies_admin_bp)
     from desk.tags.views import bp as tags_bp
     app.register_blueprint(tags_bp)
+    from desk.casefile.views import bp as casefile_bp
+    app.register_blueprint(casefile_bp)
 
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import InternalServerError

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _pl
 
 from desk.models import (
     AuditAction,
@@ -252,6 +253,30 @@ ID_TYPES = {
 }
 
 
+# The case file (desk.casefile): the attestation each kind of request needs, what a document is,
+# and a beneficiary's registration state.
+ATTESTATION_MODES = {
+    "none": _l("Not required"),
+    "tick": _l("Required: recorded by a tick"),
+    "signed": _l("Required: the signed case file, scanned and attached"),
+}
+DOCUMENT_TYPES = {
+    "signed_attestation": _l("Signed attestation"),
+    "national_id_copy": _l("Copy of the national ID"),
+    "family_record": _l("Family record"),
+    "income_proof": _l("Proof of income"),
+    "lease": _l("Lease contract"),
+    "medical_report": _l("Medical report"),
+    "bank_account": _l("Bank account (IBAN) certificate"),
+}
+REGISTRATION_STATES = {
+    "new": _l("New"),
+    "documents_pending": _l("Documents pending"),
+    "registered": _l("Registered"),
+    "closed": _pl("registration", "Closed"),
+}
+
+
 class Translated:
     """The vocabulary above as plain strings in the current locale, each table translated once.
 
@@ -279,4 +304,5 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED,
            "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
            "GRANTS": GRANTS, "REVEAL_REASONS": REVEAL_REASONS, "AUDIT_FIELDS": AUDIT_FIELDS,
-           "ID_TYPES": ID_TYPES}
+           "ID_TYPES": ID_TYPES, "ATTESTATION_MODES": ATTESTATION_MODES, "DOCUMENT_TYPES": DOCUMENT_TYPES,
+           "REGISTRATION_STATES": REGISTRATION_STATES}

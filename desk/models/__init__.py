@@ -16,6 +16,14 @@ from desk.models.attachments import Attachment
 from desk.models.audit import AuditAction, AuditEntry
 from desk.models.base import Base, utcnow
 from desk.models.beneficiaries import Beneficiary
+from desk.models.casefile import (
+    CHECKLIST_DOCUMENTS,
+    AttestationMode,
+    BeneficiaryEvent,
+    DocumentType,
+    KindRequirement,
+    RegistrationState,
+)
 from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
 from desk.models.compensation import (
     ClaimOutcome,
@@ -86,4 +94,6 @@ __all__ = [
     "SubjectRequest", "SubjectRequestKind", "SubjectRequestOutcome", "RetentionPeriod",
     "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag", "SavedReply",
     "TicketMerge", "TicketRelation",
+    "AttestationMode", "DocumentType", "CHECKLIST_DOCUMENTS", "RegistrationState", "KindRequirement",
+    "BeneficiaryEvent",
 ]

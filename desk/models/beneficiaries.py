@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from desk.models.base import Base, utcnow
@@ -12,6 +12,7 @@ from desk.text import is_mobile, normalize_search
 
 class Beneficiary(Base):
     __tablename__ = "beneficiaries"
+    __table_args__ = (Index("ix_beneficiaries_file_number", "file_number", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160))
@@ -33,6 +34,10 @@ class Beneficiary(Base):
     # Erased at their request, or when the last of their requests passed its retention
     # (desk.privacy): the row stays, naming no one, so the requests keep their history.
     anonymised_at: Mapped[datetime | None]
+    # Registration (issue 20 point 5, desk.casefile): new, documents pending, registered (with
+    # the file number, رقم الملف, unique), closed; every step in beneficiary_events.
+    registration_state: Mapped[str] = mapped_column(String(20), default="new", server_default=text("'new'"))
+    file_number: Mapped[str | None] = mapped_column(String(30))
 
     @property
     def phone_is_mobile(self) -> bool:
