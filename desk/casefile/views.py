@@ -14,7 +14,7 @@ from desk.casefile.forms import RegistrationForm, RequirementForm
 from desk.casefile.page import registration_context
 from desk.errors import ValidationFailed
 from desk.extensions import db
-from desk.models import Beneficiary, Kind, utcnow
+from desk.models import Beneficiary, utcnow
 from desk.permissions import Action
 from desk.permissions import require as require_action
 from desk.portal import profile
@@ -101,8 +101,6 @@ def requirements():
     if request.method == "POST":
         form = RequirementForm()
         kind = request.form.get("kind", "")
-        if kind not in {k.value for k in Kind}:
-            abort(404)
         if form.validate_on_submit():
             try:
                 service.set_requirement(db.session, current_user, kind, form.attestation.data, form.documents.data or [])
@@ -110,8 +108,8 @@ def requirements():
                 errors = failed.errors
             else:
                 return go_to(url_for("casefile.requirements") + f"#kind-{kind}", _("Requirements saved."))
-        else:
-            errors = {f"attestation-{kind}": [m for ms in form.errors.values() for m in ms]}
+        else:  # a control character refused (desk.input_guard) or the CSRF token
+            errors = {"form": [m for ms in form.errors.values() for m in ms] + list(form.form_errors)}
         typed = {kind: {"attestation": form.attestation.data, "documents": form.documents.data or []}}
     return render_template("casefile/requirements.html", rules=service.requirements(db.session), errors=errors,
                            typed=typed), 422 if errors else 200

@@ -197,6 +197,8 @@ def test_every_kind_of_page_passes_axe(chromium, live_server, everything):
         "outbox": "/admin/outbox",
         "sites": "/admin/sites",
         "tags": "/admin/tags",
+        "attestation and documents": "/admin/requirements",
+        "case file": f"/tickets/{ticket.reference}/casefile",
         "audit trail": "/audit",
         "account": "/account",
         "notifications": "/account/notifications",
