@@ -341,3 +341,17 @@ def test_the_panel_beside_the_ticket_and_its_form(as_user, people, db, make_tick
         as_text=True)
     assert focal.get(f"/beneficiaries/{person.id}/registration", headers={"HX-Request": "true"}).status_code == 404
     assert focal.post(f"/beneficiaries/{person.id}/registration", {"state": "closed"}, htmx=True).status_code == 404
+
+
+def test_the_committee_panel_says_why_and_keeps_the_reasons_typed(as_user, people, db, support, committee):  # noqa: F811
+    _rule(db, people, Kind.SUPPORT, "signed")
+    ticket = support()
+    committee_service.refer(db.session, people.staff, ticket, "للدراسة", expected_version=ticket.version)
+    answer = as_user(committee).post(f"/tickets/{ticket.reference}/committee/decide",
+                                     {"decision": "accepted", "reasons": "مستحق حسب الدراسة", "service": "سلة شهرية",
+                                      "version": ticket.version}, htmx=True)
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "الإقرار الموقّع" in html and "مستحق حسب الدراسة" in html
+    db.session.expire_all()
+    assert ticket.status == Status.AWAITING_COMMITTEE
