@@ -300,7 +300,7 @@ def test_an_admin_registers_without_every_document_with_a_written_override(db, p
     assert event.body == "عقد الإيجار لدى الجهة الحكومية" and event.file_number == "77"
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.record_id == str(person.id))
                                .order_by(AuditEntry.id.desc())).first()
-    assert entry.detail["override"] == "عقد الإيجار لدى الجهة الحكومية"
+    assert entry.detail["override"] is True  # its words stay in the history, which an erasure clears
 
 
 def test_a_database_failure_half_way_through_registration_leaves_nothing(db, people, make_ticket, monkeypatch):
@@ -355,3 +355,23 @@ def test_the_committee_panel_says_why_and_keeps_the_reasons_typed(as_user, peopl
     assert "الإقرار الموقّع" in html and "مستحق حسب الدراسة" in html
     db.session.expire_all()
     assert ticket.status == Status.AWAITING_COMMITTEE
+
+
+def test_an_erasure_removes_the_file_number_and_the_override_and_keeps_the_steps(db, people, make_ticket):
+    from desk.accounts.service import create_user
+    from desk.privacy import service as privacy
+    from tests.conftest import PASSWORD
+    dpo = create_user(db.session, "dpo-casefile@example.org", PASSWORD, "مسؤول البيانات", ["dpo"])
+    _rule(db, people, Kind.COMPLAINT, documents=["lease"])
+    ticket = make_ticket()
+    person = ticket.beneficiary
+    service.change_registration(db.session, people.admin, person, "registered", "1447-9", "نورة تسكن لدى أختها")
+    ticket.status = Status.CLOSED
+    ticket.version += 1
+    db.session.commit()
+    result = privacy.erase(db.session, dpo, person.id, None, "/nonexistent")
+    assert result.refused == []
+    db.session.expire_all()
+    assert db.session.get(Beneficiary, person.id).file_number is None
+    [step] = service.history(db.session, db.session.get(Beneficiary, person.id))
+    assert (step.new_value, step.file_number, step.body) == ("registered", None, None)

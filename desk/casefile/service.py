@@ -249,7 +249,9 @@ def change_registration(session: Session, actor: User, person: Beneficiary, stat
                      detail={"field": "registration_state", "old": old, "new": state,
                              **({"file_number": {"old": old_number, "new": person.file_number}}
                                 if old_number != person.file_number else {}),
-                             **({"override": reason} if reason else {})})
+                             # the override's words stay in the history (an erasure clears them there;
+                             # the trail is never rewritten): here only that there was one
+                             **({"override": True} if reason else {})})
     return event
 
 

@@ -25,6 +25,7 @@ from desk.attachments.service import path_of
 from desk.models import (
     Attachment,
     Beneficiary,
+    BeneficiaryEvent,
     CompensationClaim,
     CompensationCondition,
     EventKind,
@@ -166,6 +167,11 @@ def anonymise_person(session: Session, person: Beneficiary, now: datetime) -> No
         session.execute(update(InboundMessage).where(InboundMessage.sender.in_(addresses)).values(sender=None))
     person.name = REMOVED
     person.national_id = person.phone = person.email = person.city = None
+    # Registration (desk.casefile): the file number points at the paper file, and an admin's
+    # override may name the person; the steps themselves (who, when, which state) stay.
+    person.file_number = None
+    session.execute(update(BeneficiaryEvent).where(BeneficiaryEvent.beneficiary_id == person.id)
+                    .values(file_number=None, body=None))
     person.refresh_search()
     person.anonymised_at = now
 
