@@ -375,3 +375,19 @@ def test_an_erasure_removes_the_file_number_and_the_override_and_keeps_the_steps
     assert db.session.get(Beneficiary, person.id).file_number is None
     [step] = service.history(db.session, db.session.get(Beneficiary, person.id))
     assert (step.new_value, step.file_number, step.body) == ("registered", None, None)
+
+
+def test_the_beneficiarys_export_holds_their_registration(db, people, make_ticket, as_user):
+    import json
+    import zipfile
+
+    from desk.accounts.service import create_user
+    from tests.conftest import PASSWORD
+    dpo = create_user(db.session, "dpo-export@example.org", PASSWORD, "مسؤول البيانات", ["dpo"])
+    person = make_ticket().beneficiary
+    service.change_registration(db.session, people.staff, person, "documents_pending")
+    response = as_user(dpo).post(f"/beneficiaries/{person.id}/privacy/export", {"note": "بخطاب"})
+    assert response.status_code == 200
+    data = json.loads(zipfile.ZipFile(io.BytesIO(response.data)).read("data.json"))
+    assert data["registration"]["state"] == "documents_pending"
+    assert [(h["old"], h["new"]) for h in data["registration"]["history"]] == [("new", "documents_pending")]
