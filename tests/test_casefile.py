@@ -184,10 +184,9 @@ def test_resolving_is_refused_without_the_signed_scan_where_the_admin_requires_i
 
 
 def test_a_tick_rule_asks_for_the_tick_and_no_rule_asks_for_nothing(db, people, make_ticket):
-    plain = make_ticket()
+    plain, ticket = make_ticket(), make_ticket()  # recorded before the rule (intake asks for the tick after)
     actions.resolve(db.session, people.staff, plain, "تم", expected_version=plain.version)  # no rule: as before
     _rule(db, people, Kind.COMPLAINT, "tick")
-    ticket = make_ticket()
     with pytest.raises(ValidationFailed):
         actions.resolve(db.session, people.staff, ticket, "تم", expected_version=ticket.version)
     db.session.rollback()
@@ -391,3 +390,28 @@ def test_the_beneficiarys_export_holds_their_registration(db, people, make_ticke
     data = json.loads(zipfile.ZipFile(io.BytesIO(response.data)).read("data.json"))
     assert data["registration"]["state"] == "documents_pending"
     assert [(h["old"], h["new"]) for h in data["registration"]["history"]] == [("new", "documents_pending")]
+
+
+def test_staff_intake_asks_for_the_tick_as_the_admin_decided(db, people, make_ticket, support):  # noqa: F811
+    support()  # no rule set: the policy's default, a support request asks for the tick
+    with pytest.raises(ValidationFailed) as failed:
+        support(attested=False)
+    assert "attested" in failed.value.errors
+    db.session.rollback()
+    _rule(db, people, Kind.SUPPORT, "signed")  # signed after intake, on paper: not a tick at intake
+    assert not support(attested=False).attested
+    _rule(db, people, Kind.COMPLAINT, "tick")
+    with pytest.raises(ValidationFailed) as failed:
+        make_ticket()
+    assert "attested" in failed.value.errors
+
+
+def test_the_handling_panel_shows_the_signed_scan_where_it_is_required(as_user, people, db, make_ticket, store):
+    _rule(db, people, Kind.COMPLAINT, "signed")
+    ticket = make_ticket()
+    browser = as_user(people.staff)
+    page = browser.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "لم يُرفق الإقرار الموقّع بعد" in page and "تسجيل الإقرار" not in page  # no tick offered
+    scan = _attach(db, people.staff, ticket, store, "signed_attestation")
+    page = browser.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert f"/attachments/{scan.id}" in page and "لم يُرفق الإقرار الموقّع بعد" not in page

@@ -16,7 +16,7 @@ Plain functions of (session, actor, data); nothing here reads the request.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from desk import audit
 from desk.errors import ValidationFailed, add_error, too_long
+from desk.intake.rules import RULES, KindRule
 from desk.models import (
     CHECKLIST_DOCUMENTS,
     Attachment,
@@ -97,6 +98,21 @@ def set_requirement(session: Session, actor: User, kind: str, attestation: str |
             audit.record(session, AuditAction.ADMIN_CHANGE, actor=actor, record_type="kind_requirement", record_id=kind,
                          detail={"change": "created" if old is None else "edited", "old": old, "new": new})
     return row
+
+
+def intake_rule(session: Session, kind: str) -> KindRule | None:
+    """What intake (staff's and the portal's) asks for ``kind`` (desk.intake.rules), with the
+    admin's attestation rule once one is set: a tick is asked at intake; the signed scan comes
+    after (attached to the ticket); none is not asked. None for a kind that does not exist."""
+    rule = RULES.get(kind)
+    row = session.get(KindRequirement, kind) if rule is not None else None
+    if rule is None or row is None:
+        return rule
+    return replace(rule, attestation=row.attestation == AttestationMode.TICK)
+
+
+def intake_rules(session: Session) -> dict[str, KindRule]:
+    return {kind: rule for kind in RULES if (rule := intake_rule(session, kind)) is not None}
 
 
 # The attestation on a ticket ---------------------------------------------------------------------

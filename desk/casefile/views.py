@@ -117,5 +117,6 @@ def requirements():
 
 @bp.app_context_processor
 def _attestation_rule():
-    """``attestation_mode_of(ticket)``: the admin's rule for its kind, for the Handling panel."""
-    return {"attestation_mode_of": lambda ticket: service.requirement(db.session, ticket.kind).attestation}
+    """For the Handling panel: the admin's rule for the ticket's kind, and its signed scan."""
+    return {"attestation_mode_of": lambda ticket: service.requirement(db.session, ticket.kind).attestation,
+            "signed_scan_of": lambda ticket: service.signed_scan(db.session, ticket)}

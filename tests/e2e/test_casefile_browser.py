@@ -58,7 +58,7 @@ def test_the_signed_scan_is_attached_and_records_the_attestation(new_page, login
     expect(page.locator("#ticket-attachments .alert-success")).to_be_visible()
     expect(page.locator("#ticket-attachments .desk-document-type")).to_have_text("إقرار موقّع")
     expect(page.locator("#ticket-timeline")).to_contain_text("أُرفق الإقرار الموقّع")
-    expect(page.locator("#ticket-props")).to_contain_text("مسجَّل")  # the Handling panel, swapped out of band
+    expect(page.locator("#ticket-props a[download]")).to_have_text("إقرار موقّع")  # the Handling panel, swapped out of band
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.locator("#ticket-attachments").screenshot(path=str(screenshots / "casefile-signed-scan-ar-360.png"))
     db.session.expire_all()
