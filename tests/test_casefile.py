@@ -415,3 +415,16 @@ def test_the_handling_panel_shows_the_signed_scan_where_it_is_required(as_user, 
     scan = _attach(db, people.staff, ticket, store, "signed_attestation")
     page = browser.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
     assert f"/attachments/{scan.id}" in page and "لم يُرفق الإقرار الموقّع بعد" not in page
+
+
+def test_two_registrations_racing_for_one_file_number_end_with_one_and_a_message(db, people, make_ticket,
+                                                                                 monkeypatch):
+    first, second = make_ticket().beneficiary, make_ticket().beneficiary
+    service.change_registration(db.session, people.staff, first, "registered", "500")
+    monkeypatch.setattr(service, "file_number_taken", lambda *args: False)  # the other commit came after the check
+    with pytest.raises(ValidationFailed) as failed:
+        service.change_registration(db.session, people.staff, second, "registered", "٥٠٠")
+    assert "file_number" in failed.value.errors
+    db.session.expire_all()
+    assert db.session.get(Beneficiary, second.id).registration_state == "new"
+    assert count(db, BeneficiaryEvent, BeneficiaryEvent.beneficiary_id == second.id) == 0

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk import audit
@@ -216,6 +217,12 @@ def clean_file_number(raw: str | None) -> str:
     return "".join(to_ascii_digits((raw or "").strip()).split())
 
 
+def file_number_taken(session: Session, number: str, person: Beneficiary) -> bool:
+    """Another beneficiary has this file number (the unique index decides a race: see below)."""
+    return session.scalar(select(Beneficiary.id).where(Beneficiary.file_number == number,
+                                                       Beneficiary.id != person.id)) is not None
+
+
 def change_registration(session: Session, actor: User, person: Beneficiary, state: str | None,
                         file_number: str | None = None, override: str | None = None) -> BeneficiaryEvent:
     """Move the beneficiary's registration to ``state``, in one transaction with its history line
@@ -235,8 +242,7 @@ def change_registration(session: Session, actor: User, person: Beneficiary, stat
             add_error(errors, "file_number", _l("Enter the file number."))
         elif len(number) > MAX_FILE_NUMBER or not all(c.isascii() and (c.isalnum() or c in "-/") for c in number):
             add_error(errors, "file_number", _l("A file number is letters and digits, with - or / (at most 30)."))
-        elif session.scalar(select(Beneficiary.id).where(Beneficiary.file_number == number,
-                                                         Beneficiary.id != person.id)) is not None:
+        elif file_number_taken(session, number, person):
             add_error(errors, "file_number", _l("Another beneficiary has this file number."))
         missing = missing_documents(session, person)
         if missing and not reason:
@@ -251,6 +257,14 @@ def change_registration(session: Session, actor: User, person: Beneficiary, stat
         reason = ""
     if errors:
         raise ValidationFailed(errors)
+    try:
+        return _register(session, actor, person, old, str(state), number, reason)
+    except IntegrityError:  # the same file number given to another beneficiary at the same moment
+        raise ValidationFailed({"file_number": [_l("Another beneficiary has this file number.")]}) from None
+
+
+def _register(session: Session, actor: User, person: Beneficiary, old: str, state: str, number: str,
+              reason: str) -> BeneficiaryEvent:
     with atomic(session):
         now = utcnow()
         person.registration_state = str(state)

@@ -42,9 +42,7 @@ def casefile(reference: str):
     logo = url_for("portal.logo") if getattr(row, "logo_stored_name", None) else None
     with force_locale(lang):
         return render_template("casefile/print.html", **receipt_context(db.session, ticket), lang=lang, logo=logo,
-                               contact=(ticket.meta or {}).get("contact") or {},
-                               requirement=service.requirement(db.session, ticket.kind),
-                               policy_text=service.POLICY_ATTESTATION, now=utcnow())
+                               contact=(ticket.meta or {}).get("contact") or {}, policy_text=service.POLICY_ATTESTATION, now=utcnow())
 
 
 # Registration ----------------------------------------------------------------------------------
