@@ -49,7 +49,7 @@ def test_the_signed_scan_is_attached_and_records_the_attestation(new_page, login
     ticket = make_ticket()
     page = login(new_page(**PHONE), people.staff)
     page.goto(f"/tickets/{ticket.reference}")
-    expect(page.locator("#ticket-props .desk-attestation-rule")).to_contain_text("ملف الحالة موقَّعًا")
+    expect(page.locator("#ticket-props .desk-attestation-rule")).to_contain_text("الإقرار الموقّع مرفقًا")
     panel = page.locator("#ticket-attachments")
     panel.locator("#attachment-file").set_input_files(
         files=[{"name": "إقرار موقع.pdf", "mimeType": "application/pdf", "buffer": PDF}])
@@ -97,3 +97,21 @@ def test_the_registration_panel_beside_the_ticket_on_a_phone(new_page, login, db
     expect(panel.locator(".desk-registration-state")).to_have_text("مسجَّل")
     expect(panel).to_contain_text("1447/23")
     panel.screenshot(path=str(screenshots / "casefile-registration-ar-360.png"))
+
+
+def test_the_admin_sets_the_requirements_on_a_phone(new_page, login, db, people, screenshots):
+    page = login(new_page(**PHONE), people.admin)
+    page.goto("/admin/requirements")
+    card = page.locator("#kind-support")
+    card.locator("select[name=attestation]").select_option("signed")
+    card.locator("#documents-support-family_record").check()
+    card.locator("#documents-support-lease").check()
+    card.locator("button[type=submit]").click()
+    expect(page.locator(".alert-success, [role=status]").first).to_be_visible()
+    card = page.locator("#kind-support")
+    expect(card.locator("select[name=attestation]")).to_have_value("signed")
+    expect(card.locator("#documents-support-lease")).to_be_checked()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    card.screenshot(path=str(screenshots / "casefile-requirements-ar-360.png"))
+    db.session.expire_all()
+    assert service.requirement(db.session, Kind.SUPPORT).documents == ["family_record", "lease"]
