@@ -115,6 +115,8 @@ def requirements():
 
 @bp.app_context_processor
 def _attestation_rule():
-    """For the Handling panel: the admin's rule for the ticket's kind, and its signed scan."""
+    """For the ticket page: the admin's rule for the ticket's kind and its signed scan (the
+    Handling panel), the beneficiary's registration panel beside it."""
     return {"attestation_mode_of": lambda ticket: service.requirement(db.session, ticket.kind).attestation,
-            "signed_scan_of": lambda ticket: service.signed_scan(db.session, ticket)}
+            "signed_scan_of": lambda ticket: service.signed_scan(db.session, ticket),
+            "registration_of": registration_context}
