@@ -4,7 +4,8 @@
   whether a tick will do or the signed case file must be scanned and attached
   (``set_requirement``); where it is required a ticket is neither resolved nor approved without
   it (``check_attestation``, asked by desk.tickets.actions.resolve, desk.committee.service.decide
-  and desk.compensation.service.decide).
+  and desk.compensation.service.decide). Staff intake asks for the tick where the rule is a
+  tick (``intake_rule``); the portal keeps its own box, the beneficiary's confirmation online.
 - A document attached as "signed attestation" records the attestation as signed, on the
   timeline (``on_attached``, from desk.attachments.service.store).
 - A beneficiary's registration: new → documents pending → registered (with a file number)
