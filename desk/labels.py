@@ -237,6 +237,7 @@ REVEAL_REASONS = {
 AUDIT_FIELDS = {
     "name": _l("Name"), "national_id": _l("National ID / iqama number"), "phone": _l("Mobile number"),
     "email": _l("Email"), "city": _l("City"),
+    "registration_state": _l("Registration state"), "file_number": _l("File number"),  # desk.casefile
 }
 
 # The permissions the admin gives per role (desk.permissions.GRANTABLE), by their stored value.

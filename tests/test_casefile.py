@@ -281,7 +281,9 @@ def test_the_registration_state_machine_and_its_refusals(db, people, make_ticket
         ("documents_pending", "registered", people.staff.id), ("new", "documents_pending", people.staff.id)]
     trail = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == AuditAction.RECORD_EDITED,
                                                              AuditEntry.record_id == str(person.id))))
-    assert [e.detail["new"] for e in trail] == ["documents_pending", "registered"]
+    assert [(e.detail["field"], e.detail["new"]) for e in trail] == [
+        ("registration_state", "documents_pending"), ("registration_state", "registered"),
+        ("file_number", "1447/0023")]
     other = make_ticket(kind=Kind.INQUIRY).beneficiary
     with pytest.raises(ValidationFailed) as failed:  # the file number is the other's
         service.change_registration(db.session, people.admin, other, "registered", "1447/0023", "نقص مستندات")
@@ -298,8 +300,8 @@ def test_an_admin_registers_without_every_document_with_a_written_override(db, p
     [event] = service.history(db.session, person)
     assert event.body == "عقد الإيجار لدى الجهة الحكومية" and event.file_number == "77"
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.record_id == str(person.id))
-                               .order_by(AuditEntry.id.desc())).first()
-    assert entry.detail["override"] is True  # its words stay in the history, which an erasure clears
+                               .order_by(AuditEntry.id)).first()
+    assert entry.detail["field"] == "registration_state" and entry.detail["override"] is True  # its words stay in the history, which an erasure clears
 
 
 def test_a_database_failure_half_way_through_registration_leaves_nothing(db, people, make_ticket, monkeypatch):

@@ -276,13 +276,13 @@ def _register(session: Session, actor: User, person: Beneficiary, old: str, stat
         event = BeneficiaryEvent(beneficiary_id=person.id, actor_id=actor.id, created_at=now, kind="registration",
                                  old_value=old, new_value=state, file_number=person.file_number, body=reason or None)
         session.add(event)
+        # the override's words stay in the history (an erasure clears them there; the trail is
+        # never rewritten): here only that there was one
         audit.record(session, AuditAction.RECORD_EDITED, actor=actor, record_type="beneficiary", record_id=person.id,
                      detail={"field": "registration_state", "old": old, "new": state,
-                             **({"file_number": {"old": old_number, "new": person.file_number}}
-                                if old_number != person.file_number else {}),
-                             # the override's words stay in the history (an erasure clears them there;
-                             # the trail is never rewritten): here only that there was one
                              **({"override": True} if reason else {})})
+        if old_number != person.file_number:
+            audit.record_edit(session, actor, person.id, "file_number", old_number, person.file_number)
     return event
 
 

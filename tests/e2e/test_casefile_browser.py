@@ -98,6 +98,14 @@ def test_the_registration_panel_beside_the_ticket_on_a_phone(new_page, login, db
     expect(panel).to_contain_text("1447/23")
     panel.screenshot(path=str(screenshots / "casefile-registration-ar-360.png"))
 
+    page.goto(f"/beneficiaries/{ticket.beneficiary_id}")  # the same panel on the beneficiary's record
+    panel = page.locator(f"#registration-{ticket.beneficiary_id}")
+    expect(panel.locator(".desk-registration-state")).to_have_text("مسجَّل")
+    panel.locator("summary").click()
+    expect(panel.locator("details li")).to_contain_text(people.staff.name)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(screenshots / "casefile-beneficiary-ar-360.png"), full_page=True)
+
 
 def test_the_admin_sets_the_requirements_on_a_phone(new_page, login, db, people, screenshots):
     page = login(new_page(**PHONE), people.admin)
