@@ -430,3 +430,13 @@ def test_two_registrations_racing_for_one_file_number_end_with_one_and_a_message
     db.session.expire_all()
     assert db.session.get(Beneficiary, second.id).registration_state == "new"
     assert count(db, BeneficiaryEvent, BeneficiaryEvent.beneficiary_id == second.id) == 0
+
+
+def test_the_audit_screen_reads_the_rules_and_the_registration_steps(db, people, make_ticket, as_user):
+    _rule(db, people, Kind.COMPLAINT, "tick", ["lease"])  # an admin change: old/new are mappings
+    person = make_ticket(attested=True).beneficiary
+    service.change_registration(db.session, people.staff, person, "documents_pending")
+    page = as_user(people.admin).get("/audit")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "kind_requirement" in html and "حالة التسجيل" in html and "بانتظار استكمال المستندات" in html
