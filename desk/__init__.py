@@ -196,6 +196,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(appointments_portal_bp)
     from desk.broadcasts.views import bp as broadcasts_bp
     app.register_blueprint(broadcasts_bp)
+    from desk.casefile.views import bp as casefile_bp
+    app.register_blueprint(casefile_bp)
 
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import InternalServerError

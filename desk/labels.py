@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _pl
 
 from desk.models import (
     AuditAction,
@@ -250,6 +251,7 @@ REVEAL_REASONS = {
 AUDIT_FIELDS = {
     "name": _l("Name"), "national_id": _l("National ID / iqama number"), "phone": _l("Mobile number"),
     "email": _l("Email"), "city": _l("City"),
+    "registration_state": _l("Registration state"), "file_number": _l("File number"),  # desk.casefile
 }
 
 # The permissions the admin gives per role (desk.permissions.GRANTABLE), by their stored value.
@@ -271,6 +273,30 @@ REQUESTER_KINDS = {
     "volunteer": _l("Volunteer"), "donor": _l("Donor"), "supplier": _l("Supplier"), "client": _l("Client"),
     "company": _l("Private sector company"), "civil": _l("Civil (non-profit) body"),
     "government": _l("Government body"),
+}
+
+
+# The case file (desk.casefile): the attestation each kind of request needs, what a document is,
+# and a beneficiary's registration state.
+ATTESTATION_MODES = {
+    "none": _l("Not required"),
+    "tick": _l("Required: recorded by a tick"),
+    "signed": _l("Required: the signed case file, scanned and attached"),
+}
+DOCUMENT_TYPES = {
+    "signed_attestation": _l("Signed attestation"),
+    "national_id_copy": _l("Copy of the national ID"),
+    "family_record": _l("Family record"),
+    "income_proof": _l("Proof of income"),
+    "lease": _l("Lease contract"),
+    "medical_report": _l("Medical report"),
+    "bank_account": _l("Bank account (IBAN) certificate"),
+}
+REGISTRATION_STATES = {
+    "new": _l("New"),
+    "documents_pending": _l("Documents pending"),
+    "registered": _l("Registered"),
+    "closed": _pl("registration", "Closed"),
 }
 
 
@@ -301,4 +327,6 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "DELIVERY_STATES": DELIVERY_STATES, "UNDELIVERED": UNDELIVERED,
            "SUBJECT_REQUESTS": SUBJECT_REQUESTS, "SUBJECT_OUTCOMES": SUBJECT_OUTCOMES, "AUDIT_ACTIONS": AUDIT_ACTIONS,
            "GRANTS": GRANTS, "REVEAL_REASONS": REVEAL_REASONS, "AUDIT_FIELDS": AUDIT_FIELDS,
-           "ID_TYPES": ID_TYPES, "REQUESTER_KINDS": REQUESTER_KINDS}
+           "ID_TYPES": ID_TYPES, "REQUESTER_KINDS": REQUESTER_KINDS,
+           "ATTESTATION_MODES": ATTESTATION_MODES, "DOCUMENT_TYPES": DOCUMENT_TYPES,
+           "REGISTRATION_STATES": REGISTRATION_STATES}

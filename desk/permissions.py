@@ -87,6 +87,8 @@ class Action(StrEnum):
     BENEFICIARY_VIEW = "beneficiary.view"        # a beneficiary's record page: queue roles and the DPO
     SUBJECT_REQUEST = "privacy.subject_request"  # export, correct, erase a beneficiary's data: admins and the DPO
     LINK_REISSUE = "portal.link_reissue"         # revoke a ticket's tracking link and send a new one: queue roles
+    BENEFICIARY_REGISTER = "beneficiary.register"  # a beneficiary's registration state and file number:
+                                                   # queue roles (an admin alone registers without every document)
     AUDIT_VIEW = "audit.view"                    # the audit trail screen and its export: admins and the DPO
     # Given per role by the admin (GRANTABLE, the role_grants table), never by a role alone;
     # each use is written on the audit trail with its reason (desk.privacy.reveal).
@@ -207,6 +209,8 @@ def can(actor: User, action: Action, ticket: Ticket | None = None) -> bool:
         return actor.has_role(Role.ADMIN)
     if action == Action.BENEFICIARY_VIEW:
         return sees_all(actor) or actor.has_role(Role.DPO)
+    if action == Action.BENEFICIARY_REGISTER:
+        return sees_all(actor)
     if action == Action.SUBJECT_REQUEST:
         return actor.has_role(Role.ADMIN, Role.DPO)
     if action in (Action.UNDELIVERED_VIEW, Action.BROADCAST_SEND):

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from desk import audit
 from desk.attachments import contents
+from desk.casefile import service as casefile
 from desk.errors import NotFound, ValidationFailed, too_long
-from desk.models import Attachment, AuditAction, EventKind, Ticket, User
+from desk.models import Attachment, AuditAction, DocumentType, EventKind, Ticket, User
 from desk.permissions import Action
 from desk.submissions import Once, take
 from desk.tickets import service as tickets
@@ -59,6 +60,7 @@ class Upload:
     stream: IO[bytes] | None
     filename: str | None
     description: str = ""
+    document_type: str = ""  # desk.models.DocumentType, or "": a document like any other
 
 
 def sniff(path: Path) -> str | None:
@@ -238,6 +240,8 @@ def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, 
     description = (upload.description or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise ValidationFailed({"description": [too_long(MAX_DESCRIPTION)]})
+    if upload.document_type and upload.document_type not in {d.value for d in DocumentType}:
+        raise ValidationFailed({"document_type": [_l("Choose what the document is from the list.")]})
     if upload.stream is None or not (upload.filename or "").strip():
         raise ValidationFailed({field: [_l("Choose a file first.")]})
     try:
@@ -256,12 +260,14 @@ def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, 
         ticket_id=ticket.id, uploaded_by_id=actor.id if actor else None, filename=filename,
         stored_name=stored.stored_name, content_type=content_type, size=stored.size, sha256=stored.sha256,
         description=description or None, from_beneficiary=actor is None,
+        document_type=upload.document_type or None,
     )
     session.add(attachment)
     # Adding evidence is not an edit of the ticket's fields: like an internal note it does
     # not bump the version, so it never makes another editor's form stale.
     record(session, ticket, actor, EventKind.ATTACHMENT, new=filename[:200],
            body=f"{filename}\n{description}" if description else filename, bump=False, reason=reason)
+    casefile.on_attached(session, actor, ticket, attachment)
     return attachment
 
 

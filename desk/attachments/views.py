@@ -50,7 +50,7 @@ def upload(reference: str):
         return _attached(ticket)
     sent = request.files.get("file")
     upload = service.Upload(stream=sent.stream if sent else None, filename=sent.filename if sent else "",
-                            description=form.description.data or "")
+                            description=form.description.data or "", document_type=form.document_type.data or "")
     try:
         service.add(db.session, current_user, ticket, upload,
                     directory=current_app.config["DESK_ATTACHMENT_DIR"], max_bytes=_max_bytes(), once=once)

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from desk.beneficiaries import service
+from desk.casefile.page import registration_context
 from desk.extensions import db
 from desk.models import Beneficiary
 from desk.permissions import Action, can, require
@@ -44,8 +45,9 @@ def show(beneficiary_id: int):
     return record_page(privacy.get(db.session, current_user, beneficiary_id), NoteForm())
 
 
-def record_page(person: Beneficiary, export_form: NoteForm, status: int = 200):
-    return render_template("beneficiaries/show.html", person=person, tickets=privacy.tickets_of(db.session, person),
+def record_page(person: Beneficiary, export_form: NoteForm, status: int = 200, registration_form=None):
+    return render_template("beneficiaries/show.html", tickets=privacy.tickets_of(db.session, person),
                            subject_requests=privacy.requests_of(db.session, person), export_form=export_form,
                            field_labels=privacy.FIELD_LABELS,
-                           access=privacy.access_log(db.session, person, newest_first=True, limit=ACCESS_SHOWN)), status
+                           access=privacy.access_log(db.session, person, newest_first=True, limit=ACCESS_SHOWN),
+                           **registration_context(person, registration_form)), status

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk import labels
+from desk.casefile import service as casefile
 from desk.errors import ValidationFailed, add_error, required_text, too_long
 from desk.models import EventKind, Kind, Status, Ticket, TicketEvent, User, utcnow
 from desk.notify import service as notify_service
@@ -158,6 +159,9 @@ def decide(session: Session, actor: User, ticket: Ticket, decision: str | None, 
                                 MAX_COMMENT)
     else:
         service = ""
+    refusal = casefile.attestation_refusal(session, ticket)  # the admin's rule for this kind (R17)
+    if refusal:
+        add_error(errors, "decision", refusal)
     if errors:
         raise ValidationFailed(errors)
     seen = check_version(session, ticket, expected_version)

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desk.casefile import service as casefile
 from desk.disputes.service import typed_day
 from desk.errors import ValidationFailed, required_text, too_long
 from desk.models import (
@@ -234,6 +235,8 @@ def decide(session: Session, actor: User, ticket: Ticket, decision: str | None, 
         raise ValidationFailed({"decision": [_l("You proposed this compensation: another general manager must decide it (separation of duties).")]})
     if decision == ClaimOutcome.APPROVED and any(c.state != ConditionState.MET for c in claim.conditions):
         raise ValidationFailed({"decision": [_l("Approval needs all four conditions met.")]})
+    if decision == ClaimOutcome.APPROVED:
+        casefile.check_attestation(session, ticket, "decision")  # the admin's rule for this kind (R17)
     seen = check_version(session, ticket, expected_version)
     with atomic(session, ticket, seen):
         claim.outcome, claim.decided_by_id, claim.decided_at, claim.decision_note = decision, actor.id, utcnow(), note

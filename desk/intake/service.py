@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from desk import audit
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
+from desk.casefile import service as casefile
 from desk.committee.service import expected_date
 from desk.errors import Forbidden, ValidationFailed, add_error
 from desk.intake.rules import KindRule, Need, may_be_anonymous, rule_for
@@ -79,7 +80,7 @@ def check(session: Session, data: IntakeData) -> tuple[Beneficiary | None, dict[
         add_error(errors, "channel", _l("Choose the channel it came from."))
     if errors:
         return None, errors
-    rule = rule_for(data.kind)
+    rule = casefile.intake_rule(session, data.kind) or rule_for(data.kind)  # the admin's attestation rule
 
     if data.channel == Channel.SOCIAL and not data.channel_detail:
         add_error(errors, "platform", _l("Choose the social media platform."))

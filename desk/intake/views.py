@@ -9,6 +9,7 @@ from desk import error_pages
 from desk.admin import service as admin_service
 from desk.beneficiaries import service as beneficiaries
 from desk.beneficiaries.service import NewBeneficiary
+from desk.casefile import service as casefile
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.intake import service
@@ -61,8 +62,8 @@ def _render(form: IntakeForm, status: int = 200, results=None, near=None):
     context = {
         "proposal": proposal,
         "form": form,
-        "rules": RULES,
-        "rule": RULES.get(form.kind.data or ""),
+        "rules": casefile.intake_rules(db.session),
+        "rule": casefile.intake_rule(db.session, form.kind.data or ""),
         "chosen": db.session.get(Beneficiary, chosen_id) if chosen_id else None,
         "results": results,
         "near": near or [],
@@ -168,7 +169,7 @@ def requirements():
         abort(403)
     kind = request.args.get("kind", "")
     channel = request.args.get("channel", "")
-    return render_template("intake/_requirements.html", rule=RULES.get(kind),
+    return render_template("intake/_requirements.html", rule=casefile.intake_rule(db.session, kind),
                            anonymous_allowed=may_be_anonymous(kind, channel))
 
 

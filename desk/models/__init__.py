@@ -18,6 +18,14 @@ from desk.models.audit import AuditAction, AuditEntry
 from desk.models.base import Base, utcnow
 from desk.models.beneficiaries import ORGANISATIONS, Beneficiary, RequesterKind, is_organisation
 from desk.models.broadcasts import Broadcast, BroadcastGroup, BroadcastOptOut, Purpose
+from desk.models.casefile import (
+    CHECKLIST_DOCUMENTS,
+    AttestationMode,
+    BeneficiaryEvent,
+    DocumentType,
+    KindRequirement,
+    RegistrationState,
+)
 from desk.models.channels import ChannelState, InboundMessage, InboundOutcome
 from desk.models.compensation import (
     ClaimOutcome,
@@ -95,4 +103,6 @@ __all__ = [
     "SettlementAttempt", "SettlementOutcome", "InterimMeasure", "Tag", "TicketTag", "SavedReply",
     "TicketMerge", "TicketRelation", "Audience", "KbArticle", "KbCategory", "KbDocument", "KbVersion",
     "Appointment", "AppointmentSlot", "AppointmentStatus", "Availability",
+        "AttestationMode", "DocumentType", "CHECKLIST_DOCUMENTS", "RegistrationState", "KindRequirement",
+    "BeneficiaryEvent",
 ]

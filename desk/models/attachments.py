@@ -33,5 +33,8 @@ class Attachment(Base):
     # The reference of the duplicate it came from, when that ticket was merged into this one
     # (desk.tickets.merge): the document moved, marked "merged from".
     merged_from: Mapped[str | None] = mapped_column(String(20))
+    # What the document is (desk.models.casefile.DocumentType): the signed attestation, or one of
+    # the documents a registration checklist asks for. None: a document like any other.
+    document_type: Mapped[str | None] = mapped_column(String(30))
 
     uploaded_by: Mapped[User | None] = relationship(lazy="joined")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from desk.models.base import Base, utcnow
@@ -44,7 +44,8 @@ def is_organisation(kind: str | None) -> bool:
 class Beneficiary(Base):
     __tablename__ = "beneficiaries"
     __table_args__ = (Index("ix_beneficiaries_commercial_registration", "commercial_registration", unique=True),
-                      Index("ix_beneficiaries_unified_number", "unified_number", unique=True))
+                      Index("ix_beneficiaries_unified_number", "unified_number", unique=True),
+                      Index("ix_beneficiaries_file_number", "file_number", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160))
@@ -75,6 +76,11 @@ class Beneficiary(Base):
     commercial_registration: Mapped[str | None] = mapped_column(String(10))
     unified_number: Mapped[str | None] = mapped_column(String(10))
     contact_name: Mapped[str | None] = mapped_column(String(160))
+
+    # Registration (issue 20 point 5, desk.casefile): new, documents pending, registered (with
+    # the file number, رقم الملف, unique), closed; every step in beneficiary_events.
+    registration_state: Mapped[str] = mapped_column(String(20), default="new", server_default=text("'new'"))
+    file_number: Mapped[str | None] = mapped_column(String(30))
 
     @property
     def is_organisation(self) -> bool:

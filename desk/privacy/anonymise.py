@@ -26,6 +26,7 @@ from desk.models import (
     Appointment,
     Attachment,
     Beneficiary,
+    BeneficiaryEvent,
     CompensationClaim,
     CompensationCondition,
     EventKind,
@@ -173,6 +174,11 @@ def anonymise_person(session: Session, person: Beneficiary, now: datetime) -> No
     person.name = REMOVED
     person.national_id = person.phone = person.email = person.city = None
     person.contact_name = None  # an organisation's contact person (its registration numbers are not personal)
+    # Registration (desk.casefile): the file number points at the paper file, and an admin's
+    # override may name the person; the steps themselves (who, when, which state) stay.
+    person.file_number = None
+    session.execute(update(BeneficiaryEvent).where(BeneficiaryEvent.beneficiary_id == person.id)
+                    .values(file_number=None, body=None))
     person.refresh_search()
     person.anonymised_at = now
 

@@ -28,6 +28,7 @@ from desk.models import (
     Attachment,
     AuditEntry,
     Beneficiary,
+    BeneficiaryEvent,
     CompensationClaim,
     SatisfactionResponse,
     SubjectRequest,
@@ -60,6 +61,7 @@ class Held:
     requests: list[Request]
     access: list[AuditEntry]
     subject_requests: list[SubjectRequest]
+    registration: list[BeneficiaryEvent] = field(default_factory=list)  # oldest first (desk.casefile)
 
 
 def gather(session: Session, person: Beneficiary) -> Held:
@@ -75,7 +77,9 @@ def gather(session: Session, person: Beneficiary) -> Held:
                                                           .order_by(Attachment.id))],
         ))
     return Held(person=person, requests=requests, access=access_log(session, person),
-                subject_requests=requests_of(session, person))
+                subject_requests=requests_of(session, person),
+                registration=list(session.scalars(select(BeneficiaryEvent).where(
+                    BeneficiaryEvent.beneficiary_id == person.id).order_by(BeneficiaryEvent.id))))
 
 
 def _json(held: Held) -> dict[str, Any]:
@@ -85,6 +89,9 @@ def _json(held: Held) -> dict[str, Any]:
                         "city": p.city, "created_at": p.created_at, "requester_kind": p.requester_kind,
                         "contact_name": p.contact_name, "commercial_registration": p.commercial_registration,
                         "unified_number": p.unified_number},
+        "registration": {"state": p.registration_state, "file_number": p.file_number,
+                         "history": [{"at": e.created_at, "old": e.old_value, "new": e.new_value,
+                                      "file_number": e.file_number, "override": e.body} for e in held.registration]},
         "requests": [{
             "reference": r.ticket.reference, "kind": r.ticket.kind, "channel": r.ticket.channel,
             "status": r.ticket.status, "subject": r.ticket.subject, "body": r.ticket.body,
@@ -100,7 +107,7 @@ def _json(held: Held) -> dict[str, Any]:
             "compensation_claim": r.claim and {"amount_sar": r.claim.amount, "remedy": r.claim.remedy,
                                                "outcome": r.claim.outcome, "decision_note": r.claim.decision_note},
             "documents": [{"name": a.filename, "type": a.content_type, "size": a.size, "sha256": a.sha256,
-                           "file": name} for a, name in r.documents],
+                           "what": a.document_type, "file": name} for a, name in r.documents],
         } for r in held.requests],
         "access_log": [{"at": e.at, "who": e.actor, "action": e.action, "detail": e.detail} for e in held.access],
         "requests_about_their_data": [{"at": s.created_at, "request": s.kind, "outcome": s.outcome}

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk import audit
+from desk.casefile import service as casefile
 from desk.errors import ValidationFailed, required_text, too_long
 from desk.models import AuditAction, Department, EventKind, OutboxMessage, Status, Ticket, TicketEvent, User, utcnow
 from desk.notify import service as notify_service  # called as notify_service.notify: tests replace it
@@ -196,6 +197,7 @@ def resolve(session: Session, actor: User, ticket: Ticket, action_taken: str | N
     seen = check_version(session, ticket, expected_version)
     _open(ticket, "action_taken")
     _not_before_committee(ticket, "action_taken")
+    casefile.check_attestation(session, ticket, "action_taken")  # the admin's rule for this kind (R17)
     with atomic(session, ticket, seen):
         now = utcnow()
         if public_text:

@@ -220,6 +220,8 @@ def test_every_kind_of_page_passes_axe(chromium, live_server, everything, db):
         "auxiliary services": "/admin/aux-services",
         "training log": "/training",
         "tags": "/admin/tags",
+        "attestation and documents": "/admin/requirements",
+        "case file": f"/tickets/{ticket.reference}/casefile",
         "audit trail": "/audit",
         "messages to many": "/broadcasts",
         "message to many form": "/broadcasts/new",

@@ -1,0 +1,1 @@
+"""The case file (ملف الحالة) and registration (issue 20, points 3 and 5)."""
