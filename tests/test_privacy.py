@@ -257,6 +257,7 @@ def test_a_committee_decision_holds_by_the_proposed_period_when_none_is_set(db, 
 def test_an_erasure_anonymises_the_person_everywhere_and_the_figures_stay(db, people, dpo, make_ticket, store,
                                                                          as_user):
     ticket = _person(make_ticket)
+    ticket.beneficiary.landline, ticket.beneficiary.id_document = "+966112345678", "P12345678"
     document = _document(db, people.staff, ticket, store)
     path = store / document.stored_name
     db.session.add(SatisfactionResponse(ticket_id=ticket.id, rating=2, solved=False, comment="تأخرتم علي كثيراً",
@@ -284,6 +285,7 @@ def test_an_erasure_anonymises_the_person_everywhere_and_the_figures_stay(db, pe
     person = db.session.get(Beneficiary, person_id)
     assert person.name == REMOVED and person.anonymised_at is not None
     assert (person.national_id, person.phone, person.email, person.city) == (None, None, None, None)
+    assert (person.landline, person.id_document) == (None, None)  # a passport's number is as personal
     ticket = db.session.get(Ticket, ticket.id)
     assert (ticket.subject, ticket.body, ticket.action_taken) == (REMOVED, REMOVED, REMOVED)
     assert ticket.beneficiary_id is None and ticket.anonymised_at is not None and "نورة" not in ticket.search_text

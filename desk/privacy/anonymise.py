@@ -173,6 +173,7 @@ def anonymise_person(session: Session, person: Beneficiary, now: datetime) -> No
         session.execute(update(InboundMessage).where(InboundMessage.sender.in_(addresses)).values(sender=None))
     person.name = REMOVED
     person.national_id = person.phone = person.email = person.city = None
+    person.landline = person.id_document = None  # a landline, a passport's or a border number
     person.contact_name = None  # an organisation's contact person (its registration numbers are not personal)
     # Registration (desk.casefile): the file number points at the paper file, and an admin's
     # override may name the person; the steps themselves (who, when, which state) stay.
