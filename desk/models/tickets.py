@@ -138,9 +138,10 @@ class Ticket(Base):
         # table lookup per open ticket (74 ms -> 0.8 ms for two departments at 100,000).
         Index("ix_tickets_open_department_assignee", "department_id", "assignee_id", "status",
               postgresql_where=text(OPEN_DUE_WHERE), sqlite_where=text(OPEN_DUE_WHERE)),
-        # The saved views' counts (migration 0023_views): the open tickets by kind, by priority
-        # and by channel, each count one range scan of one of these.
-        *(Index(f"ix_tickets_open_{column}", column, "status", postgresql_where=text(OPEN_DUE_WHERE),
+        # The saved views' counts (migrations 0023_views, 0025_counts): the open tickets by kind,
+        # by priority and by channel, then department, so each count is one range scan of one of
+        # these, for the whole desk (the column) or a focal point (the column and each department).
+        *(Index(f"ix_tickets_open_{column}", column, "department_id", "status", postgresql_where=text(OPEN_DUE_WHERE),
                 sqlite_where=text(OPEN_DUE_WHERE)) for column in ("kind", "priority", "channel")),
         # The sweep's first-response check: only tickets still unanswered and unmarked.
         Index("ix_tickets_first_response_pending", "first_response_due_at",
