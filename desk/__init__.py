@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Flask, session
 from flask_login import current_user
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter, Map
 
 from desk import logs, ratelimits, settings
 from desk.extensions import babel, csrf, db, login_manager, migrate
@@ -56,12 +57,24 @@ def _bare_error_page(reference: str | None) -> str:
             f'<h1>{title}</h1><p>{advice}</p><p>{label}: <code dir="ltr">{escape(reference or "")}</code></p></html>')
 
 
+class _IdConverter(IntegerConverter):
+    """werkzeug's int, bounded by the largest id (desk.forms.MAX_ID) unless a route says otherwise."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        from desk.forms import MAX_ID
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    # Every <int:…> in a URL is an id: a number larger than any row can have matches no route
+    # (404) rather than reaching the database, which fails on it (SQLite: OverflowError).
+    app.url_map.converters["int"] = _IdConverter
     env_config = settings.load()
     app.config.update(env_config)
     if config:

@@ -27,9 +27,20 @@ class ServiceMultiSelect(SelectMultipleField):
         pass
 
 
+# The largest id a row can have (PostgreSQL's integer): a larger number names no row, and
+# asking the database for it would fail (SQLite: OverflowError; PostgreSQL: out of range).
+MAX_ID = 2**31 - 1
+
+
 def optional_id(value) -> int | None:
-    """A chosen id, or None for nothing chosen (or anything that is not a number)."""
-    return int(value) if value and str(value).isdigit() else None
+    """A chosen id, or None for nothing chosen or anything that is not one: only ASCII or
+    Arabic-Indic digits count (``str.isdigit`` also takes ² and other digits ``int`` refuses),
+    and never more than an id can be."""
+    from desk.text import to_ascii_digits
+    text = to_ascii_digits(str(value or "")).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > MAX_ID:
+        return None
+    return int(text)
 
 
 class DeskForm(FlaskForm):

@@ -222,6 +222,16 @@ def test_the_committee_decides_only_with_the_signed_scan_where_required(db, peop
     assert ticket.status == Status.OPEN
 
 
+def test_the_committee_may_reject_without_the_signed_scan(db, people, support, committee):  # noqa: F811
+    """Else a request whose applicant never signs would wait on the committee for ever."""
+    _rule(db, people, Kind.SUPPORT, "signed")
+    ticket = support()
+    committee_service.refer(db.session, people.staff, ticket, "للدراسة", expected_version=ticket.version)
+    committee_service.decide(db.session, committee, ticket, "rejected", "لم يُعد الإقرار الموقّع",
+                             expected_version=ticket.version)
+    assert ticket.status != Status.AWAITING_COMMITTEE
+
+
 def test_compensation_is_approved_only_with_the_signed_scan_where_required(db, people, compensation, manager, store):  # noqa: F811
     _rule(db, people, Kind.COMPENSATION, "signed")
     ticket = compensation()

@@ -195,7 +195,8 @@ def test_the_exports_and_the_report_section(as_user, db, people):
     xlsx = supervisor.get("/training/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.get_data()[:2] == b"PK"
     exports = db.session.scalars(select(AuditEntry).where(AuditEntry.action == AuditAction.EXPORT,
-                                                          AuditEntry.record_id == "training")).all()
+                                                          AuditEntry.record_id == "training")
+                                 .order_by(AuditEntry.id)).all()
     assert [e.detail["format"] for e in exports] == ["csv", "xlsx"]
     report = supervisor.get("/stats/report?preset=this_month").get_data(as_text=True)
     assert 'id="table-training"' in report and 'id="table-untrained"' in report and "سارة" in report

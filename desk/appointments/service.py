@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 from desk import labels
 from desk.channels import sms
 from desk.errors import NotFound, ValidationFailed, add_error, required_text
+from desk.forms import optional_id
 from desk.models import (
     Appointment,
     AppointmentSlot,
@@ -94,12 +95,14 @@ def check_availability(calendar: BusinessCalendar, data: AvailabilityData, today
     values: dict = {}
     starts, ends = _clock(errors, "starts", data.starts), _clock(errors, "ends", data.ends)
     minutes = str(data.slot_minutes or "").strip()
-    if not minutes.isdigit() or int(minutes) not in SLOT_MINUTES:
+    minutes = str(optional_id(minutes) or "")
+    if not minutes or int(minutes) not in SLOT_MINUTES:
         add_error(errors, "slot_minutes", _l("Choose the length of one appointment."))
     hours = (calendar.start, calendar.end)
     if data.repeat == WEEKLY:
         raw = str(data.weekday or "").strip()
-        if not raw.isdigit() or int(raw) not in range(7):
+        raw = str(optional_id(raw) if optional_id(raw) is not None else "")
+        if not raw or int(raw) not in range(7):
             add_error(errors, "weekday", _l("Choose the day of the week."))
         elif int(raw) not in calendar.work_days:
             add_error(errors, "weekday", _l("This is not a working day of the association."))
@@ -311,8 +314,8 @@ def book(session: Session, actor: User | None, data: BookingData, now: datetime 
     errors: Errors = {}
     slot = None
     raw = str(data.slot_id or "").strip()
-    if raw.isdigit():
-        slot = session.get(AppointmentSlot, int(raw))
+    if optional_id(raw) is not None:
+        slot = session.get(AppointmentSlot, optional_id(raw))
     if slot is None or slot.starts_at <= now or not in_calendar(slot, load_calendar(session)):
         add_error(errors, "slot_id", _l("Choose one of the times offered."))
     name = required_text(errors, "name", data.name, _l("Enter the name."), MAX_NAME)

@@ -21,6 +21,7 @@ from desk.appointments import service
 from desk.appointments.forms import AvailabilityForm, BookingForm, CancelForm, VisitForm
 from desk.errors import ValidationFailed
 from desk.extensions import csrf, db, limiter
+from desk.forms import optional_id
 from desk.models import Appointment, AppointmentStatus, User
 from desk.permissions import Action, can_appointment, require_appointment
 from desk.portal import tracking
@@ -149,7 +150,8 @@ def cancel(appointment_id: int):
 def _official() -> User:
     """Whose availability: the signed-in user, or (supervisors and admins) ?official=<id>."""
     raw = request.args.get("official", "")
-    official = db.session.get(User, int(raw)) if raw.isdigit() else current_user._get_current_object()
+    official = db.session.get(User, optional_id(raw)) if optional_id(raw) is not None \
+        else current_user._get_current_object()
     if official is None or not official.active:
         abort(404)
     require_appointment(current_user, Action.APPOINTMENT_SLOTS, official=official)

@@ -159,7 +159,10 @@ def decide(session: Session, actor: User, ticket: Ticket, decision: str | None, 
                                 MAX_COMMENT)
     else:
         service = ""
-    refusal = casefile.attestation_refusal(session, ticket)  # the admin's rule for this kind (R17)
+    # The admin's rule for this kind (R17) holds back an acceptance only: a rejection must stay
+    # possible, or a request whose applicant never returns the signed case file would wait on
+    # the committee for ever (a request awaiting it can leave only by a decision).
+    refusal = casefile.attestation_refusal(session, ticket) if decision == ACCEPTED else None
     if refusal:
         add_error(errors, "decision", refusal)
     if errors:
