@@ -292,6 +292,22 @@ def test_the_visit_is_recorded_on_the_tickets_timeline(db, people, official, mak
         service.cancel(db.session, people.staff, appointment)
 
 
+def test_an_official_of_another_department_records_only_the_outcome_on_the_ticket(db, people, as_user, make_ticket):
+    """A second reader's finding: a focal point of AID, booked for a SOCIAL request, saw its
+    reference and wrote their notes onto a ticket they may not see. The note now stays on the
+    appointment; the ticket's timeline gets the outcome; the page shows no reference."""
+    slot = a_slot(db, people.other_focal)
+    ticket = make_ticket()  # (SOCIAL)
+    appointment, _ = service.book(db.session, None, booking(slot, ticket=ticket), now=SUNDAY)
+    service.record_visit(db.session, people.other_focal, appointment, "attended", "ملاحظة المسؤول الخاصة")
+    event = db.session.scalar(select(TicketEvent).where(TicketEvent.kind == EventKind.APPOINTMENT,
+                                                        TicketEvent.new_value == "attended"))
+    assert event.ticket_id == ticket.id and "ملاحظة المسؤول الخاصة" not in event.body
+    assert appointment.notes == "ملاحظة المسؤول الخاصة"
+    page = as_user(people.other_focal).get(f"/appointments/{appointment.id}")
+    assert page.status_code == 200 and ticket.reference not in page.get_data(as_text=True)
+
+
 # Who may do what ---------------------------------------------------------------------------
 
 def test_permissions(db, people, official, make_ticket):

@@ -356,3 +356,19 @@ def test_an_organisations_export_holds_its_numbers_and_erasure_forgets_its_conta
     anonymise.anonymise_person(db.session, record, datetime.now(UTC))
     db.session.commit()
     assert record.contact_name is None and record.phone is None and record.anonymised_at is not None
+
+
+def test_an_organisation_is_never_the_requester_of_a_support_request_from_another_door(app, db, supplier):
+    """A second reader's finding: the generic webhook (and the portal, email, WhatsApp) matched
+    the supplier's record by its contact's mobile and filed a support request on it. The request
+    is taken, without that record (its contact kept for staff); other kinds still join it."""
+    from desk.channels import service as channels
+    from desk.channels.inbound import Storage
+    record, _ = supplier
+    storage = Storage.from_config(db.session, app.config)
+    ticket, created = channels.take_form(db.session, {"id": "sup-1", "kind": "support", "phone": "0501234567",
+                                                      "name": "خالد", "body": "نحتاج سلة غذائية"}, storage)
+    assert created and ticket.kind == Kind.SUPPORT and ticket.beneficiary_id != record.id
+    complaint, _ = channels.take_form(db.session, {"id": "sup-2", "kind": "complaint", "phone": "0501234567",
+                                                   "body": "تأخر سداد الفاتورة"}, storage)
+    assert complaint.beneficiary_id == record.id

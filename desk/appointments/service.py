@@ -417,10 +417,12 @@ def record_visit(session: Session, actor: User, appointment: Appointment, status
 
 def _event(session: Session, appointment: Appointment, ticket: Ticket, actor: User | None, status: str,
            note: str | None) -> None:
-    """The ticket's timeline event: the status, when and with whom, and the note."""
+    """The ticket's timeline event: the status, when and with whom, and the note. An official
+    who may not see the ticket (another department's request booked with them) adds only the
+    outcome: their note stays on the appointment, not on a ticket they may not read or write."""
     official = appointment.official or session.get(User, appointment.official_id)
     body = f"{format_both(appointment.starts_at, 'ar')} · {official.name if official else ''}"
-    if note:
+    if note and (actor is None or can(actor, Action.TICKET_VIEW, ticket)):
         body += "\n" + note
     record(session, ticket, actor, EventKind.APPOINTMENT, new=status, body=body, reason=None if actor else "portal")
 

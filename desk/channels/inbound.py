@@ -163,6 +163,9 @@ def open_ticket(session: Session, incoming: Incoming, intake: IntakeData, benefi
     key was recorded meanwhile (a concurrent delivery): nothing is written then.
     ``before_commit(ticket)`` adds what else belongs to the same transaction (an acknowledgement);
     the message's original (``incoming.original``) is kept as a document of the ticket."""
+    from desk.intake.rules import may_be_requester
+    if not may_be_requester(intake.kind, beneficiary):  # an organisation's support request
+        beneficiary, intake.beneficiary_id = None, None
     uploads = uploads_of(incoming, storage.max_bytes)
     intake.body = _with_left_out(intake.body[:MAX_BODY], incoming)
     try:

@@ -52,5 +52,15 @@ def rule_for(kind: str) -> KindRule:
     return RULES[Kind(kind)]
 
 
+def may_be_requester(kind: str, beneficiary) -> bool:
+    """Whether a record found by its mobile, email or name may be this request's requester: an
+    organisation never is for a kind that refuses organisations (a support request). The portal
+    and the channels then leave the request without a record, its contact kept, for staff to
+    complete, as staff intake refuses it by the field."""
+    if beneficiary is None or not beneficiary.is_organisation:
+        return True
+    return rule_for(kind).organisation != Need.NEVER
+
+
 def may_be_anonymous(kind: str, channel: str) -> bool:
     return kind in ANONYMOUS_KINDS and channel in ANONYMOUS_CHANNELS

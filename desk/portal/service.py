@@ -119,9 +119,10 @@ def _beneficiary(session: Session, data: Submission):
     the register (anyone can type anyone's ID): it stays with the request (``meta["contact"]``)
     until staff check it against the documents (handling step 2) and complete the record. Nothing
     typed on the portal changes an existing record."""
+    from desk.intake.rules import may_be_requester
     wanted = normalize_search(data.name)
     for candidate in beneficiaries.find_by_phone(session, data.phone or ""):
-        if candidate.search_name == wanted:
+        if candidate.search_name == wanted and may_be_requester(data.kind, candidate):
             return candidate, None
     return None, NewBeneficiary(name=data.name.strip(), phone=data.phone, email=data.email)
 
