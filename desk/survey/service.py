@@ -12,6 +12,7 @@ lock, then matches nothing) and nothing changes a survey once submitted.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import IO, Any, cast
@@ -147,22 +148,33 @@ def save_site(session: Session, actor: User, data: SiteData, site: Site | None =
 def ensure_default_items(session: Session) -> None:
     """The seven items of the policy, if the table is empty (migration 0010 inserts them; this
     covers a database emptied since). Two requests doing it at once: the unique code keeps one."""
-    if session.scalar(select(func.count()).select_from(SurveyItem)):
+    _seed_once(session, SurveyItem, lambda now: (
+        SurveyItem(code=code, text_ar=ar, text_en=en, position=n, active=True, created_at=now)
+        for n, (code, ar, en) in enumerate(POLICY_ITEMS, start=1)))
+
+
+def items(session: Session, active_only: bool = True) -> list[SurveyItem]:
+    ensure_default_items(session)
+    return _in_order(session, SurveyItem, active_only)
+
+
+def _seed_once(session: Session, model: Any, rows: Callable[[datetime], Iterable[Any]]) -> None:
+    """``rows(now)`` added and committed when ``model``'s table is empty (the survey's items, the
+    auxiliary services): another request creating them at that moment keeps its own."""
+    if session.scalar(select(func.count()).select_from(model)):
         return
-    now = utcnow()
-    session.add_all(SurveyItem(code=code, text_ar=ar, text_en=en, position=n, active=True, created_at=now)
-                    for n, (code, ar, en) in enumerate(POLICY_ITEMS, start=1))
+    session.add_all(rows(utcnow()))
     try:
         commit(session)
     except IntegrityError:  # another request created them at that moment
         pass
 
 
-def items(session: Session, active_only: bool = True) -> list[SurveyItem]:
-    ensure_default_items(session)
-    query = select(SurveyItem).order_by(SurveyItem.position, SurveyItem.id)
+def _in_order(session: Session, model: Any, active_only: bool) -> list[Any]:
+    """A list the admin orders (position, then id), the active rows only unless asked."""
+    query = select(model).order_by(model.position, model.id)
     if active_only:
-        query = query.where(SurveyItem.active.is_(True))
+        query = query.where(model.active.is_(True))
     return list(session.scalars(query))
 
 
@@ -754,23 +766,14 @@ def survey_calendar(session: Session, actor: User, year: int, month: int, now: d
 def ensure_default_services(session: Session) -> None:
     """The policy's services, if the table is empty (migration 0024 inserts them; this covers a
     database emptied since). Two requests doing it at once: the unique code keeps one."""
-    if session.scalar(select(func.count()).select_from(AuxService)):
-        return
-    now = utcnow()
-    session.add_all(AuxService(code=code, name_ar=ar, name_en=en, position=n, active=True, created_at=now)
-                    for n, (code, ar, en) in enumerate(POLICY_SERVICES, start=1))
-    try:
-        commit(session)
-    except IntegrityError:  # another request created them at that moment
-        pass
+    _seed_once(session, AuxService, lambda now: (
+        AuxService(code=code, name_ar=ar, name_en=en, position=n, active=True, created_at=now)
+        for n, (code, ar, en) in enumerate(POLICY_SERVICES, start=1)))
 
 
 def aux_services(session: Session, active_only: bool = True) -> list[AuxService]:
     ensure_default_services(session)
-    query = select(AuxService).order_by(AuxService.position, AuxService.id)
-    if active_only:
-        query = query.where(AuxService.active.is_(True))
-    return list(session.scalars(query))
+    return _in_order(session, AuxService, active_only)
 
 
 def get_aux_service(session: Session, service_id: int | None, active_only: bool = True) -> AuxService:
