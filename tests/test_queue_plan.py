@@ -90,6 +90,74 @@ def test_other_filters_leave_the_plan_to_the_planner(db, people, desk, args):
     assert queue.page(db.session, people.staff, f).tickets  # and the page still comes
 
 
+@pytest.fixture
+def mixed(db, people, make_tickets):
+    """Open tickets by phone and by email, interleaved in time, and closed ones between them."""
+    start = utcnow() - timedelta(days=2)
+    made = []
+    for k in range(6):
+        at = start + timedelta(hours=k)
+        made += make_tickets(7, created_at=at, channel="email")
+        made += make_tickets(3, created_at=at + timedelta(minutes=10), channel="phone")
+        made += make_tickets(2, created_at=at + timedelta(minutes=20), channel="phone", status=Status.CLOSED.value)
+    db.session.commit()
+    return made
+
+
+def _filtered_pages(db, actor, args, size):
+    f, ids, cursor = queue.parse_filters(args, "open"), [], ""
+    while True:
+        page = queue.page(db.session, actor, f, cursor=cursor, limit=size)
+        ids += [t.id for t in page.tickets]
+        if not page.next_cursor:
+            return ids
+        cursor = page.next_cursor
+
+
+def _expected_where(tickets, keep) -> list[int]:
+    rows = [t for t in tickets if t.is_open and keep(t)]
+    return [t.id for t in sorted(rows, key=lambda t: (t.created_at, t.id), reverse=True)]
+
+
+def test_a_filtered_view_reads_its_newest_tickets_in_order(db, people, mixed, statements, monkeypatch):
+    """SQLite reads the view's index newest first until a page of filtered tickets is full,
+    instead of sorting every open phone ticket; every page holds the right tickets."""
+    monkeypatch.setattr(queue, "SQLITE_MANY", 5)  # more phone tickets than "a few"
+    assert _filtered_pages(db, people.staff, {"channel": "phone"}, 5) == _expected_where(
+        mixed, lambda t: t.channel == "phone")
+    if db.engine.dialect.name != "sqlite":
+        return
+    pages = [(s, p) for s, p in statements if "tickets.channel" in s]
+    assert pages
+    for statement, parameters in pages:
+        plan = _plan(db, statement, parameters)
+        assert queue.OPEN_CREATED_INDEX in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_filter_that_keeps_few_leaves_the_window_for_the_planner(db, people, mixed, statements, monkeypatch):
+    """When the newest tickets hold less than a page of the filtered ones, the window is given
+    up and the page comes from the planner's plan: the same tickets either way."""
+    monkeypatch.setattr(queue, "WALK_WINDOW", 8)
+    monkeypatch.setattr(queue, "SQLITE_MANY", 5)
+    expected = _expected_where(mixed, lambda t: t.channel == "phone")
+    assert _filtered_pages(db, people.staff, {"channel": "phone"}, 5) == expected
+    assert _filtered_pages(db, people.focal, {"channel": "phone", "view": "department"}, 4) == _expected_where(
+        mixed, lambda t: t.channel == "phone" and t.department_id in people.focal.department_ids)
+    assert _filtered_pages(db, people.staff, {"channel": "phone", "kind": "inquiry"}, 5) == []
+    if db.engine.dialect.name == "sqlite":
+        plans = [_plan(db, s, p) for s, p in list(statements) if "tickets.channel" in s]
+        assert any("TEMP B-TREE" in p for p in plans)  # some pages fell back to the planner
+
+
+def test_a_filter_that_keeps_a_few_is_sorted(db, people, mixed, statements):
+    """A filter whose own index counts no more than SQLITE_MANY open tickets: they are
+    fetched and sorted, without looking for them among the newest."""
+    assert _filtered_pages(db, people.staff, {"channel": "phone"}, 5) == _expected_where(
+        mixed, lambda t: t.channel == "phone")
+    pages = [s for s, _p in statements if "tickets.channel" in s]
+    assert pages and not any("INDEXED BY" in s for s in pages)
+
+
 def test_who_reads_which_index(people):
     f = queue.parse_filters({}, "open")
     assert queue._forced_index(people.staff, f) == queue.OPEN_CREATED_INDEX

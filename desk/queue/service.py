@@ -31,7 +31,7 @@ from desk.models import (
 from desk.permissions import sees_all, visible_tickets
 from desk.tags.service import tagged, tags_of
 from desk.text import to_ascii_digits
-from desk.tickets.search import parse_query, relevance, search_condition
+from desk.tickets.search import SQLITE_MANY, parse_query, relevance, search_condition
 
 VIEWS = ("open", "unassigned", "mine", "department", "overdue", "all")
 SORTS = {
@@ -61,6 +61,9 @@ MAX_REFRESH_ROWS = 500
 OPEN_CREATED_INDEX = "ix_tickets_open_created"
 OPEN_DEPARTMENT_CREATED_INDEX = "ix_tickets_open_department_created"
 NEWEST_FIRST_VIEWS = ("open", "unassigned", "department")
+# A filtered open view on SQLite reads at most this many of its newest tickets in order
+# before it leaves the page to the planner (_walk_newest).
+WALK_WINDOW = 5000
 
 
 def _sqlite_from_hint(self, table, text):
@@ -170,12 +173,22 @@ def _open_view_condition(view: str, actor: User, now: datetime) -> ColumnElement
     return is_open
 
 
+def _narrowed(f: Filters) -> bool:
+    """Filters beyond the view and a department: each keeps some of the view's tickets."""
+    return bool(f.status or f.channel or f.kind or f.priority or f.assignee or f.tag or f.department == "none")
+
+
 def _forced_index(actor: User, f: Filters) -> str | None:
     """The open-tickets index a newest-first page of this view reads in order, when the
     filters leave nothing else for an index to narrow (else None: the planner decides)."""
+    return None if _narrowed(f) else _newest_first_index(actor, f)
+
+
+def _newest_first_index(actor: User, f: Filters) -> str | None:
+    """The open-tickets index that holds this view's tickets newest first (None: none does)."""
     if f.sort != "created" or f.view not in NEWEST_FIRST_VIEWS or f.q.strip():
         return None
-    if f.status or f.channel or f.kind or f.priority or f.assignee or f.department == "none":
+    if f.department == "none":
         return None
     departments: set[int] | None = None  # None: every department, seen whole
     if f.department:
@@ -278,6 +291,51 @@ def _nullable_rows(session: Session, stmt, column, position: tuple[Any, int] | N
     return rows
 
 
+def _after(column, position: tuple[Any, int] | None, desc: bool) -> ColumnElement[bool] | None:
+    """The keyset condition: the rows after ``position`` in the page's order."""
+    if position is None:
+        return None
+    value, ticket_id = position
+    key = column if column is Ticket.id else tuple_(column, Ticket.id)
+    bound = ticket_id if column is Ticket.id else tuple_(literal(value, column.type), literal(ticket_id))
+    return key < bound if desc else key > bound
+
+
+def _walk_newest(session: Session, actor: User, f: Filters, now: datetime, stmt, after: ColumnElement[bool] | None,
+                 limit: int) -> list[Ticket] | None:
+    """A filtered open view's page on SQLite, read newest first from the view's own index
+    among its newest WALK_WINDOW tickets. None, for the planner's plan, when one filter alone
+    keeps no more than SQLITE_MANY open tickets (sorting them is cheap), or when the window
+    holds less than a page. SQLite cannot tell how many tickets the filters keep: left to
+    itself it read every open complaint and sorted them (34,000 at 1,000,000 tickets, 120 ms);
+    in order, filters that keep one ticket in twenty fill a page within a thousand, and the
+    window bounds what filters that keep almost none can cost."""
+    if session.get_bind().dialect.name != "sqlite" or not _narrowed(f) or not f.desc:
+        return None
+    index = _newest_first_index(actor, f)
+    if index is None:
+        return None
+    unfiltered = f.with_(status=(), channel=(), kind=(), priority=(), assignee="", tag="")
+    for name in ("kind", "channel", "priority"):  # each counted from its open-tickets index alone
+        if getattr(f, name):
+            one = select(literal(1)).where(*_conditions(session, actor, unfiltered.with_(**{name: getattr(f, name)}), now))
+            if (session.scalar(select(func.count()).select_from(one.limit(SQLITE_MANY + 1).subquery())) or 0) <= SQLITE_MANY:
+                return None  # a few: sorting them is cheaper than looking for them in the window
+    hint = f"INDEXED BY {index}"
+    window = select(Ticket.created_at).where(*_conditions(session, actor, unfiltered, now))
+    if after is not None:
+        window = window.where(after)
+    oldest = session.scalar(window.with_hint(Ticket.__table__, hint, "sqlite")
+                            .order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(WALK_WINDOW - 1).limit(1))
+    walk = stmt.with_hint(Ticket.__table__, hint, "sqlite")
+    if oldest is not None:
+        walk = walk.where(Ticket.created_at >= oldest)
+    rows = list(session.scalars(walk.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)))
+    # Every ticket older than the window is older than these: they are the page when it is full,
+    # or when the window held the whole view.
+    return rows if len(rows) == limit or oldest is None else None
+
+
 @dataclass
 class Page:
     tickets: list[Ticket]
@@ -307,12 +365,11 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
         index = _forced_index(actor, f)
         if index is not None:
             stmt = stmt.with_hint(Ticket.__table__, f"INDEXED BY {index}", "sqlite")
-        if position is not None:
-            value, ticket_id = position
-            key = column if column is Ticket.id else tuple_(column, Ticket.id)
-            bound = ticket_id if column is Ticket.id else tuple_(literal(value, column.type), literal(ticket_id))
-            stmt = stmt.where(key < bound if f.desc else key > bound)
-        rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+        after = _after(column, position, f.desc)
+        if after is not None:
+            stmt = stmt.where(after)
+        walked = _walk_newest(session, actor, f, now, stmt, after, limit + 1)
+        rows = walked if walked is not None else list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
