@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
+
 from desk.models import Channel, Kind
 from desk.tickets import service as tickets
 
@@ -134,6 +136,26 @@ def test_refresh_answers_204_until_something_changes(as_user, people, make_ticke
     tickets.add_comment(db.session, people.focal, ticket, "ملاحظة", public=False, expected_version=None)
     changed = staff.get(poll, htmx=True)
     assert changed.status_code == 200 and ticket.reference in changed.get_data(as_text=True)
+
+
+def test_an_unchanged_refresh_is_two_statements(as_user, people, make_ticket, db):
+    """The refresh every open queue sends each 30 s: the signed-in session, then the change
+    token in one round trip (README, Performance)."""
+    make_ticket()
+    staff = as_user(people.staff)
+    html = staff.get("/tickets").get_data(as_text=True)
+    poll = re.search(r'hx-get="(/tickets/poll\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert staff.get(poll, htmx=True).status_code == 204
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert len(seen) == 2, seen
 
 
 def test_refresh_keeps_as_many_rows_as_were_shown(app, as_user, people, make_ticket):
