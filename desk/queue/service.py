@@ -63,7 +63,7 @@ OPEN_DEPARTMENT_CREATED_INDEX = "ix_tickets_open_department_created"
 NEWEST_FIRST_VIEWS = ("open", "unassigned", "department")
 # A filtered open view on SQLite reads at most this many of its newest tickets in order
 # before it leaves the page to the planner (_walk_newest).
-WALK_WINDOW = 5000
+WALK_WINDOW = 2000
 
 
 def _sqlite_from_hint(self, table, text):
