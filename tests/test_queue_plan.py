@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from desk.accounts.service import create_user
 from desk.models import Status, utcnow
 from desk.queue import service as queue
 
@@ -156,6 +157,29 @@ def test_a_filter_that_keeps_a_few_is_sorted(db, people, mixed, statements):
         mixed, lambda t: t.channel == "phone")
     pages = [s for s, _p in statements if "tickets.channel" in s]
     assert pages and not any("INDEXED BY" in s for s in pages)
+
+
+def test_a_focal_point_of_two_departments_reads_each_in_order(db, people, desk, statements):
+    """Each department's newest open tickets from its own index, merged: every page right,
+    no sort of all their open tickets."""
+    both = create_user(db.session, "two@example.org", "password-of-two-1", "نوف", ["focal"], ["SOCIAL", "AID"])
+    db.session.commit()
+    for view in ("department", "open"):
+        f, ids, cursor = queue.parse_filters({"view": view}, "department"), [], ""
+        while True:
+            page = queue.page(db.session, both, f, cursor=cursor, limit=7)
+            ids += [t.id for t in page.tickets]
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+        assert ids == _expected(desk, {people.social.id, people.aid.id}), view
+    if db.engine.dialect.name != "sqlite":
+        return
+    walks = [(s, p) for s, p in list(statements) if "UNION ALL" in s]
+    assert walks
+    for statement, parameters in walks:
+        plan = _plan(db, statement, parameters)
+        assert plan.count(queue.OPEN_DEPARTMENT_CREATED_INDEX) == 2, plan  # one range per department
 
 
 def test_who_reads_which_index(people):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import Session
 
@@ -186,6 +186,18 @@ def _forced_index(actor: User, f: Filters) -> str | None:
 
 def _newest_first_index(actor: User, f: Filters) -> str | None:
     """The open-tickets index that holds this view's tickets newest first (None: none does)."""
+    departments = _newest_first_departments(actor, f)
+    if departments is None:
+        return None
+    if not departments:
+        return OPEN_CREATED_INDEX
+    return OPEN_DEPARTMENT_CREATED_INDEX if len(departments) == 1 else None
+
+
+def _newest_first_departments(actor: User, f: Filters) -> tuple[int, ...] | None:
+    """The departments whose open tickets this view lists newest first, each in order in
+    ix_tickets_open_department_created; () for every department (ix_tickets_open_created);
+    None when no index holds the view in its order."""
     if f.sort != "created" or f.view not in NEWEST_FIRST_VIEWS or f.q.strip():
         return None
     if f.department == "none":
@@ -200,8 +212,8 @@ def _newest_first_index(actor: User, f: Filters) -> str | None:
             return None  # the committee's tickets: another condition, its own plan
         departments = set(actor.department_ids) if departments is None else departments & set(actor.department_ids)
     if departments is None:
-        return OPEN_CREATED_INDEX
-    return OPEN_DEPARTMENT_CREATED_INDEX if len(departments) == 1 else None
+        return ()
+    return tuple(sorted(departments)) or None
 
 
 def _conditions(session: Session, actor: User, f: Filters, now: datetime) -> list[ColumnElement[bool]]:
@@ -336,6 +348,35 @@ def _walk_newest(session: Session, actor: User, f: Filters, now: datetime, stmt,
     return rows if len(rows) == limit or oldest is None else None
 
 
+def _walk_departments(session: Session, actor: User, f: Filters, conditions: list[ColumnElement[bool]],
+                      after: ColumnElement[bool] | None, limit: int) -> list[Ticket] | None:
+    """An open view of several departments on SQLite (a focal point of two): each
+    department's newest tickets read in order from ix_tickets_open_department_created, a
+    page from each, merged by the database, then the page's rows by id. None when the view
+    is not that. Left to itself SQLite read every open ticket of the departments and sorted
+    them (231 ms for two departments at 1,000,000 tickets)."""
+    if session.get_bind().dialect.name != "sqlite" or _narrowed(f) or not f.desc:
+        return None
+    departments = _newest_first_departments(actor, f)
+    if departments is None or len(departments) < 2:
+        return None
+    newest = []
+    for department in departments:
+        part = select(Ticket.id, Ticket.created_at).where(*conditions, Ticket.department_id == department)
+        if after is not None:
+            part = part.where(after)
+        part = (part.with_hint(Ticket.__table__, f"INDEXED BY {OPEN_DEPARTMENT_CREATED_INDEX}", "sqlite")
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))
+        newest.append(select(part.subquery()))
+    merged = union_all(*newest).subquery()
+    ids = list(session.scalars(select(merged.c.id).order_by(merged.c.created_at.desc(), merged.c.id.desc())
+                               .limit(limit)))
+    if not ids:
+        return []
+    return list(session.scalars(select(Ticket).where(Ticket.id.in_(ids))
+                                .order_by(Ticket.created_at.desc(), Ticket.id.desc())))
+
+
 @dataclass
 class Page:
     tickets: list[Ticket]
@@ -354,7 +395,8 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
             return _best_match_page(session, actor, f, cursor, limit, now)
         f = f.with_(sort="created", desc=True)
     column = SORTS[f.sort]
-    stmt = select(Ticket).where(*_conditions(session, actor, f, now))
+    conditions = _conditions(session, actor, f, now)
+    stmt = select(Ticket).where(*conditions)
     position = _decode_cursor(cursor, f.sort) if cursor else None
     if f.sort in NULLABLE_SORTS:
         if f.view != "all":  # the same open condition, with literal values: SQLite then uses ix_tickets_open_due
@@ -369,6 +411,8 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
         if after is not None:
             stmt = stmt.where(after)
         walked = _walk_newest(session, actor, f, now, stmt, after, limit + 1)
+        if walked is None:
+            walked = _walk_departments(session, actor, f, conditions, after, limit + 1)
         rows = walked if walked is not None else list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
