@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, select, tuple_, union_all
-from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import Session
 
 from desk.models import (
@@ -29,6 +28,7 @@ from desk.models import (
     utcnow,
 )
 from desk.permissions import sees_all, visible_tickets
+from desk.sqlhints import indexed_by
 from desk.tags.service import tagged, tags_of
 from desk.text import to_ascii_digits
 from desk.tickets.search import SQLITE_MANY, parse_query, relevance, search_condition
@@ -66,13 +66,6 @@ NEWEST_FIRST_VIEWS = ("open", "unassigned", "department")
 WALK_WINDOW = 2000
 
 
-def _sqlite_from_hint(self, table, text):
-    """SQLAlchemy renders no table hint for SQLite (its base compiler drops them): this one
-    renders ``with_hint(table, "INDEXED BY …", "sqlite")``, the only SQLite hint the desk uses."""
-    return text
-
-
-SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -333,13 +326,12 @@ def _walk_newest(session: Session, actor: User, f: Filters, now: datetime, stmt,
             one = select(literal(1)).where(*_conditions(session, actor, unfiltered.with_(**{name: getattr(f, name)}), now))
             if (session.scalar(select(func.count()).select_from(one.limit(SQLITE_MANY + 1).subquery())) or 0) <= SQLITE_MANY:
                 return None  # a few: sorting them is cheaper than looking for them in the window
-    hint = f"INDEXED BY {index}"
     window = select(Ticket.created_at).where(*_conditions(session, actor, unfiltered, now))
     if after is not None:
         window = window.where(after)
-    oldest = session.scalar(window.with_hint(Ticket.__table__, hint, "sqlite")
+    oldest = session.scalar(indexed_by(window, Ticket.__table__, index)
                             .order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(WALK_WINDOW - 1).limit(1))
-    walk = stmt.with_hint(Ticket.__table__, hint, "sqlite")
+    walk = indexed_by(stmt, Ticket.__table__, index)
     if oldest is not None:
         walk = walk.where(Ticket.created_at >= oldest)
     rows = list(session.scalars(walk.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)))
@@ -365,7 +357,7 @@ def _walk_departments(session: Session, actor: User, f: Filters, conditions: lis
         part = select(Ticket.id, Ticket.created_at).where(*conditions, Ticket.department_id == department)
         if after is not None:
             part = part.where(after)
-        part = (part.with_hint(Ticket.__table__, f"INDEXED BY {OPEN_DEPARTMENT_CREATED_INDEX}", "sqlite")
+        part = (indexed_by(part, Ticket.__table__, OPEN_DEPARTMENT_CREATED_INDEX)
                 .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))
         newest.append(select(part.subquery()))
     merged = union_all(*newest).subquery()
@@ -406,7 +398,7 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
         order = (column.desc(), Ticket.id.desc()) if f.desc else (column.asc(), Ticket.id.asc())
         index = _forced_index(actor, f)
         if index is not None:
-            stmt = stmt.with_hint(Ticket.__table__, f"INDEXED BY {index}", "sqlite")
+            stmt = indexed_by(stmt, Ticket.__table__, index)
         after = _after(column, position, f.desc)
         if after is not None:
             stmt = stmt.where(after)

@@ -32,9 +32,11 @@ from desk.models import (
     VisitorTap,
 )
 from desk.models.stats import Grain
+from desk.sqlhints import indexed_by
 from desk.stats.rollup import rolled_through
 from desk.text import riyadh_midnight
 
+CREATED_INDEX = "ix_tickets_created"  # (created_at, id): every ticket by creation time
 
 @dataclass
 class VisitorDay:
@@ -114,11 +116,16 @@ def _visit_tickets_per_day(session: Session, start: date, end: date) -> dict[dat
         live_from = last + timedelta(days=1)
     if live_from <= end:
         day = riyadh_day(session, Ticket.created_at)
-        counts.update((_as_date(d), int(n)) for d, n in session.execute(
-            select(day, func.count())
-            .where(Ticket.channel == Channel.VISIT, Ticket.created_at >= riyadh_midnight(live_from),
-                   Ticket.created_at < riyadh_midnight(end + timedelta(days=1)))
-            .group_by(day)))
+        live = (select(day, func.count())
+                .where(Ticket.channel == Channel.VISIT, Ticket.created_at >= riyadh_midnight(live_from),
+                       Ticket.created_at < riyadh_midnight(end + timedelta(days=1)))
+                .group_by(day))
+        if through is not None:
+            # The days since the last roll-up: a short range of the creation index. SQLite's
+            # sampled statistics took the channel index instead, every visit ticket ever
+            # read for one day (231 ms at 1,000,000 tickets).
+            live = indexed_by(live, Ticket.__table__, CREATED_INDEX)
+        counts.update((_as_date(d), int(n)) for d, n in session.execute(live))
     return counts
 
 

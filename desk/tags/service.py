@@ -22,11 +22,13 @@ from desk.errors import NotFound, ValidationFailed
 from desk.models import EventKind, Tag, Ticket, TicketEvent, TicketTag, User, utcnow
 from desk.permissions import Action
 from desk.permissions import require as require_action
+from desk.sqlhints import indexed_by
 from desk.text.arabic import normalize_search
 from desk.tickets.workflow import check_version, record, require
 from desk.transaction import atomic
 
 MAX_NAME = 40
+TAG_TICKETS_INDEX = "ix_ticket_tags_tag"  # (tag_id, ticket_id)
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,9 @@ def counts(session: Session, departments: list[int] | None, since: datetime, unt
     stmt = (select(Tag.name, Tag.colour, received, open_now)
             .join(TicketTag, TicketTag.tag_id == Tag.id).join(Ticket, Ticket.id == TicketTag.ticket_id)
             .group_by(Tag.id, Tag.name, Tag.colour).order_by(Tag.name))
+    # Tag by tag through their tickets: SQLite, whose statistics may know nothing of these
+    # small tables (empty when last analysed), otherwise scanned every ticket (55 ms at 1M).
+    stmt = indexed_by(stmt, TicketTag.__table__, TAG_TICKETS_INDEX)
     if departments is not None:
         stmt = stmt.where(Ticket.department_id.in_(departments))
     return [dict(name=name, colour=colour, received=int(r or 0), open=int(o or 0))
