@@ -13,7 +13,8 @@ A term is a word, or a quoted phrase kept whole ("…", «…», “…”). Eac
 
 Because every needle is a plain substring, the match is a ``LIKE '%needle%'`` on either
 database, which their trigram indexes serve (see desk.tickets.search), and SQLite's FTS5
-trigram table can run the same needles as phrases.
+trigram tables can run the same needles as phrases (``fts_rowids``) when every needle of a
+term has three characters or more (``trigram_terms``).
 
 A ticket's stored text (``indexed_text``) is the normalised subject, then its stems, then the
 rest (body, name) and their stems, the subject half ended by ``SUBJECT_END``: "words in the
@@ -29,8 +30,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from desk.errors import NotFound, ValidationFailed
@@ -45,15 +47,18 @@ __all__ = [
     "STEMS",
     "SUBJECT_END",
     "Query",
+    "TRIGRAM",
     "Term",
     "add_group",
     "condition",
+    "fts_rowids",
     "groups",
     "indexed_text",
     "parse",
     "parse_group",
     "remove_group",
     "score",
+    "trigram_terms",
     "word_groups",
 ]
 
@@ -61,6 +66,8 @@ __all__ = [
 # whitespace to normalize_search, so no normalised text (nor a typed query) ever holds one.
 SUBJECT_END = "\x1f"
 STEMS = "\x1e"
+# A trigram index (pg_trgm, FTS5's trigram tokenizer) finds only needles of this many characters or more.
+TRIGRAM = 3
 # More words than this are ignored (each adds a condition; nobody types twelve words).
 MAX_TERMS = 8
 _QUOTED = re.compile(r'"([^"]*)"|«([^»]*)»|“([^”]*)”')
@@ -216,6 +223,26 @@ def condition(column, terms: Iterable[Term]) -> ColumnElement[bool] | None:
     """Every term found in ``column`` (None for no terms)."""
     parts = [term_condition(column, t) for t in terms]
     return and_(*parts) if parts else None
+
+
+def trigram_terms(terms: Iterable[Term]) -> list[Term]:
+    """The terms a trigram index can look for: every needle of ``TRIGRAM`` characters or more."""
+    return [t for t in terms if all(len(n) >= TRIGRAM for n in t.needles)]
+
+
+def _fts_phrase(needle: str) -> str:
+    return '"' + needle.replace('"', '""') + '"'
+
+
+def fts_rowids(fts_table: str, terms: Sequence[Term], *, any_term: bool = False) -> Select:
+    """The rowids an SQLite FTS5 trigram table over a search text finds for ``trigram_terms``:
+    every term (``any_term``: at least one), each as any of its needles in a quoted phrase,
+    which the trigram tokenizer matches as a substring. It folds case beyond ASCII, so it
+    finds the rows ``condition`` finds and perhaps more: keep the condition with it."""
+    joiner = " OR " if any_term else " AND "
+    expression = joiner.join("(" + " OR ".join(_fts_phrase(n) for n in t.needles) + ")" for t in terms)
+    rowid = sa.table(fts_table, sa.column("rowid")).c.rowid
+    return select(rowid).where(sa.literal_column(fts_table).op("MATCH")(expression))
 
 
 def score(column, terms: Sequence[Term], dialect: str) -> ColumnElement[int]:

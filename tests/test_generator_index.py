@@ -1,5 +1,7 @@
 """A bulk load (``desk generate``) indexes its tickets for search once, at the end, and leaves
-the index whole however it ends: finished, failed half-way, or killed (``repair_index``)."""
+the index whole however it ends: finished, failed half-way, or killed (``repair_index``).
+The beneficiaries it adds are indexed row by row, by the triggers of migration 0026 (on
+SQLite): in the same transaction as the rows, so whatever commits is indexed, and nothing else."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,8 +9,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from desk.beneficiaries.service import NewBeneficiary
+from desk.demo import generator
 from desk.demo.generator import generate
-from desk.models import Ticket
+from desk.models import Beneficiary, Ticket
 from desk.tickets import search as ticket_search
 
 
@@ -33,9 +37,25 @@ def _a_word(db) -> str:
     return max(text.split(), key=len)[:5]
 
 
+def _names_indexed(db) -> None:
+    """On SQLite, the names' trigram index holds exactly the names in the table."""
+    session = db.session
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.execute(sa.text("INSERT INTO beneficiaries_fts(beneficiaries_fts, rank) VALUES ('integrity-check', 1)"))
+    name = session.scalar(sa.select(Beneficiary.search_name).order_by(Beneficiary.id.desc()).limit(1))
+    word = max(name.split(), key=len)
+    like = session.scalar(sa.select(sa.func.count()).select_from(Beneficiary)
+                          .where(Beneficiary.search_name.contains(word)))
+    indexed = session.scalar(sa.text("SELECT count(*) FROM beneficiaries_fts WHERE beneficiaries_fts MATCH :q"),
+                             {"q": f'"{word}"'})
+    assert indexed == like > 0
+
+
 def test_a_bulk_load_is_searchable_and_the_index_keeps_up_afterwards(db, make_ticket):
     assert generate(db.session, 300, seed=3, batch=100) == 300
     assert not ticket_search._index_broken(db.session)
+    _names_indexed(db)
     word = _a_word(db)
     indexed, matching = _indexed_and_matching(db, word)
     assert matching > 0 and indexed == matching
@@ -59,6 +79,32 @@ def test_a_load_that_fails_half_way_leaves_what_it_committed_searchable(db):
     assert not ticket_search._index_broken(db.session)
     indexed, matching = _indexed_and_matching(db, _a_word(db))
     assert matching > 0 and indexed == matching
+    _names_indexed(db)
+
+
+def test_a_load_that_fails_among_its_beneficiaries_leaves_the_names_index_whole(db, make_ticket, monkeypatch):
+    make_ticket(new_beneficiary=NewBeneficiary(name="هيفاء ناصر الدوسري", phone="+966509990001"))
+    db.session.commit()
+    batches = 0
+
+    def failing_insert(table):
+        nonlocal batches
+        if table is Beneficiary.__table__:
+            batches += 1
+            if batches == 2:  # the first batch of names is in, not yet committed
+                raise Stop
+        return sa.insert(table)
+
+    monkeypatch.setattr(generator, "insert", failing_insert)
+    with pytest.raises(Stop):
+        generate(db.session, 600, seed=6, batch=100)
+    assert batches == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Beneficiary)) == 1
+    _names_indexed(db)
+    assert ticket_search.repair_index(db.session) is False  # nothing left to repair
+    monkeypatch.undo()
+    assert generate(db.session, 300, seed=6, batch=100) == 300  # the next load goes on as usual
+    _names_indexed(db)
 
 
 def test_an_index_left_broken_by_a_killed_load_is_repaired(db):
@@ -75,6 +121,7 @@ def test_an_index_left_broken_by_a_killed_load_is_repaired(db):
     assert ticket_search.repair_index(session) is False  # whole: nothing to do
     indexed, matching = _indexed_and_matching(db, _a_word(db))
     assert matching > 0 and indexed == matching
+    _names_indexed(db)
 
 
 def test_desk_generate_rolls_the_statistics_up(app, db):

@@ -423,3 +423,36 @@ def test_migration_0019_rewrites_the_search_texts_in_place(db, make_ticket, back
         triggers = db.session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                                               "AND name LIKE 'tickets_fts%'")).all()
         assert len(triggers) == 3
+
+
+def test_migration_0026_indexes_the_names_there_and_goes_down_and_up(db, make_ticket, back_to_head):
+    """0026_names: on SQLite an FTS5 trigram table over beneficiaries.search_name, filled with
+    the names already there and kept by three triggers; down removes all four (PostgreSQL:
+    nothing to do, 0019's pg_trgm index serves the lookup)."""
+    from desk.beneficiaries.service import search_people
+    from desk.models import Beneficiary
+    person_id = make_ticket().beneficiary_id
+    db.session.commit()
+    db.session.remove()
+
+    def names_index() -> set[str]:  # the table, its shadow tables and its triggers
+        with db.engine.connect() as connection:
+            return set(connection.scalars(sa.text("SELECT name FROM sqlite_master WHERE name LIKE 'beneficiaries_fts%'")))
+
+    sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:
+        assert {"beneficiaries_fts", "beneficiaries_fts_insert", "beneficiaries_fts_update",
+                "beneficiaries_fts_delete"} <= names_index()
+    downgrade(revision="0025_counts")
+    if sqlite:
+        assert names_index() == set()
+    with db.engine.begin() as connection:  # written while no trigger keeps an index
+        connection.execute(sa.text("UPDATE beneficiaries SET name = 'هيفاء ناصر', search_name = 'هيفاء ناصر' "
+                                   "WHERE id = :id"), {"id": person_id})
+    upgrade()
+    assert _revisions() == {HEAD}
+    assert [b.id for b in search_people(db.session, "هيفاء ناصر")] == [person_id]
+    assert db.session.get(Beneficiary, person_id).name == "هيفاء ناصر"
+    if sqlite:
+        assert db.session.scalar(sa.text("SELECT count(*) FROM beneficiaries_fts WHERE beneficiaries_fts MATCH "
+                                         "'\"ناصر\"'")) == 1

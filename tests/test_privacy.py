@@ -9,6 +9,7 @@ import zipfile
 from datetime import date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from desk import audit
@@ -312,6 +313,28 @@ def test_an_erasure_anonymises_the_person_everywhere_and_the_figures_stay(db, pe
     shown = staff_browser.get(f"/tickets/{reference}")
     assert shown.status_code == 200 and "الشمري" not in shown.text and "noura@" not in shown.text
     assert "At the beneficiary's request to erase their data" in shown.text or "بطلب المستفيد إتلاف بياناته" in shown.text
+
+
+def test_an_erased_name_is_gone_from_the_names_index(db, dpo, make_ticket, store):
+    """The intake's lookup no longer finds them, and on SQLite nor does its trigram index over
+    the names, asked directly (migration 0026: the old text taken out, not left behind)."""
+    from desk.beneficiaries.service import search_people
+    ticket = _close(db, _person(make_ticket), 3)
+    sqlite = db.engine.dialect.name == "sqlite"
+
+    def indexed(needle: str) -> int:
+        return db.session.scalar(sa.text("SELECT count(*) FROM beneficiaries_fts WHERE beneficiaries_fts MATCH :q"),
+                                 {"q": f'"{needle}"'})
+
+    assert [b.id for b in search_people(db.session, "نورة الشمري")] == [ticket.beneficiary_id]
+    if sqlite:
+        assert indexed("الشمري") == indexed("نوره") == 1
+    assert service.erase(db.session, dpo, ticket.beneficiary_id, None, store).refused == []
+    assert search_people(db.session, "نورة الشمري") == [] and search_people(db.session, "عبدالله") == []
+    if sqlite:
+        assert indexed("الشمري") == indexed("نوره") == indexed("عبدالله") == 0
+        db.session.execute(sa.text("INSERT INTO beneficiaries_fts(beneficiaries_fts, rank) "
+                                   "VALUES ('integrity-check', 1)"))
 
 
 def test_an_erasure_that_fails_half_way_changes_nothing(db, people, dpo, make_ticket, store, monkeypatch):

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy import delete, select
 
 from desk.beneficiaries.service import NewBeneficiary, near_matches, search_people
-from desk.models import SearchWords, Ticket
-from desk.search import parse, parse_group
+from desk.models import Beneficiary, SearchWords, Ticket
+from desk.search import condition, parse, parse_group
 from desk.tickets.search import search_condition, trigram_problem
 from tests.conftest import VALID_NID
 
@@ -185,6 +185,101 @@ def test_near_matches_come_before_record_a_new_one(as_user, people, corpus, db):
     assert "+966501112233" not in html
 
 
+# What staff type at intake: with ال or without, compound names joined or not, other
+# spellings, Arabic-Indic digits, English in any case, words of two letters, no one at all.
+LOOKUPS = ["نورة الدوسري", "الدوسري نوره", "نورة دوسري", "دوسري", "عبدالله العتيبي", "عبد الله محمد",
+           "عبد الرحمن ابو بكر", "ابوبكر", "أبو", "الحربي منيرة", "منيره حربي", "المنيرة", "Omar Haddad",
+           "HADDAD omar", "had", "نورة العتيبي", "فهد سارة", "محمد ١١", "١١ احمد", "أحمد محمد ١١", "ال", "نو",
+           "سالم نو", "عائشة", "الاسم غير_موجود", '"سالم الدوسري"', '"الدوسري سالم"']
+
+
+def test_the_names_index_finds_what_the_lookup_found_without_it(db, corpus, make_ticket, monkeypatch):
+    """SQLite's trigram index over the names (migration 0026) only narrows the LIKE conditions:
+    every lookup finds the same people, in the same order, through it and without it."""
+    make_ticket()  # "أحمد محمد 11" (the corpus took numbers 1–10)
+    db.session.commit()
+
+    def lookups():
+        return {typed: ([b.name for b in search_people(db.session, typed)],
+                        [b.name for b in near_matches(db.session, typed)]) for typed in LOOKUPS}
+
+    through = lookups()
+    monkeypatch.setattr("desk.beneficiaries.service._name_index", lambda *args, **kwargs: None)
+    assert through == lookups()
+    assert through["الدوسري نوره"][0] == ["نورة سالم الدوسري"]
+    assert through["١١ احمد"][0] == ["أحمد محمد 11"]
+    assert through["had"][0] == ["Omar Haddad"]
+    assert sorted(through["فهد سارة"][1]) == ["سارة الشهري", "فهد القحطاني"]
+
+
+@pytest.fixture
+def lookup_plans(db):
+    """EXPLAIN QUERY PLAN of every SELECT of beneficiaries the test runs (SQLite)."""
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("SELECT") and "FROM beneficiaries" in statement:
+            seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+
+    def plans() -> list[str]:
+        return ["\n".join(row[-1] for row in db.session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters)) for statement, parameters in seen]
+
+    yield plans
+    sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_the_intake_lookup_reads_the_names_index_on_sqlite(db, corpus, lookup_plans):
+    """Not every name read: the people the trigram index finds, fetched by id (one word of two
+    letters is looked for among them by LIKE). Before migration 0026: a scan of every name."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's FTS5 (PostgreSQL's pg_trgm index: test_postgres_can_answer_a_name_lookup…)")
+    assert [b.name for b in search_people(db.session, "الدوسري نو")] == ["نورة سالم الدوسري"]
+    assert near_matches(db.session, "نورة العتيبي")
+    plans = lookup_plans()
+    assert len(plans) == 2, plans
+    for plan in plans:
+        assert "beneficiaries_fts VIRTUAL TABLE" in plan, plan
+        assert not re.search(r"SCAN beneficiaries\b(?!_fts)", plan), plan
+
+
+def test_postgres_can_answer_a_name_lookup_from_its_trigram_index(db, corpus):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    words = condition(Beneficiary.search_name, parse("نورة الدوسري", anchored=False).terms)
+    statement = select(Beneficiary.id).where(words).compile(db.engine, compile_kwargs={"literal_binds": True})
+    db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {statement}")))
+    db.session.rollback()
+    assert "ix_beneficiaries_search_name_trgm" in plan, plan
+
+
+def _indexed_names(db, needle: str) -> int:
+    """People SQLite's names index finds for ``needle`` (asked directly, not through the lookup)."""
+    return db.session.scalar(sa.text("SELECT count(*) FROM beneficiaries_fts WHERE beneficiaries_fts MATCH :q"),
+                             {"q": '"' + needle + '"'})
+
+
+def test_a_name_changed_is_found_by_its_new_name_only(db, corpus):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's FTS5 table")
+    person = search_people(db.session, "منيرة الحربي")[0]
+    assert _indexed_names(db, "الحربي") == 1
+    person.name = "منيرة صالح الزهراني"
+    person.refresh_search()
+    db.session.commit()
+    assert _indexed_names(db, "الحربي") == 0 and _indexed_names(db, "صالح") == 1
+    assert search_people(db.session, "منيرة الحربي") == []
+    assert [b.id for b in search_people(db.session, "صالح الزهراني")] == [person.id]
+    db.session.execute(sa.update(Ticket).where(Ticket.beneficiary_id == person.id).values(beneficiary_id=None))
+    db.session.delete(person)
+    db.session.commit()
+    assert _indexed_names(db, "صالح") == 0
+    db.session.execute(sa.text("INSERT INTO beneficiaries_fts(beneficiaries_fts, rank) VALUES ('integrity-check', 1)"))
+
+
 def test_the_query_parser():
     query = parse('  "صرف المساعدة"   نورة  ')
     assert [t.exact for t in query.terms] == ["صرف المساعده", "نوره"]
@@ -353,12 +448,20 @@ def _stale(db) -> list[int]:
 
 def test_reindex_rewrites_every_ticket_in_batches(app, db, make_tickets):
     made = [t.id for t in make_tickets(7, subject="الطابعات معطلة")]
+    person = db.session.get(Ticket, made[0]).beneficiary
+    person_id, name = person.id, person.name
     _spoil(db, made)
+    db.session.execute(sa.update(Beneficiary).where(Beneficiary.id == person_id).values(search_name="stale"))
+    db.session.commit()
+    assert search_people(db.session, name) == []
     result = app.test_cli_runner().invoke(args=["desk", "reindex-search", "--batch", "3"])
     assert result.exit_code == 0, result.output
     assert "7 tickets" in result.output and result.output.count("tickets up to id") == 3
     assert _stale(db) == []
     assert sorted(db.session.scalars(select(Ticket.id).where(search_condition(db.session, "طابعة")))) == made
+    assert [b.id for b in search_people(db.session, name)] == [person_id]  # through the names index on SQLite
+    if db.engine.dialect.name == "sqlite":
+        assert _indexed_names(db, "stale") == 0
 
 
 def test_reindex_stopped_half_way_keeps_its_batches_and_resumes(app, db, make_tickets, monkeypatch):
