@@ -182,6 +182,17 @@ def test_a_focal_point_of_two_departments_reads_each_in_order(db, people, desk, 
         assert plan.count(queue.OPEN_DEPARTMENT_CREATED_INDEX) == 2, plan  # one range per department
 
 
+def test_a_page_the_database_sorts_sorts_ids_only(db, people, mixed, statements):
+    """A page no index holds in order (a search here) is sorted as ids, then its rows read
+    by id: the sorter never copies bodies and search texts."""
+    f = queue.parse_filters({"view": "all", "q": "أحمد"}, "open")
+    first = queue.page(db.session, people.staff, f, limit=5)
+    assert [t.id for t in first.tickets] == [t.id for t in sorted(mixed, key=lambda t: (t.created_at, t.id),
+                                                                   reverse=True)][:5]
+    sorting = [s for s, _p in statements if "LIMIT" in s]
+    assert sorting and all(s.startswith("SELECT tickets.id \nFROM") for s in sorting), sorting
+
+
 def test_who_reads_which_index(people):
     f = queue.parse_filters({}, "open")
     assert queue._forced_index(people.staff, f) == queue.OPEN_CREATED_INDEX

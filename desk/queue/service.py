@@ -369,6 +369,17 @@ def _walk_departments(session: Session, actor: User, f: Filters, conditions: lis
                                 .order_by(Ticket.created_at.desc(), Ticket.id.desc())))
 
 
+def _sorted_page(session: Session, stmt, order, limit: int) -> list[Ticket]:
+    """A page the database may have to sort: the ids sorted first, then the page's rows by id.
+    Sorting whole rows (with their body and search text, and the joined beneficiary,
+    department and assignee) copied every match into the sorter: 1,800 of them for a
+    three-word search at 1,000,000 tickets."""
+    ids = list(session.scalars(stmt.with_only_columns(Ticket.id).order_by(*order).limit(limit)))
+    if not ids:
+        return []
+    return list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(*order)))
+
+
 @dataclass
 class Page:
     tickets: list[Ticket]
@@ -405,7 +416,12 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
         walked = _walk_newest(session, actor, f, now, stmt, after, limit + 1)
         if walked is None:
             walked = _walk_departments(session, actor, f, conditions, after, limit + 1)
-        rows = walked if walked is not None else list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+        if walked is not None:
+            rows = walked
+        elif index is not None:  # read in index order: the rows as they come
+            rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+        else:
+            rows = _sorted_page(session, stmt, order, limit + 1)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

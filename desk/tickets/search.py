@@ -99,12 +99,13 @@ def _text_condition(session: Session, terms: Sequence[search.Term]) -> ColumnEle
     indexed = search.trigram_terms(terms)
     if not indexed:
         return like
-    matches = search.fts_rowids(SQLITE_FTS_TABLE, indexed)
-    many = session.execute(select(func.count()).select_from(matches.limit(SQLITE_MANY + 1).subquery())).scalar_one()
-    if many > SQLITE_MANY:
+    # The matches' ids are read once, at most SQLITE_MANY + 1 of them, and the page takes
+    # them as they are: the trigram index is not asked the same question twice.
+    ids = list(session.scalars(search.fts_rowids(SQLITE_FTS_TABLE, indexed).limit(SQLITE_MANY + 1)))
+    if len(ids) > SQLITE_MANY:
         return like
     rest = search.condition(Ticket.search_text, [t for t in terms if t not in indexed])
-    found = Ticket.id.in_(matches)
+    found = Ticket.id.in_(ids)
     return found if rest is None else sa.and_(found, rest)
 
 
