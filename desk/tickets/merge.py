@@ -9,6 +9,12 @@
   The beneficiary's tracking link of the duplicate opens the survivor (desk.portal.views).
   Refused: a ticket into itself, into a closed ticket, a ticket already closed or merged, one
   awaiting the committee, and two beneficiaries unless the person confirms.
+  Across beneficiaries (confirmed), the duplicate's signed attestation and its checklist
+  documents (an ID copy, a lease: any ``document_type``) stay on the closed duplicate: they are
+  the other person's signature and papers, so they must not count as the survivor's attestation
+  (desk.casefile.service.signed_scan) nor tick its beneficiary's checklist, and they still count
+  for the person they belong to (the duplicate keeps its beneficiary). Staff read them on the
+  duplicate, which the survivor's page links to. Other documents move as before.
 - ``relate`` / ``unrelate``: "related to" links without merging, shown on both tickets, each
   change an event on both.
 
@@ -139,8 +145,11 @@ def merge(session: Session, actor: User, duplicate: Ticket, into: Ticket, *, dup
     check_version(session, into, into_version)
     with atomic(session, duplicate, seen):
         now = utcnow()
+        moving = Attachment.ticket_id == duplicate.id
+        if not same_beneficiary(duplicate, into):  # another person's signature and papers stay theirs
+            moving = moving & Attachment.document_type.is_(None)
         session.execute(
-            update(Attachment).where(Attachment.ticket_id == duplicate.id)
+            update(Attachment).where(moving)
             .values(ticket_id=into.id, merged_from=func.coalesce(Attachment.merged_from, duplicate.reference))
             .execution_options(synchronize_session=False))
         session.execute(update(TicketMerge).where(TicketMerge.into_id == duplicate.id).values(into_id=into.id)
