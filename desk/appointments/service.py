@@ -234,14 +234,18 @@ def _generate(session: Session, calendar: BusinessCalendar, rows: Sequence[Avail
 
 
 def generate_slots(session: Session, now: datetime | None = None) -> int:
-    """The sweep: every availability's slots for the coming weeks; how many were added."""
+    """The sweep: every availability's slots for the coming weeks; how many were added. First it
+    removes the coming slots of a withdrawn availability that nobody holds (a booking cancelled
+    before ``cancel`` removed them itself), so they are offered no more."""
     now = now or utcnow()
-    rows = list(session.scalars(select(Availability).where(
-        (Availability.on_day.is_(None)) | (Availability.on_day >= to_riyadh(now).date()))))
-    if not rows:
-        return 0
+    booked = select(Appointment.slot_id).where(Appointment.slot_id.is_not(None))
     with atomic(session):
-        added = _generate(session, load_calendar(session), rows, now)
+        session.execute(delete(AppointmentSlot).where(
+            AppointmentSlot.availability_id.is_(None), AppointmentSlot.starts_at > now,
+            AppointmentSlot.id.not_in(booked)).execution_options(synchronize_session=False))
+        rows = list(session.scalars(select(Availability).where(
+            (Availability.on_day.is_(None)) | (Availability.on_day >= to_riyadh(now).date()))))
+        added = _generate(session, load_calendar(session), rows, now) if rows else 0
     return added
 
 
