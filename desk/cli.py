@@ -104,10 +104,14 @@ def ensure_department(code: str, name_ar: str, name_en: str, email: str | None =
 @desk_cli.command("init")
 def init_command() -> None:
     """What a new installation needs after `db upgrade`: the official holidays of this Hijri
-    year and the next (as proposals to confirm when announced) and the working time with six
-    Ramadan hours. Safe to run again: what exists, or an admin changed, is kept."""
+    year and the next (as proposals to confirm when announced), the working time with six
+    Ramadan hours, and the policy's survey items and auxiliary services if their lists are empty
+    (the migrations insert them). Safe to run again: what exists, or an admin changed, is kept."""
     from desk.kb.seeds import ensure_seed_articles
     from desk.sla.service import ensure_official_holidays, ensure_ramadan_hours
+    from desk.survey.service import ensure_default_items, ensure_default_services
+    ensure_default_items(db.session)
+    ensure_default_services(db.session)
     hours = ensure_ramadan_hours(db.session)
     added = ensure_official_holidays(db.session)
     click.echo(f"Calendar ready: {added} official holidays proposed"
@@ -147,6 +151,9 @@ def demo(tickets: int) -> None:
     from desk.sla.tickets import apply_due_times_to_open
     apply_due_times_to_open(db.session)  # open tickets without due times get them
     from desk.survey import demo as survey_demo
+    from desk.survey.service import ensure_default_items, ensure_default_services
+    ensure_default_items(db.session)
+    ensure_default_services(db.session)
     survey_demo.load(db.session)  # sites, a fortnight of field surveys and visitor counts (issue 8)
     from desk.training import demo as training_demo
     training_demo.load(db.session)  # a few courses in the training log (issue 20)

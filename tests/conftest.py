@@ -48,6 +48,7 @@ from desk.models import (  # noqa: E402
 )
 from desk.sla.service import ensure_default_targets, load_policy  # noqa: E402
 from desk.sla.tickets import refresh_if_policy_changed  # noqa: E402
+from desk.survey import service as survey  # noqa: E402
 from desk.text import normalize_search  # noqa: E402
 from desk.tickets.search import ticket_search_text  # noqa: E402
 from desk.tickets.service import next_reference  # noqa: E402
@@ -94,6 +95,10 @@ def _clean(app):
         with _db.engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
+        # Each test starts as a migrated database does: with the policy's lists the migrations insert.
+        survey.ensure_default_items(_db.session)
+        survey.ensure_default_services(_db.session)
+        _db.session.remove()
         ratelimits.reset()  # the store and the per-process fallback
 
 

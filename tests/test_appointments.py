@@ -261,6 +261,38 @@ def test_a_cancellation_by_the_beneficiary_tells_the_official_and_frees_the_slot
         service.cancel(db.session, None, appointment)  # already cancelled
 
 
+def test_a_withdrawn_availabilitys_booked_slot_is_not_offered_again_after_a_cancellation(db, official):
+    slot = a_slot(db, official)
+    slot_id, when, data = slot.id, local(slot), booking(slot)
+    appointment, _ = service.book(db.session, None, data, now=SUNDAY)
+    service.remove_availability(db.session, official, slot.availability_id, now=SUNDAY)
+    assert db.session.get(AppointmentSlot, slot_id) is not None  # the booking keeps its time
+    service.cancel(db.session, None, appointment, now=SUNDAY)
+    db.session.expire_all()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert service.open_slots(db.session, SUNDAY, official_id=official.id) == []
+    with pytest.raises(ValidationFailed) as refused:
+        service.book(db.session, None, data, now=SUNDAY)
+    assert set(refused.value.errors) == {"slot_id"}
+    # Published again, the same time is offered again (a fresh slot of the new availability).
+    service.add_availability(db.session, official, official, weekly(SUNDAY_WD), now=SUNDAY)
+    assert local(service.open_slots(db.session, SUNDAY, official_id=official.id)[0]) == when
+
+
+def test_the_sweep_removes_a_withdrawn_availabilitys_slot_freed_before_the_fix(db, official):
+    slot = a_slot(db, official)
+    slot_id, starts, ends = slot.id, slot.starts_at, slot.ends_at
+    service.remove_availability(db.session, official, slot.availability_id, now=SUNDAY)
+    orphan = AppointmentSlot(official_id=official.id, availability_id=None, starts_at=starts,
+                             ends_at=ends)  # as a cancellation left it before: free, no availability
+    db.session.add(orphan)
+    db.session.commit()
+    assert [s.id for s in service.open_slots(db.session, SUNDAY, official_id=official.id)] == [orphan.id]
+    assert service.generate_slots(db.session, SUNDAY) == 0
+    assert service.open_slots(db.session, SUNDAY, official_id=official.id) == []
+    assert db.session.get(AppointmentSlot, slot_id) is None
+
+
 def test_a_cancellation_by_staff_tells_the_beneficiary(db, people, official, make_ticket):
     slot = a_slot(db, official)
     ticket = make_ticket()

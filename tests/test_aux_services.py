@@ -37,12 +37,29 @@ def _once(user: User, token: str, kind=submissions.Kind.AUX_SERVICE):
     return submissions.bind(kind, token, f"user:{user.id}", user.id)
 
 
-def test_the_policys_services_are_there_by_default(db):
-    rows = service.aux_services(db.session)
+def test_the_policys_services_are_there_by_default(app, db):
+    rows = service.aux_services(db.session)  # as migration 0024 inserts them
     assert [r.code for r in rows] == ["copying", "call", "form"]
     assert rows[0].name_ar == "تصوير المستندات"
+    db.session.execute(AuxService.__table__.delete())
+    db.session.commit()
+    assert app.test_cli_runner().invoke(args=["desk", "init"]).exit_code == 0  # an emptied list: init re-creates it
+    assert [r.code for r in service.aux_services(db.session)] == ["copying", "call", "form"]
     service.ensure_default_services(db.session)  # a second time adds nothing
     assert _count(db, AuxService) == 3
+
+
+def test_a_page_never_writes_the_default_services(as_user, db, people, sites):
+    """The counter is in every page's context: reading it on a GET writes nothing, even when
+    the list is empty (only ``desk init`` re-creates it)."""
+    staff = as_user(people.staff)
+    assert "تصوير المستندات" in staff.get("/visitors").get_data(as_text=True)
+    db.session.execute(AuxService.__table__.delete())
+    db.session.commit()
+    for path in ("/visitors", "/"):
+        assert staff.get(path).status_code in (200, 302)
+    db.session.expire_all()
+    assert _count(db, AuxService) == 0
 
 
 def test_services_are_counted_per_site_and_riyadh_day(db, people, sites):

@@ -112,6 +112,26 @@ def test_the_case_file_has_both_calendars_the_masked_data_and_the_attestation(as
     assert 'lang="en" dir="ltr"' in english and "directly responsible" in english and " AH" in english
 
 
+def test_an_organisations_case_file_prints_its_numbers_and_contact_person_not_a_national_id(as_user, people, db,
+                                                                                             make_ticket):
+    from desk.beneficiaries.service import NewBeneficiary
+    ticket = make_ticket(department_id=people.social.id, new_beneficiary=NewBeneficiary(
+        name="شركة الريادة للتوريد", requester_kind="company", commercial_registration="1010123456",
+        unified_number="7001234567", contact_name="سالم العتيبي", phone="+966501112233"))
+    html = as_user(people.staff).get(f"/tickets/{ticket.reference}/casefile").get_data(as_text=True)
+    for label in ("رقم السجل التجاري", "الرقم الموحد (٧٠٠)", "مسؤول التواصل لدى الجهة"):
+        assert label in html
+    assert "سالم العتيبي" in html and "1010123456" not in html and "7001234567" not in html  # masked
+    assert "رقم الهوية" not in html and "National ID" not in html
+    english = as_user(people.staff).get(f"/tickets/{ticket.reference}/casefile?lang=en").get_data(as_text=True)
+    assert "Commercial registration number" in english and "Contact person" in english
+    assert "National ID" not in english
+    # A person's case file keeps the national ID line.
+    person = make_ticket(department_id=people.social.id)
+    assert "National ID" in as_user(people.staff).get(f"/tickets/{person.reference}/casefile?lang=en").get_data(
+        as_text=True)
+
+
 def test_the_case_file_is_refused_to_whoever_may_not_see_the_ticket(as_user, people, db, make_ticket):
     ticket = make_ticket(department_id=people.social.id)
     assert as_user(people.other_focal).get(f"/tickets/{ticket.reference}/casefile").status_code == 404

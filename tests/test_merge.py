@@ -285,3 +285,49 @@ def test_an_unread_beneficiary_message_waits_on_the_survivor(db, app, people, pa
     merge.merge(db.session, people.staff, fresh(db, duplicate), fresh(db, original),
                 duplicate_version=fresh(db, duplicate).version, into_version=fresh(db, original).version)
     assert fresh(db, original).unread_message
+
+
+def test_across_beneficiaries_the_duplicates_signature_and_papers_stay_with_their_person(db, people, pair,
+                                                                                       make_ticket, store):
+    from desk.casefile import service as casefile
+    from desk.models import Beneficiary, Kind
+    casefile.set_requirement(db.session, people.admin, Kind.COMPLAINT, "signed", ["national_id_copy"])
+    original, _ = pair
+    stranger = make_ticket(department_id=people.social.id)
+    kinds = ("signed_attestation", "national_id_copy", "")
+    documents = {}
+    for kind in kinds:
+        upload = attachments.Upload(stream=io.BytesIO(PDF), filename=f"{kind or 'letter'}.pdf", document_type=kind)
+        documents[kind] = attachments.add(db.session, people.staff, fresh(db, stranger), upload, directory=store,
+                                          max_bytes=1_000_000)
+    merge.merge(db.session, people.staff, fresh(db, stranger), fresh(db, original), confirmed=True,
+                duplicate_version=fresh(db, stranger).version, into_version=fresh(db, original).version)
+    original, stranger = fresh(db, original), fresh(db, stranger)
+    where = {kind: db.session.get(Attachment, d.id).ticket_id for kind, d in documents.items()}
+    assert where == {"signed_attestation": stranger.id, "national_id_copy": stranger.id, "": original.id}
+    # Another person's signature is not the survivor's attestation, nor their ID copy its checklist's.
+    assert casefile.signed_scan(db.session, original) is None
+    assert casefile.attestation_refusal(db.session, original) is not None
+    survivor_person = db.session.get(Beneficiary, original.beneficiary_id)
+    assert casefile.missing_documents(db.session, survivor_person) == ["national_id_copy"]
+    # They still count for the person they belong to.
+    assert casefile.missing_documents(db.session, db.session.get(Beneficiary, stranger.beneficiary_id)) == []
+
+
+def test_within_one_beneficiary_the_signature_and_papers_move_and_count(db, people, pair, store):
+    from desk.casefile import service as casefile
+    from desk.models import Beneficiary, Kind
+    casefile.set_requirement(db.session, people.admin, Kind.COMPLAINT, "signed", ["national_id_copy"])
+    original, duplicate = pair
+    ids = []
+    for kind in ("signed_attestation", "national_id_copy"):
+        upload = attachments.Upload(stream=io.BytesIO(PDF), filename=f"{kind}.pdf", document_type=kind)
+        ids.append(attachments.add(db.session, people.staff, fresh(db, duplicate), upload, directory=store,
+                                   max_bytes=1_000_000).id)
+    merge.merge(db.session, people.staff, fresh(db, duplicate), fresh(db, original),
+                duplicate_version=fresh(db, duplicate).version, into_version=fresh(db, original).version)
+    original = fresh(db, original)
+    assert {db.session.get(Attachment, i).ticket_id for i in ids} == {original.id}
+    assert casefile.signed_scan(db.session, original).id == ids[0]
+    assert casefile.attestation_refusal(db.session, original) is None
+    assert casefile.missing_documents(db.session, db.session.get(Beneficiary, original.beneficiary_id)) == []

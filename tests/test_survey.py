@@ -52,6 +52,16 @@ def test_the_seven_items_of_the_policy_are_there_by_default(db):
     assert db.session.scalar(select(func.count()).select_from(SurveyItem)) == 7
 
 
+def test_reading_the_items_never_writes_them(db):
+    """Only ``desk init`` (or a migration) creates the policy's items: reading an empty list, as a
+    page on a GET does, leaves it empty."""
+    db.session.execute(SurveyItem.__table__.delete())
+    db.session.commit()
+    assert service.items(db.session) == [] and service.items(db.session, active_only=False) == []
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(SurveyItem)) == 0
+
+
 def _race(app, fn, n=2):
     """Run ``fn(session)`` in ``n`` threads at once, each with its own app context, session and
     connection, released together by a barrier. Returns (results, errors)."""

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -169,8 +169,9 @@ def availability_of(session: Session, official: User) -> list[Availability]:
 
 
 def remove_availability(session: Session, actor: User, availability_id: int, now: datetime | None = None) -> int:
-    """Withdraw an availability and its future slots that nobody booked; booked ones stay.
-    The official's id."""
+    """Withdraw an availability and its future slots that nobody booked; booked ones stay (their
+    ``availability_id`` becomes NULL) until their booking is cancelled, when ``cancel`` removes
+    them instead of offering them again. The official's id."""
     row = session.get(Availability, availability_id)
     if row is None:
         raise NotFound()
@@ -233,14 +234,18 @@ def _generate(session: Session, calendar: BusinessCalendar, rows: Sequence[Avail
 
 
 def generate_slots(session: Session, now: datetime | None = None) -> int:
-    """The sweep: every availability's slots for the coming weeks; how many were added."""
+    """The sweep: every availability's slots for the coming weeks; how many were added. First it
+    removes the coming slots of a withdrawn availability that nobody holds (a booking cancelled
+    before ``cancel`` removed them itself), so they are offered no more."""
     now = now or utcnow()
-    rows = list(session.scalars(select(Availability).where(
-        (Availability.on_day.is_(None)) | (Availability.on_day >= to_riyadh(now).date()))))
-    if not rows:
-        return 0
+    booked = select(Appointment.slot_id).where(Appointment.slot_id.is_not(None))
     with atomic(session):
-        added = _generate(session, load_calendar(session), rows, now)
+        session.execute(delete(AppointmentSlot).where(
+            AppointmentSlot.availability_id.is_(None), AppointmentSlot.starts_at > now,
+            AppointmentSlot.id.not_in(booked)).execution_options(synchronize_session=False))
+        rows = list(session.scalars(select(Availability).where(
+            (Availability.on_day.is_(None)) | (Availability.on_day >= to_riyadh(now).date()))))
+        added = _generate(session, load_calendar(session), rows, now) if rows else 0
     return added
 
 
@@ -368,15 +373,22 @@ def _change(session: Session, appointment: Appointment, allowed: Sequence[str], 
 
 def cancel(session: Session, actor: User | None, appointment: Appointment, now: datetime | None = None) -> Appointment:
     """Cancel a booked appointment: by the beneficiary (``actor`` None, through their link) or by
-    staff. The slot is free again; the other side is told through the outbox."""
+    staff. The slot is free again, unless the official withdrew its availability meanwhile: then
+    the slot goes (in the same transaction), never offered again. The other side is told through
+    the outbox."""
     if actor is not None:
         require_appointment(actor, Action.APPOINTMENT_RECORD, appointment)
     now = now or utcnow()
     ticket = appointment.ticket
+    slot_id = appointment.slot_id
     with atomic(session, ticket):
         _change(session, appointment, (AppointmentStatus.BOOKED,), _l("Only a booked appointment can be cancelled."),
                 status=AppointmentStatus.CANCELLED, slot_id=None, cancelled_at=now,
                 cancelled_by="staff" if actor is not None else "beneficiary")
+        if slot_id is not None:  # a slot whose availability was withdrawn is not offered again
+            session.execute(delete(AppointmentSlot).where(AppointmentSlot.id == slot_id,
+                                                          AppointmentSlot.availability_id.is_(None))
+                            .execution_options(synchronize_session=False))
         if ticket is not None:
             _event(session, appointment, ticket, actor, AppointmentStatus.CANCELLED,
                    str(_l("Cancelled by the beneficiary")) if actor is None else None)

@@ -31,7 +31,7 @@ def write(session: Session, config: Mapping[str, Any], ticket: Ticket, channel: 
     known = {"name": name, "reference": ticket.reference, "phone": association.phone or "",
              "link": absolute_url("portal.home")}
     filled = substitute(scrub(text), known)  # a value this person lacks (a name) leaves nothing, never a brace
-    stop_link = (absolute_url("portal.stop", token=optout.token(config["SECRET_KEY"], address))
+    stop_link = (absolute_url("portal.stop", token=optout.token(config["SECRET_KEY"], ticket, address))
                  if channel != "whatsapp" else None)
     with force_locale(lang):
         rendered = render_template("notify/broadcast.txt", ticket=ticket, text=filled, stop_link=stop_link,

@@ -5,6 +5,8 @@ Service messages about the person's own requests still go (desk.notify is not as
 An address is kept as the outbox writes it: an email in lower case, a phone in E.164."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -90,16 +92,36 @@ def stop_ticket(session: Session, ticket: Ticket, via: str = "portal") -> int:
     return stop(session, addresses_of(ticket), ticket.beneficiary_id, via)
 
 
-# The link at the foot of a message: the address, signed with the desk's secret -------------
+# The link at the foot of a message -------------------------------------------------------------
+# Its token names the ticket the message was written for and a keyed digest of the address,
+# signed with the desk's secret: never the address itself, which would end in access logs and
+# browser histories with the URL. Following it finds the address among the ticket's
+# (``addresses_of``); a ticket whose address has changed or was erased since gives no address,
+# and the page says the link no longer works (the portal's own "stop" still does).
+# Links sent before carried the address, signed: they keep working.
 
-def token(secret: str, address: str) -> str:
-    return str(URLSafeSerializer(secret, salt=SALT).dumps(key(address)))
+def _digest(secret: str, address: str) -> str:
+    return hmac.new(secret.encode(), f"{SALT}:{key(address)}".encode(), hashlib.sha256).hexdigest()[:12]
 
 
-def address_of(secret: str, signed: str) -> str | None:
-    """The address a link was made for, or None for a link that was not made by the desk."""
+def token(secret: str, ticket: Ticket, address: str) -> str:
+    """The opt-out link's token for the message to ``address`` about ``ticket``."""
+    return str(URLSafeSerializer(secret, salt=SALT).dumps([ticket.id, _digest(secret, address)]))
+
+
+def link_address(session: Session, secret: str, signed: str) -> str | None:
+    """The address a link was made for, or None for a link the desk did not make or whose
+    address it no longer holds."""
     try:
         value = URLSafeSerializer(secret, salt=SALT).loads(signed)
     except BadSignature:
         return None
-    return value if isinstance(value, str) and value else None
+    if isinstance(value, str):  # a link sent before tokens were opaque: the address, signed
+        return value or None
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)
+            and not isinstance(value[0], bool) and isinstance(value[1], str)):
+        return None
+    ticket = session.get(Ticket, value[0])
+    found = [a for a in (addresses_of(ticket) if ticket is not None else [])
+             if hmac.compare_digest(_digest(secret, a), value[1])]
+    return found[0] if found else None

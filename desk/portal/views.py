@@ -411,7 +411,7 @@ def stop_ticket(reference: str):
 def stop(token: str):
     """The link at the foot of a message to many: a page that asks (a mail scanner that follows
     links changes nothing), then the address is opted out."""
-    address = optout.address_of(current_app.config["SECRET_KEY"], token)
+    address = optout.link_address(db.session, current_app.config["SECRET_KEY"], token)
     if address is None:
         return render_template("portal/link_invalid.html"), 404
     done = request.method == "POST"

@@ -62,8 +62,8 @@ UNDO_SECONDS = 60
 
 Errors = dict[str, list]
 
-# The seven items of the policy, as migration 0010 inserts them (re-created on first use in a
-# database that has no item at all, e.g. a test database emptied between tests).
+# The seven items of the policy, as migration 0010 inserts them (``desk init`` re-creates them in
+# a database that has no item at all; reading never writes).
 POLICY_ITEMS = (
     (ItemCode.PUBLIC_ORDER, "النظام العام", "Public order"),
     (ItemCode.GUIDELINES, "التأكد من وضوح إرشادات تقديم الخدمة في الجمعية",
@@ -81,7 +81,7 @@ POLICY_ITEMS = (
 )
 
 # The auxiliary services the policy names (تقديم الخدمات المساعدة للمستفيدين/ات (التصوير – الاتصال ... الخ)),
-# as migration 0024 inserts them (re-created on first use in a database that has none); admins add others.
+# as migration 0024 inserts them (``desk init`` re-creates them in a database that has none); admins add others.
 POLICY_SERVICES = (
     ("copying", "تصوير المستندات", "Copying documents"),
     ("call", "اتصال لصالح المستفيد", "A call made for the beneficiary"),
@@ -146,21 +146,22 @@ def save_site(session: Session, actor: User, data: SiteData, site: Site | None =
 # Survey items ----------------------------------------------------------------------------
 
 def ensure_default_items(session: Session) -> None:
-    """The seven items of the policy, if the table is empty (migration 0010 inserts them; this
-    covers a database emptied since). Two requests doing it at once: the unique code keeps one."""
+    """The seven items of the policy, if the table is empty (migration 0010 inserts them; ``desk
+    init`` calls this for a database emptied since, never a page). Two at once: the unique code
+    keeps one."""
     _seed_once(session, SurveyItem, lambda now: (
         SurveyItem(code=code, text_ar=ar, text_en=en, position=n, active=True, created_at=now)
         for n, (code, ar, en) in enumerate(POLICY_ITEMS, start=1)))
 
 
 def items(session: Session, active_only: bool = True) -> list[SurveyItem]:
-    ensure_default_items(session)
     return _in_order(session, SurveyItem, active_only)
 
 
 def _seed_once(session: Session, model: Any, rows: Callable[[datetime], Iterable[Any]]) -> None:
     """``rows(now)`` added and committed when ``model``'s table is empty (the survey's items, the
-    auxiliary services): another request creating them at that moment keeps its own."""
+    auxiliary services): another process creating them at that moment keeps its own. It writes:
+    call it from a command (``desk init``, ``desk demo``), never from a page or its context."""
     if session.scalar(select(func.count()).select_from(model)):
         return
     session.add_all(rows(utcnow()))
@@ -764,15 +765,15 @@ def survey_calendar(session: Session, actor: User, year: int, month: int, now: d
 # Auxiliary services (الخدمات المساعدة, R51): counted at the visitor counter ---------------------
 
 def ensure_default_services(session: Session) -> None:
-    """The policy's services, if the table is empty (migration 0024 inserts them; this covers a
-    database emptied since). Two requests doing it at once: the unique code keeps one."""
+    """The policy's services, if the table is empty (migration 0024 inserts them; ``desk init``
+    calls this for a database emptied since, never a page: the visitor counter is in every page's
+    context). Two at once: the unique code keeps one."""
     _seed_once(session, AuxService, lambda now: (
         AuxService(code=code, name_ar=ar, name_en=en, position=n, active=True, created_at=now)
         for n, (code, ar, en) in enumerate(POLICY_SERVICES, start=1)))
 
 
 def aux_services(session: Session, active_only: bool = True) -> list[AuxService]:
-    ensure_default_services(session)
     return _in_order(session, AuxService, active_only)
 
 
