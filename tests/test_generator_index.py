@@ -140,3 +140,99 @@ def test_desk_generate_rolls_the_statistics_up(app, db):
     created_before_today = db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(
         Ticket.created_at < rollup.utc_bounds(today_riyadh(), today_riyadh())[0]))
     assert received == created_before_today > 0
+
+
+# PostgreSQL: the secondary indexes of the tables a bulk load fills --------------------------
+
+def _index_definitions(session) -> dict[str, str]:
+    """Every index of the tables a bulk load fills, as PostgreSQL defines it now."""
+    return dict(session.execute(sa.text(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN :tables")
+        .bindparams(sa.bindparam("tables", expanding=True)), {"tables": list(ticket_search.BULK_TABLES)}).all())
+
+
+def _postgres_only(db) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's indexes (SQLite keeps its own while loading)")
+
+
+def test_a_large_load_builds_the_indexes_at_the_end_and_a_small_one_drops_none(db):
+    """A load at least the table's size runs without the secondary indexes and ends with every
+    one of them as it was; a smaller load into a populated desk drops nothing."""
+    _postgres_only(db)
+    session = db.session
+    before = _index_definitions(session)
+    declared = {str(index.name) for table in ticket_search.BULK_TABLES
+                for index in Ticket.metadata.tables[table].indexes}
+    assert declared | set(ticket_search.POSTGRES_SEARCH_INDEXES) <= set(before)
+    during: list[set[str]] = []
+
+    def progress(done: int) -> None:
+        during.append(set(_index_definitions(session)))
+
+    generate(session, 200, seed=6, batch=100, progress=progress)
+    assert during and all("ix_tickets_open_due" not in names and "ix_ticket_events_ticket" not in names
+                          and ticket_search.POSTGRES_TRGM_INDEX not in names for names in during)
+    assert {"pk_tickets", "uq_tickets_reference", "uq_satisfaction_responses_ticket_id"} <= during[0]
+    assert _index_definitions(session) == before
+    during.clear()
+    generate(session, 50, seed=7, batch=25, progress=progress)
+    assert during and all(names == set(before) for names in during)
+    assert _index_definitions(session) == before
+
+
+def test_indexes_dropped_by_a_killed_load_are_built_again(db):
+    """A load killed between its batches leaves the tables without their secondary indexes:
+    ``repair_index`` (``desk reindex-search``) builds every one the models and migrations
+    declare, partial conditions and all, and so does the next bulk load, however small."""
+    _postgres_only(db)
+    session = db.session
+    generate(session, 120, seed=8, batch=60)
+    before = _index_definitions(session)
+    secondary = sorted(name for name, definition in before.items() if "UNIQUE" not in definition)
+
+    def kill_a_load() -> None:
+        session.execute(sa.text(f"DROP INDEX {', '.join(secondary)}"))
+        session.commit()
+
+    kill_a_load()
+    assert ticket_search._index_broken(session)
+    assert ticket_search.repair_index(session) is True
+    assert _index_definitions(session) == before
+    assert "WHERE" in before["ix_tickets_open_due"]
+    assert ticket_search.repair_index(session) is False
+    kill_a_load()
+    generate(session, 10, seed=9, batch=10)  # far smaller than the table
+    assert _index_definitions(session) == before
+
+
+def test_bulk_rows_are_stored_as_an_insert_stores_them(db):
+    """The generator's bulk insert (COPY on PostgreSQL) keeps what an INSERT would: datetimes
+    in UTC, JSON, awkward text, and the constant defaults of the columns it leaves out."""
+    from datetime import UTC, datetime, timezone
+
+    from desk.demo import generator
+    from desk.models import Beneficiary, Kind, TicketEvent
+
+    riyadh = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=3)))
+    name = 'نورة\tالعتيبي\\N "x"\nline'
+    generator._insert(db.session, Beneficiary.__table__, [
+        dict(id=9001, name=name, search_name="", created_at=riyadh, phone=None)])
+    generator._insert(db.session, Ticket.__table__, [dict(
+        id=9002, reference="C-1447-900002", kind=Kind.COMPLAINT.value, channel="email", status="new", priority=2,
+        subject="s", body="b", search_text="", beneficiary_id=9001, anonymous=False, created_at=riyadh,
+        updated_at=riyadh, version=1, attested=False, meta={"from": "a@example.com", "n": [1, "٢"]})])
+    generator._insert(db.session, TicketEvent.__table__, [
+        dict(id=9003, ticket_id=9002, created_at=riyadh, kind="created", public=False, version=1)])
+    db.session.commit()
+    db.session.expunge_all()
+    person = db.session.get(Beneficiary, 9001)
+    assert (person.name, person.phone, person.created_at) == (name, None, riyadh)
+    assert person.created_at.tzinfo == UTC
+    assert (person.requester_kind, person.registration_state) == ("person", "new")
+    ticket = db.session.get(Ticket, 9002)
+    assert ticket.meta == {"from": "a@example.com", "n": [1, "٢"]} and ticket.created_at == riyadh
+    event = db.session.get(TicketEvent, 9003)
+    assert (event.reason, event.body, event.public) == (None, None, False)
+    with pytest.raises(ValueError, match="created_at"):  # a default computed per row: given, or refused
+        generator._insert(db.session, Beneficiary.__table__, [dict(id=9004, name="x", search_name="")])

@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from desk import search
-from desk.models import Beneficiary, Ticket
+from desk.models import Base, Beneficiary, Ticket
 from desk.transaction import commit, discard
 
 SQLITE_FTS_TABLE = "tickets_fts"
@@ -44,6 +44,21 @@ SQLITE_INSERT_TRIGGER = (
     "CREATE TRIGGER IF NOT EXISTS tickets_fts_insert AFTER INSERT ON tickets BEGIN "
     "INSERT INTO tickets_fts(rowid, search_text) VALUES (new.id, new.search_text); END")
 POSTGRES_TRGM_DDL = f"CREATE INDEX IF NOT EXISTS {POSTGRES_TRGM_INDEX} ON tickets USING gin (search_text gin_trgm_ops)"
+# The indexes the migrations make outside the models (0002, 0019), as a bulk load re-creates them.
+POSTGRES_SEARCH_INDEXES = {
+    POSTGRES_TRGM_INDEX: POSTGRES_TRGM_DDL,
+    POSTGRES_NAME_TRGM_INDEX: f"CREATE INDEX IF NOT EXISTS {POSTGRES_NAME_TRGM_INDEX} ON beneficiaries "
+                              "USING gin (search_name gin_trgm_ops)",
+}
+# The tables a bulk load fills (desk.demo.generator). On PostgreSQL, when the load is at least
+# as large as the table, their secondary indexes (the models' non-unique ones, and the trigram
+# indexes above) are dropped while it runs and built once at the end: maintained row by row,
+# the tickets' 23 took most of the load's time. Primary keys and unique indexes stay: they
+# are the constraints that refuse a duplicate as it comes.
+BULK_TABLES = ("tickets", "ticket_events", "beneficiaries", "satisfaction_responses")
+# Memory for each index build at the end of a bulk load: a million tickets' B-tree keys sort
+# in memory, and the trigram index takes its entries in fewer passes.
+POSTGRES_BUILD_MEMORY = "512MB"
 # FTS5's page cache while it is built in one go (KiB, as SQLite's PRAGMA takes it negated). The
 # trigram index takes ~1.7 KiB a ticket; once it outgrows the cache, every merge of its segments
 # reads pages back one system call at a time. Measured at load ~10: 300,000 tickets indexed in
@@ -201,13 +216,14 @@ def reindex(connect: Callable[[], sa.Connection], *, after: int = 0, batch: int 
 def deferred_index(session: Session, rows: int) -> Iterator[None]:
     """Tickets inserted inside the block are indexed for search once, at the end, not row by
     row (``desk generate``): on SQLite the insert trigger is dropped and the new rows are added
-    to the FTS table in one statement; on PostgreSQL the trigram index is dropped and built
-    again when the load is at least as large as the table (else updating it costs less).
-    The block may commit as it goes. However it ends the index is whole again (``finally``);
-    if the process itself dies in between, ``restore_index`` (run by ``desk reindex-search``
-    and by the next bulk load) repairs it.
+    to the FTS table in one statement; on PostgreSQL, when the load is at least as large as the
+    table (else updating them costs less), the trigram indexes and every secondary index of the
+    ``BULK_TABLES`` are dropped and built again at the end. The block may commit as it goes.
+    However it ends the indexes are whole again (``finally``); if the process itself dies in
+    between, ``restore_index`` (run by ``desk reindex-search`` and by the next bulk load)
+    builds what is missing.
 
-    The names' index (SQLite) keeps its triggers: a name is indexed in the transaction that
+    The names' index on SQLite keeps its triggers: a name is indexed in the transaction that
     inserts it, so a load that dies leaves nothing to repair there, and it costs little
     (measured at load ~5: 33,333 names in 1.07 s instead of 0.16 s, the 100,000-ticket load
     taking 69 s; 333,330 names in 14.6 s instead of 2.0 s)."""
@@ -224,9 +240,12 @@ def deferred_index(session: Session, rows: int) -> Iterator[None]:
             # A trigger found missing: an earlier load died half-way; every row is indexed again.
             restore_index(session, after=after if trigger_was_there else None)
         return
-    rebuild = dialect == "postgresql" and rows >= int(session.scalar(select(func.count()).select_from(Ticket)) or 0)
+    # An index missing already (an earlier load died half-way) is built at the end with the rest.
+    rebuild = dialect == "postgresql" and (
+        rows >= int(session.scalar(select(func.count()).select_from(Ticket)) or 0) or bool(_missing_indexes(session)))
     if rebuild:
-        session.execute(sa.text(f"DROP INDEX IF EXISTS {POSTGRES_TRGM_INDEX}"))
+        names = [*POSTGRES_SEARCH_INDEXES, *(str(index.name) for index in _deferred_indexes())]
+        session.execute(sa.text(f"DROP INDEX IF EXISTS {', '.join(names)}"))
         commit(session)
     try:
         yield
@@ -239,12 +258,21 @@ def deferred_index(session: Session, rows: int) -> Iterator[None]:
 def restore_index(session: Session, after: int | None = None) -> None:
     """Make the queue's search index whole and commit: on SQLite re-create the insert trigger
     and index the tickets with an id above ``after`` (None: rebuild the whole FTS table); on
-    PostgreSQL build the trigram index when it is missing."""
+    PostgreSQL build every index a bulk load drops that is missing, each committed as it is
+    built (a run stopped half-way keeps those it finished)."""
     dialect = _indexed_dialect(session)
     if dialect == "postgresql":
-        session.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
-        session.execute(sa.text(POSTGRES_TRGM_DDL))
-        commit(session)
+        missing = _missing_indexes(session)
+        discard(session)
+        try:
+            session.execute(sa.text(f"SET maintenance_work_mem = '{POSTGRES_BUILD_MEMORY}'"))
+            for ddl in missing:
+                session.execute(ddl)
+                commit(session)
+        finally:
+            discard(session)
+            session.execute(sa.text("RESET maintenance_work_mem"))  # the pooled connection as it was
+            commit(session)
         return
     if dialect != "sqlite":
         return
@@ -291,9 +319,28 @@ def _index_broken(session: Session) -> bool:
         return not session.scalar(sa.text(
             "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'tickets_fts_insert'"))
     if dialect == "postgresql":
-        return not session.scalar(sa.text("SELECT 1 FROM pg_indexes WHERE indexname = :name"),
-                                  {"name": POSTGRES_TRGM_INDEX})
+        return bool(_missing_indexes(session))
     return False
+
+
+def _deferred_indexes() -> list[sa.Index]:
+    """The models' secondary indexes on the tables a bulk load fills (PostgreSQL drops them)."""
+    tables = Base.metadata.tables
+    return [index for name in BULK_TABLES for index in sorted(tables[name].indexes, key=lambda i: i.name or "")
+            if not index.unique]
+
+
+def _missing_indexes(session: Session) -> list[sa.Executable]:
+    """PostgreSQL: the DDL of each index a bulk load drops that the database lacks now, the
+    models' own (from their ``Index``, partial ``WHERE`` and all) and the trigram ones."""
+    present = set(session.scalars(sa.text(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN :tables")
+        .bindparams(sa.bindparam("tables", expanding=True)), {"tables": list(BULK_TABLES)}))
+    missing: list[sa.Executable] = [sa.text(ddl) for name, ddl in POSTGRES_SEARCH_INDEXES.items()
+                                    if name not in present]
+    missing += [sa.schema.CreateIndex(index, if_not_exists=True) for index in _deferred_indexes()
+                if index.name not in present]
+    return missing
 
 
 def repair_index(session: Session) -> bool:
