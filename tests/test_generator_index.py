@@ -86,16 +86,17 @@ def test_a_load_that_fails_among_its_beneficiaries_leaves_the_names_index_whole(
     make_ticket(new_beneficiary=NewBeneficiary(name="هيفاء ناصر الدوسري", phone="+966509990001"))
     db.session.commit()
     batches = 0
+    real_insert = generator._insert
 
-    def failing_insert(table):
+    def failing_insert(session, table, rows):
         nonlocal batches
         if table is Beneficiary.__table__:
             batches += 1
             if batches == 2:  # the first batch of names is in, not yet committed
                 raise Stop
-        return sa.insert(table)
+        real_insert(session, table, rows)
 
-    monkeypatch.setattr(generator, "insert", failing_insert)
+    monkeypatch.setattr(generator, "_insert", failing_insert)
     with pytest.raises(Stop):
         generate(db.session, 600, seed=6, batch=100)
     assert batches == 2

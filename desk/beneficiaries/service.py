@@ -15,6 +15,7 @@ from desk.text import normalize_search, ten_digits
 from desk.tickets.search import SQLITE_NAMES_FTS_TABLE, sqlite_has
 
 MIN_QUERY = 2
+NAME_IDS = 2000  # the most people a name lookup fetches by a list of ids
 
 
 @dataclass
@@ -53,7 +54,12 @@ def _name_index(session: Session, terms: Sequence[search.Term], *, any_term: boo
     indexed = search.trigram_terms(terms)
     if not indexed or (any_term and len(indexed) < len(terms)) or not sqlite_has(session, SQLITE_NAMES_FTS_TABLE):
         return None
-    return Beneficiary.id.in_(search.fts_rowids(SQLITE_NAMES_FTS_TABLE, indexed, any_term=any_term))
+    matches = search.fts_rowids(SQLITE_NAMES_FTS_TABLE, indexed, any_term=any_term)
+    # Read first, the people found are fetched by id whatever the planner's statistics say (a
+    # database analysed while it held a few names would otherwise scan them all); a name too
+    # common for a list stays a subquery.
+    ids = list(session.scalars(matches.limit(NAME_IDS + 1)))
+    return Beneficiary.id.in_(ids if len(ids) <= NAME_IDS else matches)
 
 
 def typed_national_id(session: Session, query: str) -> str | None:
