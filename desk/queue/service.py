@@ -64,6 +64,7 @@ NEWEST_FIRST_VIEWS = ("open", "unassigned", "department")
 # A filtered open view on SQLite reads at most this many of its newest tickets in order
 # before it leaves the page to the planner (_walk_newest).
 WALK_WINDOW = 2000
+NEWEST = (Ticket.created_at.desc(), Ticket.id.desc())  # the walks' order (newest first, then by id)
 
 
 
@@ -166,9 +167,14 @@ def _open_view_condition(view: str, actor: User, now: datetime) -> ColumnElement
     return is_open
 
 
+# The filters beyond the view and a department, each as it reads unset: each keeps some of the
+# view's tickets (with "no department", which has no index read newest first either).
+_NARROWING_UNSET: dict[str, Any] = dict(status=(), channel=(), kind=(), priority=(), assignee="", tag="")
+
+
 def _narrowed(f: Filters) -> bool:
     """Filters beyond the view and a department: each keeps some of the view's tickets."""
-    return bool(f.status or f.channel or f.kind or f.priority or f.assignee or f.tag or f.department == "none")
+    return any(getattr(f, name) for name in _NARROWING_UNSET) or f.department == "none"
 
 
 def _forced_index(actor: User, f: Filters) -> str | None:
@@ -320,7 +326,7 @@ def _walk_newest(session: Session, actor: User, f: Filters, now: datetime, stmt,
     index = _newest_first_index(actor, f)
     if index is None:
         return None
-    unfiltered = f.with_(status=(), channel=(), kind=(), priority=(), assignee="", tag="")
+    unfiltered = f.with_(**_NARROWING_UNSET)
     for name in ("kind", "channel", "priority"):  # each counted from its open-tickets index alone
         if getattr(f, name):
             one = select(literal(1)).where(*_conditions(session, actor, unfiltered.with_(**{name: getattr(f, name)}), now))
@@ -330,11 +336,11 @@ def _walk_newest(session: Session, actor: User, f: Filters, now: datetime, stmt,
     if after is not None:
         window = window.where(after)
     oldest = session.scalar(indexed_by(window, Ticket.__table__, index)
-                            .order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(WALK_WINDOW - 1).limit(1))
+                            .order_by(*NEWEST).offset(WALK_WINDOW - 1).limit(1))
     walk = indexed_by(stmt, Ticket.__table__, index)
     if oldest is not None:
         walk = walk.where(Ticket.created_at >= oldest)
-    rows = list(session.scalars(walk.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)))
+    rows = list(session.scalars(walk.order_by(*NEWEST).limit(limit)))
     # Every ticket older than the window is older than these: they are the page when it is full,
     # or when the window held the whole view.
     return rows if len(rows) == limit or oldest is None else None
@@ -358,15 +364,12 @@ def _walk_departments(session: Session, actor: User, f: Filters, conditions: lis
         if after is not None:
             part = part.where(after)
         part = (indexed_by(part, Ticket.__table__, OPEN_DEPARTMENT_CREATED_INDEX)
-                .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))
+                .order_by(*NEWEST).limit(limit))
         newest.append(select(part.subquery()))
     merged = union_all(*newest).subquery()
     ids = list(session.scalars(select(merged.c.id).order_by(merged.c.created_at.desc(), merged.c.id.desc())
                                .limit(limit)))
-    if not ids:
-        return []
-    return list(session.scalars(select(Ticket).where(Ticket.id.in_(ids))
-                                .order_by(Ticket.created_at.desc(), Ticket.id.desc())))
+    return _rows_by_id(session, ids, NEWEST)
 
 
 def _sorted_page(session: Session, stmt, order, limit: int) -> list[Ticket]:
@@ -375,6 +378,11 @@ def _sorted_page(session: Session, stmt, order, limit: int) -> list[Ticket]:
     department and assignee) copied every match into the sorter: 1,800 of them for a
     three-word search at 1,000,000 tickets."""
     ids = list(session.scalars(stmt.with_only_columns(Ticket.id).order_by(*order).limit(limit)))
+    return _rows_by_id(session, ids, order)
+
+
+def _rows_by_id(session: Session, ids: list[int], order) -> list[Ticket]:
+    """The tickets of a page whose ids were chosen, in the page's order."""
     if not ids:
         return []
     return list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(*order)))
