@@ -51,6 +51,7 @@ __all__ = [
     "Term",
     "add_group",
     "condition",
+    "fts_ids",
     "fts_rowids",
     "groups",
     "indexed_text",
@@ -243,6 +244,13 @@ def fts_rowids(fts_table: str, terms: Sequence[Term], *, any_term: bool = False)
     expression = joiner.join("(" + " OR ".join(_fts_phrase(n) for n in t.needles) + ")" for t in terms)
     rowid = sa.table(fts_table, sa.column("rowid")).c.rowid
     return select(rowid).where(sa.literal_column(fts_table).op("MATCH")(expression))
+
+
+def fts_ids(session: Session, rowids: Select, most: int) -> list[int] | None:
+    """The rowids ``fts_rowids`` finds, read once, when there are at most ``most`` of them
+    (None: more, read no further)."""
+    ids = list(session.scalars(rowids.limit(most + 1)))
+    return ids if len(ids) <= most else None
 
 
 def score(column, terms: Sequence[Term], dialect: str) -> ColumnElement[int]:

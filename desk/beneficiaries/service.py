@@ -58,8 +58,8 @@ def _name_index(session: Session, terms: Sequence[search.Term], *, any_term: boo
     # Read first, the people found are fetched by id whatever the planner's statistics say (a
     # database analysed while it held a few names would otherwise scan them all); a name too
     # common for a list stays a subquery.
-    ids = list(session.scalars(matches.limit(NAME_IDS + 1)))
-    return Beneficiary.id.in_(ids if len(ids) <= NAME_IDS else matches)
+    ids = search.fts_ids(session, matches, NAME_IDS)
+    return Beneficiary.id.in_(matches if ids is None else ids)
 
 
 def typed_national_id(session: Session, query: str) -> str | None:

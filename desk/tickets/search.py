@@ -116,8 +116,8 @@ def _text_condition(session: Session, terms: Sequence[search.Term]) -> ColumnEle
         return like
     # The matches' ids are read once, at most SQLITE_MANY + 1 of them, and the page takes
     # them as they are: the trigram index is not asked the same question twice.
-    ids = list(session.scalars(search.fts_rowids(SQLITE_FTS_TABLE, indexed).limit(SQLITE_MANY + 1)))
-    if len(ids) > SQLITE_MANY:
+    ids = search.fts_ids(session, search.fts_rowids(SQLITE_FTS_TABLE, indexed), SQLITE_MANY)
+    if ids is None:
         return like
     rest = search.condition(Ticket.search_text, [t for t in terms if t not in indexed])
     found = Ticket.id.in_(ids)
