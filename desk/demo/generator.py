@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import accumulate
 from typing import Any
@@ -985,11 +985,13 @@ def _generate(session: Session, n: int, *, seed: int, now: datetime | None, batc
 
 
 def _insert(session: Session, table: Table, rows: list[dict]) -> None:
-    """Rows (dicts with the same keys) into ``table``: on PostgreSQL by one COPY, elsewhere by an
-    ``executemany`` INSERT. psycopg runs an ``executemany`` as one INSERT statement per row; COPY
-    takes the rows as one stream, with a fraction of the work on either side. The values go
-    through the columns' own bind processing (UTC datetimes, JSON) as in an INSERT, and a column
-    left out gets its scalar default as an INSERT would give it."""
+    """Rows (dicts with the same keys) into ``table``: on PostgreSQL by one COPY, on SQLite by
+    the driver's own ``executemany`` of one prepared INSERT. psycopg runs an ``executemany`` as
+    one INSERT statement per row; COPY takes the rows as one stream, with a fraction of the work
+    on either side. On SQLite the statement was already prepared once, but SQLAlchemy built and
+    processed every row's parameters in Python for as long as sqlite3 took to insert them. Either
+    way the values go through the columns' own bind processing (UTC datetimes, JSON) as in an
+    INSERT, and a column left out gets its scalar default as an INSERT would give it."""
     if not rows:
         return
     given = list(rows[0])
@@ -1001,24 +1003,37 @@ def _insert(session: Session, table: Table, rows: list[dict]) -> None:
             raise ValueError(f"{table.name}.{column.key}: no value given and its default is not a constant")
         defaults[column.key] = column.default.arg
     dialect = session.get_bind().dialect
-    if dialect.name != "postgresql":
+    if dialect.name not in ("postgresql", "sqlite"):
         session.execute(insert(table), rows)
         return
     columns = [table.c[key] for key in (*given, *defaults)]
     processors = [(i, p) for i, p in enumerate(c.type.dialect_impl(dialect).bind_processor(dialect)
                                                for c in columns) if p is not None]
     constant = tuple(defaults.values())
-    preparer = dialect.identifier_preparer
-    statement = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.format_column(c) for c in columns)}) "
-                 "FROM STDIN")
-    raw: Any = session.connection().connection.driver_connection  # the psycopg connection, in this transaction
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+
+    def values() -> Iterator[list]:
         for row in rows:
-            values = [row[key] for key in given]
-            values += constant
+            out = [row[key] for key in given]
+            out += constant
             for i, process in processors:
-                values[i] = process(values[i])
-            copy.write_row(values)
+                out[i] = process(out[i])
+            yield out
+
+    preparer = dialect.identifier_preparer
+    names = ", ".join(preparer.format_column(c) for c in columns)
+    raw: Any = session.connection().connection.driver_connection  # the DBAPI connection, in this transaction
+    if dialect.name == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        statement = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({marks})"  # noqa: S608 - names from the models
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(statement, values())
+        finally:
+            cursor.close()
+        return
+    with raw.cursor() as cursor, cursor.copy(f"COPY {preparer.format_table(table)} ({names}) FROM STDIN") as copy:
+        for row_values in values():
+            copy.write_row(row_values)
 
 
 def _bump_sequences(session: Session, is_pg: bool, tables: list[str]) -> None:

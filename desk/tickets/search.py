@@ -67,6 +67,13 @@ POSTGRES_BUILD_MEMORY = "512MB"
 # are taken only as the index fills them; the default comes back when the build is done).
 SQLITE_BUILD_CACHE_KIB_PER_TICKET = 2
 SQLITE_BUILD_CACHE_KIB = (256 * 1024, 4 * 1024 * 1024)
+# FTS5 gathers new entries in a hash table and writes them out as a segment when it holds this
+# many bytes (1 MiB by default): a whole build in 1 MiB steps writes ~thousands of small
+# segments that the final merge reads again. 128 MiB while the index is built in one go
+# (1,000,000 tickets: the rebuild 34 s -> 26 s, and 61 s -> 50 s indexing the rows above an id);
+# the default is put back in the same transaction, so the table keeps it afterwards.
+SQLITE_BUILD_HASH_BYTES = 128 * 1024 * 1024
+SQLITE_DEFAULT_HASH_BYTES = 1024 * 1024
 
 def ticket_search_text(reference: str, subject: str, body: str | None, beneficiary_name: str | None) -> str:
     """The stored text the queue's search matches (reference and subject, then body and name)."""
@@ -283,11 +290,15 @@ def restore_index(session: Session, after: int | None = None) -> None:
     try:
         # Merge the index's segments once at the end instead of after every few inserts.
         session.execute(sa.text("INSERT INTO tickets_fts(tickets_fts, rank) VALUES ('automerge', 0)"))
+        session.execute(sa.text("INSERT INTO tickets_fts(tickets_fts, rank) VALUES ('hashsize', :bytes)"),
+                        {"bytes": SQLITE_BUILD_HASH_BYTES})
         if after is None:
             session.execute(sa.text("INSERT INTO tickets_fts(tickets_fts) VALUES ('rebuild')"))
         else:
             session.execute(sa.text("INSERT INTO tickets_fts(rowid, search_text) "
                                     "SELECT id, search_text FROM tickets WHERE id > :after"), {"after": after})
+        session.execute(sa.text("INSERT INTO tickets_fts(tickets_fts, rank) VALUES ('hashsize', :bytes)"),
+                        {"bytes": SQLITE_DEFAULT_HASH_BYTES})
         session.execute(sa.text("INSERT INTO tickets_fts(tickets_fts, rank) VALUES ('automerge', 4)"))
         session.execute(sa.text("INSERT INTO tickets_fts(tickets_fts) VALUES ('optimize')"))
         session.execute(sa.text(SQLITE_INSERT_TRIGGER))
