@@ -14,7 +14,7 @@ from desk.demo import DEMO_DEPARTMENTS
 from desk.errors import ValidationFailed
 from desk.extensions import db
 from desk.maintenance import refresh_statistics
-from desk.models import Department, Role, User, utcnow
+from desk.models import Department, Role, ServiceTarget, User, utcnow
 from desk.schema import SchemaNotCurrent, require_current
 from desk.transaction import commit
 
@@ -106,7 +106,7 @@ def init_command() -> None:
     """What a new installation needs after `db upgrade`: the official holidays of this Hijri
     year and the next (as proposals to confirm when announced), the working time with six
     Ramadan hours, and the policy's survey items and auxiliary services if their lists are empty
-    (the migrations insert them). Safe to run again: what exists, or an admin changed, is kept."""
+    (the migrations insert them), and the policy's service levels when there are none. Safe to run again: what exists, or an admin changed, is kept."""
     from desk.kb.seeds import ensure_seed_articles
     from desk.sla.service import ensure_official_holidays, ensure_ramadan_hours
     from desk.survey.service import ensure_default_items, ensure_default_services
@@ -118,6 +118,11 @@ def init_command() -> None:
                f"{', working time saved with Ramadan hours 10:00-16:00' if hours else ''}.")
     articles = ensure_seed_articles(db.session)
     click.echo(f"Knowledge base: {articles} articles from the policy added and published.")
+    # The policy's service levels on a fresh installation (without them no ticket had a due
+    # time until an admin typed targets); once any target exists, the admin's list is theirs.
+    from desk.sla.service import ensure_default_targets
+    if db.session.scalar(select(ServiceTarget.id).limit(1)) is None:
+        click.echo(f"Service levels: {ensure_default_targets(db.session)} targets from the policy added.")
 
 
 @desk_cli.command("demo")

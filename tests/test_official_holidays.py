@@ -71,6 +71,23 @@ def test_init_seeds_a_fresh_installation_once(app, db):
     assert db.session.get(Holiday, fitr.id).first_day == moved
 
 
+def test_init_gives_a_fresh_installation_the_policys_service_levels_once(app, db):
+    from desk.models import ServiceTarget
+    from desk.sla.service import DEFAULT_TARGETS
+    runner = app.test_cli_runner()
+    assert db.session.scalar(select(ServiceTarget.id).limit(1)) is None
+    result = runner.invoke(desk_cli, ["init"])
+    assert result.exit_code == 0 and f"Service levels: {len(DEFAULT_TARGETS)} targets" in result.output
+    kinds = {t.kind: t for t in db.session.scalars(select(ServiceTarget))}
+    assert set(kinds) == {kind.value for kind, _, _ in DEFAULT_TARGETS}
+    # an admin removes one (no target for inquiries): init does not put it back
+    db.session.delete(kinds["inquiry"])
+    db.session.commit()
+    result = runner.invoke(desk_cli, ["init"])
+    assert result.exit_code == 0 and "Service levels" not in result.output
+    assert db.session.scalar(select(ServiceTarget.id).where(ServiceTarget.kind == "inquiry")) is None
+
+
 def test_a_holiday_already_typed_is_not_doubled(db):
     db.session.add(Holiday(name_ar="العيد", name_en="Eid", first_day=date(2027, 3, 9), last_day=date(2027, 3, 14),
                            entered_as="gregorian", confirmed_at=datetime(2027, 1, 1, tzinfo=UTC)))
