@@ -246,3 +246,18 @@ def test_uses_existing_departments_and_users(session):
         TicketEvent.kind == EventKind.STATUS, TicketEvent.new_value == Status.CLOSED,
         TicketEvent.old_value != Status.RESOLVED)).all()
     assert unresolved_closes and all(e.actor_id in staff for e in unresolved_closes)
+
+
+def test_open_tickets_have_the_due_times_the_sla_policy_gives(session):
+    """Generated open tickets carry due moments as tickets recorded at the desk do, so the
+    queue shows due and overdue badges and the Overdue view has tickets (benchmarks see them)."""
+    from desk.sla.service import DEFAULT_TARGETS, ensure_default_targets
+    from desk.sla.tickets import refresh_open_due_times
+
+    ensure_default_targets(session)
+    generate(session, N, seed=3, now=NOW)
+    targeted = {kind.value for kind, _, resolution in DEFAULT_TARGETS if resolution}
+    open_tickets = [t for t in _tickets(session) if t.status in OPEN_STATUSES and t.kind in targeted]
+    assert open_tickets and all(t.due_at is not None for t in open_tickets)
+    assert any(t.due_at < NOW for t in open_tickets) and any(t.due_at > NOW for t in open_tickets)
+    assert refresh_open_due_times(session, now=NOW).changed == 0  # what the policy gives, exactly
