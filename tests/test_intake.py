@@ -37,7 +37,7 @@ def test_create_phone_complaint_with_new_beneficiary(as_user, people, db):
     assert REFERENCE.match(ticket.reference) and ticket.reference.startswith("C-")
     assert ticket.channel == "phone" and ticket.status == "new"
     assert ticket.beneficiary.phone == "+966501234567"  # Arabic-Indic digits normalised
-    events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all()
+    events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)).all()
     assert [e.kind for e in events] == ["created", "receipt"] and events[0].actor_id == people.staff.id
 
 
