@@ -369,6 +369,16 @@ def test_the_query_parser():
     assert parse("نورة", anchored=False).terms[0].needles == ("نوره",)
 
 
+def test_a_needle_that_holds_another_is_not_looked_for_again():
+    """Where الدوسري is found so is دوسري: the name's condition is one LIKE (one scan of
+    PostgreSQL's trigram index, not two); a stem that is not inside the word stays."""
+    name = parse("الدوسري", anchored=False).terms[0]
+    assert name.needles == ("الدوسري", "دوسري")
+    assert str(condition(Beneficiary.search_name, [name])).count("LIKE") == 1
+    word = parse("الدوسري").terms[0]
+    assert len(word.needles) == 2 and str(condition(Ticket.search_text, [word])).count("LIKE") == 2
+
+
 # The admin's word groups (/admin/search-words) ------------------------------------------
 
 def test_an_admin_adds_a_group_and_the_search_uses_it(admin, as_user, people, corpus, db):
