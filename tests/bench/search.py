@@ -77,7 +77,7 @@ def choose(app, seed: int) -> dict:
         picks: dict = {}
         for lang, test in (("ar", _is_arabic), ("en", lambda w: w.isascii())):
             words = [(w, c / total) for w, c in df.items() if test(w) and c >= 3]
-            words.sort(key=lambda wc: wc[1])
+            words.sort(key=lambda wc: (wc[1], wc[0]))  # ties by the word: the same picks every run
             picks[f"common_{lang}"] = min(words, key=lambda wc: abs(wc[1] - COMMON_SHARE))[0]
             picks[f"rare_{lang}"] = rarest(words, lambda w: _hits(db.session, w))
             picks[f"one_{lang}"] = min(words, key=lambda wc: abs(wc[1] - 0.03))[0]
