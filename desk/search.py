@@ -215,9 +215,16 @@ def _like(column, needle: str) -> ColumnElement[bool]:
     return column.like(f"%{escaped}%", escape="\\")
 
 
+def _needed(needles: Sequence[str]) -> list[str]:
+    """The needles without those that hold another of them: where ``الدوسري`` is found, so is
+    ``دوسري``, so the OR is the same without it (and PostgreSQL scans its trigram index once
+    for that word, not twice)."""
+    return [n for n in needles if not any(m != n and m in n for m in needles)] or list(needles[:1])
+
+
 def term_condition(column, term: Term) -> ColumnElement[bool]:
     """The term found in ``column``: any of its needles as a substring."""
-    return or_(*[_like(column, n) for n in term.needles])
+    return or_(*[_like(column, n) for n in _needed(term.needles)])
 
 
 def condition(column, terms: Iterable[Term]) -> ColumnElement[bool] | None:
@@ -241,7 +248,7 @@ def fts_rowids(fts_table: str, terms: Sequence[Term], *, any_term: bool = False)
     which the trigram tokenizer matches as a substring. It folds case beyond ASCII, so it
     finds the rows ``condition`` finds and perhaps more: keep the condition with it."""
     joiner = " OR " if any_term else " AND "
-    expression = joiner.join("(" + " OR ".join(_fts_phrase(n) for n in t.needles) + ")" for t in terms)
+    expression = joiner.join("(" + " OR ".join(_fts_phrase(n) for n in _needed(t.needles)) + ")" for t in terms)
     rowid = sa.table(fts_table, sa.column("rowid")).c.rowid
     return select(rowid).where(sa.literal_column(fts_table).op("MATCH")(expression))
 

@@ -5,6 +5,7 @@ numbers and references, the completed normaliser, stems, word groups, names as p
 them, the indexes on both databases and the "best match" order."""
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -121,6 +122,78 @@ def test_the_quality_set_through_the_index_and_without_it(db, corpus, monkeypatc
     """SQLite: the FTS5 trigram path (few matches) and the LIKE path (many) agree."""
     monkeypatch.setattr("desk.tickets.search.SQLITE_MANY", 0)
     assert misses(db, corpus, QUERIES) == []
+
+
+@pytest.mark.parametrize("window, ids_read", [(3, 50), (6, 50), (6, 1), (9, 2)])
+def test_the_quality_set_read_newest_first_through_the_window(db, corpus, monkeypatch, window, ids_read):
+    """SQLite: a search whose matches fill a page among the newest tickets is read newest first,
+    the window's matches by the ids the index found (confirmed by LIKE), the older by LIKE: it
+    finds what the other paths find, wherever the window ends and however few ids are read."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's FTS5 table")
+    from desk.tickets import search as ticket_search
+    taken = []
+    real = ticket_search._newest_first
+
+    def spy(*args):
+        out = real(*args)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(ticket_search, "SQLITE_WALK_WINDOW", window)
+    monkeypatch.setattr(ticket_search, "SQLITE_WINDOW_IDS", ids_read)
+    monkeypatch.setattr(ticket_search, "SQLITE_PAGE", 1)
+    monkeypatch.setattr(ticket_search, "_newest_first", spy)
+    monkeypatch.setitem(globals(), "search_condition", functools.partial(search_condition, newest_first=True))
+    assert misses(db, corpus, QUERIES) == []
+    assert any(taken) and not all(taken), taken
+
+
+@pytest.mark.parametrize("ids_read", [50, 2])
+def test_a_queue_page_is_the_same_whichever_way_sqlite_reads_it(db, people, make_tickets, monkeypatch, ids_read):
+    """Newest first, with a filter that thins the matches: the page and the next through the
+    window of newest ids, through every match's id, and by LIKE alone are the same tickets."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's FTS5 table")
+    from desk.queue.service import Filters, page
+    from desk.tickets import search as ticket_search
+    for n in range(12):
+        make_tickets(2, subject=f"انقطاع الكهرباء في الحي {n}", body="طلب عاجل", status="open" if n % 3 else "closed")
+        make_tickets(3, subject=f"شيء آخر {n}", body="طلب")
+    db.session.commit()
+    filters = Filters(view="all", status=("open",), q="الكهرباء طلب")
+
+    def pages():
+        first = page(db.session, people.supervisor, filters, limit=3)
+        second = page(db.session, people.supervisor, filters, cursor=first.next_cursor or "", limit=3)
+        return [t.id for t in first.tickets], [t.id for t in second.tickets]
+
+    monkeypatch.setattr(ticket_search, "SQLITE_WALK_WINDOW", 10)
+    monkeypatch.setattr(ticket_search, "SQLITE_PAGE", 2)
+    monkeypatch.setattr(ticket_search, "SQLITE_WINDOW_IDS", ids_read)
+    taken = []
+    real = ticket_search._newest_first
+    monkeypatch.setattr(ticket_search, "_newest_first", lambda *a: taken.append(1) or real(*a))
+    through_window = pages()
+    assert taken and real(db.session, search_terms(db, "الكهرباء طلب"), sa.true()) is not None
+    # Not for a count (a saved view's) or another order: LIKE would read every older ticket.
+    taken.clear()
+    search_condition(db.session, "الكهرباء طلب")
+    page(db.session, people.supervisor, filters.with_(sort="relevance"))
+    page(db.session, people.supervisor, filters.with_(desc=False))
+    assert taken == []
+    monkeypatch.setattr(ticket_search, "_newest_first", lambda *a: None)
+    through_ids = pages()
+    monkeypatch.setattr(ticket_search, "SQLITE_MANY", 0)
+    by_like = pages()
+    assert through_window == through_ids == by_like
+    assert len(through_window[0]) == 3 and len(through_window[1]) == 3
+
+
+def search_terms(db, typed):
+    from desk.search import trigram_terms
+    from desk.tickets.search import parse_query
+    return trigram_terms(parse_query(db.session, typed).terms)
 
 
 def test_word_groups_an_admin_made(db, corpus):
@@ -294,6 +367,16 @@ def test_the_query_parser():
     # names (plain text, no stems stored): only a prefix is set aside, never the ending
     assert parse("الدوسري", anchored=False).terms[0].needles == ("الدوسري", "دوسري")
     assert parse("نورة", anchored=False).terms[0].needles == ("نوره",)
+
+
+def test_a_needle_that_holds_another_is_not_looked_for_again():
+    """Where الدوسري is found so is دوسري: the name's condition is one LIKE (one scan of
+    PostgreSQL's trigram index, not two); a stem that is not inside the word stays."""
+    name = parse("الدوسري", anchored=False).terms[0]
+    assert name.needles == ("الدوسري", "دوسري")
+    assert str(condition(Beneficiary.search_name, [name])).count("LIKE") == 1
+    word = parse("الدوسري").terms[0]
+    assert len(word.needles) == 2 and str(condition(Ticket.search_text, [word])).count("LIKE") == 2
 
 
 # The admin's word groups (/admin/search-words) ------------------------------------------

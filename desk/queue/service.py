@@ -215,7 +215,8 @@ def _newest_first_departments(actor: User, f: Filters) -> tuple[int, ...] | None
     return tuple(sorted(departments)) or None
 
 
-def _conditions(session: Session, actor: User, f: Filters, now: datetime) -> list[ColumnElement[bool]]:
+def _conditions(session: Session, actor: User, f: Filters, now: datetime,
+                newest_first: bool = False) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [visible_tickets(actor)]
     view = _view_condition(f.view, actor, now)
     if view is not None:
@@ -240,7 +241,7 @@ def _conditions(session: Session, actor: User, f: Filters, now: datetime) -> lis
         conditions.append(Ticket.assignee_id == int(f.assignee))
     if f.tag:
         conditions.append(tagged(int(f.tag)))
-    matches = search_condition(session, parse_query(session, f.q))
+    matches = search_condition(session, parse_query(session, f.q), newest_first=newest_first)
     if matches is not None:
         conditions.append(matches)
     return conditions
@@ -406,7 +407,8 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
             return _best_match_page(session, actor, f, cursor, limit, now)
         f = f.with_(sort="created", desc=True)
     column = SORTS[f.sort]
-    conditions = _conditions(session, actor, f, now)
+    # A page newest first lets the search choose a condition read cheaply in that order.
+    conditions = _conditions(session, actor, f, now, newest_first=f.sort == "created" and f.desc)
     stmt = select(Ticket).where(*conditions)
     position = _decode_cursor(cursor, f.sort) if cursor else None
     if f.sort in NULLABLE_SORTS:
