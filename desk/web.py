@@ -227,11 +227,8 @@ def init_app(app: Flask) -> None:
     def vocabulary() -> dict[str, Any]:
         locale = current_locale()
         # Keyed by locale: a message rendered in its recipient's language (force_locale) mid-request.
-        translated = g.setdefault("desk_labels", {})
-        if locale not in translated:
-            translated[locale] = labels.Translated()
         return {
-            "L": translated[locale], "locale": locale, "dir": "ltr" if locale == "en" else "rtl",
+            "L": labels.for_locale(locale), "locale": locale, "dir": "ltr" if locale == "en" else "rtl",
             "association": association_name(locale),
             "can": can, "Action": Action,  # the one permission rule, for what a page offers
         }
