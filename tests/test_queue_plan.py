@@ -246,3 +246,25 @@ def test_the_rows_leave_unread_what_they_do_not_show(db, people, make_ticket, ar
     assert row.assignee is not None and {"role_rows", "memberships"} <= sa.inspect(row.assignee).unloaded
     assert set(row.assignee.department_ids) == {social_id}
     assert row.body == "لم تصل السلة الغذائية لهذا الشهر"
+
+
+def test_the_full_queue_page_reads_people_departments_and_tags_once(db, people, make_ticket, as_user):
+    """The filters and the bulk form share their lists: one read of the people (without their
+    roles or departments), one of the departments, one of the tags."""
+    make_ticket(actor=people.staff)
+    browser = as_user(people.supervisor)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = browser.get("/tickets?view=all")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert page.status_code == 200
+    assert len([s for s in seen if s.startswith("SELECT tags.")]) == 1
+    assert len([s for s in seen if "FROM departments WHERE departments.active" in s]) == 1
+    assert len([s for s in seen if "FROM users WHERE users.active" in s]) == 1
+    assert not [s for s in seen if "FROM user_roles" in s and "user_roles.user_id IN" in s]

@@ -520,7 +520,9 @@ def assignee_choices(session: Session, actor: User) -> list[User]:
     else:
         members = select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(sorted(actor.department_ids)))
         stmt = stmt.where(User.id.in_(members))
-    return list(session.scalars(stmt.order_by(User.name)))
+    # Their names and ids only (the filter and bulk lists): not their roles nor departments.
+    return list(session.scalars(stmt.options(lazyload(User.role_rows), lazyload(User.memberships))
+                                .order_by(User.name)))
 
 
 def change_token(session: Session, actor: User, f: Filters) -> str:
