@@ -298,13 +298,27 @@ REGISTRATION_STATES = {
     "registered": _l("Registered"),
     "closed": _pl("registration", "Closed"),
 }
+# The service-level state of a ticket (desk.sla.calendar.SlaState) as its badge says it.
+SLA_STATES = {
+    "overdue": _pl("sla badge", "Overdue"),
+    "at_risk": _l("At risk"),
+    "paused": _l("Paused"),
+    "due": _l("On time"),
+}
+# The queue's columns, named once a page for the narrow-screen layout (data-label).
+QUEUE_COLUMNS = {
+    "ref": _l("Reference"), "subject": _l("Subject"), "beneficiary": _l("Beneficiary"), "kind": _l("Kind"),
+    "status": _l("Status"), "priority": _l("Priority"), "department": _l("Department"), "received": _l("Received"),
+    "updated": _l("Updated"), "due": _l("Due"),
+}
 
 
 class Translated:
     """The vocabulary above as plain strings in the current locale, each table translated once.
 
     Templates render it as ``L``: a 50-row queue page looks up ~250 labels, and every lookup of
-    a lazy string is a fresh gettext call. One instance per request (see desk.web)."""
+    a lazy string is a fresh gettext call. One instance per language and process
+    (``for_locale``): the catalogs do not change while a process runs."""
 
     def __init__(self) -> None:
         self._tables: dict[str, dict] = {}
@@ -329,4 +343,16 @@ _TABLES: dict[str, dict] = {"KINDS": KINDS, "CHANNELS": CHANNELS, "PLATFORMS": P
            "GRANTS": GRANTS, "REVEAL_REASONS": REVEAL_REASONS, "AUDIT_FIELDS": AUDIT_FIELDS,
            "ID_TYPES": ID_TYPES, "REQUESTER_KINDS": REQUESTER_KINDS,
            "ATTESTATION_MODES": ATTESTATION_MODES, "DOCUMENT_TYPES": DOCUMENT_TYPES,
-           "REGISTRATION_STATES": REGISTRATION_STATES}
+           "REGISTRATION_STATES": REGISTRATION_STATES, "SLA_STATES": SLA_STATES,
+           "QUEUE_COLUMNS": QUEUE_COLUMNS}
+
+_BY_LOCALE: dict[str, Translated] = {}
+
+
+def for_locale(locale: str) -> Translated:
+    """The process's ``Translated`` of ``locale``; call it with that locale active (its tables
+    are translated on first use, in the locale of the moment)."""
+    translated = _BY_LOCALE.get(locale)
+    if translated is None:
+        translated = _BY_LOCALE[locale] = Translated()
+    return translated

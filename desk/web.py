@@ -161,21 +161,33 @@ def current_locale() -> str:
     return str(get_locale() or "ar")
 
 
+def _context_locale(context) -> str:
+    """The language a template is rendered in: its context's ``locale`` (desk.web's vocabulary),
+    else (a macro imported without context, a template outside a request's vocabulary) Flask-Babel's."""
+    locale = context.get("locale")
+    return locale if isinstance(locale, str) and locale else current_locale()
+
+
 def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.add_template_global(once_token)
 
+    # The date filters read the page's language from the template's context (the vocabulary
+    # below puts it there), not from Flask-Babel once per date: a queue page has hundreds.
     @app.template_filter("both_dates")
-    def both_dates(value, with_time: bool = True) -> str:
-        return format_both(value, current_locale(), with_time=with_time) if value else ""
+    @pass_context
+    def both_dates(context, value, with_time: bool = True) -> str:
+        return format_both(value, _context_locale(context), with_time=with_time) if value else ""
 
     @app.template_filter("hijri")
-    def hijri(value) -> str:
-        return format_hijri(value, current_locale()) if value else ""
+    @pass_context
+    def hijri(context, value) -> str:
+        return format_hijri(value, _context_locale(context)) if value else ""
 
     @app.template_filter("gregorian")
-    def gregorian(value) -> str:
-        return format_gregorian(value, current_locale()) if value else ""
+    @pass_context
+    def gregorian(context, value) -> str:
+        return format_gregorian(value, _context_locale(context)) if value else ""
 
     @app.template_filter("num")
     @pass_context  # never folded at compile time: "{{ 0|num }}" was frozen in the first reader's digits (review p2)
@@ -215,11 +227,8 @@ def init_app(app: Flask) -> None:
     def vocabulary() -> dict[str, Any]:
         locale = current_locale()
         # Keyed by locale: a message rendered in its recipient's language (force_locale) mid-request.
-        translated = g.setdefault("desk_labels", {})
-        if locale not in translated:
-            translated[locale] = labels.Translated()
         return {
-            "L": translated[locale], "locale": locale, "dir": "ltr" if locale == "en" else "rtl",
+            "L": labels.for_locale(locale), "locale": locale, "dir": "ltr" if locale == "en" else "rtl",
             "association": association_name(locale),
             "can": can, "Action": Action,  # the one permission rule, for what a page offers
         }

@@ -63,3 +63,25 @@ def test_arabic_catalog_is_arabic():
     # Brand names and symbols may stay as they are; real sentences must be Arabic.
     latin_only = [m.id for m in catalog if m.id and m.string and " " in m.id and not arabic.search(m.string)]
     assert not latin_only, latin_only[:10]
+
+
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("ar", {"overdue": "متأخر", "at_risk": "مهدد بالتأخر", "paused": "متوقف مؤقتًا", "due": "في الموعد"}),
+    ("en", {"overdue": "Overdue", "at_risk": "At risk", "paused": "Paused", "due": "On time"}),
+])
+def test_due_badge_says_each_state_in_the_pages_language(app, locale, expected):
+    """The badge takes its words from the page's ``L.SLA_STATES`` (one catalog per language and
+    process): each state in the language it is rendered in, never the other's cached words."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = ('{% from "queue/_due.html" import due_badge %}'
+                '{% for s in ["overdue", "at_risk", "paused", "due"] %}{{ due_badge(s, L.SLA_STATES) }}|{% endfor %}')
+    for first in ("en", "ar"):  # the other language first: its cached catalog must not leak
+        with app.test_request_context("/"):
+            with force_locale(first):
+                render_template_string(template)
+            with force_locale(locale):
+                text = render_template_string(template)
+        for state, words in expected.items():
+            assert f'desk-sla-{state.replace("_", "-")}">{words}</span>' in text

@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from desk.accounts.service import create_user
-from desk.models import Status, utcnow
+from desk.models import Status, User, utcnow
 from desk.queue import service as queue
+from desk.tickets import actions
 
 
 @pytest.fixture
@@ -222,3 +223,48 @@ def test_a_focal_points_counts_read_only_indexes(db, people, desk):
     plan = _plan(db, *seen[-1])
     searches = [line for line in plan.splitlines() if "tickets" in line and ("SEARCH" in line or "SCAN" in line)]
     assert len(searches) == 5 and all("COVERING INDEX" in line for line in searches), plan
+
+
+@pytest.mark.parametrize("args", [{}, {"sort": "due"}, {"q": "السلة"}, {"department": "AID"}])
+def test_the_rows_leave_unread_what_they_do_not_show(db, people, make_ticket, args):
+    """The queue's rows do not read the texts, the metadata, the category nor the assignee's
+    roles and departments (templates/queue/_rows.html shows none of them): each still reads
+    right on first use."""
+    made = make_ticket(actor=people.staff)
+    actions.take(db.session, people.focal, made, expected_version=made.version)
+    db.session.commit()
+    social_id, staff_id = people.social.id, people.staff.id
+    db.session.expunge_all()  # nothing of the ticket or its assignee already in the session
+    if args.get("department"):
+        args = {"department": str(social_id)}
+    staff = db.session.get(User, staff_id)
+    rows = queue.page(db.session, staff, queue.parse_filters(args, "all")).tickets
+    assert rows
+    row = rows[0]
+    unloaded = sa.inspect(row).unloaded
+    assert {"body", "search_text", "action_taken", "meta", "category"} <= unloaded
+    assert row.assignee is not None and {"role_rows", "memberships"} <= sa.inspect(row.assignee).unloaded
+    assert set(row.assignee.department_ids) == {social_id}
+    assert row.body == "لم تصل السلة الغذائية لهذا الشهر"
+
+
+def test_the_full_queue_page_reads_people_departments_and_tags_once(db, people, make_ticket, as_user):
+    """The filters and the bulk form share their lists: one read of the people (without their
+    roles or departments), one of the departments, one of the tags."""
+    make_ticket(actor=people.staff)
+    browser = as_user(people.supervisor)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = browser.get("/tickets?view=all")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert page.status_code == 200
+    assert len([s for s in seen if s.startswith("SELECT tags.")]) == 1
+    assert len([s for s in seen if "FROM departments WHERE departments.active" in s]) == 1
+    assert len([s for s in seen if "FROM users WHERE users.active" in s]) == 1
+    assert not [s for s in seen if "FROM user_roles" in s and "user_roles.user_id IN" in s]

@@ -59,3 +59,21 @@ def test_the_timeline_order_needs_csrf_and_a_ticket_the_person_may_see(db, as_us
     assert focal.post(f"/tickets/{foreign.reference}/timeline-order", {"order": "newest"}, csrf=False).status_code == 400
     db.session.expire_all()
     assert db.session.get(User, people.focal.id).timeline_newest_first is False
+
+
+def test_the_pages_permissions_answer_as_can_for_every_action(app, people, make_ticket):
+    """``may`` asks can() only for what the page reads, and answers every action as can() does;
+    a name that is no action reads as undefined (false), as a missing key of a dict did."""
+    from jinja2 import Environment
+
+    from desk.permissions import Action, can
+    from desk.tickets.page import Permissions
+
+    ticket = make_ticket()
+    for actor in (people.staff, people.focal, people.other_focal, people.supervisor):
+        may = Permissions(actor, ticket)
+        for action in Action:
+            assert may[action.name.lower()] is can(actor, action, ticket)
+            assert getattr(may, action.name.lower()) is can(actor, action, ticket)
+    page = Environment(autoescape=True).from_string("{{ 'yes' if may.no_such_action else 'no' }}|{{ 'yes' if may.TICKET_NOTE else 'no' }}")
+    assert page.render(may=Permissions(people.staff, ticket)) == "no|no"

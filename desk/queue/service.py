@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, select, tuple_, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, joinedload, lazyload
 
 from desk.models import (
     OPEN_STATUSES,
@@ -382,11 +382,21 @@ def _sorted_page(session: Session, stmt, order, limit: int) -> list[Ticket]:
     return _rows_by_id(session, ids, order)
 
 
+# What the rows (templates/queue/_rows.html) never show is not read for them: the long texts
+# (body, search text, action taken, channel metadata), the category, and the assignee's roles
+# and departments (two more statements a page). Read on first use should anything need them.
+ROW_OPTIONS = (
+    defer(Ticket.body), defer(Ticket.search_text), defer(Ticket.action_taken), defer(Ticket.meta),
+    lazyload(Ticket.category),
+    joinedload(Ticket.assignee).options(lazyload(User.role_rows), lazyload(User.memberships)),
+)
+
+
 def _rows_by_id(session: Session, ids: list[int], order) -> list[Ticket]:
     """The tickets of a page whose ids were chosen, in the page's order."""
     if not ids:
         return []
-    return list(session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(*order)))
+    return list(session.scalars(select(Ticket).options(*ROW_OPTIONS).where(Ticket.id.in_(ids)).order_by(*order)))
 
 
 @dataclass
@@ -409,7 +419,7 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
     column = SORTS[f.sort]
     # A page newest first lets the search choose a condition read cheaply in that order.
     conditions = _conditions(session, actor, f, now, newest_first=f.sort == "created" and f.desc)
-    stmt = select(Ticket).where(*conditions)
+    stmt = select(Ticket).options(*ROW_OPTIONS).where(*conditions)
     position = _decode_cursor(cursor, f.sort) if cursor else None
     if f.sort in NULLABLE_SORTS:
         if f.view != "all":  # the same open condition, with literal values: SQLite then uses ix_tickets_open_due
@@ -443,7 +453,7 @@ def page(session: Session, actor: User, f: Filters, *, cursor: str = "", limit: 
 def _best_match_page(session: Session, actor: User, f: Filters, cursor: str, limit: int, now: datetime) -> Page:
     """The page in "best match" order: score, then newest first; keyset on all three."""
     rank = relevance(session, parse_query(session, f.q))
-    stmt = select(Ticket, rank).where(*_conditions(session, actor, f, now))
+    stmt = select(Ticket, rank).options(*ROW_OPTIONS).where(*_conditions(session, actor, f, now))
     position = _decode_cursor(cursor, RELEVANCE) if cursor else None
     if position is not None:
         (score, created), ticket_id = position
@@ -512,7 +522,9 @@ def assignee_choices(session: Session, actor: User) -> list[User]:
     else:
         members = select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(sorted(actor.department_ids)))
         stmt = stmt.where(User.id.in_(members))
-    return list(session.scalars(stmt.order_by(User.name)))
+    # Their names and ids only (the filter and bulk lists): not their roles nor departments.
+    return list(session.scalars(stmt.options(lazyload(User.role_rows), lazyload(User.memberships))
+                                .order_by(User.name)))
 
 
 def change_token(session: Session, actor: User, f: Filters) -> str:

@@ -68,25 +68,29 @@ def _saved_context() -> dict:
 
 
 def _filter_choices() -> dict:
+    """The filters' lists and the bulk form's: the people, departments and tags read once."""
     departments = active_departments(db.session)
+    assignees = service.assignee_choices(db.session, current_user)
+    tags = all_tags(db.session)
     return {
         "departments": [d for d in departments if sees_all(current_user) or d.id in current_user.department_ids],
-        "assignees": service.assignee_choices(db.session, current_user),
-        "tags": all_tags(db.session),
+        "assignees": assignees,
+        "tags": tags,
         # Who the actor may share a view with (the "Save this view" form).
         "share_departments": [d for d in departments if saved.may_share(current_user, ViewScope.DEPARTMENT, d.id)],
         "share_desk": saved.may_share(current_user, ViewScope.DESK),
-        **_bulk_choices(),
+        **_bulk_choices(assignees, departments, tags),
     }
 
 
-def _bulk_choices() -> dict:
+def _bulk_choices(assignees: list | None = None, departments: list | None = None, tags: list | None = None) -> dict:
     """The bulk form's lists: whom to assign (each ticket then checks its own), every active
-    department to route to, the tags to choose from."""
+    department to route to, the tags to choose from (those the caller read already, else read)."""
     if not bulk.may_use(current_user):
         return {}
-    return {"bulk_assignees": service.assignee_choices(db.session, current_user),
-            "bulk_departments": active_departments(db.session), "tags": all_tags(db.session)}
+    return {"bulk_assignees": service.assignee_choices(db.session, current_user) if assignees is None else assignees,
+            "bulk_departments": active_departments(db.session) if departments is None else departments,
+            "tags": all_tags(db.session) if tags is None else tags}
 
 
 @bp.app_template_global()

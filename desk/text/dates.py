@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from hijridate import Gregorian
@@ -86,7 +87,13 @@ def _tabular_hijri(d: date) -> tuple[int, int, int]:
 
 def hijri_date(value: datetime | date) -> tuple[int, int, int] | None:
     """Umm al-Qura (year, month, day) of the Riyadh-local date, or None outside hijridate's range."""
-    local = _local_date(value)
+    return _hijri_of_day(_local_date(value))
+
+
+# A queue page shows a few distinct days many times over: each day's conversion and texts are
+# computed once per process (a calendar day's Hijri date and its text never change).
+@lru_cache(maxsize=8192)
+def _hijri_of_day(local: date) -> tuple[int, int, int] | None:
     try:
         h = Gregorian(local.year, local.month, local.day).to_hijri()
     except (OverflowError, ValueError):
@@ -120,19 +127,28 @@ def format_hijri(dt: datetime | date, locale: str = "ar") -> str:
     """"٢٦ / ١٠ / ١٤٤٦ هـ" (ar) or "26/10/1446 AH" (other locales); "" outside the Umm al-Qura range.
 
     The spaces inside the date are no-break spaces (NBSP)."""
-    h = hijri_date(dt)
+    return _hijri_text(_local_date(dt), _is_ar(locale))
+
+
+@lru_cache(maxsize=8192)
+def _hijri_text(local: date, ar: bool) -> str:
+    h = _hijri_of_day(local)
     if h is None:
         return ""
     year, month, day = h
-    if _is_ar(locale):
+    if ar:
         return to_arabic_digits(f"{day:02d} / {month:02d} / {year} هـ").replace(" ", NBSP)
     return f"{day:02d}/{month:02d}/{year}{NBSP}AH"
 
 
 def format_gregorian(dt: datetime | date, locale: str = "ar") -> str:
     """"٢٤ / ٠٤ / ٢٠٢٥ م" (ar) or "24/04/2025" (other locales) of the Riyadh-local date (NBSP inside)."""
-    d = _local_date(dt)
-    if _is_ar(locale):
+    return _gregorian_text(_local_date(dt), _is_ar(locale))
+
+
+@lru_cache(maxsize=8192)
+def _gregorian_text(d: date, ar: bool) -> str:
+    if ar:
         return to_arabic_digits(f"{d.day:02d} / {d.month:02d} / {d.year:04d} م").replace(" ", NBSP)
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
 
