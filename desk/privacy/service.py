@@ -37,6 +37,7 @@ from desk.models import (
     utcnow,
 )
 from desk.permissions import Action, can
+from desk.privacy import scrub
 from desk.privacy.anonymise import anonymise_person, anonymise_ticket, identifiers, redact, redact_mentions
 from desk.text import (
     InvalidNationalId,
@@ -309,6 +310,7 @@ def erase(session: Session, actor: User, beneficiary_id: int, note: str | None, 
     except StaleDataError:  # one of their requests changed meanwhile (reopened?): nothing was done
         raise ValidationFailed({"note": [_l("One of their requests changed while this was being done; nothing "
                                             "was erased. Open the page again and retry.")]}) from None
+    scrub.after_erasure(session)  # SQLite: the old words out of the index's segments and the WAL
     return result
 
 
