@@ -21,7 +21,7 @@ def retention_command(dry_run: bool) -> None:
     periods = service.periods(db.session)
     if not periods:
         if not dry_run:
-            scrub.after_retention(db.session)  # SQLite: an erasure's unfinished index merge finished all the same
+            scrub.after_retention(db.session, anonymised=False)  # SQLite: an erasure's unfinished index merge finished all the same
         click.echo("Retention: no period is set (Administration → Retention), nothing done.")
         return
     report = retention.run(db.session, current_app.config["DESK_ATTACHMENT_DIR"], dry_run=dry_run)

@@ -73,7 +73,8 @@ def run(session: Session, attachment_dir: str | Path, *, dry_run: bool = False, 
                     log.error("retention: %s left for the next run (%s)", reference, type(error).__name__)
                     report.failed.append(reference or str(ticket_id))
     if not dry_run:
-        scrub.after_retention(session)  # SQLite: every merge the erasures left finished, the WAL emptied
+        # SQLite: the merge an erasure left finished, the index merged whole if this run changed it, the WAL emptied
+        scrub.after_retention(session, anonymised=bool(sum(report.tickets.values()) or report.people))
     return report
 
 
