@@ -35,13 +35,16 @@ def _select_locale() -> str:
 
 @sa.event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """WAL lets readers work while one writer writes; foreign keys are off by default in SQLite."""
+    """WAL lets readers work while one writer writes; foreign keys are off by default in SQLite;
+    secure_delete zeroes what a delete or an update frees, so an erased person's words do not
+    stay readable in the file (desk.privacy.scrub)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
 

@@ -160,14 +160,15 @@ def require_current(app: Flask, refused: str = "The desk will not start") -> Non
 
 def _warn_about_the_search_index(app: Flask) -> None:
     """A PostgreSQL database whose ctype hides Arabic letters from pg_trgm still answers every
-    search rightly, only by reading the whole table: said at start, with the fix, never refused."""
+    search rightly, only by reading the whole table: said at start, with the fix, never refused.
+    So is a SQLite database missing one of its search index's triggers."""
     from desk.extensions import db
-    from desk.tickets.search import trigram_problem
+    from desk.tickets.search import sqlite_trigger_problem, trigram_problem
 
     with app.app_context():
         try:
             with db.engine.connect() as connection:
-                problem = trigram_problem(connection)
+                problem = trigram_problem(connection) or sqlite_trigger_problem(connection)
         except sa.exc.DBAPIError:
             return  # the schema check just reached it; a blip now is not this check's to report
     if problem:

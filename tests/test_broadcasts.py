@@ -306,10 +306,19 @@ def _payload(token: str) -> str:
     return base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)).decode()
 
 
+def _sent(db, ticket, address: str) -> None:
+    """The outbox's record of a message to many, to ``address`` about ``ticket``."""
+    db.session.add(OutboxMessage(channel="email" if "@" in address else "sms", to_address=address, to_user_id=None,
+                                 subject="s", body_text="b", ticket_id=ticket.id if ticket else None,
+                                 reason="broadcast", status="sent"))
+    db.session.commit()
+
+
 def test_the_link_in_a_message_opts_its_address_out_after_a_confirmation(app, db, people, visitor, make_ticket):
     ticket = make_ticket(department_id=people.social.id)
     ticket.beneficiary.email = "Someone@Example.org"
     db.session.commit()
+    _sent(db, ticket, "Someone@Example.org")
     token = optout.token(app.config["SECRET_KEY"], ticket, "Someone@Example.org")
     assert "someone" not in _payload(token).lower() and ticket.beneficiary.phone[1:] not in _payload(token)
     browser = visitor()
@@ -321,12 +330,63 @@ def test_the_link_in_a_message_opts_its_address_out_after_a_confirmation(app, db
     assert browser.post(f"/portal/stop/{token}", {}).status_code == 200  # twice: still one row
     assert count(db, BroadcastOptOut) == 1
     assert browser.get("/portal/stop/forged").status_code == 404
-    # A signed token for an address the ticket no longer holds opens nothing.
+    # A signed token for an address no message about the ticket went to opens nothing, even the
+    # ticket's own (the link is checked against the outbox, not the record).
     other = optout.token(app.config["SECRET_KEY"], ticket, "someone-else@example.org")
     assert browser.get(f"/portal/stop/{other}").status_code == 404
+    unsent = optout.token(app.config["SECRET_KEY"], ticket, ticket.beneficiary.phone)
+    assert browser.get(f"/portal/stop/{unsent}").status_code == 404
+
+
+def test_the_link_still_works_after_the_beneficiary_changes_address(app, db, people, visitor, make_ticket):
+    ticket = make_ticket(department_id=people.social.id)
+    ticket.beneficiary.email = "first@example.org"
+    db.session.commit()
+    _sent(db, ticket, "first@example.org")
+    link = optout.token(app.config["SECRET_KEY"], ticket, "first@example.org")
+    ticket.beneficiary.email = "second@example.org"  # corrected since the message went
+    db.session.commit()
+    assert optout.link_address(db.session, app.config["SECRET_KEY"], link) == "first@example.org"
+    browser = visitor()
+    assert browser.post(f"/portal/stop/{link}", {}).status_code == 200
+    assert db.session.scalar(select(BroadcastOptOut.address)) == "first@example.org"
+
+
+def _erase(db, people, ticket):
+    from desk.accounts.service import create_user
+    from desk.models import Status, utcnow
+    from desk.privacy import service as privacy
+    from tests.conftest import PASSWORD
+    dpo = create_user(db.session, "dpo@example.org", PASSWORD, "مسؤول البيانات", ["dpo"])
+    at = utcnow() - timedelta(days=2)
+    ticket.status = Status.CLOSED
+    ticket.first_response_at = at - timedelta(hours=2)
+    ticket.resolved_at = ticket.closed_at = at
+    ticket.action_taken = "تم التواصل"
+    ticket.version += 1
+    db.session.commit()
+    assert privacy.erase(db.session, dpo, ticket.beneficiary_id, None, "/nonexistent").refused == []
+
+
+def test_after_an_erasure_neither_link_works(app, db, people, visitor, make_ticket):
+    ticket = make_ticket(department_id=people.social.id)
+    ticket.beneficiary.email = "gone@example.org"
+    db.session.commit()
+    _sent(db, ticket, "gone@example.org")
+    link = optout.token(app.config["SECRET_KEY"], ticket, "gone@example.org")
+    old = URLSafeSerializer(app.config["SECRET_KEY"], salt=optout.SALT).dumps("gone@example.org")
+    browser = visitor()
+    assert browser.get(f"/portal/stop/{link}").status_code == 200
+    assert browser.get(f"/portal/stop/{old}").status_code == 200
+    _erase(db, people, ticket)
+    assert browser.get(f"/portal/stop/{link}").status_code == 404
+    assert browser.get(f"/portal/stop/{old}").status_code == 404
+    assert browser.post(f"/portal/stop/{old}", {}).status_code == 404
+    assert count(db, BroadcastOptOut) == 0
 
 
 def test_a_link_sent_before_tokens_were_opaque_still_opts_out(app, db, visitor):
+    _sent(db, None, "Old@Example.org")  # the outbox keeps it as it was written
     old = URLSafeSerializer(app.config["SECRET_KEY"], salt=optout.SALT).dumps("old@example.org")
     browser = visitor()
     assert browser.get(f"/portal/stop/{old}").status_code == 200

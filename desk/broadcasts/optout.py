@@ -10,11 +10,11 @@ import hmac
 from collections.abc import Iterable
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from desk.models import BroadcastOptOut, Ticket
+from desk.models import BroadcastOptOut, OutboxMessage, Ticket
 from desk.text import normalize_search
 from desk.transaction import atomic
 
@@ -95,10 +95,12 @@ def stop_ticket(session: Session, ticket: Ticket, via: str = "portal") -> int:
 # The link at the foot of a message -------------------------------------------------------------
 # Its token names the ticket the message was written for and a keyed digest of the address,
 # signed with the desk's secret: never the address itself, which would end in access logs and
-# browser histories with the URL. Following it finds the address among the ticket's
-# (``addresses_of``); a ticket whose address has changed or was erased since gives no address,
-# and the page says the link no longer works (the portal's own "stop" still does).
-# Links sent before carried the address, signed: they keep working.
+# browser histories with the URL. Following it finds the address among those the outbox recorded
+# a message to for that ticket (``sent_to``): the address the message really went to, so a link
+# keeps working after the beneficiary changes their email or mobile. An erasure replaces those
+# addresses (desk.privacy.anonymise), and the page then says the link no longer works (the
+# portal's own "stop" still does). Links sent before carried the address, signed: they keep
+# working while the outbox still records a message to that address, and stop after an erasure.
 
 def _digest(secret: str, address: str) -> str:
     return hmac.new(secret.encode(), f"{SALT}:{key(address)}".encode(), hashlib.sha256).hexdigest()[:12]
@@ -109,19 +111,30 @@ def token(secret: str, ticket: Ticket, address: str) -> str:
     return str(URLSafeSerializer(secret, salt=SALT).dumps([ticket.id, _digest(secret, address)]))
 
 
+def sent_to(session: Session, ticket_id: int) -> list[str]:
+    """The addresses the outbox recorded a message to about the ticket (as opt-outs keep them)."""
+    found = session.scalars(select(OutboxMessage.to_address).where(OutboxMessage.ticket_id == ticket_id).distinct())
+    return list(dict.fromkeys(key(a) for a in found if a))  # an erased one ("[محذوف]") matches no digest
+
+
+def _ever_sent_to(session: Session, address: str) -> bool:
+    """The outbox recorded a message to ``address`` (an old link's, which names no ticket; read
+    by the lower-cased address, as the outbox may keep an email as it was typed: a rare click)."""
+    return session.scalar(select(OutboxMessage.id).where(
+        func.lower(OutboxMessage.to_address) == key(address).lower()).limit(1)) is not None
+
+
 def link_address(session: Session, secret: str, signed: str) -> str | None:
     """The address a link was made for, or None for a link the desk did not make or whose
-    address it no longer holds."""
+    address the outbox no longer holds (erased)."""
     try:
         value = URLSafeSerializer(secret, salt=SALT).loads(signed)
     except BadSignature:
         return None
     if isinstance(value, str):  # a link sent before tokens were opaque: the address, signed
-        return value or None
+        return key(value) if value and _ever_sent_to(session, value) else None
     if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)
             and not isinstance(value[0], bool) and isinstance(value[1], str)):
         return None
-    ticket = session.get(Ticket, value[0])
-    found = [a for a in (addresses_of(ticket) if ticket is not None else [])
-             if hmac.compare_digest(_digest(secret, a), value[1])]
+    found = [a for a in sent_to(session, value[0]) if hmac.compare_digest(_digest(secret, a), value[1])]
     return found[0] if found else None

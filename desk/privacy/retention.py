@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from desk import audit
 from desk.models import AuditAction, Ticket, utcnow
+from desk.privacy import scrub
 from desk.privacy.anonymise import anonymise_person, anonymise_ticket
 from desk.privacy.service import months_before, periods
 from desk.tickets.service import REASON_RETENTION
@@ -71,6 +72,9 @@ def run(session: Session, attachment_dir: str | Path, *, dry_run: bool = False, 
                     reference = session.scalar(select(Ticket.reference).where(Ticket.id == ticket_id))
                     log.error("retention: %s left for the next run (%s)", reference, type(error).__name__)
                     report.failed.append(reference or str(ticket_id))
+    if not dry_run:
+        # SQLite: the merge an erasure left finished, the index merged whole if this run changed it, the WAL emptied
+        scrub.after_retention(session, anonymised=bool(sum(report.tickets.values()) or report.people))
     return report
 
 

@@ -37,6 +37,7 @@ from desk.models import (
     utcnow,
 )
 from desk.permissions import Action, can
+from desk.privacy import scrub
 from desk.privacy.anonymise import anonymise_person, anonymise_ticket, identifiers, redact, redact_mentions
 from desk.text import (
     InvalidNationalId,
@@ -291,7 +292,12 @@ def erase(session: Session, actor: User, beneficiary_id: int, note: str | None, 
           now: datetime | None = None) -> Erased:
     """Anonymise the person everywhere (their record, their requests and messages, other
     requests' words that name them) and delete their documents, or refuse with the reasons
-    while a legal hold applies. Either way the request is recorded."""
+    while a legal hold applies. Either way the request is recorded.
+
+    On SQLite the file is then scrubbed (desk.privacy.scrub: freed space zeroed, the search
+    indexes' segments merged, the WAL emptied). Copies of the database made before — a renamed
+    or copied file, every backup — still hold the person's data; VACUUM is advised after a
+    large erasure, and FTS5's 'secure-delete' option (SQLite 3.42+) is unavailable on 3.40.1."""
     person = get(session, actor, beneficiary_id, Action.SUBJECT_REQUEST)
     if person.anonymised_at is not None:
         raise ValidationFailed({"note": [_l("This record was already erased.")]})
@@ -309,6 +315,7 @@ def erase(session: Session, actor: User, beneficiary_id: int, note: str | None, 
     except StaleDataError:  # one of their requests changed meanwhile (reopened?): nothing was done
         raise ValidationFailed({"note": [_l("One of their requests changed while this was being done; nothing "
                                             "was erased. Open the page again and retry.")]}) from None
+    scrub.after_erasure(session)  # SQLite: the old words out of the index's segments and the WAL
     return result
 
 

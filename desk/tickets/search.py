@@ -45,10 +45,48 @@ SQLITE_WALK_WINDOW = 5000
 SQLITE_WINDOW_IDS = 500  # at most this many of the window's ids are read (newest first)
 SQLITE_PAGE = 51  # a queue page and one more (desk.queue.service)
 REINDEX_BATCH = 2000
-# The trigger that indexes each new ticket on SQLite (migration 0002), dropped during a bulk load.
-SQLITE_INSERT_TRIGGER = (
-    "CREATE TRIGGER IF NOT EXISTS tickets_fts_insert AFTER INSERT ON tickets BEGIN "
-    "INSERT INTO tickets_fts(rowid, search_text) VALUES (new.id, new.search_text); END")
+# The six triggers that keep SQLite's two FTS5 tables in step with their content tables, exactly
+# as migrations 0002 (tickets) and 0026 (beneficiaries) create them (a test compares the two):
+# the runtime copy lets the index check see every one and make again whichever is missing.
+# A bulk load drops the tickets' insert trigger while it runs; a migration that rebuilds a table
+# (batch "move and copy") drops its three with the old table.
+SQLITE_TRIGGERS = {
+    "tickets_fts_insert":
+        "CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN "
+        "INSERT INTO tickets_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "tickets_fts_delete":
+        "CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN "
+        "INSERT INTO tickets_fts(tickets_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",
+    "tickets_fts_update":
+        "CREATE TRIGGER tickets_fts_update AFTER UPDATE OF search_text ON tickets BEGIN "
+        "INSERT INTO tickets_fts(tickets_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
+        "INSERT INTO tickets_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "beneficiaries_fts_insert":
+        "CREATE TRIGGER beneficiaries_fts_insert AFTER INSERT ON beneficiaries BEGIN "
+        "INSERT INTO beneficiaries_fts(rowid, search_name) VALUES (new.id, new.search_name); END",
+    "beneficiaries_fts_delete":
+        "CREATE TRIGGER beneficiaries_fts_delete AFTER DELETE ON beneficiaries BEGIN "
+        "INSERT INTO beneficiaries_fts(beneficiaries_fts, rowid, search_name) "
+        "VALUES ('delete', old.id, old.search_name); END",
+    "beneficiaries_fts_update":
+        "CREATE TRIGGER beneficiaries_fts_update AFTER UPDATE OF search_name ON beneficiaries BEGIN "
+        "INSERT INTO beneficiaries_fts(beneficiaries_fts, rowid, search_name) "
+        "VALUES ('delete', old.id, old.search_name); "
+        "INSERT INTO beneficiaries_fts(rowid, search_name) VALUES (new.id, new.search_name); END",
+}
+# Each FTS table and its triggers.
+SQLITE_FTS_TRIGGERS = {
+    SQLITE_FTS_TABLE: ("tickets_fts_insert", "tickets_fts_delete", "tickets_fts_update"),
+    SQLITE_NAMES_FTS_TABLE: ("beneficiaries_fts_insert", "beneficiaries_fts_delete", "beneficiaries_fts_update"),
+}
+# The trigger that indexes each new ticket on SQLite, dropped during a bulk load.
+SQLITE_INSERT_TRIGGER = "tickets_fts_insert"
+
+
+def _if_not_exists(name: str) -> str:
+    return SQLITE_TRIGGERS[name].replace("CREATE TRIGGER ", "CREATE TRIGGER IF NOT EXISTS ", 1)
+
+
 POSTGRES_TRGM_DDL = f"CREATE INDEX IF NOT EXISTS {POSTGRES_TRGM_INDEX} ON tickets USING gin (search_text gin_trgm_ops)"
 # The indexes the migrations make outside the models (0002, 0019), as a bulk load re-creates them.
 POSTGRES_SEARCH_INDEXES = {
@@ -278,7 +316,7 @@ def deferred_index(session: Session, rows: int) -> Iterator[None]:
     if dialect == "sqlite":
         trigger_was_there = not _index_broken(session)
         after = int(session.scalar(select(func.coalesce(func.max(Ticket.id), 0))) or 0)
-        session.execute(sa.text("DROP TRIGGER IF EXISTS tickets_fts_insert"))
+        session.execute(sa.text(f"DROP TRIGGER IF EXISTS {SQLITE_INSERT_TRIGGER}"))
         commit(session)
         try:
             yield
@@ -341,10 +379,43 @@ def restore_index(session: Session, after: int | None = None) -> None:
                         {"bytes": SQLITE_DEFAULT_HASH_BYTES})
         session.execute(sa.text("INSERT INTO tickets_fts(tickets_fts, rank) VALUES ('automerge', 4)"))
         session.execute(sa.text("INSERT INTO tickets_fts(tickets_fts) VALUES ('optimize')"))
-        session.execute(sa.text(SQLITE_INSERT_TRIGGER))
+        for name in SQLITE_FTS_TRIGGERS[SQLITE_FTS_TABLE]:
+            session.execute(sa.text(_if_not_exists(name)))
+        _restore_names_index(session)
         commit(session)
     finally:
         session.execute(sa.text("PRAGMA cache_size = -2000"))
+
+
+def _restore_names_index(session: Session) -> None:
+    """The names' FTS table: a trigger of its found missing is made again and the table rebuilt
+    (a name changed or erased while it was missing would otherwise stay findable, or unfound)."""
+    names = SQLITE_FTS_TRIGGERS[SQLITE_NAMES_FTS_TABLE]
+    if not sqlite_has(session, SQLITE_NAMES_FTS_TABLE) or not set(names) & set(missing_sqlite_triggers(session.connection())):
+        return
+    for name in names:
+        session.execute(sa.text(_if_not_exists(name)))
+    session.execute(sa.text("INSERT INTO beneficiaries_fts(beneficiaries_fts) VALUES ('rebuild')"))
+
+
+def missing_sqlite_triggers(connection: sa.Connection) -> list[str]:
+    """The FTS triggers (``SQLITE_TRIGGERS``) a SQLite database lacks, for the FTS tables it has
+    (none on PostgreSQL, or on SQLite tables made from the models alone)."""
+    if connection.dialect.name != "sqlite":
+        return []
+    present = set(connection.scalars(sa.text("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")))
+    return [name for table, names in SQLITE_FTS_TRIGGERS.items() if table in present
+            for name in names if name not in present]
+
+
+def sqlite_trigger_problem(connection: sa.Connection) -> str | None:
+    """The start check's warning when a search index's trigger is missing, or None."""
+    missing = missing_sqlite_triggers(connection)
+    if not missing:
+        return None
+    return (f"SQLite's search index lacks its trigger(s) {', '.join(missing)}: new, changed or erased "
+            "tickets and names are not kept in step with it (a bulk load or a migration stopped half-way). "
+            "Run `flask --app wsgi desk reindex-search` to make them again and rebuild the index.")
 
 
 def sqlite_has(session: Session, fts_table: str) -> bool:
@@ -364,11 +435,11 @@ def _indexed_dialect(session: Session) -> str:
 
 
 def _index_broken(session: Session) -> bool:
-    """The search index lacks what a bulk load drops (a load that died half-way)."""
+    """The search index lacks what a bulk load drops (a load that died half-way), or, on SQLite,
+    any of its six triggers."""
     dialect = _indexed_dialect(session)
     if dialect == "sqlite":
-        return not session.scalar(sa.text(
-            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'tickets_fts_insert'"))
+        return bool(missing_sqlite_triggers(session.connection()))
     if dialect == "postgresql":
         return bool(_missing_indexes(session))
     return False
