@@ -24,6 +24,7 @@ from desk.errors import NotFound, ValidationFailed
 from desk.models import (
     OPEN_STATUSES,
     Category,
+    Channel,
     CompensationClaim,
     Department,
     Role,
@@ -198,17 +199,21 @@ class FieldWork:
     services: object = None   # desk.survey.report.ServiceFigures: auxiliary services given
     readiness: list = field(default_factory=list)  # desk.survey.report.Readiness: staff readiness
     training: object = None   # desk.training.service.TrainingFigures: the training log
+    # Visit-channel tickets received in the period, the whole association (the visitors' note).
+    visit_tickets: int = 0
 
 
-def _field_work(session: Session, r: DateRange) -> FieldWork:
+def _field_work(session: Session, r: DateRange, visit_tickets: int) -> FieldWork:
+    """The field work; ``visit_tickets`` from the per-channel counts the figures already hold
+    (the same roll-ups and live facts), not counted again."""
     from desk.survey import report as survey_report
     from desk.training import service as training
-    return FieldWork(survey_report.visitor_figures(session, r.first, r.last),
+    return FieldWork(survey_report.visitor_figures(session, r.first, r.last, visit_tickets=False),
                      survey_report.emergencies_between(session, r.first, r.last),
                      survey_report.findings_between(session, r.first, r.last),
                      survey_report.service_figures(session, r.first, r.last),
                      survey_report.readiness_between(session, r.first, r.last),
-                     training.figures(session, r.first, r.last))
+                     training.figures(session, r.first, r.last), visit_tickets)
 
 
 def _month_end(day: date) -> date:
@@ -411,6 +416,7 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
         comments=_comments(session, r, departments), actions=_actions(session, r, departments),
         compensation=_compensation(session, r, departments),
         department_names=names, category_names=categories,
-        field_work=_field_work(session, r) if departments is None else None,
+        field_work=(_field_work(session, r, by_channel.get(Channel.VISIT.value, {}).get("received", 0))
+                    if departments is None else None),
         by_tag=tag_counts(session, departments, *rollup.utc_bounds(r.first, r.last)),
     )

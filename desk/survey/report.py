@@ -69,10 +69,11 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def visitor_figures(session: Session, start: date, end: date) -> VisitorFigures:
+def visitor_figures(session: Session, start: date, end: date, visit_tickets: bool = True) -> VisitorFigures:
     """Per day, per site: visitors counted; and per day the visit-channel tickets received (the
     whole association: tickets have no site). Every day of the range is listed, zeros included.
-    Two GROUP BY queries."""
+    Two GROUP BY queries. ``visit_tickets=False`` leaves the tickets out (zeros): the statistics
+    page has them already, in its per-channel counts."""
     taps = session.execute(
         select(VisitorTap.day, VisitorTap.site_id, func.count())
         .where(VisitorTap.day >= start, VisitorTap.day <= end)
@@ -80,7 +81,7 @@ def visitor_figures(session: Session, start: date, end: date) -> VisitorFigures:
     by_day: dict[date, dict[int, int]] = {}
     for day, site_id, n in taps:
         by_day.setdefault(day, {})[site_id] = int(n)
-    tickets = _visit_tickets_per_day(session, start, end)
+    tickets = _visit_tickets_per_day(session, start, end) if visit_tickets else {}
     seen = {site_id for counts in by_day.values() for site_id in counts}
     sites = list(session.scalars(select(Site).where((Site.active.is_(True)) | (Site.id.in_(seen or {0})))
                                  .order_by(Site.position, Site.id)))
