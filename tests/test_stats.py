@@ -407,3 +407,17 @@ def test_the_english_statistics_have_no_arabic_in_charts_or_notes(as_user, db, p
     start = html.index('id="h-visitors"')
     note = html[start:html.find('</section>', start)]  # (the sections after it carry people's names)
     assert "Counted at the desk" in note and not arabic.search(note)
+
+
+def test_rows_formatted_in_one_pass_as_cell_by_cell(app, people, fixture):
+    """The table filter formats every cell as the one-cell filter does, in both languages."""
+    from desk.stats import tables
+    from desk.stats.views import stat_cell, stat_rows
+    rows = [[date(2026, 1, 5), 1234, 2.5, tables.Percent(1, 3), tables.Average(7, 2), tables.Duration(3 * H),
+             tables.Duration(None), tables.Duration(60 * 24 * H, True), tables.Duration(90 * H), None, "نص", True,
+             utc(2026, 1, 5, 6)]]
+    for locale in ("ar", "en"):
+        with app.test_request_context(), force_locale(locale):
+            formatted = stat_rows(rows)
+            assert formatted == [[stat_cell(v) for v in rows[0]]]
+            assert formatted[0][1] == ("1,234" if locale == "en" else "١٬٢٣٤")
