@@ -162,20 +162,23 @@ def findings_between(session: Session, start: date, end: date, item_id: int | No
                      submitted_only: bool = True) -> list[Finding]:
     """The "needs attention" answers of surveys of the range (submitted ones by default), with
     the item's text as it was answered, the site, the day and the note: by day, site, item."""
+    # The columns used, not the entities: a SurveyAnswer would bring its item (joined) and photos
+    # (one more statement), a Survey its site and submitter (joined, and two more for the
+    # submitter's roles and departments), none of which a finding shows.
+    a = SurveyAnswer
     query = (
-        select(SurveyAnswer, Survey, Site)
-        .join(Survey, Survey.id == SurveyAnswer.survey_id)
+        select(a.item_text_ar, a.item_text_en, a.item_id, a.note, Survey.day, Survey.id, Survey.status, Site)
+        .join(Survey, Survey.id == a.survey_id)
         .join(Site, Site.id == Survey.site_id)
-        .where(Survey.day >= start, Survey.day <= end, SurveyAnswer.state == AnswerState.ATTENTION)
-        .order_by(Survey.day, Site.position, Site.id, SurveyAnswer.position, SurveyAnswer.id)
+        .where(Survey.day >= start, Survey.day <= end, a.state == AnswerState.ATTENTION)
+        .order_by(Survey.day, Site.position, Site.id, a.position, a.id)
     )
     if submitted_only:
         query = query.where(Survey.status == SurveyStatus.SUBMITTED)
     if item_id is not None:
-        query = query.where(SurveyAnswer.item_id == item_id)
-    return [Finding(survey.day, site, answer.item_text_ar, answer.item_text_en, answer.item_id, answer.note,
-                    survey.id, survey.status == SurveyStatus.SUBMITTED)
-            for answer, survey, site in session.execute(query).all()]
+        query = query.where(a.item_id == item_id)
+    return [Finding(day, site, text_ar, text_en, answer_item_id, note, survey_id, status == SurveyStatus.SUBMITTED)
+            for text_ar, text_en, answer_item_id, note, day, survey_id, status, site in session.execute(query).all()]
 
 
 @dataclass
@@ -235,20 +238,23 @@ class Readiness:
 
 def readiness_between(session: Session, start: date, end: date, submitted_only: bool = True) -> list[Readiness]:
     """The staff-readiness answers of the range's surveys (submitted ones by default), by day and site."""
+    # The columns used, not the entities (as findings_between: no eager loads of items, photos,
+    # submitters).
+    a = SurveyAnswer
     query = (
-        select(SurveyAnswer, Survey, Site)
-        .join(Survey, Survey.id == SurveyAnswer.survey_id)
+        select(a.readiness, a.state, a.note, Survey.day, Survey.id, Site)
+        .join(Survey, Survey.id == a.survey_id)
         .join(Site, Site.id == Survey.site_id)
-        .join(SurveyItem, SurveyItem.id == SurveyAnswer.item_id)
+        .join(SurveyItem, SurveyItem.id == a.item_id)
         .where(Survey.day >= start, Survey.day <= end, SurveyItem.code == ItemCode.STAFF_READINESS)
         .order_by(Survey.day, Site.position, Site.id)
     )
     if submitted_only:
         query = query.where(Survey.status == SurveyStatus.SUBMITTED)
     found = []
-    for answer, survey, site in session.execute(query).unique().all():
-        kept = answer.readiness or {}
-        found.append(Readiness(survey.day, site, kept.get("staffed"), [p.get("name", "") for p in
-                                                                        kept.get("on_duty") or []],
-                               answer.state, answer.note, survey.id))
+    for readiness, state, note, day, survey_id, site in session.execute(query).all():
+        kept = readiness or {}
+        found.append(Readiness(day, site, kept.get("staffed"), [p.get("name", "") for p in
+                                                                 kept.get("on_duty") or []],
+                               state, note, survey_id))
     return found
