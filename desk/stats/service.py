@@ -12,7 +12,6 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from operator import add
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -378,18 +377,25 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
     dialect = session.get_bind().dialect.name
     rolled, live, through = _split(session, r)
 
-    # The few hundred grouped rows folded into each breakdown (lists summed with map, in C).
+    # The few hundred grouped rows folded into each breakdown: each breakdown's rows gathered
+    # per key, then summed column by column (sum over zip, in C) rather than row by row.
     width = len(COUNTS)
-    total = [0] * width
     # channel, kind, department, category, requester kind
-    folds: list[dict] = [defaultdict(lambda: [0] * width) for _ in range(5)]
+    groups: list[dict] = [defaultdict(list) for _ in range(5)]
+    every = []
+    by_channel_g, by_kind_g, by_department_g, by_category_g, by_requester_g = groups
     for row in _counts(session, dialect, rolled, live, departments):
         values = [int(v or 0) for v in row[len(DIMENSIONS):]]
         dep, channel, kind, category, requester = row[:len(DIMENSIONS)]
-        total[:] = map(add, total, values)
-        for fold, key in zip(folds, (channel, kind, int(dep or 0), int(category or 0), requester or ""), strict=True):
-            into = fold[key]
-            into[:] = map(add, into, values)
+        every.append(values)
+        by_channel_g[channel].append(values)
+        by_kind_g[kind].append(values)
+        by_department_g[int(dep or 0)].append(values)
+        by_category_g[int(category or 0)].append(values)
+        by_requester_g[requester or ""].append(values)
+    summed = lambda rows: [sum(column) for column in zip(*rows, strict=True)] if rows else [0] * width  # noqa: E731
+    total = summed(every)
+    folds = [{key: summed(rows) for key, rows in group.items()} for group in groups]
     named = lambda fold: {k: dict(zip(COUNTS, v, strict=True)) for k, v in fold.items()}  # noqa: E731
     totals = dict(zip(COUNTS, total, strict=True))
     by_channel, by_kind, by_department, by_category, by_requester = (named(f) for f in folds)
