@@ -9,7 +9,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from openpyxl import load_workbook
 
 from desk.accounts.service import create_user
@@ -142,6 +142,36 @@ def test_the_tables_agree_with_the_figures(db, people, fixture):
     assert times[1:4] == [3, tables.Duration(4 * H), tables.Duration(54 * H)]
     assert times[-4:] == [2, 1, tables.Percent(1, 2), 1]
     assert named["satisfaction_departments"].total[1:4] == [2, tables.Percent(2, 3), tables.Average(7, 2)]
+
+
+@pytest.mark.parametrize("rolled_through", [None, date(2026, 1, 15), date(2026, 1, 31)])
+def test_the_visitors_note_equals_a_live_count_of_visit_tickets(db, people, fixture, rolled_through):
+    """The visitors table's note takes the visit tickets from the per-channel counts: the same
+    number as counting the visit-channel tickets of the period live (and as the survey report's
+    own count), read live, half rolled up or rolled up whole."""
+    import sqlalchemy as sa
+
+    from desk.models import Channel
+    from desk.stats import tables
+    from desk.survey import report
+    from desk.text import riyadh_midnight, to_arabic_digits
+    extra = Ticket(reference="C-1447-900099", kind="inquiry", channel="visit", status=str(Status.NEW), subject="زيارة",
+                   body="", department_id=None, created_at=utc(2026, 1, 25, 7), updated_at=utc(2026, 1, 25, 7))
+    db.session.add(extra)
+    db.session.flush()
+    if rolled_through is not None:
+        rollup.refresh(db.session, date(2025, 12, 1), rolled_through)
+    live = db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(
+        Ticket.channel == Channel.VISIT, Ticket.created_at >= riyadh_midnight(JAN.first),
+        Ticket.created_at < riyadh_midnight(JAN.last + timedelta(days=1))))
+    assert live == 2  # T2 (11 January in Riyadh) and the one above
+    assert report.visitor_figures(db.session, JAN.first, JAN.last).total_visit_tickets == live
+    stats = service.compute(db.session, None, JAN, now=NOW)
+    assert stats.field_work.visit_tickets == live
+    for locale, shown in (("en", str(live)), ("ar", to_arabic_digits(str(live)))):
+        with force_locale(locale):
+            note = tables.by_key(tables.build(stats, locale))["visitors"].note
+        assert note.endswith(f": {shown}."), note
 
 
 def test_figures_from_the_rollups_whole_months(db, people, fixture):
@@ -377,3 +407,17 @@ def test_the_english_statistics_have_no_arabic_in_charts_or_notes(as_user, db, p
     start = html.index('id="h-visitors"')
     note = html[start:html.find('</section>', start)]  # (the sections after it carry people's names)
     assert "Counted at the desk" in note and not arabic.search(note)
+
+
+def test_rows_formatted_in_one_pass_as_cell_by_cell(app, people, fixture):
+    """The table filter formats every cell as the one-cell filter does, in both languages."""
+    from desk.stats import tables
+    from desk.stats.views import stat_cell, stat_rows
+    rows = [[date(2026, 1, 5), 1234, 2.5, tables.Percent(1, 3), tables.Average(7, 2), tables.Duration(3 * H),
+             tables.Duration(None), tables.Duration(60 * 24 * H, True), tables.Duration(90 * H), None, "نص", True,
+             utc(2026, 1, 5, 6)]]
+    for locale in ("ar", "en"):
+        with app.test_request_context(), force_locale(locale):
+            formatted = stat_rows(rows)
+            assert formatted == [[stat_cell(v) for v in rows[0]]]
+            assert formatted[0][1] == ("1,234" if locale == "en" else "١٬٢٣٤")

@@ -128,6 +128,32 @@ def test_findings_between(db, fixture):
     assert report.findings_between(db.session, D1, D3, item_id=items[0].id) == []
 
 
+def test_findings_and_readiness_are_one_statement_each(db, people, fixture):
+    """Only the columns shown are read: no eager loads of the answers' items and photos nor of
+    the surveys' submitters (with their roles and departments)."""
+    import sqlalchemy as sa
+
+    from desk.models import Survey
+    for survey in db.session.scalars(sa.select(Survey)):
+        survey.submitted_by_id = people.supervisor.id
+    db.session.commit()
+    db.session.expunge_all()
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        found = report.findings_between(db.session, D1, D3)
+        assert len(seen) == 1, seen
+        assert [(f.day, f.site.name_en, f.note) for f in found] == [(D1, "A", "الإرشادات باهتة")]
+        report.readiness_between(db.session, D1, D3)
+        assert len(seen) == 2, seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
 def test_the_report_sections_render_for_print(db, fixture):
     html = render_template("survey/_report_sections.html",
                            visitors=report.visitor_figures(db.session, D1, D3),

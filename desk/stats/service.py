@@ -12,7 +12,6 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from operator import add
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -24,6 +23,7 @@ from desk.errors import NotFound, ValidationFailed
 from desk.models import (
     OPEN_STATUSES,
     Category,
+    Channel,
     CompensationClaim,
     Department,
     Role,
@@ -198,17 +198,21 @@ class FieldWork:
     services: object = None   # desk.survey.report.ServiceFigures: auxiliary services given
     readiness: list = field(default_factory=list)  # desk.survey.report.Readiness: staff readiness
     training: object = None   # desk.training.service.TrainingFigures: the training log
+    # Visit-channel tickets received in the period, the whole association (the visitors' note).
+    visit_tickets: int = 0
 
 
-def _field_work(session: Session, r: DateRange) -> FieldWork:
+def _field_work(session: Session, r: DateRange, visit_tickets: int) -> FieldWork:
+    """The field work; ``visit_tickets`` from the per-channel counts the figures already hold
+    (the same roll-ups and live facts), not counted again."""
     from desk.survey import report as survey_report
     from desk.training import service as training
-    return FieldWork(survey_report.visitor_figures(session, r.first, r.last),
+    return FieldWork(survey_report.visitor_figures(session, r.first, r.last, visit_tickets=False),
                      survey_report.emergencies_between(session, r.first, r.last),
                      survey_report.findings_between(session, r.first, r.last),
                      survey_report.service_figures(session, r.first, r.last),
                      survey_report.readiness_between(session, r.first, r.last),
-                     training.figures(session, r.first, r.last))
+                     training.figures(session, r.first, r.last), visit_tickets)
 
 
 def _month_end(day: date) -> date:
@@ -373,18 +377,25 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
     dialect = session.get_bind().dialect.name
     rolled, live, through = _split(session, r)
 
-    # The few hundred grouped rows folded into each breakdown (lists summed with map, in C).
+    # The few hundred grouped rows folded into each breakdown: each breakdown's rows gathered
+    # per key, then summed column by column (sum over zip, in C) rather than row by row.
     width = len(COUNTS)
-    total = [0] * width
     # channel, kind, department, category, requester kind
-    folds: list[dict] = [defaultdict(lambda: [0] * width) for _ in range(5)]
+    groups: list[dict] = [defaultdict(list) for _ in range(5)]
+    every = []
+    by_channel_g, by_kind_g, by_department_g, by_category_g, by_requester_g = groups
     for row in _counts(session, dialect, rolled, live, departments):
         values = [int(v or 0) for v in row[len(DIMENSIONS):]]
         dep, channel, kind, category, requester = row[:len(DIMENSIONS)]
-        total[:] = map(add, total, values)
-        for fold, key in zip(folds, (channel, kind, int(dep or 0), int(category or 0), requester or ""), strict=True):
-            into = fold[key]
-            into[:] = map(add, into, values)
+        every.append(values)
+        by_channel_g[channel].append(values)
+        by_kind_g[kind].append(values)
+        by_department_g[int(dep or 0)].append(values)
+        by_category_g[int(category or 0)].append(values)
+        by_requester_g[requester or ""].append(values)
+    summed = lambda rows: [sum(column) for column in zip(*rows, strict=True)] if rows else [0] * width  # noqa: E731
+    total = summed(every)
+    folds = [{key: summed(rows) for key, rows in group.items()} for group in groups]
     named = lambda fold: {k: dict(zip(COUNTS, v, strict=True)) for k, v in fold.items()}  # noqa: E731
     totals = dict(zip(COUNTS, total, strict=True))
     by_channel, by_kind, by_department, by_category, by_requester = (named(f) for f in folds)
@@ -411,6 +422,7 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
         comments=_comments(session, r, departments), actions=_actions(session, r, departments),
         compensation=_compensation(session, r, departments),
         department_names=names, category_names=categories,
-        field_work=_field_work(session, r) if departments is None else None,
+        field_work=(_field_work(session, r, by_channel.get(Channel.VISIT.value, {}).get("received", 0))
+                    if departments is None else None),
         by_tag=tag_counts(session, departments, *rollup.utc_bounds(r.first, r.last)),
     )

@@ -230,8 +230,8 @@ def _field_work_tables(work, locale: str) -> list[Table]:
         Table("visitors", _("Walk-in visitors"), [_("Site"), _("Visitors counted")], rows, chart="bar",
               total=[_("All sites"), visitors.total_counted],
               note=_("Counted at the desk (the visitor count). Visit tickets received in the period, the whole "
-                     "association: %(n)s.", n=visitors.total_visit_tickets if locale == "en"
-                     else to_arabic_digits(str(visitors.total_visit_tickets)))),
+                     "association: %(n)s.", n=work.visit_tickets if locale == "en"
+                     else to_arabic_digits(str(work.visit_tickets)))),
         Table("emergencies", _("Emergencies and corrective actions"),
               [_("Date"), _("Site"), _("What happened"), _("Corrective action taken on the spot"), _("Status")],
               [[e.occurred_at, e.site.name(locale), e.what_happened, e.action_taken,

@@ -69,10 +69,11 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def visitor_figures(session: Session, start: date, end: date) -> VisitorFigures:
+def visitor_figures(session: Session, start: date, end: date, visit_tickets: bool = True) -> VisitorFigures:
     """Per day, per site: visitors counted; and per day the visit-channel tickets received (the
     whole association: tickets have no site). Every day of the range is listed, zeros included.
-    Two GROUP BY queries."""
+    Two GROUP BY queries. ``visit_tickets=False`` leaves the tickets out (zeros): the statistics
+    page has them already, in its per-channel counts."""
     taps = session.execute(
         select(VisitorTap.day, VisitorTap.site_id, func.count())
         .where(VisitorTap.day >= start, VisitorTap.day <= end)
@@ -80,7 +81,7 @@ def visitor_figures(session: Session, start: date, end: date) -> VisitorFigures:
     by_day: dict[date, dict[int, int]] = {}
     for day, site_id, n in taps:
         by_day.setdefault(day, {})[site_id] = int(n)
-    tickets = _visit_tickets_per_day(session, start, end)
+    tickets = _visit_tickets_per_day(session, start, end) if visit_tickets else {}
     seen = {site_id for counts in by_day.values() for site_id in counts}
     sites = list(session.scalars(select(Site).where((Site.active.is_(True)) | (Site.id.in_(seen or {0})))
                                  .order_by(Site.position, Site.id)))
@@ -161,20 +162,23 @@ def findings_between(session: Session, start: date, end: date, item_id: int | No
                      submitted_only: bool = True) -> list[Finding]:
     """The "needs attention" answers of surveys of the range (submitted ones by default), with
     the item's text as it was answered, the site, the day and the note: by day, site, item."""
+    # The columns used, not the entities: a SurveyAnswer would bring its item (joined) and photos
+    # (one more statement), a Survey its site and submitter (joined, and two more for the
+    # submitter's roles and departments), none of which a finding shows.
+    a = SurveyAnswer
     query = (
-        select(SurveyAnswer, Survey, Site)
-        .join(Survey, Survey.id == SurveyAnswer.survey_id)
+        select(a.item_text_ar, a.item_text_en, a.item_id, a.note, Survey.day, Survey.id, Survey.status, Site)
+        .join(Survey, Survey.id == a.survey_id)
         .join(Site, Site.id == Survey.site_id)
-        .where(Survey.day >= start, Survey.day <= end, SurveyAnswer.state == AnswerState.ATTENTION)
-        .order_by(Survey.day, Site.position, Site.id, SurveyAnswer.position, SurveyAnswer.id)
+        .where(Survey.day >= start, Survey.day <= end, a.state == AnswerState.ATTENTION)
+        .order_by(Survey.day, Site.position, Site.id, a.position, a.id)
     )
     if submitted_only:
         query = query.where(Survey.status == SurveyStatus.SUBMITTED)
     if item_id is not None:
-        query = query.where(SurveyAnswer.item_id == item_id)
-    return [Finding(survey.day, site, answer.item_text_ar, answer.item_text_en, answer.item_id, answer.note,
-                    survey.id, survey.status == SurveyStatus.SUBMITTED)
-            for answer, survey, site in session.execute(query).all()]
+        query = query.where(a.item_id == item_id)
+    return [Finding(day, site, text_ar, text_en, answer_item_id, note, survey_id, status == SurveyStatus.SUBMITTED)
+            for text_ar, text_en, answer_item_id, note, day, survey_id, status, site in session.execute(query).all()]
 
 
 @dataclass
@@ -234,20 +238,23 @@ class Readiness:
 
 def readiness_between(session: Session, start: date, end: date, submitted_only: bool = True) -> list[Readiness]:
     """The staff-readiness answers of the range's surveys (submitted ones by default), by day and site."""
+    # The columns used, not the entities (as findings_between: no eager loads of items, photos,
+    # submitters).
+    a = SurveyAnswer
     query = (
-        select(SurveyAnswer, Survey, Site)
-        .join(Survey, Survey.id == SurveyAnswer.survey_id)
+        select(a.readiness, a.state, a.note, Survey.day, Survey.id, Site)
+        .join(Survey, Survey.id == a.survey_id)
         .join(Site, Site.id == Survey.site_id)
-        .join(SurveyItem, SurveyItem.id == SurveyAnswer.item_id)
+        .join(SurveyItem, SurveyItem.id == a.item_id)
         .where(Survey.day >= start, Survey.day <= end, SurveyItem.code == ItemCode.STAFF_READINESS)
         .order_by(Survey.day, Site.position, Site.id)
     )
     if submitted_only:
         query = query.where(Survey.status == SurveyStatus.SUBMITTED)
     found = []
-    for answer, survey, site in session.execute(query).unique().all():
-        kept = answer.readiness or {}
-        found.append(Readiness(survey.day, site, kept.get("staffed"), [p.get("name", "") for p in
-                                                                        kept.get("on_duty") or []],
-                               answer.state, answer.note, survey.id))
+    for readiness, state, note, day, survey_id, site in session.execute(query).all():
+        kept = readiness or {}
+        found.append(Readiness(day, site, kept.get("staffed"), [p.get("name", "") for p in
+                                                                 kept.get("on_duty") or []],
+                               state, note, survey_id))
     return found

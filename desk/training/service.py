@@ -177,7 +177,8 @@ class PersonHours:
         return self.centihours / 100
 
 
-def hours_by_person(session: Session, start: date, end: date) -> list[PersonHours]:
+def hours_by_person(session: Session, start: date, end: date,
+                    people_list: list[User] | None = None) -> list[PersonHours]:
     """Every trainee (and anyone else with an entry in the period): hours and courses in the
     period, and their latest training ever. Two GROUP BY queries."""
     period = {user_id: (int(total or 0), int(n)) for user_id, total, n in session.execute(
@@ -185,7 +186,7 @@ def hours_by_person(session: Session, start: date, end: date) -> list[PersonHour
         .where(TrainingEntry.day >= start, TrainingEntry.day <= end).group_by(TrainingEntry.user_id))}
     latest = dict(session.execute(select(TrainingEntry.user_id, func.max(TrainingEntry.day))
                                   .group_by(TrainingEntry.user_id)).all())
-    people = {u.id: u for u in trainees(session)}
+    people = {u.id: u for u in (trainees(session) if people_list is None else people_list)}
     missing = set(period) - set(people)
     if missing:
         people.update({u.id: u for u in session.scalars(select(User).where(User.id.in_(missing)))})
@@ -195,13 +196,14 @@ def hours_by_person(session: Session, start: date, end: date) -> list[PersonHour
     return rows
 
 
-def untrained(session: Session, as_of: date) -> list[PersonHours]:
-    """Trainees with no training in the 12 months up to ``as_of`` (their latest, if any, is older)."""
+def untrained(session: Session, as_of: date, people_list: list[User] | None = None) -> list[PersonHours]:
+    """Trainees with no training in the 12 months up to ``as_of`` (their latest, if any, is older).
+    ``people_list``: the trainees when the caller has them already."""
     since = as_of - timedelta(days=UNTRAINED_DAYS)
     latest = dict(session.execute(select(TrainingEntry.user_id, func.max(TrainingEntry.day))
                                   .where(TrainingEntry.day <= as_of).group_by(TrainingEntry.user_id)).all())
     found = []
-    for user in trainees(session):
+    for user in trainees(session) if people_list is None else people_list:
         last = _as_date(latest.get(user.id))
         if last is None or last < since:
             found.append(PersonHours(user, 0, 0, last))
@@ -262,6 +264,7 @@ class TrainingFigures:
 
 def figures(session: Session, start: date, end: date) -> TrainingFigures:
     """The report's training section: hours per person and per month of the period, and who had
-    no training in the 12 months up to the period's end."""
-    return TrainingFigures(start, end, hours_by_person(session, start, end), hours_by_month(session, start, end),
-                           untrained(session, end))
+    no training in the 12 months up to the period's end. The trainees are read once for both."""
+    people = trainees(session)
+    return TrainingFigures(start, end, hours_by_person(session, start, end, people),
+                           hours_by_month(session, start, end), untrained(session, end, people))
