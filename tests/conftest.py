@@ -6,7 +6,9 @@ import itertools
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +27,7 @@ os.environ["DESK_INSTANCE_PATH"] = _INSTANCE
 os.environ["DESK_DATABASE_URL"] = os.environ.get("DESK_TEST_DATABASE_URL") or f"sqlite:///{_INSTANCE}/test.db"
 
 from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import event as sa_event  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 import desk.models.accounts  # noqa: E402
@@ -191,6 +194,33 @@ def count(db, model, *where) -> int:
     """How many rows of ``model`` match ``where``, read afresh (nothing cached in the session)."""
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@contextmanager
+def statements_run(db) -> Iterator[list[str]]:
+    """The SQL statements the engine sends while the block runs, as sent."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+
+
+def close_as_done(db, ticket: Ticket, days_ago: float, action: str = "تم التواصل مع المستفيد وحل المشكلة") -> Ticket:
+    """The ticket answered, resolved and closed ``days_ago`` days ago (past what holds an erasure)."""
+    at = utcnow() - timedelta(days=days_ago)
+    ticket.status = Status.CLOSED
+    ticket.first_response_at = at - timedelta(hours=2)
+    ticket.resolved_at = ticket.closed_at = at
+    ticket.action_taken = action
+    ticket.version += 1
+    db.session.commit()
+    return ticket
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from desk.sla.service import HIJRI, format_day
 from desk.submissions import Kind as FormKind
 from desk.submissions import bind
 from desk.text import to_arabic_digits
-from tests.conftest import count
+from tests.conftest import close_as_done, count
 
 TEXT_AR = "السلام عليكم {name}، بخصوص طلبكم {reference}: للتواصل {phone}، البوابة {link}"
 TEXT_EN = "Dear {name}, about your request {reference}."
@@ -354,17 +354,10 @@ def test_the_link_still_works_after_the_beneficiary_changes_address(app, db, peo
 
 def _erase(db, people, ticket):
     from desk.accounts.service import create_user
-    from desk.models import Status, utcnow
     from desk.privacy import service as privacy
     from tests.conftest import PASSWORD
     dpo = create_user(db.session, "dpo@example.org", PASSWORD, "مسؤول البيانات", ["dpo"])
-    at = utcnow() - timedelta(days=2)
-    ticket.status = Status.CLOSED
-    ticket.first_response_at = at - timedelta(hours=2)
-    ticket.resolved_at = ticket.closed_at = at
-    ticket.action_taken = "تم التواصل"
-    ticket.version += 1
-    db.session.commit()
+    close_as_done(db, ticket, days_ago=2, action="تم التواصل")
     assert privacy.erase(db.session, dpo, ticket.beneficiary_id, None, "/nonexistent").refused == []
 
 

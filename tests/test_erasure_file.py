@@ -4,7 +4,6 @@ trigrams are rewritten away, and the WAL is checkpointed and truncated (desk.pri
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,8 @@ import sqlalchemy as sa
 
 from desk.accounts.service import create_user
 from desk.beneficiaries.service import NewBeneficiary
-from desk.models import Status, utcnow
 from desk.privacy import retention, scrub, service
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, close_as_done
 
 NAME = "زبرجدة قطوفيان"
 MOBILE = "+966597531864"
@@ -46,13 +44,7 @@ def test_an_erased_persons_name_and_mobile_are_not_in_the_files_bytes(db, people
                          body=f"أنا {NAME}، رقمي 0597531864")
     for _ in range(3):  # a few more segments in each FTS table, as a working day leaves
         make_ticket()
-    at = utcnow() - timedelta(days=2)
-    ticket.status = Status.CLOSED
-    ticket.first_response_at = at - timedelta(hours=2)
-    ticket.resolved_at = ticket.closed_at = at
-    ticket.action_taken = "تم التواصل"
-    ticket.version += 1
-    db.session.commit()
+    close_as_done(db, ticket, days_ago=2, action="تم التواصل")
     db.session.execute(sa.text("PRAGMA wal_checkpoint(PASSIVE)"))  # their rows in the main file too
     db.session.commit()
     assert any(needle in _bytes(path) for needle in NEEDLES)  # the test can see them

@@ -29,7 +29,6 @@ from desk.models import (
     OutboxMessage,
     RetentionPeriod,
     SatisfactionResponse,
-    Status,
     SubjectRequest,
     Ticket,
     TicketEvent,
@@ -40,7 +39,7 @@ from desk.privacy import export as exporting
 from desk.stats import rollup
 from desk.stats.service import DateRange, compute
 from desk.text import today_riyadh
-from tests.conftest import PASSWORD, VALID_NID, count
+from tests.conftest import PASSWORD, VALID_NID, close_as_done, count
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 REMOVED = anonymise.REMOVED
@@ -57,15 +56,6 @@ def dpo(db, people):
     return create_user(db.session, "dpo@example.org", PASSWORD, "مسؤول البيانات", ["dpo"])
 
 
-def _close(db, ticket, days_ago: float, action="تم التواصل مع المستفيد وحل المشكلة"):
-    at = utcnow() - timedelta(days=days_ago)
-    ticket.status = Status.CLOSED
-    ticket.first_response_at = at - timedelta(hours=2)
-    ticket.resolved_at = ticket.closed_at = at
-    ticket.action_taken = action
-    ticket.version += 1
-    db.session.commit()
-    return ticket
 
 
 def _document(db, actor, ticket, store, name="letter.pdf"):
@@ -226,14 +216,14 @@ def test_an_open_request_holds_the_erasure_and_the_refusal_is_recorded(db, dpo, 
 
 
 def test_an_erasure_needs_the_box_ticked(db, dpo, make_ticket, as_user):
-    ticket = _close(db, _person(make_ticket), 3)
+    ticket = close_as_done(db, _person(make_ticket), 3)
     response = as_user(dpo).post(f"/beneficiaries/{ticket.beneficiary_id}/privacy/erase", {"note": "بخطاب"})
     assert response.status_code == 422 and 'id="confirm"' in response.text and "بخطاب" in response.text
     assert count(db, SubjectRequest) == 0
 
 
 def test_a_compensation_claim_holds_until_its_retention_period_passed(db, dpo, make_ticket):
-    ticket = _close(db, _person(make_ticket, kind=Kind.COMPENSATION, verified=True, attested=True), 30)
+    ticket = close_as_done(db, _person(make_ticket, kind=Kind.COMPENSATION, verified=True, attested=True), 30)
     db.session.add(CompensationClaim(ticket_id=ticket.id, amount_halalas=50000))
     db.session.add(RetentionPeriod(kind=Kind.COMPENSATION, months=24))
     db.session.commit()
@@ -246,7 +236,7 @@ def test_a_compensation_claim_holds_until_its_retention_period_passed(db, dpo, m
 
 
 def test_a_committee_decision_holds_by_the_proposed_period_when_none_is_set(db, people, dpo, make_ticket):
-    ticket = _close(db, _person(make_ticket, kind=Kind.SUPPORT, verified=True, attested=True), 10)
+    ticket = close_as_done(db, _person(make_ticket, kind=Kind.SUPPORT, verified=True, attested=True), 10)
     db.session.add(TicketEvent(ticket_id=ticket.id, kind=EventKind.COMMITTEE_DECISION, new_value="accepted",
                                body="مقبول", public=True, version=ticket.version))
     db.session.commit()
@@ -274,7 +264,7 @@ def test_an_erasure_anonymises_the_person_everywhere_and_the_figures_stay(db, pe
     # Someone else's request that names her, by name (another spelling) and by number.
     mention = make_ticket(body="المستفيدة نوره عبدالله الشمري جارتي، جوالها ٠٥٠٠٠٠٠٠٠١ وتحتاج مساعدة")
     db.session.commit()
-    _close(db, ticket, 5)
+    close_as_done(db, ticket, 5)
     before = _figures(db)
     person_id, reference = ticket.beneficiary_id, ticket.reference
     staff_browser = as_user(people.staff)
@@ -319,7 +309,7 @@ def test_an_erased_name_is_gone_from_the_names_index(db, dpo, make_ticket, store
     """The intake's lookup no longer finds them, and on SQLite nor does its trigram index over
     the names, asked directly (migration 0026: the old text taken out, not left behind)."""
     from desk.beneficiaries.service import search_people
-    ticket = _close(db, _person(make_ticket), 3)
+    ticket = close_as_done(db, _person(make_ticket), 3)
     sqlite = db.engine.dialect.name == "sqlite"
 
     def indexed(needle: str) -> int:
@@ -338,7 +328,7 @@ def test_an_erased_name_is_gone_from_the_names_index(db, dpo, make_ticket, store
 
 
 def test_an_erasure_that_fails_half_way_changes_nothing(db, people, dpo, make_ticket, store, monkeypatch):
-    ticket = _close(db, _person(make_ticket), 5)
+    ticket = close_as_done(db, _person(make_ticket), 5)
     document = _document(db, people.staff, ticket, store)
 
     def broken(*args, **kwargs):
@@ -377,11 +367,11 @@ def test_the_admin_sets_the_periods_with_the_proposed_ones_filled_in(db, admin, 
 
 
 def test_the_retention_run_anonymises_what_passed_its_period(app, db, people, make_ticket, store):
-    old = _close(db, _person(make_ticket, n=1), 400)
+    old = close_as_done(db, _person(make_ticket, n=1), 400)
     old_person = old.beneficiary_id
-    second = _close(db, make_ticket(), 380)
+    second = close_as_done(db, make_ticket(), 380)
     document = _document(db, people.staff, old, store)
-    recent = _close(db, make_ticket(), 30)
+    recent = close_as_done(db, make_ticket(), 30)
     still_open = make_ticket()
     db.session.add(RetentionPeriod(kind=Kind.COMPLAINT, months=12))
     db.session.commit()
@@ -417,10 +407,10 @@ def test_the_retention_run_anonymises_what_passed_its_period(app, db, people, ma
 
 
 def test_a_person_keeps_their_record_while_a_request_of_theirs_is_kept(db, people, make_ticket, store):
-    old = _close(db, _person(make_ticket, n=1), 400)
+    old = close_as_done(db, _person(make_ticket, n=1), 400)
     person_id = old.beneficiary_id
     newer = make_ticket(beneficiary_id=person_id, new_beneficiary=None)
-    _close(db, newer, 10)
+    close_as_done(db, newer, 10)
     db.session.add(RetentionPeriod(kind=Kind.COMPLAINT, months=12))
     db.session.commit()
     report = retention.run(db.session, store)
@@ -430,8 +420,8 @@ def test_a_person_keeps_their_record_while_a_request_of_theirs_is_kept(db, peopl
 
 
 def test_a_run_that_fails_half_way_leaves_each_request_whole(db, people, make_ticket, store, monkeypatch):
-    first = _close(db, make_ticket(), 400)
-    second = _close(db, make_ticket(), 390)
+    first = close_as_done(db, make_ticket(), 400)
+    second = close_as_done(db, make_ticket(), 390)
     document = _document(db, people.staff, second, store)
     db.session.add(RetentionPeriod(kind=Kind.COMPLAINT, months=12))
     db.session.commit()
@@ -462,7 +452,7 @@ def test_a_run_that_fails_half_way_leaves_each_request_whole(db, people, make_ti
 
 
 def test_no_period_set_means_nothing_is_removed(app, db, people, make_ticket, store):
-    old = _close(db, make_ticket(), 4000)
+    old = close_as_done(db, make_ticket(), 4000)
     result = app.test_cli_runner().invoke(args=["desk", "retention"])
     assert result.exit_code == 0 and "no period is set" in result.output
     db.session.expire_all()
@@ -470,7 +460,7 @@ def test_no_period_set_means_nothing_is_removed(app, db, people, make_ticket, st
 
 
 def test_an_erasure_racing_a_change_to_their_request_does_nothing(db, people, dpo, make_ticket, store, monkeypatch):
-    ticket = _close(db, _person(make_ticket), 5)
+    ticket = close_as_done(db, _person(make_ticket), 5)
     real = anonymise.anonymise_ticket
 
     def racing(session, actor, victim, *args, **kwargs):  # someone reopens it between our read and our write

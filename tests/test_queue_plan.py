@@ -12,6 +12,7 @@ from desk.accounts.service import create_user
 from desk.models import Status, User, utcnow
 from desk.queue import service as queue
 from desk.tickets import actions
+from tests.conftest import statements_run
 
 
 @pytest.fixture
@@ -253,16 +254,9 @@ def test_the_full_queue_page_reads_people_departments_and_tags_once(db, people, 
     roles or departments), one of the departments, one of the tags."""
     make_ticket(actor=people.staff)
     browser = as_user(people.supervisor)
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_run(db) as sent:
         page = browser.get("/tickets?view=all")
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+    seen = [" ".join(statement.split()) for statement in sent]
     assert page.status_code == 200
     assert len([s for s in seen if s.startswith("SELECT tags.")]) == 1
     assert len([s for s in seen if "FROM departments WHERE departments.active" in s]) == 1

@@ -19,6 +19,7 @@ from desk.models import (
     VisitorTap,
 )
 from desk.survey import report, service
+from tests.conftest import statements_run
 
 D0, D1, D2, D3 = date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 
@@ -138,20 +139,12 @@ def test_findings_and_readiness_are_one_statement_each(db, people, fixture):
         survey.submitted_by_id = people.supervisor.id
     db.session.commit()
     db.session.expunge_all()
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_run(db) as seen:
         found = report.findings_between(db.session, D1, D3)
         assert len(seen) == 1, seen
         assert [(f.day, f.site.name_en, f.note) for f in found] == [(D1, "A", "الإرشادات باهتة")]
         report.readiness_between(db.session, D1, D3)
         assert len(seen) == 2, seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_the_report_sections_render_for_print(db, fixture):

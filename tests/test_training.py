@@ -21,7 +21,7 @@ from desk.models import AuditAction, AuditEntry, TrainingEntry
 from desk.text import today_riyadh
 from desk.training import service
 from desk.training.service import TrainingData
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, statements_run
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -156,19 +156,10 @@ def test_hours_per_person_and_month_and_who_had_no_training(db, people):
 def test_the_report_section_reads_the_trainees_once(db, people):
     """figures() gives the same trainees to the hours per person and to who had no training:
     one SELECT of the users (and its eager loads), not two."""
-    import sqlalchemy as sa
     add(db, people.supervisor, user_id=people.staff.id, day="2026-01-10", hours="1.5")
     db.session.expunge_all()
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_run(db) as seen:
         figures = service.figures(db.session, date(2026, 1, 1), date(2026, 2, 28))
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert len([s for s in seen if "FROM users" in s]) == 1, seen
     assert {p.user.name for p in figures.untrained} >= {"فهد"}
 
