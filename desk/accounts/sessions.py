@@ -21,7 +21,7 @@ from collections.abc import MutableMapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy import CursorResult, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from desk import audit
@@ -74,6 +74,13 @@ def end_all(session: Session, user: User, reason: str) -> None:
     user.session_version = (user.session_version or 0) + 1
 
 
+# Every signed-in request runs it: built once, so each request only binds the token's hash (the
+# statement's SQL is compiled once per process, and its options are not built again).
+_BY_TOKEN = (select(StaffSession).where(StaffSession.token_hash == bindparam("token_hash"))
+             .options(joinedload(StaffSession.user).joinedload(User.role_rows),
+                      joinedload(StaffSession.user).joinedload(User.memberships)))
+
+
 def load(session: Session, user_id: str, cookie: MutableMapping[str, Any], *, idle: timedelta,
          absolute: timedelta, background: bool, now: datetime | None = None) -> tuple[User | None, str | None]:
     """Flask-Login's loader: the user of ``"<id>:<session_version>"`` if the cookie's session
@@ -84,9 +91,7 @@ def load(session: Session, user_id: str, cookie: MutableMapping[str, Any], *, id
     token = cookie.get(TOKEN_KEY)
     if not uid.isdigit() or not version.isdigit() or not isinstance(token, str):
         return None, ENDED
-    row = session.scalar(select(StaffSession).where(StaffSession.token_hash == token_hash(token))
-                         .options(joinedload(StaffSession.user).joinedload(User.role_rows),
-                                  joinedload(StaffSession.user).joinedload(User.memberships)))
+    row = session.scalar(_BY_TOKEN, {"token_hash": token_hash(token)})
     if row is None or row.ended_at is not None or row.user_id != int(uid):
         return None, ENDED
     user = row.user

@@ -527,13 +527,16 @@ def assignee_choices(session: Session, actor: User) -> list[User]:
                                 .order_by(User.name)))
 
 
+# The 30-second refresh asks it every time: built once (no parameters), so only executed.
+_LATEST_CHANGE = select(select(func.max(TicketEvent.id)).scalar_subquery(),
+                        select(func.max(Ticket.staff_read_at)).scalar_subquery())
+
+
 def change_token(session: Session, actor: User, f: Filters) -> str:
     """Changes whenever any ticket changes (every change appends an event), or the actor's
     scope or the filters change. One round trip, two index probes: max(event id) and, since
     opening a ticket clears its new-message flag without an event, the last read."""
-    last_event, last_read = session.execute(select(
-        select(func.max(TicketEvent.id)).scalar_subquery(),
-        select(func.max(Ticket.staff_read_at)).scalar_subquery())).one()
+    last_event, last_read = session.execute(_LATEST_CHANGE).one()
     last_event = last_event or 0
     scope = (actor.id, sorted(actor.roles), sorted(actor.department_ids), f.query_args())
     digest = hashlib.blake2b(json.dumps(scope, default=str).encode(), digest_size=6).hexdigest()
