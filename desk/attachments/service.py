@@ -25,6 +25,7 @@ from desk import audit
 from desk.attachments import contents
 from desk.casefile import service as casefile
 from desk.errors import NotFound, ValidationFailed, too_long
+from desk.memo import read_once
 from desk.models import Attachment, AuditAction, DocumentType, EventKind, Ticket, User
 from desk.permissions import Action
 from desk.submissions import Once, take
@@ -272,8 +273,10 @@ def store(session: Session, actor: User | None, ticket: Ticket, upload: Upload, 
 
 
 def for_ticket(session: Session, ticket: Ticket) -> list[Attachment]:
-    return list(session.scalars(
-        select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)))
+    """The ticket's attachments, oldest first: read once per page (desk.memo), which shows them
+    in the documents list, the reply's choices and the settlement's agreement choices."""
+    return read_once("attachments", ticket.id, lambda: list(session.scalars(
+        select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id))))
 
 
 def get(session: Session, actor: User, reference: str, attachment_id: int) -> tuple[Ticket, Attachment]:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from desk import audit
 from desk.errors import ValidationFailed, add_error, too_long
 from desk.intake.rules import RULES, KindRule
+from desk.memo import read_once
 from desk.models import (
     CHECKLIST_DOCUMENTS,
     Attachment,
@@ -61,15 +62,18 @@ POLICY_ATTESTATION = ("التأكيد على صحة البيانات المقد�
 
 def requirement(session: Session, kind: str) -> KindRequirement:
     """The rule for ``kind``: the admin's, or none required (not added to the session)."""
-    row = session.get(KindRequirement, kind)
-    return row if row is not None else KindRequirement(kind=kind, attestation=AttestationMode.NONE, documents=[])
+    rule = requirements(session).get(kind)
+    return rule if rule is not None else KindRequirement(kind=kind, attestation=AttestationMode.NONE, documents=[])
 
 
 def requirements(session: Session) -> dict[str, KindRequirement]:
-    """Every kind's rule, in the kinds' order."""
-    rows = {r.kind: r for r in session.scalars(select(KindRequirement))}
-    return {k.value: rows.get(k.value) or KindRequirement(kind=k.value, attestation=AttestationMode.NONE, documents=[])
-            for k in Kind}
+    """Every kind's rule, in the kinds' order (read once per page: desk.memo; the ticket page
+    asks for its kind's rule and the registration panel for all)."""
+    def read() -> dict[str, KindRequirement]:
+        rows = {r.kind: r for r in session.scalars(select(KindRequirement))}
+        return {k.value: rows.get(k.value) or KindRequirement(kind=k.value, attestation=AttestationMode.NONE,
+                                                              documents=[]) for k in Kind}
+    return dict(read_once("kind_requirements", None, read))
 
 
 def set_requirement(session: Session, actor: User, kind: str, attestation: str | None,

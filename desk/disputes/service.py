@@ -57,7 +57,8 @@ def attempts_of(session: Session, ticket: Ticket) -> list[SettlementAttempt]:
 
 def agreement_choices(session: Session, ticket: Ticket) -> list[Attachment]:
     """The documents that may be the agreement concerned: this ticket's attachments only."""
-    return list(session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)))
+    from desk.attachments.service import for_ticket
+    return for_ticket(session, ticket)  # (read once per page: desk.memo)
 
 
 def record_attempt(session: Session, actor: User, ticket: Ticket, *, attempted_on: str | None, parties: str | None,
