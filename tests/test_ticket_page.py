@@ -77,3 +77,19 @@ def test_the_pages_permissions_answer_as_can_for_every_action(app, people, make_
             assert getattr(may, action.name.lower()) is can(actor, action, ticket)
     page = Environment(autoescape=True).from_string("{{ 'yes' if may.no_such_action else 'no' }}|{{ 'yes' if may.TICKET_NOTE else 'no' }}")
     assert page.render(may=Permissions(people.staff, ticket)) == "no|no"
+
+
+def test_the_page_reads_its_peoples_names_not_their_roles(db, as_user, people, make_ticket):
+    """The timeline's authors, the assignee choices and the names in events are shown by name:
+    their roles and departments are not read (two statements each, before)."""
+    from desk.tickets import actions
+    from tests.conftest import statements_run
+    ticket = make_ticket()
+    actions.take(db.session, people.focal, ticket, expected_version=ticket.version)
+    browser = as_user(people.supervisor)
+    with statements_run(db) as seen:
+        page = browser.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert page.count(people.focal.name) >= 2  # the event's author and the assignee it names
+    roles_read = [s for s in seen if re.search(r"\bFROM user_roles\b", s) and s.lstrip().startswith("SELECT user_roles")]
+    # the signed-in person's own (the test's sign-in) and the ticket's assignee's: no one else's (6 before)
+    assert len(roles_read) <= 2, roles_read

@@ -11,6 +11,7 @@ from typing import Any
 from flask import flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy import select
 
 from desk.errors import StaleVersion, ValidationFailed
 from desk.extensions import db
@@ -31,7 +32,7 @@ def _names(events) -> dict[str, dict]:
     departments = {d.id: d.name(locale) for d in db.session.query(Department)}
     ids = {int(v) for e in events if e.kind == "assignee" for v in (e.old_value, e.new_value) if v and v.isdigit()}
     ids |= {int(e.old_value) for e in events if e.kind == "undelivered" and e.old_value and e.old_value.isdigit()}
-    users = {u.id: u.name for u in db.session.query(User).filter(User.id.in_(ids))} if ids else {}
+    users = {uid: name for uid, name in db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))} if ids else {}
     reasons = service.describe_reasons(db.session, (e.reason for e in events), locale)
     return {"department": departments, "assignee": users, "reason": reasons}
 

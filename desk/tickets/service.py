@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from desk import audit, labels
 from desk.channels.outgoing import documents_to_send
@@ -124,8 +124,11 @@ def timeline(session: Session, ticket: Ticket, newest_first: bool = False,
     """The ticket's events in the order they happened, or the newest first; with those of the
     duplicates ``merged`` into it (ids: desk.tickets.merge), which the page marks "merged from"."""
     order = TicketEvent.id.desc() if newest_first else TicketEvent.id
+    # Each event's author by name: not their roles nor departments.
     return list(session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id.in_([ticket.id, *merged])).order_by(order)
+        .options(joinedload(TicketEvent.actor).lazyload(User.role_rows),
+                 joinedload(TicketEvent.actor).lazyload(User.memberships))
     ))
 
 
@@ -225,7 +228,9 @@ def assignable_users(session: Session, actor: User, ticket: Ticket) -> list[User
     if can(actor, Action.TICKET_DEPARTMENT, ticket):  # a queue role
         queue_users = select(UserRole.user_id).where(UserRole.role.in_([Role.STAFF, Role.SUPERVISOR]))
         condition = condition | User.id.in_(queue_users)
-    return list(session.scalars(select(User).where(User.active.is_(True), condition).order_by(User.name)))
+    # Their names and ids (the page's choices, the assignment's check): not their roles nor departments.
+    return list(session.scalars(select(User).where(User.active.is_(True), condition).order_by(User.name)
+                                .options(lazyload(User.role_rows), lazyload(User.memberships))))
 
 
 def active_departments(session: Session) -> list[Department]:
