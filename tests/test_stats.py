@@ -421,3 +421,42 @@ def test_rows_formatted_in_one_pass_as_cell_by_cell(app, people, fixture):
             formatted = stat_rows(rows)
             assert formatted == [[stat_cell(v) for v in rows[0]]]
             assert formatted[0][1] == ("1,234" if locale == "en" else "١٬٢٣٤")
+
+
+EARLY = DateRange(date(2026, 1, 1), date(2026, 1, 10))
+
+
+@pytest.mark.parametrize("rolled_to", [None, date(2026, 1, 5), date(2026, 1, 15), date(2026, 1, 31)])
+def test_the_kept_statements_bind_each_request_s_range_and_departments(db, people, fixture, rolled_to):
+    """The grouped statements are built once per shape and kept; one request after another, with
+    another range and other departments, each gets its own figures: the same as from freshly
+    built statements, and as counted by hand. Read live, rolled up, and both."""
+    if rolled_to is not None:
+        rollup.refresh(db.session, date(2025, 12, 1), rolled_to)
+    social, aid = people.social.id, people.aid.id
+    kept = (service._counts_statement, service._durations_statement, service._series_statement)
+    asked = [(JAN, None), (EARLY, [aid]), (JAN, [social]), (EARLY, None), (JAN, [aid, social]), (JAN, None)]
+    in_a_row = [service.compute(db.session, deps, r, now=NOW) for r, deps in asked]
+
+    def figures(stats):
+        return (stats.totals, stats.by_department, stats.by_channel, stats.by_kind, stats.by_category,
+                stats.by_requester, stats.response_times, stats.resolution_times, stats.series)
+
+    for (r, deps), stats in zip(asked, in_a_row, strict=True):
+        for builder in kept:
+            builder.cache_clear()
+        assert figures(stats) == figures(service.compute(db.session, deps, r, now=NOW)), (r, deps)
+    assert [(s.totals["received"], s.totals["resolved"]) for s in in_a_row] == \
+        [(4, 3), (1, 1), (2, 2), (2, 2), (3, 3), (4, 3)]
+    assert [len(s.series) for s in in_a_row] == [31, 10, 31, 10, 31, 31]
+    assert set(in_a_row[1].by_department) == {aid} and set(in_a_row[2].by_department) == {social}
+    _check_january(in_a_row[0], people)
+    _check_january(in_a_row[-1], people)
+    # The same shape again (another range, other departments) takes the statement kept.
+    service.compute(db.session, [aid], DateRange(date(2026, 1, 2), date(2026, 1, 9)), now=NOW)
+    before = [builder.cache_info() for builder in kept]
+    again = service.compute(db.session, [social], DateRange(date(2026, 1, 3), date(2026, 1, 8)), now=NOW)
+    after = [builder.cache_info() for builder in kept]
+    assert [a.currsize for a in after] == [b.currsize for b in before]
+    assert all(a.hits > b.hits for a, b in zip(after, before, strict=True))
+    assert (again.totals["received"], again.totals["resolved"], set(again.by_department)) == (1, 1, {social})
