@@ -194,8 +194,9 @@ class Stats:
 @dataclass
 class FieldWork:
     visitors: object          # desk.survey.report.VisitorFigures
-    emergencies: list         # desk.models.Emergency, in the order they happened
-    findings: list            # desk.survey.report.Finding
+    # None when not read: the dashboard shows neither (the report and the exports do).
+    emergencies: list | None  # desk.models.Emergency, in the order they happened
+    findings: list | None     # desk.survey.report.Finding
     services: object = None   # desk.survey.report.ServiceFigures: auxiliary services given
     readiness: list = field(default_factory=list)  # desk.survey.report.Readiness: staff readiness
     training: object = None   # desk.training.service.TrainingFigures: the training log
@@ -203,17 +204,19 @@ class FieldWork:
     visit_tickets: int = 0
 
 
-def _field_work(session: Session, r: DateRange, visit_tickets: int) -> FieldWork:
+def _field_work(session: Session, r: DateRange, visit_tickets: int, dashboard: bool = False) -> FieldWork:
     """The field work; ``visit_tickets`` from the per-channel counts the figures already hold
-    (the same roll-ups and live facts), not counted again."""
+    (the same roll-ups and live facts), not counted again. For the ``dashboard``, only what it
+    shows: no emergencies, findings or training months."""
     from desk.survey import report as survey_report
     from desk.training import service as training
+    everything = not dashboard
     return FieldWork(survey_report.visitor_figures(session, r.first, r.last, visit_tickets=False),
-                     survey_report.emergencies_between(session, r.first, r.last),
-                     survey_report.findings_between(session, r.first, r.last),
+                     survey_report.emergencies_between(session, r.first, r.last) if everything else None,
+                     survey_report.findings_between(session, r.first, r.last) if everything else None,
                      survey_report.service_figures(session, r.first, r.last),
                      survey_report.readiness_between(session, r.first, r.last),
-                     training.figures(session, r.first, r.last), visit_tickets)
+                     training.figures(session, r.first, r.last, months=everything), visit_tickets)
 
 
 def _month_end(day: date) -> date:
@@ -411,14 +414,18 @@ def _compensation(session: Session, r: DateRange, departments) -> dict[str, dict
     return {outcome: {"count": int(n), "halalas": int(amount or 0)} for outcome, n, amount in session.execute(stmt)}
 
 
-def statistics(session: Session, actor: User, r: DateRange, now: datetime | None = None) -> Stats:
-    """Every figure of the dashboard and the report, for the range and the actor's scope."""
-    return compute(session, scope(actor), r, now)
+def statistics(session: Session, actor: User, r: DateRange, now: datetime | None = None, *,
+               dashboard: bool = False) -> Stats:
+    """Every figure of the report (or only those the ``dashboard`` shows), for the range and
+    the actor's scope."""
+    return compute(session, scope(actor), r, now, dashboard=dashboard)
 
 
-def compute(session: Session, departments: list[int] | None, r: DateRange, now: datetime | None = None) -> Stats:
+def compute(session: Session, departments: list[int] | None, r: DateRange, now: datetime | None = None, *,
+            dashboard: bool = False) -> Stats:
     """The figures of the departments given (None: all of them; the CLI report, and
-    ``statistics`` once it has checked who asks)."""
+    ``statistics`` once it has checked who asks). With ``dashboard``, the field work leaves out
+    what only the report and the exports show (see ``_field_work``)."""
     now = now or utcnow()
     dialect = session.get_bind().dialect.name
     rolled, live, through = _split(session, r)
@@ -468,7 +475,7 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
         comments=_comments(session, r, departments), actions=_actions(session, r, departments),
         compensation=_compensation(session, r, departments),
         department_names=names, category_names=categories,
-        field_work=(_field_work(session, r, by_channel.get(Channel.VISIT.value, {}).get("received", 0))
+        field_work=(_field_work(session, r, by_channel.get(Channel.VISIT.value, {}).get("received", 0), dashboard)
                     if departments is None else None),
         by_tag=tag_counts(session, departments, *rollup.utc_bounds(r.first, r.last)),
     )
