@@ -259,14 +259,15 @@ def _split(session: Session, r: DateRange) -> tuple[DateRange | None, DateRange 
 # cache key of them) cost more than running them. A shape is the grains of the rolled-up spans
 # (None: no rolled-up part), whether there is a live part, and whether the departments are
 # limited; the days, the live part's UTC bounds and the departments (an expanding IN) are bound
-# per request by ``_bound``, so each statement object's cache key is computed once and
+# per request by ``_grouped``, so each statement object's cache key is computed once and
 # SQLAlchemy's compiled cache hits. The SQL sent is the same as with the values written in.
 Shape = tuple[str, ...] | None
 
 
-def _bound(rolled: DateRange | None, live: DateRange | None, departments: list[int] | None,
-           spans) -> tuple[Shape, dict]:
-    """The shape of a breakdown's statement and the values to bind into it."""
+def _grouped(session: Session, statement, dialect: str, rolled: DateRange | None, live: DateRange | None,
+             departments: list[int] | None, spans=_whole_or_days) -> sa.Result:
+    """The rows of a breakdown: the kept ``statement`` (one of the builders below) of this
+    range's shape, run with its days and departments; ``spans`` the rolled-up rows read."""
     grains: Shape = None
     values: dict = {}
     if rolled is not None:
@@ -278,7 +279,7 @@ def _bound(rolled: DateRange | None, live: DateRange | None, departments: list[i
         values["live_lo"], values["live_hi"] = rollup.utc_bounds(live.first, live.last)
     if departments is not None:
         values["departments"] = departments
-    return grains, values
+    return session.execute(statement(dialect, grains, live is not None, departments is not None), values)
 
 
 def _rolled_and_live(table, grains: Shape, live: bool, scoped: bool, columns, facts, live_columns):
@@ -314,9 +315,7 @@ def _counts_statement(dialect: str, grains: Shape, live: bool, scoped: bool):
 
 def _counts(session: Session, dialect: str, rolled, live, departments):
     """(department, channel, kind, category, requester kind) → the summed counts, over the rolled and live parts."""
-    grains, values = _bound(rolled, live, departments, _whole_or_days)
-    return session.execute(_counts_statement(dialect, grains, live is not None, departments is not None),
-                           values).all()
+    return _grouped(session, _counts_statement, dialect, rolled, live, departments).all()
 
 
 @functools.cache
@@ -331,9 +330,7 @@ def _durations_statement(dialect: str, grains: Shape, live: bool, scoped: bool):
 
 def _durations(session: Session, dialect: str, rolled, live, departments):
     """(department, metric, bucket) → how many, over the rolled and live parts."""
-    grains, values = _bound(rolled, live, departments, _whole_or_days)
-    return session.execute(_durations_statement(dialect, grains, live is not None, departments is not None),
-                           values).all()
+    return _grouped(session, _durations_statement, dialect, rolled, live, departments).all()
 
 
 @functools.cache
@@ -348,10 +345,8 @@ def _series_statement(dialect: str, grains: Shape, live: bool, scoped: bool):
 
 def _series(session: Session, dialect: str, rolled, live, departments) -> list[tuple[date, int, int]]:
     """Every day of the range: (day, received, resolved), zeros included."""
-    grains, values = _bound(rolled, live, departments, _series_days)
     found = {(d if isinstance(d, date) else date.fromisoformat(str(d))): (int(a or 0), int(b or 0))
-             for d, a, b in session.execute(
-                 _series_statement(dialect, grains, live is not None, departments is not None), values)}
+             for d, a, b in _grouped(session, _series_statement, dialect, rolled, live, departments, _series_days)}
     out, day = [], rolled.first if rolled else live.first
     last = live.last if live else rolled.last
     while day <= last:
