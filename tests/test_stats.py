@@ -421,3 +421,106 @@ def test_rows_formatted_in_one_pass_as_cell_by_cell(app, people, fixture):
             formatted = stat_rows(rows)
             assert formatted == [[stat_cell(v) for v in rows[0]]]
             assert formatted[0][1] == ("1,234" if locale == "en" else "١٬٢٣٤")
+
+
+def _field_work_fixture(db, people):
+    """A site with visitors counted and an emergency in October 2026."""
+    from desk.models import Emergency, Site, VisitorTap
+    site = Site(name_ar="المقر الرئيسي", name_en="Main office", active=True, position=1)
+    db.session.add(site)
+    db.session.flush()
+    db.session.add_all([VisitorTap(site_id=site.id, day=date(2026, 10, 5), recorded_by_id=people.staff.id,
+                                   created_at=utc(2026, 10, 5, 7)) for _ in range(3)])
+    db.session.add(Emergency(site_id=site.id, occurred_at=utc(2026, 10, 5, 9), what_happened="انقطاع الكهرباء",
+                             action_taken="تشغيل المولد", recorded_by_id=people.supervisor.id))
+    db.session.commit()
+    return service.DateRange(date(2026, 10, 1), date(2026, 10, 31))
+
+
+# The field work the dashboard does not show: the emergencies list, the survey's findings, the training months.
+LEFT_OUT = ("emergencies.what_happened", "survey_answers.item_text_ar", "SELECT training_entries.day, training_entries.centihours")
+
+
+def test_the_dashboard_reads_only_the_field_work_it_shows(db, people):
+    """The report and the exports show every part of the field work; the dashboard only the
+    visitors, services, readiness and training: five statements fewer (the emergencies with
+    their recorder's roles and departments, the findings, the training months), the same tables."""
+    from desk.stats import tables
+    from tests.conftest import statements_run
+    r = _field_work_fixture(db, people)
+    db.session.expunge_all()
+    with statements_run(db) as everything:
+        full = service.compute(db.session, None, r, now=NOW)
+    db.session.expunge_all()
+    with statements_run(db) as shown:
+        dashboard = service.compute(db.session, None, r, now=NOW, dashboard=True)
+    assert len(shown) == len(everything) - 5, shown
+    assert not [s for s in shown if any(part in s for part in LEFT_OUT)]
+    assert all(any(part in s for s in everything) for part in LEFT_OUT)
+    assert dashboard.field_work.emergencies is None and dashboard.field_work.findings is None
+    assert dashboard.field_work.training.months is None
+    for locale in ("ar", "en"):
+        with force_locale(locale):
+            full_tables = tables.by_key(tables.build(full, locale))
+            dashboard_tables = tables.by_key(tables.build(dashboard, locale))
+        assert set(full_tables) - set(dashboard_tables) == {"emergencies", "findings", "training_months"}
+        for key, table in dashboard_tables.items():  # every table the dashboard has is the report's
+            assert (table.title, table.headers, table.rows, table.total, table.note) == \
+                (full_tables[key].title, full_tables[key].headers, full_tables[key].rows,
+                 full_tables[key].total, full_tables[key].note), key
+
+
+def test_the_dashboard_page_sends_fewer_statements_and_the_report_shows_everything(db, people, as_user):
+    from tests.conftest import statements_run
+    _field_work_fixture(db, people)
+    browser = as_user(people.supervisor)
+    query = "?start=2026-10-01&end=2026-10-31"
+    browser.get("/stats" + query)  # the session's user and the catalogs read once
+    with statements_run(db) as dashboard_sent:
+        dashboard = browser.get("/stats" + query).get_data(as_text=True)
+    with statements_run(db) as report_sent:
+        report = browser.get("/stats/report" + query).get_data(as_text=True)
+    assert not [s for s in dashboard_sent if any(part in s for part in LEFT_OUT)]
+    assert all(any(part in s for s in report_sent) for part in LEFT_OUT)
+    for key in ("visitors", "services", "readiness", "training", "untrained"):
+        assert f'id="h-{key}"' in dashboard and f'id="h-{key}"' in report
+    assert 'id="h-emergencies"' in report and "انقطاع الكهرباء" in report and "انقطاع الكهرباء" not in dashboard
+
+
+EARLY = DateRange(date(2026, 1, 1), date(2026, 1, 10))
+
+
+@pytest.mark.parametrize("rolled_to", [None, date(2026, 1, 5), date(2026, 1, 15), date(2026, 1, 31)])
+def test_the_kept_statements_bind_each_request_s_range_and_departments(db, people, fixture, rolled_to):
+    """The grouped statements are built once per shape and kept; one request after another, with
+    another range and other departments, each gets its own figures: the same as from freshly
+    built statements, and as counted by hand. Read live, rolled up, and both."""
+    if rolled_to is not None:
+        rollup.refresh(db.session, date(2025, 12, 1), rolled_to)
+    social, aid = people.social.id, people.aid.id
+    kept = (service._counts_statement, service._durations_statement, service._series_statement)
+    asked = [(JAN, None), (EARLY, [aid]), (JAN, [social]), (EARLY, None), (JAN, [aid, social]), (JAN, None)]
+    in_a_row = [service.compute(db.session, deps, r, now=NOW) for r, deps in asked]
+
+    def figures(stats):
+        return (stats.totals, stats.by_department, stats.by_channel, stats.by_kind, stats.by_category,
+                stats.by_requester, stats.response_times, stats.resolution_times, stats.series)
+
+    for (r, deps), stats in zip(asked, in_a_row, strict=True):
+        for builder in kept:
+            builder.cache_clear()
+        assert figures(stats) == figures(service.compute(db.session, deps, r, now=NOW)), (r, deps)
+    assert [(s.totals["received"], s.totals["resolved"]) for s in in_a_row] == \
+        [(4, 3), (1, 1), (2, 2), (2, 2), (3, 3), (4, 3)]
+    assert [len(s.series) for s in in_a_row] == [31, 10, 31, 10, 31, 31]
+    assert set(in_a_row[1].by_department) == {aid} and set(in_a_row[2].by_department) == {social}
+    _check_january(in_a_row[0], people)
+    _check_january(in_a_row[-1], people)
+    # The same shape again (another range, other departments) takes the statement kept.
+    service.compute(db.session, [aid], DateRange(date(2026, 1, 2), date(2026, 1, 9)), now=NOW)
+    before = [builder.cache_info() for builder in kept]
+    again = service.compute(db.session, [social], DateRange(date(2026, 1, 3), date(2026, 1, 8)), now=NOW)
+    after = [builder.cache_info() for builder in kept]
+    assert [a.currsize for a in after] == [b.currsize for b in before]
+    assert all(a.hits > b.hits for a, b in zip(after, before, strict=True))
+    assert (again.totals["received"], again.totals["resolved"], set(again.by_department)) == (1, 1, {social})

@@ -87,7 +87,13 @@ def _one(flag) -> sa.ColumnElement:
     return sa.case((flag, 1), else_=0)
 
 
-def ticket_facts(dialect: str, lo: datetime, hi: datetime, departments: list[int] | None = None):
+# A bound or bindable value: the statistics' service builds its statements once with
+# ``sa.bindparam`` placeholders (an expanding one for the departments) and binds them per request.
+Bound = datetime | sa.BindParameter
+Departments = list[int] | sa.BindParameter | None
+
+
+def ticket_facts(dialect: str, lo: Bound, hi: Bound, departments: Departments = None):
     """The counted facts in [lo, hi) as a UNION ALL select: day, the dimensions, the counts."""
     tickets, t, s = Ticket.__table__, Ticket.__table__.c, SatisfactionResponse.__table__.c
     b = Beneficiary.__table__
@@ -127,7 +133,7 @@ def ticket_facts(dialect: str, lo: datetime, hi: datetime, departments: list[int
     return sa.union_all(*parts)
 
 
-def duration_facts(dialect: str, lo: datetime, hi: datetime, departments: list[int] | None = None):
+def duration_facts(dialect: str, lo: Bound, hi: Bound, departments: Departments = None):
     """One row per first response and per resolution in [lo, hi): day, department, metric, bucket."""
     t = Ticket.__table__.c
     parts = []

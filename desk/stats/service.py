@@ -8,6 +8,7 @@ tickets. Python only folds the few hundred grouped rows into tables.
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -193,8 +194,9 @@ class Stats:
 @dataclass
 class FieldWork:
     visitors: object          # desk.survey.report.VisitorFigures
-    emergencies: list         # desk.models.Emergency, in the order they happened
-    findings: list            # desk.survey.report.Finding
+    # None when not read: the dashboard shows neither (the report and the exports do).
+    emergencies: list | None  # desk.models.Emergency, in the order they happened
+    findings: list | None     # desk.survey.report.Finding
     services: object = None   # desk.survey.report.ServiceFigures: auxiliary services given
     readiness: list = field(default_factory=list)  # desk.survey.report.Readiness: staff readiness
     training: object = None   # desk.training.service.TrainingFigures: the training log
@@ -202,41 +204,45 @@ class FieldWork:
     visit_tickets: int = 0
 
 
-def _field_work(session: Session, r: DateRange, visit_tickets: int) -> FieldWork:
+def _field_work(session: Session, r: DateRange, visit_tickets: int, dashboard: bool = False) -> FieldWork:
     """The field work; ``visit_tickets`` from the per-channel counts the figures already hold
-    (the same roll-ups and live facts), not counted again."""
+    (the same roll-ups and live facts), not counted again. For the ``dashboard``, only what it
+    shows: no emergencies, findings or training months."""
     from desk.survey import report as survey_report
     from desk.training import service as training
+    everything = not dashboard
     return FieldWork(survey_report.visitor_figures(session, r.first, r.last, visit_tickets=False),
-                     survey_report.emergencies_between(session, r.first, r.last),
-                     survey_report.findings_between(session, r.first, r.last),
+                     survey_report.emergencies_between(session, r.first, r.last) if everything else None,
+                     survey_report.findings_between(session, r.first, r.last) if everything else None,
                      survey_report.service_figures(session, r.first, r.last),
                      survey_report.readiness_between(session, r.first, r.last),
-                     training.figures(session, r.first, r.last), visit_tickets)
+                     training.figures(session, r.first, r.last, months=everything), visit_tickets)
 
 
 def _month_end(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
-def _rolled_condition(table, first: date, last: date):
-    """Rows of ``table`` covering [first, last]: month rows for the whole months, day rows
-    for the days before and after them."""
-    c = table.c
+def _whole_or_days(first: date, last: date) -> list[tuple[str, date, date]]:
+    """The (grain, first day, last day) spans of the roll-up rows covering [first, last]: month
+    rows for the whole months, day rows for the days before and after them."""
     m1 = first if first.day == 1 else _month_end(first) + timedelta(days=1)
     m_last = last.replace(day=1)
     if _month_end(last) != last:
         m_last = (m_last - timedelta(days=1)).replace(day=1)
     if m1 > m_last:  # no whole month inside
-        return sa.and_(c.grain == Grain.DAY, c.day.between(first, last))
+        return [(Grain.DAY, first, last)]
     tail_start = _month_end(m_last) + timedelta(days=1)
-    # A flat OR of (grain, day range) terms: each one an index range on (grain, day).
-    parts = [sa.and_(c.grain == Grain.MONTH, c.day.between(m1, m_last))]
+    spans = [(Grain.MONTH, m1, m_last)]
     if first < m1:
-        parts.append(sa.and_(c.grain == Grain.DAY, c.day.between(first, m1 - timedelta(days=1))))
+        spans.append((Grain.DAY, first, m1 - timedelta(days=1)))
     if tail_start <= last:
-        parts.append(sa.and_(c.grain == Grain.DAY, c.day.between(tail_start, last)))
-    return parts[0] if len(parts) == 1 else sa.or_(*parts)
+        spans.append((Grain.DAY, tail_start, last))
+    return spans
+
+
+def _series_days(first: date, last: date) -> list[tuple[str, date, date]]:
+    return [(Grain.SERIES, first, last)]
 
 
 def _split(session: Session, r: DateRange) -> tuple[DateRange | None, DateRange | None, date | None]:
@@ -249,60 +255,98 @@ def _split(session: Session, r: DateRange) -> tuple[DateRange | None, DateRange 
     return DateRange(r.first, through), DateRange(through + timedelta(days=1), r.last), through
 
 
-def _rolled_and_live(table, rolled, live, departments, columns, where, facts, live_columns):
-    """The rows of the rolled-up part (``columns`` of ``table`` matching ``where``, in the
-    actor's departments) UNION ALL those of the live part (``live_columns`` of the ``facts``
-    select over the live days), as one subquery to group."""
-    parts = []
+# The grouped statements are built once per shape and kept: building them (and SQLAlchemy's
+# cache key of them) cost more than running them. A shape is the grains of the rolled-up spans
+# (None: no rolled-up part), whether there is a live part, and whether the departments are
+# limited; the days, the live part's UTC bounds and the departments (an expanding IN) are bound
+# per request by ``_grouped``, so each statement object's cache key is computed once and
+# SQLAlchemy's compiled cache hits. The SQL sent is the same as with the values written in.
+Shape = tuple[str, ...] | None
+
+
+def _grouped(session: Session, statement, dialect: str, rolled: DateRange | None, live: DateRange | None,
+             departments: list[int] | None, spans=_whole_or_days) -> sa.Result:
+    """The rows of a breakdown: the kept ``statement`` (one of the builders below) of this
+    range's shape, run with its days and departments; ``spans`` the rolled-up rows read."""
+    grains: Shape = None
+    values: dict = {}
     if rolled is not None:
-        stmt = sa.select(*[table.c[name] for name in columns]).where(where(table, rolled))
-        if departments is not None:
-            stmt = stmt.where(table.c.department_id.in_(departments))
-        parts.append(stmt)
+        parts = spans(rolled.first, rolled.last)
+        grains = tuple(grain for grain, _, _ in parts)
+        for i, (_, first, last) in enumerate(parts):
+            values[f"first_{i}"], values[f"last_{i}"] = first, last
     if live is not None:
-        rows = facts(*rollup.utc_bounds(live.first, live.last), departments).subquery()
+        values["live_lo"], values["live_hi"] = rollup.utc_bounds(live.first, live.last)
+    if departments is not None:
+        values["departments"] = departments
+    return session.execute(statement(dialect, grains, live is not None, departments is not None), values)
+
+
+def _rolled_and_live(table, grains: Shape, live: bool, scoped: bool, columns, facts, live_columns):
+    """The rows of the rolled-up part (``columns`` of ``table`` in the spans of ``grains``, in the
+    actor's departments) UNION ALL those of the live part (``live_columns`` of the ``facts``
+    select over the live days), as one subquery to group; every value a bind parameter."""
+    departments: sa.BindParameter | None = sa.bindparam("departments", expanding=True) if scoped else None
+    parts = []
+    if grains is not None:
+        c = table.c
+        # A flat OR of (grain, day range) terms: each one an index range on (grain, day).
+        terms = [sa.and_(c.grain == grain, c.day.between(sa.bindparam(f"first_{i}"), sa.bindparam(f"last_{i}")))
+                 for i, grain in enumerate(grains)]
+        stmt = sa.select(*[c[name] for name in columns]).where(terms[0] if len(terms) == 1 else sa.or_(*terms))
+        if departments is not None:
+            stmt = stmt.where(c.department_id.in_(departments))
+        parts.append(stmt)
+    if live:
+        rows = facts(sa.bindparam("live_lo"), sa.bindparam("live_hi"), departments).subquery()
         parts.append(sa.select(*live_columns(rows)))
     return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
 
 
-def _whole_or_days(table, rolled: DateRange):
-    return _rolled_condition(table, rolled.first, rolled.last)
+@functools.cache
+def _counts_statement(dialect: str, grains: Shape, live: bool, scoped: bool):
+    names = [*DIMENSIONS, *COUNTS]
+    rows = _rolled_and_live(StatsRollup.__table__, grains, live, scoped, names,
+                            lambda lo, hi, deps: rollup.ticket_facts(dialect, lo, hi, deps),
+                            lambda facts: [facts.c[name] for name in names])
+    dims = [rows.c[d] for d in DIMENSIONS]
+    return sa.select(*dims, *[sa.func.sum(rows.c[n]).label(n) for n in COUNTS]).group_by(*dims)
 
 
 def _counts(session: Session, dialect: str, rolled, live, departments):
     """(department, channel, kind, category, requester kind) → the summed counts, over the rolled and live parts."""
-    names = [*DIMENSIONS, *COUNTS]
-    rows = _rolled_and_live(StatsRollup.__table__, rolled, live, departments, names, _whole_or_days,
-                            lambda lo, hi, deps: rollup.ticket_facts(dialect, lo, hi, deps),
-                            lambda facts: [facts.c[name] for name in names])
-    dims = [rows.c[d] for d in DIMENSIONS]
-    return session.execute(sa.select(*dims, *[sa.func.sum(rows.c[n]).label(n) for n in COUNTS])
-                           .group_by(*dims)).all()
+    return _grouped(session, _counts_statement, dialect, rolled, live, departments).all()
+
+
+@functools.cache
+def _durations_statement(dialect: str, grains: Shape, live: bool, scoped: bool):
+    keys = ("department_id", "metric", "bucket")
+    rows = _rolled_and_live(StatsDuration.__table__, grains, live, scoped, [*keys, "n"],
+                            lambda lo, hi, deps: rollup.duration_facts(dialect, lo, hi, deps),
+                            lambda spans: [*[spans.c[k] for k in keys], sa.literal(1).label("n")])
+    groups = [rows.c[k] for k in keys]
+    return sa.select(*groups, sa.func.sum(rows.c.n)).group_by(*groups)
 
 
 def _durations(session: Session, dialect: str, rolled, live, departments):
     """(department, metric, bucket) → how many, over the rolled and live parts."""
-    keys = ("department_id", "metric", "bucket")
-    rows = _rolled_and_live(StatsDuration.__table__, rolled, live, departments, [*keys, "n"], _whole_or_days,
-                            lambda lo, hi, deps: rollup.duration_facts(dialect, lo, hi, deps),
-                            lambda spans: [*[spans.c[k] for k in keys], sa.literal(1).label("n")])
-    groups = [rows.c[k] for k in keys]
-    return session.execute(sa.select(*groups, sa.func.sum(rows.c.n)).group_by(*groups)).all()
+    return _grouped(session, _durations_statement, dialect, rolled, live, departments).all()
+
+
+@functools.cache
+def _series_statement(dialect: str, grains: Shape, live: bool, scoped: bool):
+    names = ("day", "received", "resolved")
+    rows = _rolled_and_live(StatsRollup.__table__, grains, live, scoped, names,
+                            lambda lo, hi, deps: rollup.ticket_facts(dialect, lo, hi, deps),
+                            lambda facts: [facts.c[name] for name in names])
+    return (sa.select(rows.c.day, sa.func.sum(rows.c.received), sa.func.sum(rows.c.resolved))
+            .group_by(rows.c.day))
 
 
 def _series(session: Session, dialect: str, rolled, live, departments) -> list[tuple[date, int, int]]:
     """Every day of the range: (day, received, resolved), zeros included."""
-    def series_days(table, part):
-        return sa.and_(table.c.grain == Grain.SERIES, table.c.day.between(part.first, part.last))
-
-    names = ("day", "received", "resolved")
-    rows = _rolled_and_live(StatsRollup.__table__, rolled, live, departments, names, series_days,
-                            lambda lo, hi, deps: rollup.ticket_facts(dialect, lo, hi, deps),
-                            lambda facts: [facts.c[name] for name in names])
     found = {(d if isinstance(d, date) else date.fromisoformat(str(d))): (int(a or 0), int(b or 0))
-             for d, a, b in session.execute(
-                 sa.select(rows.c.day, sa.func.sum(rows.c.received), sa.func.sum(rows.c.resolved))
-                 .group_by(rows.c.day))}
+             for d, a, b in _grouped(session, _series_statement, dialect, rolled, live, departments, _series_days)}
     out, day = [], rolled.first if rolled else live.first
     last = live.last if live else rolled.last
     while day <= last:
@@ -365,14 +409,18 @@ def _compensation(session: Session, r: DateRange, departments) -> dict[str, dict
     return {outcome: {"count": int(n), "halalas": int(amount or 0)} for outcome, n, amount in session.execute(stmt)}
 
 
-def statistics(session: Session, actor: User, r: DateRange, now: datetime | None = None) -> Stats:
-    """Every figure of the dashboard and the report, for the range and the actor's scope."""
-    return compute(session, scope(actor), r, now)
+def statistics(session: Session, actor: User, r: DateRange, now: datetime | None = None, *,
+               dashboard: bool = False) -> Stats:
+    """Every figure of the report (or only those the ``dashboard`` shows), for the range and
+    the actor's scope."""
+    return compute(session, scope(actor), r, now, dashboard=dashboard)
 
 
-def compute(session: Session, departments: list[int] | None, r: DateRange, now: datetime | None = None) -> Stats:
+def compute(session: Session, departments: list[int] | None, r: DateRange, now: datetime | None = None, *,
+            dashboard: bool = False) -> Stats:
     """The figures of the departments given (None: all of them; the CLI report, and
-    ``statistics`` once it has checked who asks)."""
+    ``statistics`` once it has checked who asks). With ``dashboard``, the field work leaves out
+    what only the report and the exports show (see ``_field_work``)."""
     now = now or utcnow()
     dialect = session.get_bind().dialect.name
     rolled, live, through = _split(session, r)
@@ -422,7 +470,7 @@ def compute(session: Session, departments: list[int] | None, r: DateRange, now: 
         comments=_comments(session, r, departments), actions=_actions(session, r, departments),
         compensation=_compensation(session, r, departments),
         department_names=names, category_names=categories,
-        field_work=(_field_work(session, r, by_channel.get(Channel.VISIT.value, {}).get("received", 0))
+        field_work=(_field_work(session, r, by_channel.get(Channel.VISIT.value, {}).get("received", 0), dashboard)
                     if departments is None else None),
         by_tag=tag_counts(session, departments, *rollup.utc_bounds(r.first, r.last)),
     )

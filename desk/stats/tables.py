@@ -223,7 +223,8 @@ def build(stats: Stats, locale: str) -> list[Table]:
 
 def _field_work_tables(work, locale: str) -> list[Table]:
     """The supervisors' field work (desk.survey): visitors per site, emergencies and their
-    corrective actions, the daily survey's findings."""
+    corrective actions, the daily survey's findings (the parts read: the dashboard's figures
+    leave some out)."""
     visitors = work.visitors
     rows = [[site.name(locale), visitors.site_total(site.id)] for site in visitors.sites]
     return [
@@ -232,13 +233,14 @@ def _field_work_tables(work, locale: str) -> list[Table]:
               note=_("Counted at the desk (the visitor count). Visit tickets received in the period, the whole "
                      "association: %(n)s.", n=work.visit_tickets if locale == "en"
                      else to_arabic_digits(str(work.visit_tickets)))),
-        Table("emergencies", _("Emergencies and corrective actions"),
-              [_("Date"), _("Site"), _("What happened"), _("Corrective action taken on the spot"), _("Status")],
-              [[e.occurred_at, e.site.name(locale), e.what_happened, e.action_taken,
-                _("Open: awaiting the general manager") if e.is_open else _("Acknowledged")]
-               for e in work.emergencies]),
-        Table("findings", _("Field survey findings"), [_("Day"), _("Site"), _("Item"), _("Note")],
-              [[f.day, f.site.name(locale), f.item_text(locale), f.note or ""] for f in work.findings]),
+        *([Table("emergencies", _("Emergencies and corrective actions"),
+                 [_("Date"), _("Site"), _("What happened"), _("Corrective action taken on the spot"), _("Status")],
+                 [[e.occurred_at, e.site.name(locale), e.what_happened, e.action_taken,
+                   _("Open: awaiting the general manager") if e.is_open else _("Acknowledged")]
+                  for e in work.emergencies])] if work.emergencies is not None else []),
+        *([Table("findings", _("Field survey findings"), [_("Day"), _("Site"), _("Item"), _("Note")],
+                 [[f.day, f.site.name(locale), f.item_text(locale), f.note or ""] for f in work.findings])]
+          if work.findings is not None else []),
         *([services_table(work.services, locale)] if work.services is not None else []),
         Table("readiness", _("Staff readiness"), [_("Day"), _("Site"), _("Reception staffed"), _("On duty")],
               [[r.day, r.site.name(locale), str(labels.STAFFED.get(r.staffed or "", "")), "، ".join(r.on_duty) if locale == "ar"
@@ -261,15 +263,15 @@ def services_table(services, locale: str) -> Table:
 
 def training_tables(training, locale: str) -> list[Table]:
     """The training log (desk.training.service.TrainingFigures): hours per person and per month
-    of the period, and who had no training in the last 12 months."""
+    of the period (when read), and who had no training in the last 12 months."""
     return [
         Table("training", _("Training of service staff"),
               [_("Staff member"), _("Hours"), _("Courses"), _("Latest training")],
               [[p.user.name, p.hours, p.courses, p.last_day or ""] for p in training.people],
               total=[_("Everyone"), training.centihours / 100, training.courses, ""]),
-        Table("training_months", _("Training hours per month"), [_("Month"), _("Hours"), _("Courses")],
-              [[m.month if locale == "en" else to_arabic_digits(m.month), m.hours, m.courses]
-               for m in training.months]),
+        *([Table("training_months", _("Training hours per month"), [_("Month"), _("Hours"), _("Courses")],
+                 [[m.month if locale == "en" else to_arabic_digits(m.month), m.hours, m.courses]
+                  for m in training.months])] if training.months is not None else []),
         Table("untrained", _("No training in the last 12 months"), [_("Staff member"), _("Latest training")],
               [[p.user.name, p.last_day or _("No training yet")] for p in training.untrained],
               note=_("Up to the end of the period.")),

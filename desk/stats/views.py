@@ -103,8 +103,9 @@ def stat_rows(rows: list[list]) -> list[list[str]]:
     return [[cell(value) for value in row] for row in rows]
 
 
-def _context(r: service.DateRange) -> dict:
-    stats = service.statistics(db.session, current_user, r)
+def _context(r: service.DateRange, dashboard: bool = False) -> dict:
+    """The page's figures and tables; for the ``dashboard``, only the figures it shows."""
+    stats = service.statistics(db.session, current_user, r, dashboard=dashboard)
     locale = current_locale()
     built = tables.build(stats, locale)
     named = tables.by_key(built)
@@ -123,7 +124,7 @@ def dashboard():
     r = _range(form)
     context = dict(form=form, range=r)
     if r is not None:
-        context.update(_context(r))
+        context.update(_context(r, dashboard=True))
     return page_or_fragment("stats/dashboard.html", "stats/_dashboard.html", 200 if r else 422, **context)
 
 

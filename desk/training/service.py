@@ -250,7 +250,7 @@ class TrainingFigures:
     start: date
     end: date
     people: list[PersonHours]
-    months: list[MonthHours]
+    months: list[MonthHours] | None   # None: not read (the statistics dashboard shows no months)
     untrained: list[PersonHours]
 
     @property
@@ -262,9 +262,10 @@ class TrainingFigures:
         return sum(p.courses for p in self.people)
 
 
-def figures(session: Session, start: date, end: date) -> TrainingFigures:
-    """The report's training section: hours per person and per month of the period, and who had
-    no training in the 12 months up to the period's end. The trainees are read once for both."""
+def figures(session: Session, start: date, end: date, months: bool = True) -> TrainingFigures:
+    """The report's training section: hours per person and per month of the period (``months``),
+    and who had no training in the 12 months up to the period's end. The trainees are read once
+    for both."""
     people = trainees(session)
     return TrainingFigures(start, end, hours_by_person(session, start, end, people),
-                           hours_by_month(session, start, end), untrained(session, end, people))
+                           hours_by_month(session, start, end) if months else None, untrained(session, end, people))
