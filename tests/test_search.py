@@ -190,6 +190,20 @@ def test_punctuation_in_a_word_is_matched_as_typed_either_way(db, make_ticket, m
         assert {names[i] for i in db.session.scalars(select(Ticket.id).where(way))} == expected, (typed, str(way))
 
 
+def test_postgres_counts_the_newest_tickets_for_two_words_or_more(db, corpus, monkeypatch):
+    """For one word PostgreSQL's planner chooses alone; the newest tickets are counted only
+    when its guesses would be multiplied, and only for a page newest first."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    from desk.tickets import search as ticket_search
+    asked = []
+    monkeypatch.setattr(ticket_search, "_walk_is_cheaper", lambda session, terms: asked.append(len(terms)) or False)
+    for typed in ("مساعدة", "نورة الدوسري"):
+        search_condition(db.session, typed, newest_first=True)
+        search_condition(db.session, typed)
+    assert asked == [2]
+
+
 @pytest.mark.parametrize("hits, tickets, walks", [
     (8, 1_000_000, True),    # three common Arabic words at 1M: 18,219 matches, ~3,000 read in order
     (1, 1_000_000, False),   # a name: a few hundred matches, fetched through the index

@@ -49,7 +49,9 @@ SQLITE_PAGE = 51  # a queue page and one more (desk.queue.service)
 # PostgreSQL, a page newest first: its planner guesses how many tickets a LIKE finds from a
 # hundred sampled texts and multiplies the guesses of each word, so it fetched and sorted all
 # 18,219 matches of three common Arabic words at 1,000,000 tickets (120 ms) where reading the
-# queue in order fills the page within ~3,000 (3 ms). So the search's share is read from the
+# queue in order fills the page within ~3,000 (3 ms). For one word its guess served (it read
+# every common word measured in order; the count below cost more, ~1 ms at 100,000 tickets,
+# than it saved); for two words or more the search's share is read from the
 # newest POSTGRES_PROBE tickets (~0.5 ms), and the page is read in order (``strpos``, which
 # no index serves) when that costs less: ~SQLITE_PAGE/share tickets read (a page and one
 # more), against ~share·N matches fetched through the trigram index and sorted, each costing
@@ -176,7 +178,8 @@ def search_condition(session: Session, typed: str | search.Query, *,
 def _text_condition(session: Session, terms: Sequence[search.Term], newest_first: bool = False) -> ColumnElement[bool] | None:
     like = search.condition(Ticket.search_text, terms)
     dialect = session.get_bind().dialect.name
-    if like is not None and dialect == "postgresql" and newest_first and _walk_is_cheaper(session, terms):
+    if (like is not None and dialect == "postgresql" and newest_first and len(terms) > 1
+            and _walk_is_cheaper(session, terms)):
         return search.walk_condition(Ticket.search_text, terms)
     if like is None or dialect != "sqlite":
         return like  # PostgreSQL's planner chooses between its trigram index and a scan itself
