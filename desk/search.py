@@ -60,6 +60,7 @@ __all__ = [
     "remove_group",
     "score",
     "trigram_terms",
+    "walk_condition",
     "word_groups",
 ]
 
@@ -230,6 +231,14 @@ def term_condition(column, term: Term) -> ColumnElement[bool]:
 def condition(column, terms: Iterable[Term]) -> ColumnElement[bool] | None:
     """Every term found in ``column`` (None for no terms)."""
     parts = [term_condition(column, t) for t in terms]
+    return and_(*parts) if parts else None
+
+
+def walk_condition(column, terms: Iterable[Term]) -> ColumnElement[bool] | None:
+    """The rows ``condition`` finds, written with PostgreSQL's ``strpos``: the same substrings,
+    which no index serves, but read faster in a text than ``LIKE`` reads them (about three
+    times for Arabic), for a page read in order that stops when it is full."""
+    parts = [or_(*[func.strpos(column, n) > 0 for n in _needed(t.needles)]) for t in terms]
     return and_(*parts) if parts else None
 
 

@@ -191,7 +191,8 @@ def test_a_page_the_database_sorts_sorts_ids_only(db, people, mixed, statements)
     first = queue.page(db.session, people.staff, f, limit=5)
     assert [t.id for t in first.tickets] == [t.id for t in sorted(mixed, key=lambda t: (t.created_at, t.id),
                                                                    reverse=True)][:5]
-    sorting = [s for s, _p in statements if "LIMIT" in s]
+    # PostgreSQL's count of the newest tickets the search finds (desk.tickets.search.POSTGRES_PROBE) sorts nothing.
+    sorting = [s for s, _p in statements if "LIMIT" in s and not s.startswith("SELECT (SELECT count(*)")]
     assert sorting and all(s.startswith("SELECT tickets.id \nFROM") for s in sorting), sorting
 
 

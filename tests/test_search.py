@@ -149,6 +149,76 @@ def test_the_quality_set_read_newest_first_through_the_window(db, corpus, monkey
     assert any(taken) and not all(taken), taken
 
 
+def test_the_quality_set_read_in_order_on_postgres(db, corpus, monkeypatch):
+    """PostgreSQL: a page newest first read in order (``strpos``, when the newest tickets say
+    the search is common) finds what the trigram index's ``LIKE`` finds."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's strpos")
+    from desk.tickets import search as ticket_search
+    monkeypatch.setattr(ticket_search, "_walk_is_cheaper", lambda session, terms: True)
+    monkeypatch.setitem(globals(), "search_condition", functools.partial(search_condition, newest_first=True))
+    assert "strpos" in str(search_condition(db.session, "نورة الدوسري").compile(db.engine)).lower()
+    assert misses(db, corpus, QUERIES) == []
+    for typed in ("شكوى، شكاوى", "سلة، سلال"):
+        db.session.add(SearchWords(typed=typed, words=" ".join(parse_group(typed))))
+    db.session.commit()
+    assert misses(db, corpus, GROUPED) == []
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("50%", {"percent"}), ("a_b", {"underscore"}), ("a.b", {"dot"}), ("(x", {"paren"}), ("c:\\x", {"backslash"}),
+    ("x)", {"paren"}), ("a|b", set()), ("[ab]", set()),
+])
+def test_punctuation_in_a_word_is_matched_as_typed_either_way(db, make_ticket, monkeypatch, typed, expected):
+    """``%``, ``_``, ``\\`` and a regular expression's signs in a word are themselves, never
+    wildcards, whether the words are looked for by ``LIKE`` or, on PostgreSQL, by ``strpos``."""
+    subjects = {"percent": "خصم 50% على الرسوم", "underscore": "رمز a_b في النموذج", "dot": "ملف a.b مرفق",
+                "paren": "ملاحظة (x) مهمة", "backslash": "المسار c:\\x خاطئ",
+                "near": "خصم 500 ورمز axb و ab و cx و c:x"}
+    made = {key: make_ticket(subject=subject).id for key, subject in subjects.items()}
+    db.session.commit()
+    names = {ticket_id: key for key, ticket_id in made.items()}
+    from desk.search import walk_condition
+    terms = parse(typed).terms
+    ways = [condition(Ticket.search_text, terms)]
+    if db.engine.dialect.name == "postgresql":
+        ways.append(walk_condition(Ticket.search_text, terms))
+        from desk.tickets import search as ticket_search
+        monkeypatch.setattr(ticket_search, "_walk_is_cheaper", lambda session, terms: True)
+        ways.append(search_condition(db.session, typed, newest_first=True))
+    for way in ways:
+        assert {names[i] for i in db.session.scalars(select(Ticket.id).where(way))} == expected, (typed, str(way))
+
+
+def test_postgres_counts_the_newest_tickets_for_two_words_or_more(db, corpus, monkeypatch):
+    """For one word PostgreSQL's planner chooses alone; the newest tickets are counted only
+    when its guesses would be multiplied, and only for a page newest first."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    from desk.tickets import search as ticket_search
+    asked = []
+    monkeypatch.setattr(ticket_search, "_walk_is_cheaper", lambda session, terms: asked.append(len(terms)) or False)
+    for typed in ("مساعدة", "نورة الدوسري"):
+        search_condition(db.session, typed, newest_first=True)
+        search_condition(db.session, typed)
+    assert asked == [2]
+
+
+@pytest.mark.parametrize("hits, tickets, walks", [
+    (8, 1_000_000, True),    # three common Arabic words at 1M: 18,219 matches, ~3,000 read in order
+    (1, 1_000_000, False),   # a name: a few hundred matches, fetched through the index
+    (0, 1_000_000, False),
+    (14, 100_000, True),     # a word in 3 % of tickets
+    (8, 100_000, False),     # three Arabic words in 969 tickets: sorting them costs less
+    (2, 100_000, False),
+    (400, 300, False),       # a small table (or one never analysed, -1): the planner's choice
+    (5, -1, False),
+])
+def test_postgres_reads_a_page_in_order_when_the_newest_tickets_say_it_pays(hits, tickets, walks):
+    from desk.tickets.search import walk_pays
+    assert walk_pays(hits, tickets) is walks
+
+
 @pytest.mark.parametrize("ids_read", [50, 2])
 def test_a_queue_page_is_the_same_whichever_way_sqlite_reads_it(db, people, make_tickets, monkeypatch, ids_read):
     """Newest first, with a filter that thins the matches: the page and the next through the

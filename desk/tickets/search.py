@@ -6,7 +6,9 @@ is a few substring needles, so the match is ``LIKE '%needle%'``, and each databa
 trigram index (built by migration 0002):
 
 - PostgreSQL: a GIN ``pg_trgm`` index on ``tickets.search_text``, which ``LIKE`` uses as is
-  (provided its ctype lets pg_trgm see Arabic letters: see ``trigram_problem``);
+  (provided its ctype lets pg_trgm see Arabic letters: see ``trigram_problem``); a page newest
+  first of a search the newest tickets show to be common is read in order instead, the same
+  needles by ``strpos`` (see ``POSTGRES_PROBE``);
 - SQLite: an FTS5 ``trigram`` table over ``tickets.search_text`` (external content, kept in
   step by triggers), queried with the same needles as quoted phrases when it finds few tickets
   (see ``search_condition``).
@@ -44,6 +46,21 @@ SQLITE_MANY = 2000
 SQLITE_WALK_WINDOW = 5000
 SQLITE_WINDOW_IDS = 500  # at most this many of the window's ids are read (newest first)
 SQLITE_PAGE = 51  # a queue page and one more (desk.queue.service)
+# PostgreSQL, a page newest first: its planner guesses how many tickets a LIKE finds from a
+# hundred sampled texts and multiplies the guesses of each word, so it fetched and sorted all
+# 18,219 matches of three common Arabic words at 1,000,000 tickets (120 ms) where reading the
+# queue in order fills the page within ~3,000 (3 ms). For one word its guess served (it read
+# every common word measured in order; the count below cost more, ~1 ms at 100,000 tickets,
+# than it saved); for two words or more the search's share is read from the
+# newest POSTGRES_PROBE tickets (~0.5 ms), and the page is read in order (``strpos``, which
+# no index serves) when that costs less: ~SQLITE_PAGE/share tickets read (a page and one
+# more), against ~share·N matches fetched through the trigram index and sorted, each costing
+# POSTGRES_MATCH_COST tickets read in order. Measured, a match costs three to four (1,000,000: 1.9 µs a match, 0.64 µs a
+# ticket); half that is taken, as a walk misjudged has no bound (a name read in order at
+# 1,000,000: 400 ms) where a sort misjudged costs its matches (100,000, three Arabic words in
+# 969 tickets, 8 of the newest 500: sorted 3.9 ms, read in order 5.0 ms).
+POSTGRES_PROBE = 500
+POSTGRES_MATCH_COST = 1.5
 REINDEX_BATCH = 2000
 # The six triggers that keep SQLite's two FTS5 tables in step with their content tables, exactly
 # as migrations 0002 (tickets) and 0026 (beneficiaries) create them (a test compares the two):
@@ -160,7 +177,11 @@ def search_condition(session: Session, typed: str | search.Query, *,
 
 def _text_condition(session: Session, terms: Sequence[search.Term], newest_first: bool = False) -> ColumnElement[bool] | None:
     like = search.condition(Ticket.search_text, terms)
-    if like is None or session.get_bind().dialect.name != "sqlite":
+    dialect = session.get_bind().dialect.name
+    if (like is not None and dialect == "postgresql" and newest_first and len(terms) > 1
+            and _walk_is_cheaper(session, terms)):
+        return search.walk_condition(Ticket.search_text, terms)
+    if like is None or dialect != "sqlite":
         return like  # PostgreSQL's planner chooses between its trigram index and a scan itself
     # SQLite's planner cannot see how many tickets match, so it is decided here: a few
     # matches are fetched through the trigram index; many are found sooner by reading the
@@ -179,6 +200,33 @@ def _text_condition(session: Session, terms: Sequence[search.Term], newest_first
     rest = search.condition(Ticket.search_text, [t for t in terms if t not in indexed])
     found = Ticket.id.in_(ids)
     return found if rest is None else sa.and_(found, rest)
+
+
+def _walk_is_cheaper(session: Session, terms: Sequence[search.Term]) -> bool:
+    """PostgreSQL: whether a page newest first is read sooner in order than through the
+    trigram index, judged by the share of the newest POSTGRES_PROBE tickets the search finds
+    and the table's size as the planner knows it (see POSTGRES_PROBE). Only the plan rests on
+    it: ``walk_condition`` finds what ``condition`` finds."""
+    newest = (select(Ticket.search_text).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+              .limit(POSTGRES_PROBE).subquery())
+    walk = search.walk_condition(newest.c.search_text, terms)
+    if walk is None:
+        return False
+    found = select(func.count()).select_from(newest).where(walk)
+    size = (select(sa.column("reltuples", sa.Float)).select_from(sa.table("pg_class"))
+            .where(sa.column("oid") == sa.text("'tickets'::regclass")))
+    hits, tickets = session.execute(select(found.scalar_subquery(), size.scalar_subquery())).one()
+    return walk_pays(hits, tickets)
+
+
+def walk_pays(hits: int, tickets: float) -> bool:
+    """Whether ``hits`` of the newest POSTGRES_PROBE tickets make a page read in order cheaper
+    than the trigram index's matches sorted, in a table of ``tickets`` (the planner's count:
+    unknown, -1, before the first ANALYZE)."""
+    if not hits or tickets < POSTGRES_PROBE:
+        return False
+    share = hits / POSTGRES_PROBE
+    return SQLITE_PAGE / share < POSTGRES_MATCH_COST * share * tickets
 
 
 def _newest_low_id(session: Session) -> int | None:
