@@ -120,7 +120,7 @@ def test_the_quality_set(db, corpus):
 
 def test_the_quality_set_through_the_index_and_without_it(db, corpus, monkeypatch):
     """SQLite: the FTS5 trigram path (few matches) and the LIKE path (many) agree."""
-    monkeypatch.setattr("desk.tickets.search.SQLITE_MANY", 0)
+    monkeypatch.setattr("desk.tickets.search._most_ids", lambda session: 0)
     assert misses(db, corpus, QUERIES) == []
 
 
@@ -254,10 +254,66 @@ def test_a_queue_page_is_the_same_whichever_way_sqlite_reads_it(db, people, make
     assert taken == []
     monkeypatch.setattr(ticket_search, "_newest_first", lambda *a: None)
     through_ids = pages()
-    monkeypatch.setattr(ticket_search, "SQLITE_MANY", 0)
+    monkeypatch.setattr(ticket_search, "_most_ids", lambda session: 0)
     by_like = pages()
     assert through_window == through_ids == by_like
     assert len(through_window[0]) == 3 and len(through_window[1]) == 3
+
+
+def test_sqlite_widens_the_window_as_far_as_its_matches_say_a_page_needs(db, people, make_tickets, monkeypatch):
+    """A search with a few matches among the newest tickets but not a page tries a window as
+    wide as those matches say a page needs (at most the widest), before reading every match's
+    id; one or two matches are not enough to widen on. The same page whichever way."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's FTS5 table")
+    from desk.queue.service import Filters, page
+    from desk.tickets import search as ticket_search
+    for n in range(20):
+        make_tickets(1, subject=f"انقطاع الكهرباء في الحي {n}", body="طلب عاجل")
+        make_tickets(2, subject=f"شيء آخر {n}", body="طلب")
+    db.session.commit()
+    filters = Filters(view="all", q="الكهرباء طلب")
+    monkeypatch.setattr(ticket_search, "SQLITE_WALK_WINDOW", 12)  # the newest 12 hold 4 matches
+    monkeypatch.setattr(ticket_search, "SQLITE_WIDEST_SHARE", 1)  # as wide as the table (60)
+    monkeypatch.setattr(ticket_search, "SQLITE_PAGE", 8)
+    windows = []
+    real_low = ticket_search._newest_low_id
+    monkeypatch.setattr(ticket_search, "_newest_low_id", lambda session, window: windows.append(window) or real_low(session, window))
+
+    def first_page():
+        return [t.id for t in page(db.session, people.supervisor, filters, limit=7).tickets]
+
+    widened = first_page()
+    assert windows == [12, 36]  # 4 matches in 12: a page of 8 and half again needs 3 times as wide
+    assert ticket_search._newest_first(db.session, search_terms(db, "الكهرباء طلب"), sa.true()) is not None
+    windows.clear()
+    monkeypatch.setattr(ticket_search, "SQLITE_WIDEST_SHARE", 20)  # a small table: every id, then
+    assert first_page() == widened and windows == [12]
+    windows.clear()
+    monkeypatch.setattr(ticket_search, "SQLITE_WIDEST_SHARE", 1)
+    monkeypatch.setattr(ticket_search, "SQLITE_WALK_WINDOW", 6)  # 2 matches: too few to widen on
+    assert first_page() == widened and windows == [6]
+    monkeypatch.setattr(ticket_search, "_most_ids", lambda session: 0)  # and LIKE alone
+    assert first_page() == widened and len(widened) == 7
+
+
+def test_sqlite_reads_more_matches_ids_in_a_larger_table(db, make_tickets):
+    """Reading k ids and sorting them beats reading the queue in order up to k ≈ √(50·N)."""
+    from desk.tickets.search import SQLITE_MANY, _most_ids
+    assert _most_ids(db.session) == SQLITE_MANY  # an empty desk
+    make_tickets(3)
+    db.session.commit()
+    assert _most_ids(db.session) == SQLITE_MANY
+
+    class Highest:  # the highest ticket id of a larger desk
+        def __init__(self, n):
+            self.n = n
+
+        def scalar(self, statement):
+            return self.n
+
+    assert _most_ids(Highest(100_000)) == 2258  # √(51·100,000): about SQLITE_MANY
+    assert _most_ids(Highest(1_000_000)) == 7141
 
 
 def search_terms(db, typed):
