@@ -183,8 +183,8 @@ def granted(actor: User, action: Action) -> bool:
     if session is None:
         return False
     roles = tuple(sorted(actor.roles))
-    # Every permission the actor's roles were given, read once per page (desk.memo): a page asks
-    # for several (reveal a phone, reveal an ID...); outside a GET request, asked every time.
+    # Every permission the actor's roles were given, read once per request until it writes
+    # (desk.memo): a page asks for several (reveal a phone, reveal an ID...).
     given = read_once("granted", roles, lambda: frozenset(session.scalars(
         select(RoleGrant.permission).where(RoleGrant.role.in_(roles)))))
     return str(action) in given

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 from desk.models.accounts import (
+    BY_NAME_ONLY,
     Department,
     DepartmentMember,
     PasswordReset,
@@ -85,7 +86,7 @@ from desk.models.training import TrainingEntry
 
 __all__ = [
     "Broadcast", "BroadcastGroup", "BroadcastOptOut", "Purpose",
-    "Base", "utcnow", "SavedView", "ViewScope", "User", "UserRole", "Role", "Department", "DepartmentMember",
+    "Base", "utcnow", "SavedView", "ViewScope", "User", "BY_NAME_ONLY", "UserRole", "Role", "Department", "DepartmentMember",
     "StaffSession", "PasswordReset", "RecoveryCode", "TwoFactorRole", "RoleGrant",
     "Beneficiary", "RequesterKind", "ORGANISATIONS", "is_organisation", "Ticket", "TicketEvent", "ReferenceCounter", "Kind", "KIND_LETTER", "format_reference",
     "Channel", "SocialPlatform", "Status", "OPEN_STATUSES", "STATUS_EVENTS", "Priority", "EventKind",

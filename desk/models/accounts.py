@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from desk.models.base import Base, utcnow
@@ -133,6 +133,12 @@ class User(UserMixin, Base):
     @property
     def has_two_factor(self) -> bool:
         return self.totp_secret is not None and self.totp_enabled_at is not None
+
+
+# Loader options for people read for their name and id only (a list to choose from, a timeline's
+# authors): their roles and departments, loaded with every User by default (two statements per
+# group of people), are not read, and are loaded on first use should anything ask.
+BY_NAME_ONLY = (lazyload(User.role_rows), lazyload(User.memberships))
 
 
 class StaffSession(Base):

@@ -24,9 +24,9 @@ from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
-from desk.models import EventKind, OutboxMessage, OutboxStatus, Ticket, TicketEvent, User, utcnow
+from desk.models import BY_NAME_ONLY, EventKind, OutboxMessage, OutboxStatus, Ticket, TicketEvent, User, utcnow
 from desk.notify.service import update_message
 from desk.text import mask_email, mask_phone
 from desk.tickets import workflow
@@ -124,9 +124,7 @@ def for_ticket(session: Session, ticket: Ticket, limit: int = 50) -> list[Ticket
     messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)
                                     .order_by(OutboxMessage.id.desc()).limit(limit)))
     ids = {m.to_user_id for m in messages if m.to_user_id is not None}
-    # Shown by name: not their roles nor departments.
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids))
-                                               .options(lazyload(User.role_rows), lazyload(User.memberships)))} if ids else {}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)).options(*BY_NAME_ONLY))} if ids else {}
     return [TicketMessage(m, state(m), users.get(m.to_user_id) if m.to_user_id else None) for m in messages]
 
 

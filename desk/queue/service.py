@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, 
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
 
 from desk.models import (
+    BY_NAME_ONLY,
     OPEN_STATUSES,
     Channel,
     DepartmentMember,
@@ -388,7 +389,7 @@ def _sorted_page(session: Session, stmt, order, limit: int) -> list[Ticket]:
 ROW_OPTIONS = (
     defer(Ticket.body), defer(Ticket.search_text), defer(Ticket.action_taken), defer(Ticket.meta),
     lazyload(Ticket.category),
-    joinedload(Ticket.assignee).options(lazyload(User.role_rows), lazyload(User.memberships)),
+    joinedload(Ticket.assignee).options(*BY_NAME_ONLY),
 )
 
 
@@ -522,9 +523,8 @@ def assignee_choices(session: Session, actor: User) -> list[User]:
     else:
         members = select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(sorted(actor.department_ids)))
         stmt = stmt.where(User.id.in_(members))
-    # Their names and ids only (the filter and bulk lists): not their roles nor departments.
-    return list(session.scalars(stmt.options(lazyload(User.role_rows), lazyload(User.memberships))
-                                .order_by(User.name)))
+    # Their names and ids only (the filter and bulk lists).
+    return list(session.scalars(stmt.options(*BY_NAME_ONLY).order_by(User.name)))
 
 
 # The 30-second refresh asks it every time: built once (no parameters), so only executed.

@@ -13,12 +13,13 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session, joinedload
 
 from desk import audit, labels
 from desk.channels.outgoing import documents_to_send
 from desk.errors import NotFound, ValidationFailed, too_long
 from desk.models import (
+    BY_NAME_ONLY,
     AuditAction,
     Category,
     Department,
@@ -124,11 +125,10 @@ def timeline(session: Session, ticket: Ticket, newest_first: bool = False,
     """The ticket's events in the order they happened, or the newest first; with those of the
     duplicates ``merged`` into it (ids: desk.tickets.merge), which the page marks "merged from"."""
     order = TicketEvent.id.desc() if newest_first else TicketEvent.id
-    # Each event's author by name: not their roles nor departments.
+    # Each event's author by name.
     return list(session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id.in_([ticket.id, *merged])).order_by(order)
-        .options(joinedload(TicketEvent.actor).lazyload(User.role_rows),
-                 joinedload(TicketEvent.actor).lazyload(User.memberships))
+        .options(joinedload(TicketEvent.actor).options(*BY_NAME_ONLY))
     ))
 
 
@@ -228,9 +228,9 @@ def assignable_users(session: Session, actor: User, ticket: Ticket) -> list[User
     if can(actor, Action.TICKET_DEPARTMENT, ticket):  # a queue role
         queue_users = select(UserRole.user_id).where(UserRole.role.in_([Role.STAFF, Role.SUPERVISOR]))
         condition = condition | User.id.in_(queue_users)
-    # Their names and ids (the page's choices, the assignment's check): not their roles nor departments.
+    # Their names and ids (the page's choices, the assignment's check).
     return list(session.scalars(select(User).where(User.active.is_(True), condition).order_by(User.name)
-                                .options(lazyload(User.role_rows), lazyload(User.memberships))))
+                                .options(*BY_NAME_ONLY)))
 
 
 def active_departments(session: Session) -> list[Department]:
