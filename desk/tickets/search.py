@@ -269,8 +269,7 @@ def _newest_first(session: Session, indexed: Sequence[search.Term], like: Column
     creation here but need not: only the choice of a plan rests on it, not the results."""
     rowids = search.fts_rowids(SQLITE_FTS_TABLE, indexed)
     rowid = rowids.selected_columns[0]
-    window = SQLITE_WALK_WINDOW
-    widest = max(window, _about_how_many(session) // SQLITE_WIDEST_SHARE)
+    window, widest = SQLITE_WALK_WINDOW, None
     while True:  # at most three windows: each at least twice as wide, up to the widest
         low = _newest_low_id(session, window)
         if low is None:
@@ -278,7 +277,11 @@ def _newest_first(session: Session, indexed: Sequence[search.Term], like: Column
         ids = list(session.scalars(rowids.where(rowid >= low).order_by(rowid.desc()).limit(SQLITE_WINDOW_IDS)))
         if len(ids) >= SQLITE_PAGE:
             break
-        if len(ids) < SQLITE_WIDEN_FROM or window >= widest:
+        if len(ids) < SQLITE_WIDEN_FROM:
+            return None
+        if widest is None:  # the table's size, read only when a window is to be widened
+            widest = max(SQLITE_WALK_WINDOW, _about_how_many(session) // SQLITE_WIDEST_SHARE)
+        if window >= widest:
             return None
         window = min(widest, window * math.ceil(SQLITE_PAGE * 1.5 / len(ids)))
     if len(ids) == SQLITE_WINDOW_IDS:  # a common word: the window ends at the last id read,
