@@ -314,11 +314,17 @@ def _sent(db, ticket, address: str) -> None:
     db.session.commit()
 
 
-def test_the_link_in_a_message_opts_its_address_out_after_a_confirmation(app, db, people, visitor, make_ticket):
+def _emailed(db, people, make_ticket, address: str):
+    """A ticket whose beneficiary's email is ``address``, and the outbox's message to many sent to it."""
     ticket = make_ticket(department_id=people.social.id)
-    ticket.beneficiary.email = "Someone@Example.org"
+    ticket.beneficiary.email = address
     db.session.commit()
-    _sent(db, ticket, "Someone@Example.org")
+    _sent(db, ticket, address)
+    return ticket
+
+
+def test_the_link_in_a_message_opts_its_address_out_after_a_confirmation(app, db, people, visitor, make_ticket):
+    ticket = _emailed(db, people, make_ticket, "Someone@Example.org")
     token = optout.token(app.config["SECRET_KEY"], ticket, "Someone@Example.org")
     assert "someone" not in _payload(token).lower() and ticket.beneficiary.phone[1:] not in _payload(token)
     browser = visitor()
@@ -339,10 +345,7 @@ def test_the_link_in_a_message_opts_its_address_out_after_a_confirmation(app, db
 
 
 def test_the_link_still_works_after_the_beneficiary_changes_address(app, db, people, visitor, make_ticket):
-    ticket = make_ticket(department_id=people.social.id)
-    ticket.beneficiary.email = "first@example.org"
-    db.session.commit()
-    _sent(db, ticket, "first@example.org")
+    ticket = _emailed(db, people, make_ticket, "first@example.org")
     link = optout.token(app.config["SECRET_KEY"], ticket, "first@example.org")
     ticket.beneficiary.email = "second@example.org"  # corrected since the message went
     db.session.commit()
@@ -362,10 +365,7 @@ def _erase(db, people, ticket):
 
 
 def test_after_an_erasure_neither_link_works(app, db, people, visitor, make_ticket):
-    ticket = make_ticket(department_id=people.social.id)
-    ticket.beneficiary.email = "gone@example.org"
-    db.session.commit()
-    _sent(db, ticket, "gone@example.org")
+    ticket = _emailed(db, people, make_ticket, "gone@example.org")
     link = optout.token(app.config["SECRET_KEY"], ticket, "gone@example.org")
     old = URLSafeSerializer(app.config["SECRET_KEY"], salt=optout.SALT).dumps("gone@example.org")
     browser = visitor()
