@@ -28,6 +28,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from desk import search
@@ -61,9 +62,10 @@ SQLITE_PAGE = 51  # a queue page and one more (desk.queue.service)
 # PostgreSQL, a page newest first: its planner guesses how many tickets a LIKE finds from a
 # hundred sampled texts and multiplies the guesses of each word, so it fetched and sorted all
 # 18,219 matches of three common Arabic words at 1,000,000 tickets (120 ms) where reading the
-# queue in order fills the page within ~3,000 (3 ms). For one word its guess served (it read
-# every common word measured in order; the count below cost more, ~1 ms at 100,000 tickets,
-# than it saved); for two words or more the search's share is read from the
+# queue in order fills the page within ~3,000 (3 ms). For one word its guess is often too
+# high: it read the queue in order for "expenses" (1,002 of 1,000,000 tickets, guessed 5,608:
+# 41,000 tickets read, 30-56 ms), so one word is read through the index's matches when the
+# probe says so. The search's share is read from the
 # newest POSTGRES_PROBE tickets (~0.5 ms), and the page is read in order (``strpos``, which
 # no index serves) when that costs less: ~SQLITE_PAGE/share tickets read (a page and one
 # more), against ~share·N matches fetched through the trigram index and sorted, each costing
@@ -190,11 +192,10 @@ def search_condition(session: Session, typed: str | search.Query, *,
 def _text_condition(session: Session, terms: Sequence[search.Term], newest_first: bool = False) -> ColumnElement[bool] | None:
     like = search.condition(Ticket.search_text, terms)
     dialect = session.get_bind().dialect.name
-    if (like is not None and dialect == "postgresql" and newest_first and len(terms) > 1
-            and _walk_is_cheaper(session, terms)):
-        return search.walk_condition(Ticket.search_text, terms)
-    if like is None or dialect != "sqlite":
-        return like  # PostgreSQL's planner chooses between its trigram index and a scan itself
+    if like is None or dialect not in ("sqlite", "postgresql"):
+        return like
+    if dialect == "postgresql":
+        return _postgres_condition(session, terms, newest_first)
     # SQLite's planner cannot see how many tickets match, so it is decided here: a few
     # matches are fetched through the trigram index; many are found sooner by reading the
     # queue in its order until a page is full (LIKE), than by sorting thousands of matches.
@@ -204,14 +205,33 @@ def _text_condition(session: Session, terms: Sequence[search.Term], newest_first
     newest = _newest_first(session, indexed, like) if newest_first else None
     if newest is not None:
         return newest
-    # The matches' ids are read once, at most SQLITE_MANY + 1 of them, and the page takes
-    # them as they are: the trigram index is not asked the same question twice.
+    # The matches' ids are read once, at most _most_ids + 1 of them, and the page takes them
+    # as they are (a term the index looked for by a text its needles share is checked again):
+    # the trigram index is not asked the same question twice.
     ids = search.fts_ids(session, search.fts_rowids(SQLITE_FTS_TABLE, indexed), _most_ids(session))
     if ids is None:
         return like
-    rest = search.condition(Ticket.search_text, [t for t in terms if t not in indexed])
+    rest = search.condition(Ticket.search_text, [t for t in terms if t not in indexed or not search.is_exact_in_index(t)])
     found = Ticket.id.in_(ids)
     return found if rest is None else sa.and_(found, rest)
+
+
+def _postgres_condition(session: Session, terms: Sequence[search.Term], newest_first: bool) -> ColumnElement[bool] | None:
+    """PostgreSQL: the trigram index's condition, which its planner reads through the index or
+    in order as its guesses say. A page newest first is decided here (see POSTGRES_PROBE):
+    read in order when the newest tickets say it pays, else through the index; for one word,
+    whose guess the planner takes for commoner than it often is, the index's matches are
+    read first (at most _most_ids of them) and the page takes their ids."""
+    indexed = search.indexed_condition(Ticket.search_text, terms)
+    if indexed is None or not newest_first:
+        return indexed
+    if _walk_is_cheaper(session, terms):
+        return search.walk_condition(Ticket.search_text, terms)
+    if len(terms) == 1:
+        ids = search.fts_ids(session, select(Ticket.id).where(indexed), _most_ids(session))
+        if ids is not None:  # one array, not a parameter per id (1,158 ids: 11 ms of binding)
+            return Ticket.id == sa.any_(sa.bindparam("search_ids", ids, type_=postgresql.ARRAY(sa.Integer)))
+    return indexed
 
 
 def _walk_is_cheaper(session: Session, terms: Sequence[search.Term]) -> bool:
