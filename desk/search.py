@@ -14,7 +14,8 @@ A term is a word, or a quoted phrase kept whole ("…", «…», “…”). Eac
 Because every needle is a plain substring, the match is a ``LIKE '%needle%'`` on either
 database, which their trigram indexes serve (see desk.tickets.search), and SQLite's FTS5
 trigram tables can run the same needles as phrases (``fts_rowids``) when every needle of a
-term has three characters or more (``trigram_terms``).
+term has three characters or more (``trigram_terms``). Where a term has several needles, the
+indexes look for the text they all hold (``index_needles``) and the needles check what they find.
 
 A ticket's stored text (``indexed_text``) is the normalised subject, then its stems, then the
 rest (body, name) and their stems, the subject half ended by ``SUBJECT_END``: "words in the
