@@ -106,6 +106,10 @@ def login():
         page.fill("#password", password)
         page.locator("form[action='/login'] button[type=submit]").click()
         expect(page).to_have_url(re.compile(r"/(tickets|committee)(\?.*)?$"))  # where each role lands
+        # The address changes when the page starts to arrive; its deferred scripts (keys.js,
+        # desk.js) run only once it is parsed. A key pressed before is lost (CI at load 8 once
+        # pressed "j" on the queue before keys.js listened).
+        page.wait_for_load_state()
         return page
 
     return sign_in

@@ -46,7 +46,9 @@ def set_marker(page):
 
 def settled(page):
     """Wait until htmx has finished swapping and processing what it swapped in: a user is
-    never faster than that, and an element htmx has not processed yet ignores events."""
+    never faster than that, and an element htmx has not processed yet ignores events. The page
+    itself first: its deferred scripts (htmx, keys.js) listen only once it has loaded."""
+    page.wait_for_load_state()
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
 
 
