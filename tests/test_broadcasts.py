@@ -34,7 +34,7 @@ from desk.portal import links
 from desk.sla.service import HIJRI, format_day
 from desk.submissions import Kind as FormKind
 from desk.submissions import bind
-from desk.text import to_arabic_digits
+from desk.text import to_arabic_digits, today_riyadh
 from tests.conftest import close_as_done, count
 
 TEXT_AR = "السلام عليكم {name}، بخصوص طلبكم {reference}: للتواصل {phone}، البوابة {link}"
@@ -119,7 +119,7 @@ def test_pasted_references_accept_arabic_digits_and_list_the_invalid_back(db, pe
 
 def test_a_kind_in_a_date_range(db, people, group, make_ticket):
     suggestion = with_email(db, make_ticket(kind="suggestion"), "idea@example.org")
-    today = utcnow().date()
+    today = today_riyadh()  # the range is of Riyadh's days: from 21:00 UTC on, a day ahead of UTC's
     message = checked(db, audience="kind_range", kind="suggestion",
                       start=to_arabic_digits((today - timedelta(days=1)).isoformat()), end=today.isoformat())
     assert [r.ticket.id for r in service.reach(db.session, message).recipients] == [suggestion.id]
