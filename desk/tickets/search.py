@@ -229,7 +229,7 @@ def _postgres_condition(session: Session, terms: Sequence[search.Term], newest_f
         return search.walk_condition(Ticket.search_text, terms)
     if len(terms) == 1:
         ids = search.fts_ids(session, select(Ticket.id).where(indexed), _most_ids(session))
-        if ids is not None:  # one array, not a parameter per id (1,158 ids: 11 ms of binding)
+        if ids is not None:  # one array, not a parameter per id (1,158 ids: 2.7 ms, 6.5 ms as an IN list)
             return Ticket.id == sa.any_(sa.bindparam("search_ids", ids, type_=postgresql.ARRAY(sa.Integer)))
     return indexed
 
