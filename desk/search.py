@@ -280,8 +280,9 @@ def indexed_condition(column, terms: Iterable[Term]) -> ColumnElement[bool] | No
     so only checks the rows it found."""
     parts = []
     for term in terms:
-        looked_for = or_(*[_like(column, n) for n in index_needles(term)])
-        parts.append(looked_for if is_exact_in_index(term) else and_(looked_for, _strpos_any(column, _needed(term.needles))))
+        needed, looked = _needed(term.needles), index_needles(term)
+        looked_for = or_(*[_like(column, n) for n in looked])
+        parts.append(looked_for if looked == needed else and_(looked_for, _strpos_any(column, needed)))
     return and_(*parts) if parts else None
 
 

@@ -190,12 +190,12 @@ def search_condition(session: Session, typed: str | search.Query, *,
 
 
 def _text_condition(session: Session, terms: Sequence[search.Term], newest_first: bool = False) -> ColumnElement[bool] | None:
-    like = search.condition(Ticket.search_text, terms)
     dialect = session.get_bind().dialect.name
-    if like is None or dialect not in ("sqlite", "postgresql"):
-        return like
     if dialect == "postgresql":
         return _postgres_condition(session, terms, newest_first)
+    like = search.condition(Ticket.search_text, terms)
+    if like is None or dialect != "sqlite":
+        return like
     # SQLite's planner cannot see how many tickets match, so it is decided here: a few
     # matches are fetched through the trigram index; many are found sooner by reading the
     # queue in its order until a page is full (LIKE), than by sorting thousands of matches.
